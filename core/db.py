@@ -1,0 +1,95 @@
+"""The shared database base: every model, in the portal and in the domain packages, derives from `Base`.
+
+Imports no Flask so that ledger/, agreements/ and compliance/ can use it in plain Python.
+"""
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_public_id() -> str:
+    """An opaque identifier for URLs: random, so it reveals neither order nor volume."""
+    return uuid.uuid4().hex
+
+
+def new_secret(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store timezone-aware UTC")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# BigInteger primary keys on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+intpk = Annotated[int, mapped_column(BigIntPK, primary_key=True, autoincrement=True)]
+public_id = Annotated[str, mapped_column(String(32), unique=True, default=new_public_id)]
+created_at = Annotated[datetime, mapped_column(UTCDateTime(), default=utcnow)]
+str255 = Annotated[str, mapped_column(String(255))]
+
+
+class Base(DeclarativeBase):
+    registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION),
+                        type_annotation_map={datetime: UTCDateTime()})
+
+
+class DomainError(Exception):
+    """A business rule refused the operation. `code` is the machine-readable name used by the API."""
+
+    code = "domain_error"
+    status = 422
+
+    def __init__(self, message: str, *, fields: dict | None = None, **params):
+        # `message` is an untranslated msgid marked with core.i18n.N_; the portal translates it on display.
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+        self.fields = fields or {}
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+def render_migration_item(type_, obj, autogen_context):
+    """Alembic autogenerate hook: write our column types as the plain SQLAlchemy types they store as."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

@@ -1,0 +1,144 @@
+"""The transactional outbox: e-mails are rows written in the same transaction as the change that causes
+them, and a worker delivers them later. Nothing is lost when the mail server is down; a message whose
+delivery was recorded is never sent again.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Protocol
+
+from sqlalchemy import Enum, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .db import Base, created_at, intpk, public_id, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=2)
+
+
+class OutboxState(enum.Enum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # gave up after MAX_ATTEMPTS; visible to administrators
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_due", "state", "next_attempt_at"),)
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    #: comma-separated addresses
+    to: Mapped[str] = mapped_column(Text)
+    cc: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    #: the template the message was rendered from, and its language
+    template: Mapped[str] = mapped_column(String(128))
+    locale: Mapped[str] = mapped_column(String(8))
+    state: Mapped[OutboxState] = mapped_column(
+        Enum(OutboxState, native_enum=False, length=16), default=OutboxState.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    def recipients(self) -> list[str]:
+        return [a for a in (self.to + "," + self.cc).split(",") if a.strip()]
+
+    def as_email(self, sender: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = self.to
+        if self.cc:
+            msg["Cc"] = self.cc
+        msg["Subject"] = self.subject
+        msg["Date"] = format_datetime(self.created_at)
+        # Stable per row: a receiver can discard a copy re-sent after a crash between send and commit.
+        msg["Message-ID"] = make_msgid(idstring=self.public_id, domain="portal.invalid")
+        msg.set_content(self.body_text)
+        return msg
+
+
+def enqueue(session: Session, *, to: list[str] | str, subject: str, body_text: str, template: str,
+            locale: str, cc: list[str] | None = None) -> OutboxMessage:
+    to_list = [to] if isinstance(to, str) else list(to)
+    msg = OutboxMessage(to=",".join(to_list), cc=",".join(cc or []), subject=subject, body_text=body_text,
+                        template=template, locale=locale, state=OutboxState.pending, attempts=0,
+                        next_attempt_at=utcnow())
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage, recipients: list[str]) -> None: ...
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try after `attempts` failures: 30 s, 1 min, 2 min, … capped at 2 h."""
+    return min(BASE_DELAY * (2 ** (attempts - 1)), MAX_DELAY)
+
+
+@dataclass
+class WorkResult:
+    sent: int = 0
+    failed: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.failed
+
+
+def deliver_due(session: Session, transport: Transport, sender: str, *, batch: int = 20,
+                now: datetime | None = None) -> WorkResult:
+    """Deliver the messages that are due, one transaction per message.
+
+    Each message is claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so several workers share the queue and
+    never send the same row at the same time; the row lock is held until the outcome is committed.
+    """
+    result = WorkResult()
+    for _ in range(batch):
+        now_ = now or utcnow()
+        msg = session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.state == OutboxState.pending, OutboxMessage.next_attempt_at <= now_)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).scalar_one_or_none()
+        if msg is None:
+            session.rollback()
+            break
+        msg.attempts += 1
+        try:
+            transport.send(msg.as_email(sender), msg.recipients())
+        except Exception as exc:  # any transport failure is retried later, never lost
+            msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if msg.attempts >= MAX_ATTEMPTS:
+                msg.state = OutboxState.failed
+            else:
+                msg.next_attempt_at = now_ + backoff(msg.attempts)
+            result.failed += 1
+            log.warning("outbox message %s failed (attempt %s): %s", msg.public_id, msg.attempts, exc)
+        else:
+            msg.state, msg.sent_at, msg.last_error = OutboxState.sent, utcnow(), None
+            result.sent += 1
+        session.commit()
+    return result
+
+
+def retry_failed(session: Session, message: OutboxMessage) -> None:
+    """Put a message that gave up back in the queue (an administrator's decision)."""
+    if message.state is OutboxState.failed:
+        message.state, message.attempts, message.next_attempt_at = OutboxState.pending, 0, utcnow()
+        session.flush()

@@ -1,0 +1,93 @@
+"""The partner portal: a Flask application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, config))
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if app.config["PORTAL_ENV"] != "test":
+        for name in ("portal", "core"):
+            logging.getLogger(name).setLevel(logging.INFO)
+
+    from core.db import render_migration_item
+
+    from . import errors, i18n
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .security import access, headers
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True,
+                     render_item=render_migration_item)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    _init_login(app)
+    i18n.init_app(app)
+    headers.init_app(app)
+    errors.init_app(app)
+    app.before_request(access.enforce_access)
+
+    _register_models()
+    _register_blueprints(app)
+    _register_commands(app)
+    return app
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent
+
+
+def _register_models() -> None:
+    # Every table must be on the metadata before Alembic compares it with the database.
+    import core.audit  # noqa: F401
+    import core.outbox  # noqa: F401
+
+    from .accounts import models  # noqa: F401
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext
+
+    from .accounts.models import User
+    from .extensions import db, login_manager
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(session_token: str):
+        from sqlalchemy import select
+
+        return db.session.execute(
+            select(User).where(User.session_token == session_token, User.active.is_(True))
+        ).scalar_one_or_none()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .api import bp as api_bp
+    from .auth.views import bp as auth_bp
+    from .firm.views import bp as firm_bp
+    from .home.views import bp as home_bp
+    from .profile.views import bp as profile_bp
+
+    for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, api_bp):
+        app.register_blueprint(bp)
+
+
+def _register_commands(app: Flask) -> None:
+    from .commands import register
+
+    register(app)

@@ -1,0 +1,224 @@
+"""Partner firms, people, and their credentials."""
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, created_at, intpk, new_secret, public_id, str255
+from core.i18n import N_
+
+
+def _enum(cls, length=32):
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
+
+
+class Role(enum.Enum):
+    admin = "admin"
+    compliance = "compliance"
+    finance = "finance"
+    account_manager = "account_manager"
+    partner_admin = "partner_admin"
+    partner_member = "partner_member"
+    volunteer = "volunteer"
+    programme_operator = "programme_operator"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.admin: N_("Administrator"),
+    Role.compliance: N_("Compliance officer"),
+    Role.finance: N_("Finance"),
+    Role.account_manager: N_("Account manager"),
+    Role.partner_admin: N_("Partner administrator"),
+    Role.partner_member: N_("Partner member"),
+    Role.volunteer: N_("Volunteer"),
+    Role.programme_operator: N_("Programme operator (API)"),
+}
+STAFF_ROLES = frozenset({Role.admin, Role.compliance, Role.finance, Role.account_manager})
+PARTNER_ROLES = frozenset({Role.partner_admin, Role.partner_member})
+
+
+class PartnerStatus(enum.Enum):
+    specialist_broker = "specialist_broker"
+    generalist_broker = "generalist_broker"
+    introducer = "introducer"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+    @property
+    def is_broker(self) -> bool:
+        return self is not PartnerStatus.introducer
+
+
+STATUS_LABELS = {
+    PartnerStatus.specialist_broker: N_("Specialist broker"),
+    PartnerStatus.generalist_broker: N_("Generalist broker"),
+    PartnerStatus.introducer: N_("Non-broker introducer"),
+}
+
+
+class CommunicationModel(enum.Enum):
+    partner_leads = "partner_leads"
+    broker_leads = "broker_leads"
+    hybrid = "hybrid"
+
+    @property
+    def label(self) -> str:
+        return COMMUNICATION_LABELS[self]
+
+
+COMMUNICATION_LABELS = {
+    CommunicationModel.partner_leads: N_("Partner leads the client communication"),
+    CommunicationModel.broker_leads: N_("Broker leads the client communication"),
+    CommunicationModel.hybrid: N_("Hybrid"),
+}
+
+
+class Register(enum.Enum):
+    orias = "orias"
+    fca = "fca"
+    ivass_rui = "ivass_rui"
+    dgsfp = "dgsfp"
+    other = "other"
+
+    @property
+    def label(self) -> str:
+        return REGISTER_LABELS[self]
+
+
+REGISTER_LABELS = {
+    Register.orias: N_("ORIAS (France)"),
+    Register.fca: N_("FCA register (United Kingdom)"),
+    Register.ivass_rui: N_("IVASS RUI (Italy)"),
+    Register.dgsfp: N_("DGSFP (Spain)"),
+    Register.other: N_("Other register"),
+}
+
+LANGUAGES = ("en", "fr", "it", "es", "ru", "uk")
+
+
+class Organisation(Base):
+    """A partner firm."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    legal_name: Mapped[str255]
+    status: Mapped[PartnerStatus] = mapped_column(_enum(PartnerStatus))
+    #: the number in the register named by `register`; required for broker statuses
+    registration_number: Mapped[str | None] = mapped_column(String(64))
+    register: Mapped[Register | None] = mapped_column(_enum(Register))
+    #: ISO 3166-1 alpha-2 country of establishment
+    country: Mapped[str] = mapped_column(String(2))
+    #: ISO country codes where the firm's clients live and where it operates
+    zones: Mapped[list] = mapped_column(JSON, default=list)
+    communication_model: Mapped[CommunicationModel] = mapped_column(_enum(CommunicationModel))
+    #: languages the firm works in (subset of LANGUAGES)
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+
+    users: Mapped[list["User"]] = relationship(back_populates="organisation", order_by="User.full_name")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.legal_name!r} {self.status.value}>"
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    #: stored lower-cased; unique
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str255]
+    #: argon2id; empty until the user sets a password from an invitation
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the id kept in the login session; rotated on password change or deactivation to end every session
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
+    last_login_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_partner(self) -> bool:
+        return self.role in PARTNER_ROLES
+
+    @property
+    def partner_status(self) -> PartnerStatus | None:
+        return self.organisation.status if self.is_partner and self.organisation else None
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_secret()
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role.value}>"
+
+
+def hash_token(token: str) -> str:
+    """Tokens are long random strings, so a fast hash is enough: nothing to brute-force."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: the first characters, shown so the owner can tell tokens apart
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class TokenPurpose(enum.Enum):
+    reset = "reset"
+    invitation = "invitation"
+
+
+class PasswordResetToken(Base):
+    """A single-use, expiring link to set a password."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_at]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, 16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,190 @@
+"""The administrator's area: partner firms, users, the audit log and the outbox."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.audit import AuditEvent
+from core.db import DomainError
+from core.outbox import OutboxMessage, OutboxState, retry_failed
+
+from ..accounts import operations as ops
+from ..accounts.models import Organisation, PartnerStatus, Role, TokenPurpose, User
+from ..extensions import db
+from ..forms import apply_domain_errors
+from ..pagination import paginate
+from ..security.access import allow
+from .forms import OrganisationForm, UserForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ADMIN = Role.admin
+
+
+def _by_public_id(model, public_id: str):
+    obj = db.session.execute(select(model).where(model.public_id == public_id)).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+# --- partner firms -------------------------------------------------------------------------------------
+
+@bp.route("/organisations")
+@allow(ADMIN, Role.compliance, Role.finance, Role.account_manager)
+def organisations():
+    status = request.args.get("status")
+    q = (request.args.get("q") or "").strip()
+    stmt = select(Organisation).order_by(Organisation.legal_name)
+    if status in PartnerStatus.__members__:
+        stmt = stmt.where(Organisation.status == PartnerStatus[status])
+    if q:
+        stmt = stmt.where(func.lower(Organisation.legal_name).contains(q.lower()))
+    page = paginate(stmt)
+    return render_template("admin/organisations.html", page=page, status=status, q=q, statuses=PartnerStatus)
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@allow(ADMIN)
+def organisation_new():
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        org = ops.create_organisation(db.session, current_user, request.remote_addr, **form.values())
+        db.session.commit()
+        flash(_("Partner firm %(name)s created.", name=org.legal_name), "success")
+        return redirect(url_for("admin.organisation_view", public_id=org.public_id))
+    return render_template("admin/organisation_form.html", form=form, org=None), 200 if not form.errors else 422
+
+
+@bp.route("/organisations/<public_id>")
+@allow(ADMIN, Role.compliance, Role.finance, Role.account_manager)
+def organisation_view(public_id: str):
+    org = _by_public_id(Organisation, public_id)
+    return render_template("admin/organisation.html", org=org)
+
+
+@bp.route("/organisations/<public_id>/edit", methods=["GET", "POST"])
+@allow(ADMIN)
+def organisation_edit(public_id: str):
+    org = _by_public_id(Organisation, public_id)
+    form = OrganisationForm(obj=org)
+    if form.validate_on_submit():
+        ops.update_organisation(db.session, current_user, org, request.remote_addr, **form.values())
+        db.session.commit()
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("admin.organisation_view", public_id=org.public_id))
+    return render_template("admin/organisation_form.html", form=form, org=org), 200 if not form.errors else 422
+
+
+# --- users ---------------------------------------------------------------------------------------------
+
+def _organisations():
+    return db.session.execute(select(Organisation).order_by(Organisation.legal_name)).scalars().all()
+
+
+def _user_values(form: UserForm) -> dict:
+    org = _by_public_id(Organisation, form.organisation.data) if form.organisation.data else None
+    return {"full_name": form.full_name.data, "role": form.role.data, "organisation": org,
+            "locale": form.locale.data, "active": form.active.data}
+
+
+@bp.route("/users")
+@allow(ADMIN)
+def users():
+    q = (request.args.get("q") or "").strip().lower()
+    role = request.args.get("role")
+    stmt = select(User).order_by(User.email)
+    if q:
+        stmt = stmt.where(func.lower(User.email).contains(q) | func.lower(User.full_name).contains(q))
+    if role in Role.__members__:
+        stmt = stmt.where(User.role == Role[role])
+    return render_template("admin/users.html", page=paginate(stmt), q=q, role=role, roles=Role)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@allow(ADMIN)
+def user_new():
+    form = UserForm(organisations=_organisations())
+    if form.validate_on_submit():
+        values = _user_values(form)
+        values.pop("active")
+        try:
+            user = ops.create_user(db.session, current_user, email=form.email.data, ip=request.remote_addr,
+                                   **values)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("User created. An invitation to choose a password was sent to %(email)s.", email=user.email),
+                  "success")
+            return redirect(url_for("admin.user_edit", public_id=user.public_id))
+    return render_template("admin/user_form.html", form=form, user=None), 200 if not form.errors else 422
+
+
+@bp.route("/users/<public_id>", methods=["GET", "POST"])
+@allow(ADMIN)
+def user_edit(public_id: str):
+    user = _by_public_id(User, public_id)
+    form = UserForm(obj=user, organisations=_organisations())
+    if request.method == "GET":
+        form.organisation.data = user.organisation.public_id if user.organisation else ""
+    form.email.render_kw = {"readonly": True}
+    form.email.data = user.email
+    if form.validate_on_submit():
+        if user.id == current_user.id and (form.role.data is not Role.admin or not form.active.data):
+            form.role.errors = [_("You cannot remove your own administrator access.")]
+        else:
+            try:
+                ops.update_user(db.session, current_user, user, ip=request.remote_addr, **_user_values(form))
+            except DomainError as exc:
+                db.session.rollback()
+                apply_domain_errors(form, exc)
+            else:
+                db.session.commit()
+                flash(_("Changes saved."), "success")
+                return redirect(url_for("admin.user_edit", public_id=user.public_id))
+    return render_template("admin/user_form.html", form=form, user=user), 200 if not form.errors else 422
+
+
+@bp.route("/users/<public_id>/password-link", methods=["POST"])
+@allow(ADMIN)
+def user_send_reset(public_id: str):
+    user = _by_public_id(User, public_id)
+    ops.send_password_link(db.session, user, TokenPurpose.reset, actor=current_user, ip=request.remote_addr)
+    db.session.commit()
+    flash(_("A password reset link was sent to %(email)s.", email=user.email), "success")
+    return redirect(url_for("admin.user_edit", public_id=user.public_id))
+
+
+# --- audit log and outbox ------------------------------------------------------------------------------
+
+@bp.route("/audit")
+@allow(ADMIN, Role.compliance)
+def audit_log():
+    action = (request.args.get("action") or "").strip()
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action))
+    return render_template("admin/audit.html", page=paginate(stmt, per_page=50), action=action)
+
+
+@bp.route("/outbox")
+@allow(ADMIN)
+def outbox():
+    state = request.args.get("state")
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if state in OutboxState.__members__:
+        stmt = stmt.where(OutboxMessage.state == OutboxState[state])
+    return render_template("admin/outbox.html", page=paginate(stmt, per_page=50), state=state, states=OutboxState)
+
+
+@bp.route("/outbox/<public_id>/retry", methods=["POST"])
+@allow(ADMIN)
+def outbox_retry(public_id: str):
+    retry_failed(db.session, _by_public_id(OutboxMessage, public_id))
+    db.session.commit()
+    flash(_("The message is queued again."), "success")
+    return redirect(url_for("admin.outbox"))

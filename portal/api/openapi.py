@@ -1,0 +1,58 @@
+"""The OpenAPI document, generated from the marshmallow schemas and the routes that declare `documented`."""
+from __future__ import annotations
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+
+from .schemas import ErrorSchema
+
+ERROR_RESPONSES = {
+    "401": "Missing, invalid or revoked token",
+    "403": "The token's user may not call this",
+    "404": "Not found (or not yours)",
+    "422": "Invalid input",
+}
+
+
+def documented(*, summary: str, response=None, tags: tuple[str, ...] = (), status: int = 200,
+               errors: tuple[str, ...] = ("401", "403")):
+    def decorator(view):
+        view._openapi = {"summary": summary, "response": response, "tags": list(tags), "status": status,
+                         "errors": errors}
+        return view
+
+    return decorator
+
+
+def _openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def build_spec(app: Flask) -> dict:
+    spec = APISpec(title="Partner portal API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Partner systems and the programme operator's roster feed. "
+                                        "Authenticate with `Authorization: Bearer <token>`."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", schema=ErrorSchema)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        view = app.view_functions.get(rule.endpoint)
+        doc = getattr(view, "_openapi", None)
+        if doc is None:
+            continue
+        operations = {}
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            responses = {str(doc["status"]): {"description": "Success"}}
+            if doc["response"] is not None:
+                responses[str(doc["status"])]["content"] = {"application/json": {"schema": doc["response"]}}
+            for code in doc["errors"]:
+                responses[code] = {"description": ERROR_RESPONSES[code],
+                                   "content": {"application/json": {"schema": "Error"}}}
+            operations[method.lower()] = {"summary": doc["summary"], "tags": doc["tags"], "responses": responses,
+                                          "security": [{"bearer": []}], "operationId": rule.endpoint}
+        path = _openapi_path(rule.rule)
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()

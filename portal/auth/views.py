@@ -1,0 +1,102 @@
+"""Sign-in, sign-out and password links."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from core.db import DomainError
+
+from ..accounts import operations as ops
+from ..accounts.models import TokenPurpose
+from ..extensions import db, limiter
+from ..i18n import tr
+from ..security.access import public, signed_in
+from .forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
+
+bp = Blueprint("auth", __name__)
+
+
+def _account_key() -> str:
+    return "account:" + ops.normalise_email(request.form.get("email", ""))
+
+
+def _failed(response) -> bool:
+    # Only failed attempts count towards the limits; a successful sign-in redirects.
+    return response.status_code != 302
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], deduct_when=_failed,
+               key_func=_account_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = ops.authenticate(db.session, form.email.data, form.password.data, request.remote_addr)
+        db.session.commit()
+        if user is not None:
+            session.clear()  # a fresh session on sign-in: no fixation
+            login_user(user, remember=form.remember.data)
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+        form.password.errors.append(_("The e-mail address or password is incorrect."))
+    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
+
+
+@bp.route("/logout", methods=["POST"])
+@signed_in
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+@limiter.limit("5 per 10 minutes", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = ops.find_user_by_email(db.session, form.email.data)
+        if user is not None and user.active:
+            ops.send_password_link(db.session, user, TokenPurpose.reset)
+            db.session.commit()
+        # The same answer whether or not the account exists.
+        flash(_("If an account exists for this address, we have sent it a link to choose a new password."),
+              "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per 10 minutes", methods=["POST"])
+def reset_password(token: str):
+    try:
+        reset = ops.find_valid_token(db.session, token)
+    except DomainError as exc:
+        return render_template("auth/reset_invalid.html", message=tr(exc.message)), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        ops.reset_password(db.session, token, form.password.data, request.remote_addr)
+        db.session.commit()
+        logout_user()
+        flash(_("Your password is set. You can sign in now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, purpose=reset.purpose)

@@ -1,0 +1,20 @@
+import os
+
+import click
+from flask.cli import with_appcontext
+
+from ..demo import DEMO_LOGINS, load_demo
+from ..extensions import db
+
+
+@click.command("demo-data")
+@with_appcontext
+def cli():
+    """Load the demo firms and users (idempotent) and print the logins."""
+    password = os.environ.get("DEMO_PASSWORD", "demo-password")
+    created = load_demo(db.session, password)
+    db.session.commit()
+    click.echo(f"demo data: {created} new records" if created else "demo data: already loaded, nothing changed")
+    click.echo(f"Sign in at /login with any of these (password: {password}):")
+    for email, role in DEMO_LOGINS:
+        click.echo(f"  {email:<34} {role}")

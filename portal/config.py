@@ -1,0 +1,95 @@
+"""Configuration from the environment, with safe defaults for development.
+
+Nothing here is read at import time: `load_config()` is called by the app factory.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    env = os.environ
+    overrides = overrides or {}
+    portal_env = overrides.get("PORTAL_ENV") or env.get("PORTAL_ENV", "development")
+    if portal_env not in ("development", "production", "test"):
+        raise ConfigError(f"PORTAL_ENV must be development, production or test, not {portal_env!r}")
+    production = portal_env == "production"
+    if production:
+        missing = [k for k in ("SECRET_KEY", "DATABASE_URL") if not (overrides.get(k) or env.get(k))]
+        if missing:
+            raise ConfigError(f"refusing to start in production without {', '.join(missing)}")
+
+    instance = Path(instance_path)
+    cfg = {
+        "PORTAL_ENV": portal_env,
+        # A fixed development key would let anyone forge sessions on a shared deployment; a random
+        # per-instance key (kept in the instance folder) is safe and survives restarts.
+        "SECRET_KEY": env.get("SECRET_KEY") or (None if production else _instance_secret(instance)),
+        "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), default=production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), default=production),
+        "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SERVER_NAME": env.get("SERVER_NAME"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
+        "RESET_TOKEN_HOURS": int(env.get("RESET_TOKEN_HOURS", 2)),
+        "INVITATION_TOKEN_HOURS": int(env.get("INVITATION_TOKEN_HOURS", 72)),
+        "MAIL_FROM": env.get("MAIL_FROM", "Partner portal <no-reply@portal.invalid>"),
+        "MAIL_TRANSPORT": env.get("MAIL_TRANSPORT") or ("smtp" if env.get("SMTP_HOST") else "file"),
+        "MAIL_FILE_DIR": env.get("MAIL_FILE_DIR", str(instance / "mail")),
+        "SMTP_HOST": env.get("SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(env.get("SMTP_PORT", 587)),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME"),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD"),
+        "SMTP_SECURITY": env.get("SMTP_SECURITY", "starttls"),
+        "HSTS": production,
+    }
+    cfg.update(overrides)
+    if production and cfg["MAIL_TRANSPORT"] == "file":
+        raise ConfigError("refusing to start in production with MAIL_TRANSPORT=file; set SMTP_HOST")
+    return cfg
+
+
+def _database_url(url: str | None, instance: Path) -> str:
+    if not url:
+        instance.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{instance / 'portal.db'}"
+    # Accept the common `postgresql://` and `postgres://` forms and use psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret(instance: Path) -> str:
+    import secrets
+
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

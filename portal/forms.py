@@ -1,0 +1,74 @@
+"""Form pieces shared across areas."""
+from __future__ import annotations
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, SelectMultipleField, widgets
+
+from .accounts.models import LANGUAGES
+from .i18n import LANGUAGE_NAMES, tr
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """ISO 3166-1 alpha-2 countries named in the reader's language (from the CLDR data in Babel)."""
+    territories = get_locale().territories
+    codes = [c for c in territories if len(c) == 2 and c.isalpha() and c not in ("ZZ", "EU", "EZ", "UN", "QO")]
+    return sorted(((c, territories[c]) for c in codes), key=lambda pair: pair[1])
+
+
+def enum_choices(enum_cls) -> list[tuple[str, str]]:
+    return [(member.value, tr(member.label)) for member in enum_cls]
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class EnumSelectField(SelectField):
+    """A select bound to an Enum: `data` is the enum member (or None when blank)."""
+
+    def __init__(self, label=None, enum=None, blank: str | None = None, **kwargs):
+        self.enum = enum
+        self.blank = blank
+        super().__init__(label, coerce=self._coerce, **kwargs)
+
+    def _coerce(self, value):
+        if value is None or value == "" or isinstance(value, self.enum):
+            return value or None
+        return self.enum(value)
+
+    def iter_choices(self):
+        self.choices = ([("", self.blank)] if self.blank is not None else []) + enum_choices(self.enum)
+        return super().iter_choices()
+
+    def pre_validate(self, form):
+        self.choices = ([("", self.blank)] if self.blank is not None else []) + enum_choices(self.enum)
+        if self.data is None and self.blank is not None:
+            return
+        super().pre_validate(form)
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            try:
+                self.data = self._coerce(valuelist[0])
+            except ValueError as exc:
+                self.data = None
+                raise ValueError(_l("Not a valid choice.")) from exc
+
+
+def apply_domain_errors(form, exc) -> None:
+    """Show a domain error's field messages on the form (the rest goes to the form's top)."""
+    params = getattr(exc, "params", {})
+    shown = False
+    for name, messages in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + [tr(m, **params) for m in messages]
+            shown = True
+    if not shown:
+        form.form_errors.append(tr(exc.message, **params))

@@ -1,0 +1,76 @@
+"""The signed-in user's own settings: language and personal API tokens."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from ..accounts import operations as ops
+from ..accounts.models import ApiToken
+from ..extensions import db
+from ..forms import language_choices
+from ..security.access import signed_in
+
+bp = Blueprint("profile", __name__, url_prefix="/me")
+
+
+class ProfileForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=255)])
+    locale = SelectField(_l("Language"), validators=[DataRequired()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locale.choices = language_choices()
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("What is this token for?"), validators=[DataRequired(), Length(max=100)])
+
+
+@bp.route("/", methods=["GET", "POST"])
+@signed_in
+def settings():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        ops.update_user(db.session, current_user, current_user, full_name=form.full_name.data,
+                        locale=form.locale.data)
+        db.session.commit()
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("profile.settings"))
+    return render_template("profile/settings.html", form=form), 200 if not form.errors else 422
+
+
+def _own_tokens():
+    return db.session.execute(select(ApiToken).where(ApiToken.user_id == current_user.id)
+                              .order_by(ApiToken.created_at.desc())).scalars().all()
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@signed_in
+def tokens():
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _token, new_token = ops.create_api_token(db.session, current_user, form.name.data, request.remote_addr)
+        db.session.commit()
+        form = TokenForm(formdata=None)
+    status = 422 if form.errors else 200
+    return render_template("profile/tokens.html", form=form, tokens=_own_tokens(), new_token=new_token), status
+
+
+@bp.route("/tokens/<public_id>/revoke", methods=["POST"])
+@signed_in
+def token_revoke(public_id: str):
+    token = db.session.execute(select(ApiToken).where(
+        ApiToken.public_id == public_id, ApiToken.user_id == current_user.id)).scalar_one_or_none()
+    if token is None:
+        abort(404)
+    ops.revoke_api_token(db.session, current_user, token, request.remote_addr)
+    db.session.commit()
+    flash(_("Token “%(name)s” revoked. Programs using it can no longer connect.", name=token.name), "success")
+    return redirect(url_for("profile.tokens"))

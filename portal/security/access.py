@@ -1,0 +1,112 @@
+"""Deny-by-default access declarations.
+
+Every endpoint carries an `Access` set by one of the decorators below; `enforce_access` runs before every
+request and refuses any endpoint that has none. The navigation asks the same declarations (`can_access`),
+so a menu never shows what a role cannot open.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_login import current_user
+
+from ..accounts.models import PARTNER_ROLES, STAFF_ROLES, PartnerStatus, Role
+
+log = logging.getLogger(__name__)
+
+# Endpoints registered by Flask itself rather than by our views.
+BUILTIN_PUBLIC = frozenset({"static"})
+
+
+@dataclass(frozen=True)
+class Access:
+    public: bool = False
+    #: None means any signed-in user
+    roles: frozenset[Role] | None = None
+    #: for partner users: the firm statuses allowed (None: any status)
+    statuses: frozenset[PartnerStatus] | None = None
+
+    def permits(self, user) -> bool:
+        if self.public:
+            return True
+        if user is None or not user.is_authenticated:
+            return False
+        if self.roles is not None and user.role not in self.roles:
+            return False
+        if self.statuses is not None and user.role in PARTNER_ROLES:
+            return user.partner_status in self.statuses
+        return True
+
+
+def _declare(access: Access):
+    def decorator(view):
+        view._access = access
+        return view
+
+    return decorator
+
+
+def public(view):
+    """Open to anyone, signed in or not (sign-in page, health check, published documents)."""
+    return _declare(Access(public=True))(view)
+
+
+def signed_in(view):
+    """Open to every signed-in user, whatever the role."""
+    return _declare(Access())(view)
+
+
+def allow(*roles: Role, statuses: tuple[PartnerStatus, ...] | None = None):
+    """Open to the given roles; `statuses` further limits partner roles to firms of those statuses."""
+    if not roles or not all(isinstance(r, Role) for r in roles):
+        raise TypeError("allow() needs Role members")
+    return _declare(Access(roles=frozenset(roles), statuses=frozenset(statuses) if statuses else None))
+
+
+STAFF = tuple(STAFF_ROLES)
+PARTNERS = tuple(PARTNER_ROLES)
+
+
+def access_for(app: Flask, endpoint: str) -> Access | None:
+    if endpoint in BUILTIN_PUBLIC:
+        return Access(public=True)
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "_access", None)
+
+
+def can_access(endpoint: str, user) -> bool:
+    access = access_for(current_app, endpoint)
+    return access is not None and access.permits(user)
+
+
+def principal():
+    """The user making this request: from the bearer token on the API, from the session elsewhere."""
+    if request.blueprint == "api":
+        return g.get("api_user")
+    return current_user
+
+
+def enforce_access():
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: let Flask answer 404/405
+        return None
+    access = access_for(current_app, endpoint)
+    if access is None:
+        log.error("endpoint %s has no access declaration; refused", endpoint)
+        abort(403)
+    if access.public:
+        return None
+    if request.blueprint == "api":
+        from ..api.auth import authenticate_bearer
+
+        g.api_user = authenticate_bearer()
+    user = principal()
+    if access.permits(user):
+        return None
+    if user is None or not user.is_authenticated:
+        if request.blueprint == "api":
+            abort(401)
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    abort(403)

@@ -1,0 +1,33 @@
+"""Organisation scoping: partner users only ever reach their own firm's records.
+
+Use these for every query of partner data; a record of another firm is "not found" (404), never
+"forbidden", so its existence does not leak.
+"""
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import Select, false, select
+
+from ..accounts.models import Role
+from ..extensions import db
+
+
+def scoped(stmt: Select, model, user, *, org_column=None) -> Select:
+    column = org_column if org_column is not None else model.organisation_id
+    if user.is_staff:
+        return stmt
+    if user.is_partner and user.organisation_id is not None:
+        return stmt.where(column == user.organisation_id)
+    return stmt.where(false())
+
+
+def get_scoped_or_404(model, public_id: str, user, *, org_column=None):
+    stmt = scoped(select(model).where(model.public_id == public_id), model, user, org_column=org_column)
+    obj = db.session.execute(stmt).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def is_partner_admin(user) -> bool:
+    return user.role is Role.partner_admin

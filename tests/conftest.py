@@ -1,0 +1,144 @@
+"""Test fixtures. Every database test runs on SQLite and, when TEST_POSTGRES_URL is set, on PostgreSQL too.
+
+Each backend gets a database of its own for the run, built by the real Alembic migrations; every test starts
+from empty tables. With REQUIRE_POSTGRES=1 (CI) a missing or unreachable PostgreSQL is an error, not a skip.
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.extensions import db, limiter
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def pytest_configure(config):
+    if os.environ.get("REQUIRE_POSTGRES") == "1" and not PG_URL:
+        raise pytest.UsageError("REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run")
+
+
+def pytest_report_header(config):
+    return f"database backends: {', '.join(BACKENDS)}"
+
+
+class PgDatabase:
+    """A throwaway database on the configured PostgreSQL server."""
+
+    def __init__(self, base_url: str):
+        url = make_url(base_url)
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        self.name = f"portal_test_{uuid.uuid4().hex[:10]}"
+        self.admin_url = url
+        self.url = url.set(database=self.name)
+
+    def create(self):
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        engine.dispose()
+
+    def drop(self):
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def _make_app(database_url: str, instance: Path):
+    app = create_app({
+        "PORTAL_ENV": "test",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SERVER_NAME": "portal.test",
+        "MAIL_TRANSPORT": "file",
+        "MAIL_FILE_DIR": str(instance / "mail"),
+        "LOGIN_LIMIT_PER_ADDRESS": "30 per minute",
+        "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
+    })
+    app.instance_path = str(instance)
+    return app
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request, tmp_path_factory):
+    """Yields (name, url, migrated app) for one backend, for the whole run."""
+    name = request.param
+    instance = tmp_path_factory.mktemp(f"instance-{name}")
+    pg = None
+    if name == "sqlite":
+        url = f"sqlite:///{instance / 'test.db'}"
+    else:
+        pg = PgDatabase(PG_URL)
+        pg.create()  # fails loudly if PostgreSQL is unreachable
+        url = pg.url.render_as_string(hide_password=False)
+    app = _make_app(url, instance)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield name, url, app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if pg is not None:
+        pg.drop()
+
+
+def _empty_tables(app):
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for t in tables:
+                    conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def app(backend):
+    _name, _url, app = backend
+    _empty_tables(app)
+    limiter.reset()
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def backend_name(backend):
+    return backend[0]
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+from tests.factories import *  # noqa: E402,F401,F403  (fixtures)
