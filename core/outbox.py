@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Protocol
 
-from sqlalchemy import Enum, Index, Integer, String, Text, select
+from sqlalchemy import Enum, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, created_at, intpk, public_id, utcnow
@@ -119,7 +119,9 @@ def deliver_due(session: Session, transport: Transport, sender: str, *, batch: i
         if msg is None:
             session.rollback()
             break
-        msg.attempts += 1
+        if not _claim(session, msg):
+            session.rollback()  # another worker took it first (SQLite has no SKIP LOCKED)
+            continue
         try:
             transport.send(msg.as_email(sender), msg.recipients())
         except Exception as exc:  # any transport failure is retried later, never lost
@@ -135,6 +137,21 @@ def deliver_due(session: Session, transport: Transport, sender: str, *, batch: i
             result.sent += 1
         session.commit()
     return result
+
+
+def _claim(session: Session, msg: OutboxMessage) -> bool:
+    """Compare-and-set on the attempt counter: only one worker wins a given attempt. On SQLite the UPDATE also
+    takes the database write lock, held until this worker commits the outcome."""
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg.id, OutboxMessage.state == OutboxState.pending,
+               OutboxMessage.attempts == msg.attempts)
+        .values(attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if claimed:
+        session.refresh(msg)
+    return claimed
 
 
 def retry_failed(session: Session, message: OutboxMessage) -> None:

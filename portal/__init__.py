@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     app.before_request(access.enforce_access)
 
+    _allow_example_domains(app)
     _register_models()
     _register_blueprints(app)
     _register_commands(app)
@@ -44,6 +45,16 @@ def _root():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent
+
+
+def _allow_example_domains(app: Flask) -> None:
+    """Outside production, accept the reserved `.example` and `.test` domains (demo and test accounts)."""
+    if app.config["PORTAL_ENV"] == "production":
+        return
+    import email_validator
+
+    email_validator.SPECIAL_USE_DOMAIN_NAMES = [
+        d for d in email_validator.SPECIAL_USE_DOMAIN_NAMES if d not in ("example", "test")]
 
 
 def _register_models() -> None:
@@ -69,9 +80,12 @@ def _init_login(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(session_token: str):
         from sqlalchemy import select
+        from sqlalchemy.orm import joinedload
 
+        # The firm is needed on nearly every page (scoping, navigation): load it in the same query.
         return db.session.execute(
-            select(User).where(User.session_token == session_token, User.active.is_(True))
+            select(User).options(joinedload(User.organisation))
+            .where(User.session_token == session_token, User.active.is_(True))
         ).scalar_one_or_none()
 
 

@@ -29,7 +29,7 @@ def select_locale() -> str:
 
 def tr(msgid: str, **params) -> str:
     """Translate a msgid marked with core.i18n.N_ (domain errors, enum labels) in the reader's language."""
-    text = gettext(msgid)
+    text = _request_translations().ugettext(msgid) if has_request_context() else gettext(msgid)
     return text % params if params else text
 
 
@@ -39,7 +39,35 @@ def country_name(code: str) -> str:
     return get_locale().territories.get(code, code)
 
 
+def _request_translations():
+    """The translations of this request, looked up once (Flask-Babel resolves them again on every call)."""
+    cached = g.get("_portal_translations")
+    if cached is None:
+        from flask_babel import get_translations
+
+        cached = g._portal_translations = get_translations()
+    return cached
+
+
+def _jinja_gettext(message: str) -> str:
+    return _request_translations().ugettext(message)
+
+
+def _jinja_ngettext(singular: str, plural: str, n: int) -> str:
+    return _request_translations().ungettext(singular, plural, n)
+
+
 def init_app(app: Flask) -> None:
+    # Same behaviour as Flask-Babel's callables (newstyle: autoescaped, %-formatted), one lookup per request.
+    app.jinja_env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=True)
+
+    @app.context_processor
+    def _current_user_object():
+        from flask_login import current_user
+
+        # Templates read the user dozens of times; resolve the proxy once.
+        return {"me": current_user._get_current_object() if has_request_context() else None}
+
     from .nav import items_for
     from .security.access import can_access
 

@@ -11,11 +11,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db, limiter
+from tests.dbtools import audit_triggers_suspended
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -54,6 +56,15 @@ class PgDatabase:
         engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh application context, as in production: `g` and the database session are
+    the request's own, not the test's (which keeps an app context open for its fixtures)."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def _make_app(database_url: str, instance: Path):
     app = create_app({
         "PORTAL_ENV": "test",
@@ -67,6 +78,7 @@ def _make_app(database_url: str, instance: Path):
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
     })
     app.instance_path = str(instance)
+    app.test_client_class = IsolatedClient
     return app
 
 
@@ -103,8 +115,9 @@ def _empty_tables(app):
             if db.engine.dialect.name == "postgresql":
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
-                for t in tables:
-                    conn.execute(text(f'DELETE FROM "{t}"'))
+                with audit_triggers_suspended(conn):
+                    for t in tables:
+                        conn.execute(text(f'DELETE FROM "{t}"'))
 
 
 @pytest.fixture
@@ -142,3 +155,13 @@ def csrf_from(html: str) -> str:
 
 
 from tests.factories import *  # noqa: E402,F401,F403  (fixtures)
+
+
+@pytest.fixture
+def smtp_server():
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

@@ -129,10 +129,9 @@ def user_new():
 def user_edit(public_id: str):
     user = _by_public_id(User, public_id)
     form = UserForm(obj=user, organisations=_organisations())
+    del form.email  # the address identifies the account; it is not edited here
     if request.method == "GET":
         form.organisation.data = user.organisation.public_id if user.organisation else ""
-    form.email.render_kw = {"readonly": True}
-    form.email.data = user.email
     if form.validate_on_submit():
         if user.id == current_user.id and (form.role.data is not Role.admin or not form.active.data):
             form.role.errors = [_("You cannot remove your own administrator access.")]

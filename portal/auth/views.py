@@ -61,8 +61,10 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def logout():
+    locale = current_user.locale
     logout_user()
     session.clear()
+    session["locale"] = locale  # the sign-in page stays in the language the person was using
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 

@@ -58,8 +58,7 @@ def member_edit(public_id: str):
     form = MemberForm(obj=member)
     if request.method == "GET":
         form.role.data = member.role.value
-    form.email.data = member.email
-    form.email.render_kw = {"readonly": True}
+    del form.email  # the address identifies the account; it is not edited here
     if form.validate_on_submit():
         role = Role(form.role.data)
         if member.id == current_user.id and (role is not Role.partner_admin or not form.active.data):

@@ -1,0 +1,124 @@
+"""Deny by default: every endpoint declares who may use it, and a firm never sees another firm's records."""
+import pytest
+from flask import Flask
+
+from portal.accounts.models import PartnerStatus, Role
+from portal.security.access import Access, access_for, allow, enforce_access
+
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "auth.forgot_password", "auth.reset_password",
+                    "home.set_language", "home.healthz", "api.openapi"}
+
+
+def _sample_url(rule):
+    return rule.build({arg: "0" * 32 for arg in rule.arguments} | {"filename": "portal.css"})[1]
+
+
+def test_every_endpoint_declares_its_access(app):
+    missing = [r.endpoint for r in app.url_map.iter_rules() if access_for(app, r.endpoint) is None]
+    assert missing == []
+
+
+def test_only_the_expected_endpoints_are_public(app):
+    public = {r.endpoint for r in app.url_map.iter_rules() if access_for(app, r.endpoint).public}
+    # logout is "signed in", not public; it is in the list above only to be reachable when signed out
+    assert public == PUBLIC_ENDPOINTS - {"auth.logout"}
+
+
+def test_anonymous_visitors_are_turned_away_from_every_non_public_endpoint(app, client):
+    for rule in app.url_map.iter_rules():
+        if access_for(app, rule.endpoint).public:
+            continue
+        method = "GET" if "GET" in rule.methods else "POST"
+        url = _sample_url(rule)
+        response = client.open(url, method=method, headers={"Accept": "application/json"})
+        if rule.endpoint.startswith("api."):
+            assert response.status_code == 401, url
+            assert response.get_json()["error"]["code"] == "unauthenticated"
+        elif method == "POST":
+            # CSRF refuses it first (400) or sign-in is required (302): never processed
+            assert response.status_code in (302, 400), url
+        else:
+            assert response.status_code == 302 and "/login" in response.location, url
+
+
+def test_an_undeclared_endpoint_is_refused(app, make_user, login):
+    """A route added without a declaration answers 403 to everyone, even an administrator."""
+    test_app = Flask("undeclared")
+    test_app.add_url_rule("/secret", "secret", lambda: "secret")
+    with test_app.test_request_context("/secret"):
+        from werkzeug.exceptions import Forbidden
+
+        with pytest.raises(Forbidden):
+            enforce_access()
+
+
+def test_allow_needs_real_roles():
+    with pytest.raises(TypeError):
+        allow("admin")
+
+
+def test_status_limits_apply_to_partner_roles(make_org, make_user):
+    access = Access(roles=frozenset({Role.partner_admin}), statuses=frozenset({PartnerStatus.specialist_broker}))
+    assert access.permits(make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker)))
+    assert not access.permits(make_user(Role.partner_admin, make_org(PartnerStatus.introducer)))
+    assert not access.permits(make_user(Role.admin))
+
+
+STAFF_ONLY = ["/admin/organisations", "/admin/users", "/admin/audit", "/admin/outbox"]
+
+
+@pytest.mark.parametrize("role", [Role.partner_admin, Role.partner_member])
+def test_partners_cannot_open_staff_pages(role, make_org, make_user, login):
+    c = login(make_user(role, make_org()))
+    for url in STAFF_ONLY:
+        assert c.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("role,visible,hidden", [
+    (Role.admin, ["Partner firms", "Users", "Audit log", "Outbox"], ["My firm"]),
+    (Role.compliance, ["Partner firms", "Audit log"], ["Users", "Outbox", "My firm"]),
+    (Role.finance, ["Partner firms"], ["Users", "Audit log", "Outbox", "My firm"]),
+    (Role.partner_admin, ["My firm"], ["Partner firms", "Users", "Audit log", "Outbox"]),
+    (Role.volunteer, ["API tokens"], ["Partner firms", "Users", "My firm", "Audit log"]),
+])
+def test_navigation_shows_only_what_the_role_may_open(role, visible, hidden, make_org, make_user, login):
+    org = make_org() if role is Role.partner_admin else None
+    html = login(make_user(role, org)).get("/").get_data(as_text=True)
+    nav = html.split('class="mainnav"')[1].split("</nav>")[0]
+    for label in visible:
+        assert f">{label}</a>" in nav, label
+    for label in hidden:
+        assert f">{label}</a>" not in nav, label
+
+
+def test_firm_a_gets_404_for_firm_b_users(make_org, make_user, login):
+    firm_a, firm_b = make_org(), make_org()
+    admin_a = make_user(Role.partner_admin, firm_a)
+    colleague = make_user(Role.partner_member, firm_a)
+    outsider = make_user(Role.partner_member, firm_b)
+    c = login(admin_a)
+    assert c.get(f"/firm/members/{colleague.public_id}").status_code == 200
+    assert c.get(f"/firm/members/{outsider.public_id}").status_code == 404
+    team = c.get("/firm/").get_data(as_text=True)
+    assert colleague.email in team and outsider.email not in team
+    from tests.conftest import csrf_from
+
+    token = csrf_from(team)
+    r = c.post(f"/firm/members/{outsider.public_id}/password-link", data={"csrf_token": token})
+    assert r.status_code == 404
+
+
+def test_partner_member_cannot_manage_the_team(make_org, make_user, login):
+    firm = make_org()
+    member = make_user(Role.partner_member, firm)
+    colleague = make_user(Role.partner_admin, firm)
+    c = login(member)
+    assert c.get("/firm/").status_code == 200
+    assert c.get("/firm/members/new").status_code == 403
+    assert c.get(f"/firm/members/{colleague.public_id}").status_code == 403
+
+
+def test_urls_use_opaque_ids(app):
+    for rule in app.url_map.iter_rules():
+        for arg in rule.arguments:
+            assert arg in ("public_id", "token", "filename"), f"{rule.rule} exposes {arg}"
