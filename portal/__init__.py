@@ -77,16 +77,17 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import joinedload
+
+    # Built once (it runs on every signed-in request); the firm is needed on nearly every page (scoping,
+    # navigation), so it comes in the same query.
+    user_by_session = (select(User).options(joinedload(User.organisation))
+                       .where(User.session_token == bindparam("token"), User.active.is_(True)))
+
     @login_manager.user_loader
     def load_user(session_token: str):
-        from sqlalchemy import select
-        from sqlalchemy.orm import joinedload
-
-        # The firm is needed on nearly every page (scoping, navigation): load it in the same query.
-        return db.session.execute(
-            select(User).options(joinedload(User.organisation))
-            .where(User.session_token == session_token, User.active.is_(True))
-        ).scalar_one_or_none()
+        return db.session.execute(user_by_session, {"token": session_token}).scalar_one_or_none()
 
 
 def _register_blueprints(app: Flask) -> None:

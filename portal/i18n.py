@@ -34,9 +34,16 @@ def tr(msgid: str, **params) -> str:
 
 
 def country_name(code: str) -> str:
-    from flask_babel import get_locale
+    return _request_locale().territories.get(code, code)
 
-    return get_locale().territories.get(code, code)
+
+def _request_locale():
+    cached = g.get("_portal_locale")
+    if cached is None:
+        from flask_babel import get_locale
+
+        cached = g._portal_locale = get_locale()
+    return cached
 
 
 def _request_translations():
@@ -57,7 +64,17 @@ def _jinja_ngettext(singular: str, plural: str, n: int) -> str:
     return _request_translations().ungettext(singular, plural, n)
 
 
+def format_when(value, fmt: str = "short") -> str:
+    """A UTC datetime in the reader's language (Babel's patterns, without Flask-Babel's per-call lookups)."""
+    if value is None:
+        return ""
+    from babel.dates import format_datetime
+
+    return format_datetime(value, fmt, tzinfo=value.tzinfo, locale=_request_locale())
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["when"] = format_when
     # Same behaviour as Flask-Babel's callables (newstyle: autoescaped, %-formatted), one lookup per request.
     app.jinja_env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
 from .security.access import can_access
@@ -29,10 +29,10 @@ NAV = (
 )
 
 
-def items_for(user) -> list[NavItem]:
-    """The entries depend only on the role and the firm's status, so they are computed once per pair."""
+def items_for(user) -> list[tuple[NavItem, str]]:
+    """(entry, url) pairs. They depend only on the role and the firm's status: computed once per pair."""
     cache = current_app.extensions.setdefault("portal.nav", {})
     key = (user.role, user.partner_status)
     if key not in cache:
-        cache[key] = [item for item in NAV if can_access(item.endpoint, user)]
+        cache[key] = [(item, url_for(item.endpoint)) for item in NAV if can_access(item.endpoint, user)]
     return cache[key]
