@@ -80,8 +80,12 @@ TEAM = (select(User.full_name, User.role, User.active).where(User.organisation_i
 
 
 def _partner(session: Session, user: User):
+    from ..i18n import country_name
+
     team = session.execute(TEAM, {"org": user.organisation_id}).all()
-    return "home/partner.html", {"org": user.organisation, "team": team}
+    org = user.organisation
+    return "home/partner.html", {"org": org, "team": team,
+                                 "zones": ", ".join(country_name(code) for code in org.zones)}
 
 
 def _basic(session: Session, user: User):
