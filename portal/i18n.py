@@ -1,8 +1,10 @@
 """Language choice and translation of messages coming from domain code."""
 from __future__ import annotations
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import gettext
+
+from core.i18n import N_
 
 from .accounts.models import LANGUAGES
 
@@ -66,6 +68,26 @@ def _jinja_ngettext(singular: str, plural: str, n: int, **variables) -> str:
     return _request_translations().ungettext(singular, plural, n) % variables
 
 
+LAYOUT_STRINGS = {
+    "portal": N_("Partner portal"),
+    "skip": N_("Skip to content"),
+    "main_nav": N_("Main navigation"),
+    "language": N_("Language"),
+    "change_language": N_("Change language"),
+    "sign_out": N_("Sign out"),
+    "footer": N_("Questions about your data? Contact the broker's data protection officer."),
+}
+
+
+def layout_strings() -> dict[str, str]:
+    """The page layout's fixed texts in the reader's language, translated once per language and process."""
+    cache = current_app.extensions.setdefault("portal.layout_strings", {})
+    locale = str(_request_locale())
+    if locale not in cache:
+        cache[locale] = {key: tr(msgid) for key, msgid in LAYOUT_STRINGS.items()}
+    return cache[locale]
+
+
 class Labels:
     """`L[member]`: an enum member's label in the reader's language. A subscript costs far less in a
     template than a function call, and pages show dozens of labels."""
@@ -95,7 +117,9 @@ def init_app(app: Flask) -> None:
         from flask_login import current_user
 
         # Templates read the user dozens of times; resolve the proxy once.
-        return {"me": current_user._get_current_object() if has_request_context() else None}
+        if not has_request_context():
+            return {"me": None}
+        return {"me": current_user._get_current_object(), "ui": layout_strings()}
 
     from .nav import items_for
     from .security.access import can_access

@@ -4,35 +4,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, url_for
-from flask_babel import lazy_gettext as _l
+from flask import current_app, request, url_for
 
+from core.i18n import N_
+
+from .i18n import tr
 from .security.access import can_access
 
 
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
-    label: object
+    #: a msgid, translated when shown
+    label: str
     #: endpoints whose pages highlight this entry
     prefix: str
 
 
 NAV = (
-    NavItem("home.index", _l("Home"), "home."),
-    NavItem("admin.organisations", _l("Partner firms"), "admin.organisation"),
-    NavItem("admin.users", _l("Users"), "admin.user"),
-    NavItem("firm.team", _l("My firm"), "firm."),
-    NavItem("admin.audit_log", _l("Audit log"), "admin.audit"),
-    NavItem("admin.outbox", _l("Outbox"), "admin.outbox"),
-    NavItem("profile.tokens", _l("API tokens"), "profile.token"),
+    NavItem("home.index", N_("Home"), "home."),
+    NavItem("admin.organisations", N_("Partner firms"), "admin.organisation"),
+    NavItem("admin.users", N_("Users"), "admin.user"),
+    NavItem("firm.team", N_("My firm"), "firm."),
+    NavItem("admin.audit_log", N_("Audit log"), "admin.audit"),
+    NavItem("admin.outbox", N_("Outbox"), "admin.outbox"),
+    NavItem("profile.tokens", N_("API tokens"), "profile.token"),
 )
 
 
-def items_for(user) -> list[tuple[NavItem, str]]:
-    """(entry, url) pairs. They depend only on the role and the firm's status: computed once per pair."""
+def items_for(user) -> list[tuple[str, str, bool]]:
+    """(label, url, is the current area) for the user's menu.
+
+    Which entries a user gets depends only on the role and the firm's status, so that part is computed once
+    per pair; the labels and the current area are this request's."""
     cache = current_app.extensions.setdefault("portal.nav", {})
     key = (user.role, user.partner_status)
     if key not in cache:
         cache[key] = [(item, url_for(item.endpoint)) for item in NAV if can_access(item.endpoint, user)]
-    return cache[key]
+    endpoint = request.endpoint or ""
+    return [(tr(item.label), url, endpoint.startswith(item.prefix)) for item, url in cache[key]]
