@@ -8,7 +8,7 @@ PORT   ?= 5000
 LANGS  := en fr it es ru uk
 CATALOGS := $(foreach l,$(LANGS),portal/translations/$(l)/LC_MESSAGES/messages.mo)
 
-.PHONY: run test install translations i18n-extract i18n-update migrate-check bench worker clean
+.PHONY: run test lint install translations i18n-extract i18n-update migrate-check bench worker clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,9 @@ run: install translations
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+lint: install
+	$(BIN)/ruff check portal core agreements compliance tests bench wsgi.py
+
 worker: install
 	$(FLASK) outbox work
 
@@ -43,6 +46,7 @@ migrate-check: install
 
 bench: install translations
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/agreements.py
 
 i18n-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output \

@@ -92,7 +92,7 @@ class ChainProblem:
 def verify(session: Session, batch: int = 5000) -> list[ChainProblem]:
     """Walk the whole chain; return every break found (an empty list means the log is intact)."""
     problems: list[ChainProblem] = []
-    expected_seq, prev_hash, last_id = 1, GENESIS, 0
+    expected_seq, prev_hash = 1, GENESIS
     while True:
         rows = session.execute(
             select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch)

@@ -9,12 +9,12 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, mapped_column, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -62,6 +62,11 @@ intpk = Annotated[int, mapped_column(BigIntPK, primary_key=True, autoincrement=T
 public_id = Annotated[str, mapped_column(String(32), unique=True, default=new_public_id)]
 created_at = Annotated[datetime, mapped_column(UTCDateTime(), default=utcnow)]
 str255 = Annotated[str, mapped_column(String(255))]
+
+
+def enum_column(cls, length: int = 32) -> Enum:
+    """Enums stored as their value in a VARCHAR (portable; adding a member needs no type migration)."""
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
 
 class Base(DeclarativeBase):

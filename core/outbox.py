@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Protocol
+from typing import Callable, Protocol
 
-from sqlalchemy import Enum, Index, Integer, String, Text, select, update
+from sqlalchemy import JSON, Enum, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, created_at, intpk, public_id, utcnow
@@ -30,6 +30,12 @@ class OutboxState(enum.Enum):
     failed = "failed"  # gave up after MAX_ATTEMPTS; visible to administrators
 
 
+class OutboxKind(enum.Enum):
+    email = "email"
+    #: work done by a registered handler (e.g. sealing a signed agreement)
+    job = "job"
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (Index("ix_outbox_messages_due", "state", "next_attempt_at"),)
@@ -37,6 +43,13 @@ class OutboxMessage(Base):
     id: Mapped[intpk]
     public_id: Mapped[public_id]
     created_at: Mapped[created_at]
+    kind: Mapped[OutboxKind] = mapped_column(Enum(OutboxKind, native_enum=False, length=16),
+                                             default=OutboxKind.email, server_default="email")
+    #: jobs: the registered handler's name and its arguments
+    job_name: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    #: e-mail: an attachment produced when the message is sent, as "<provider>:<key>" (see attachment providers)
+    attachment_ref: Mapped[str | None] = mapped_column(String(128))
     #: comma-separated addresses
     to: Mapped[str] = mapped_column(Text)
     cc: Mapped[str] = mapped_column(Text, default="")
@@ -70,14 +83,60 @@ class OutboxMessage(Base):
 
 
 def enqueue(session: Session, *, to: list[str] | str, subject: str, body_text: str, template: str,
-            locale: str, cc: list[str] | None = None) -> OutboxMessage:
+            locale: str, cc: list[str] | None = None, attachment_ref: str | None = None) -> OutboxMessage:
     to_list = [to] if isinstance(to, str) else list(to)
-    msg = OutboxMessage(to=",".join(to_list), cc=",".join(cc or []), subject=subject, body_text=body_text,
-                        template=template, locale=locale, state=OutboxState.pending, attempts=0,
+    msg = OutboxMessage(kind=OutboxKind.email, to=",".join(to_list), cc=",".join(cc or []), subject=subject,
+                        body_text=body_text, template=template, locale=locale, state=OutboxState.pending,
+                        attempts=0, next_attempt_at=utcnow(), attachment_ref=attachment_ref)
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def enqueue_job(session: Session, name: str, **payload) -> OutboxMessage:
+    """Queue work for the worker in the caller's transaction; it runs once the transaction commits."""
+    if name not in JOBS:
+        raise KeyError(f"unknown outbox job {name!r}")
+    msg = OutboxMessage(kind=OutboxKind.job, job_name=name, payload=payload, to="", cc="", subject=name,
+                        body_text="", template=name, locale="en", state=OutboxState.pending, attempts=0,
                         next_attempt_at=utcnow())
     session.add(msg)
     session.flush()
     return msg
+
+
+#: job name -> handler(session, **payload); the handler flushes, the worker commits
+JOBS: dict[str, Callable[..., None]] = {}
+#: attachment provider -> function(session, key) -> (filename, mimetype, bytes)
+ATTACHMENTS: dict[str, Callable[[Session, str], tuple[str, str, bytes]]] = {}
+
+
+#: job name -> hook(session, error, **payload), run after a failed attempt (outside the rolled-back work)
+JOB_FAILURE_HOOKS: dict[str, Callable[..., None]] = {}
+
+
+def on_job_failure(name: str):
+    def register(hook):
+        JOB_FAILURE_HOOKS[name] = hook
+        return hook
+
+    return register
+
+
+def job(name: str):
+    def register(handler):
+        JOBS[name] = handler
+        return handler
+
+    return register
+
+
+def attachment_provider(name: str):
+    def register(provider):
+        ATTACHMENTS[name] = provider
+        return provider
+
+    return register
 
 
 class Transport(Protocol):
@@ -123,13 +182,20 @@ def deliver_due(session: Session, transport: Transport, sender: str, *, batch: i
             session.rollback()  # another worker took it first (SQLite has no SKIP LOCKED)
             continue
         try:
-            transport.send(msg.as_email(sender), msg.recipients())
-        except Exception as exc:  # any transport failure is retried later, never lost
+            with session.begin_nested():  # a failing job leaves no partial change behind
+                _process(session, msg, transport, sender)
+        except Exception as exc:  # any failure is retried later, never lost
             msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if msg.attempts >= MAX_ATTEMPTS:
                 msg.state = OutboxState.failed
             else:
                 msg.next_attempt_at = now_ + backoff(msg.attempts)
+            hook = JOB_FAILURE_HOOKS.get(msg.job_name or "") if msg.kind is OutboxKind.job else None
+            if hook is not None:
+                try:
+                    hook(session, msg.last_error, **(msg.payload or {}))
+                except Exception:  # the hook only records; never let it lose the retry bookkeeping
+                    log.exception("failure hook of job %s failed", msg.job_name)
             result.failed += 1
             log.warning("outbox message %s failed (attempt %s): %s", msg.public_id, msg.attempts, exc)
         else:
@@ -137,6 +203,23 @@ def deliver_due(session: Session, transport: Transport, sender: str, *, batch: i
             result.sent += 1
         session.commit()
     return result
+
+
+def _process(session: Session, msg: OutboxMessage, transport: Transport, sender: str) -> None:
+    if msg.kind is OutboxKind.job:
+        handler = JOBS.get(msg.job_name or "")
+        if handler is None:
+            raise LookupError(f"no handler registered for job {msg.job_name!r}")
+        handler(session, **(msg.payload or {}))
+        session.flush()
+        return
+    email = msg.as_email(sender)
+    if msg.attachment_ref:
+        provider, _, key = msg.attachment_ref.partition(":")
+        filename, mimetype, data = ATTACHMENTS[provider](session, key)
+        maintype, _, subtype = mimetype.partition("/")
+        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    transport.send(email, msg.recipients())
 
 
 def _claim(session: Session, msg: OutboxMessage) -> bool:

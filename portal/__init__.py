@@ -19,7 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     from core.db import render_migration_item
 
     from . import errors, i18n
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, migrate
     from .security import access, headers
 
     db.init_app(app)
@@ -59,6 +59,8 @@ def _allow_example_domains(app: Flask) -> None:
 
 def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
+    import agreements.models  # noqa: F401
+    import compliance.models  # noqa: F401
     import core.audit  # noqa: F401
     import core.outbox  # noqa: F401
 
@@ -92,13 +94,18 @@ def _init_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
+    from .agreements import services  # noqa: F401  (registers the sealing job)
+    from .agreements.views import bp as agreements_bp
     from .api import bp as api_bp
     from .auth.views import bp as auth_bp
     from .firm.views import bp as firm_bp
     from .home.views import bp as home_bp
+    from .onboarding.views import bp as onboarding_bp
     from .profile.views import bp as profile_bp
+    from .verification.views import bp as verification_bp
 
-    for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, api_bp):
+    for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, verification_bp,
+               api_bp):
         app.register_blueprint(bp)
 
 

@@ -68,8 +68,19 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD"),
         "SMTP_SECURITY": env.get("SMTP_SECURITY", "starttls"),
         "HSTS": production,
+        # The broker, as named in agreements, and its sealing certificate (PKCS#12). In development a
+        # self-signed certificate is generated under the instance folder when none is configured.
+        "BROKER_NAME": env.get("BROKER_NAME", "BIG Insurance Brokers SAS"),
+        "BROKER_REGISTRATION": env.get("BROKER_REGISTRATION", "ORIAS 07000001"),
+        "SEAL_P12_PATH": env.get("SEAL_P12_PATH") or (None if production else str(instance / "seal-dev.p12")),
+        "SEAL_P12_PASSWORD": env.get("SEAL_P12_PASSWORD") or (None if production else _instance_secret(
+            instance, "seal_password")),
+        "SEAL_TSA_URL": env.get("SEAL_TSA_URL") or None,
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     }
     cfg.update(overrides)
+    if production and not (cfg["SEAL_P12_PATH"] and cfg["SEAL_P12_PASSWORD"]):
+        raise ConfigError("refusing to start in production without SEAL_P12_PATH and SEAL_P12_PASSWORD")
     if production and cfg["MAIL_TRANSPORT"] == "file":
         raise ConfigError("refusing to start in production with MAIL_TRANSPORT=file; set SMTP_HOST")
     return cfg
@@ -86,11 +97,11 @@ def _database_url(url: str | None, instance: Path) -> str:
     return url
 
 
-def _instance_secret(instance: Path) -> str:
+def _instance_secret(instance: Path, name: str = "secret_key") -> str:
     import secrets
 
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)

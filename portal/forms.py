@@ -24,6 +24,14 @@ def language_choices() -> list[tuple[str, str]]:
     return [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
 
 
+def set_firm_choices(form) -> None:
+    """Country of establishment, zones and languages, as both firm forms (admin, application) offer them."""
+    countries = country_choices()
+    form.country.choices = [("", _l("— choose —"))] + countries
+    form.zones.choices = countries
+    form.languages.choices = language_choices()
+
+
 class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()

@@ -88,6 +88,34 @@ def layout_strings() -> dict[str, str]:
     return cache[locale]
 
 
+def percent(rate) -> str:
+    from babel.numbers import format_percent
+
+    return format_percent(rate, "#,##0.##%", locale=_request_locale()) if rate else "—"
+
+
+def money(minor: int, currency: str) -> str:
+    """Integer minor units shown as money in the reader's language (exact: no float on the way)."""
+    from decimal import Decimal
+
+    from babel.numbers import format_currency, get_currency_precision
+
+    return format_currency(Decimal(minor).scaleb(-get_currency_precision(currency)), currency,
+                           locale=_request_locale())
+
+
+def status_enum(value: str):
+    from agreements.models import AgreementStatus
+
+    return AgreementStatus(value)
+
+
+def product_label(value: str) -> str:
+    from core.products import ProductLine
+
+    return tr(ProductLine(value).label)
+
+
 class Labels:
     """`L[member]`: an enum member's label in the reader's language. A subscript costs far less in a
     template than a function call, and pages show dozens of labels."""
@@ -110,7 +138,8 @@ def init_app(app: Flask) -> None:
     # `_("text", name=value)` in templates: one call per string, looked up in this request's translations.
     # The result is a plain string, so autoescaping escapes it, values included, on output.
     app.jinja_env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=False)
-    app.jinja_env.globals["L"] = Labels()
+    app.jinja_env.globals.update(L=Labels(), percent=percent, money=money, product_label=product_label,
+                                 status_enum=status_enum)
 
     @app.context_processor
     def _current_user_object():

@@ -10,11 +10,12 @@ from .extensions import db
 
 
 def queue_mail(template: str, *, to: str | list[str], locale: str, cc: list[str] | None = None,
-               **context) -> OutboxMessage:
+               attachment_ref: str | None = None, **context) -> OutboxMessage:
     """`template` names templates/email/<template>.txt, which defines the blocks `subject` and `body`."""
     jinja_template = current_app.jinja_env.get_template(f"email/{template}.txt")
     with force_locale(locale):
         ctx = jinja_template.new_context(dict(context, locale=locale))
         subject = "".join(jinja_template.blocks["subject"](ctx)).strip()
         body = "".join(jinja_template.blocks["body"](ctx)).strip() + "\n"
-    return enqueue(db.session, to=to, cc=cc, subject=subject, body_text=body, template=template, locale=locale)
+    return enqueue(db.session, to=to, cc=cc, subject=subject, body_text=body, template=template, locale=locale,
+                   attachment_ref=attachment_ref)

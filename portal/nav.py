@@ -26,6 +26,8 @@ NAV = (
     NavItem("admin.organisations", N_("Partner firms"), "admin.organisation"),
     NavItem("admin.users", N_("Users"), "admin.user"),
     NavItem("firm.team", N_("My firm"), "firm."),
+    NavItem("onboarding.checklist", N_("Onboarding"), "onboarding."),
+    NavItem("agreements.index", N_("Agreements"), "agreements."),
     NavItem("admin.audit_log", N_("Audit log"), "admin.audit"),
     NavItem("admin.outbox", N_("Outbox"), "admin.outbox"),
     NavItem("profile.tokens", N_("API tokens"), "profile.token"),

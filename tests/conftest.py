@@ -76,6 +76,8 @@ def _make_app(database_url: str, instance: Path):
         "MAIL_FILE_DIR": str(instance / "mail"),
         "LOGIN_LIMIT_PER_ADDRESS": "30 per minute",
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
+        "SEAL_P12_PATH": str(instance / "seal-test.p12"),
+        "SEAL_P12_PASSWORD": "test-seal-password",
     })
     app.instance_path = str(instance)
     app.test_client_class = IsolatedClient

@@ -5,8 +5,8 @@ import itertools
 
 import pytest
 
+from core.partners import Lifecycle
 from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
-from portal.extensions import db
 from portal.security.passwords import hash_password
 
 PASSWORD = "correct horse battery"
@@ -26,7 +26,7 @@ def make_org(session):
     def make(status=PartnerStatus.specialist_broker, **kw) -> Organisation:
         n = next(_counter)
         values = dict(legal_name=f"Firm {n}", status=status, country="FR", zones=["FR"],
-                      communication_model=CommunicationModel.hybrid, languages=["en"])
+                      communication_model=CommunicationModel.hybrid, languages=["en"], lifecycle=Lifecycle.active)
         if status is not PartnerStatus.introducer:
             values.update(register=Register.orias, registration_number=f"{10000000 + n}")
         values.update(kw)

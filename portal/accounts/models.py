@@ -6,15 +6,13 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, created_at, intpk, new_secret, public_id, str255
+from core.db import Base, enum_column, created_at, intpk, new_secret, public_id, str255
 from core.i18n import N_
+from core.partners import Lifecycle  # noqa: F401  (re-exported for the portal)
 
-
-def _enum(cls, length=32):
-    return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
 
 class Role(enum.Enum):
@@ -116,17 +114,36 @@ class Organisation(Base):
     public_id: Mapped[public_id]
     created_at: Mapped[created_at]
     legal_name: Mapped[str255]
-    status: Mapped[PartnerStatus] = mapped_column(_enum(PartnerStatus))
+    status: Mapped[PartnerStatus] = mapped_column(enum_column(PartnerStatus))
     #: the number in the register named by `register`; required for broker statuses
     registration_number: Mapped[str | None] = mapped_column(String(64))
-    register: Mapped[Register | None] = mapped_column(_enum(Register))
+    register: Mapped[Register | None] = mapped_column(enum_column(Register))
     #: ISO 3166-1 alpha-2 country of establishment
     country: Mapped[str] = mapped_column(String(2))
     #: ISO country codes where the firm's clients live and where it operates
     zones: Mapped[list] = mapped_column(JSON, default=list)
-    communication_model: Mapped[CommunicationModel] = mapped_column(_enum(CommunicationModel))
+    communication_model: Mapped[CommunicationModel] = mapped_column(enum_column(CommunicationModel))
     #: languages the firm works in (subset of LANGUAGES)
     languages: Mapped[list] = mapped_column(JSON, default=list)
+    #: a firm becomes active only through approval and a signed agreement (agreements.operations)
+    lifecycle: Mapped[Lifecycle] = mapped_column(enum_column(Lifecycle), default=Lifecycle.applied,
+                                                 server_default="applied", index=True)
+    #: company registration (trade register, SIREN, CIF…), distinct from the intermediary register
+    company_number: Mapped[str | None] = mapped_column(String(64))
+    contact_name: Mapped[str | None] = mapped_column(String(255))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    #: the firm asked to be copied on key client communications (each client's consent still decides)
+    cc_key_communications: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: how the firm shares client data (consent, secure exchange, minimisation), in its own words
+    data_sharing_approach: Mapped[str | None] = mapped_column(Text)
+    #: how the firm discloses its remuneration and conflicts of interest to clients
+    disclosure_approach: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def may_do_business(self) -> bool:
+        """New leads and cases need an active firm (an active signed agreement makes it active)."""
+        return self.lifecycle is Lifecycle.active
 
     users: Mapped[list["User"]] = relationship(back_populates="organisation", order_by="User.full_name")
 
@@ -145,13 +162,15 @@ class User(UserMixin, Base):
     full_name: Mapped[str255]
     #: argon2id; empty until the user sets a password from an invitation
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: the id kept in the login session; rotated on password change or deactivation to end every session
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_secret)
     last_login_at: Mapped[datetime | None]
+    #: set when the user proved they read mail at this address (first password set from an e-mailed link)
+    email_verified_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
 
@@ -216,7 +235,7 @@ class PasswordResetToken(Base):
     id: Mapped[intpk]
     created_at: Mapped[created_at]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, 16))
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose, 16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

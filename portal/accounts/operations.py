@@ -168,6 +168,9 @@ def reset_password(session: Session, raw: str, new_password: str, ip: str | None
     token = find_valid_token(session, raw)
     set_password(token.user, new_password)
     token.used_at = utcnow()
+    # Opening the e-mailed link proves the address works.
+    if token.user.email_verified_at is None:
+        token.user.email_verified_at = token.used_at
     # Any other outstanding link for this user stops working too.
     for other in session.execute(select(PasswordResetToken).where(
             PasswordResetToken.user_id == token.user_id, PasswordResetToken.used_at.is_(None))).scalars():

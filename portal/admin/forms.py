@@ -4,7 +4,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..accounts.models import CommunicationModel, PartnerStatus, Register, Role
-from ..forms import CheckboxesField, EnumSelectField, country_choices, language_choices
+from ..forms import CheckboxesField, EnumSelectField, language_choices, set_firm_choices
 
 
 class OrganisationForm(FlaskForm):
@@ -20,10 +20,7 @@ class OrganisationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        countries = country_choices()
-        self.country.choices = [("", _l("— choose —"))] + countries
-        self.zones.choices = countries
-        self.languages.choices = language_choices()
+        set_firm_choices(self)
 
     def validate_registration_number(self, field):
         if field.data and self.register.data is None:

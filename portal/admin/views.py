@@ -61,8 +61,10 @@ def organisation_new():
 @bp.route("/organisations/<public_id>")
 @allow(ADMIN, Role.compliance, Role.finance, Role.account_manager)
 def organisation_view(public_id: str):
+    from ..onboarding.views import organisation_context
+
     org = _by_public_id(Organisation, public_id)
-    return render_template("admin/organisation.html", org=org)
+    return render_template("admin/organisation.html", **organisation_context(org))
 
 
 @bp.route("/organisations/<public_id>/edit", methods=["GET", "POST"])

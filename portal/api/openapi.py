@@ -13,15 +13,18 @@ ERROR_RESPONSES = {
     "401": "Missing, invalid or revoked token",
     "403": "The token's user may not call this",
     "404": "Not found (or not yours)",
+    "413": "The upload is too large",
     "422": "Invalid input",
 }
 
 
 def documented(*, summary: str, response=None, tags: tuple[str, ...] = (), status: int = 200,
-               errors: tuple[str, ...] = ("401", "403")):
+               errors: tuple[str, ...] = ("401", "403"), public: bool = False, upload: str | None = None):
+    """Describe an API view for the OpenAPI document. `upload` names a multipart file field."""
+
     def decorator(view):
         view._openapi = {"summary": summary, "response": response, "tags": list(tags), "status": status,
-                         "errors": errors}
+                         "errors": errors, "public": public, "upload": upload}
         return view
 
     return decorator
@@ -51,8 +54,16 @@ def build_spec(app: Flask) -> dict:
             for code in doc["errors"]:
                 responses[code] = {"description": ERROR_RESPONSES[code],
                                    "content": {"application/json": {"schema": "Error"}}}
-            operations[method.lower()] = {"summary": doc["summary"], "tags": doc["tags"], "responses": responses,
-                                          "security": [{"bearer": []}], "operationId": rule.endpoint}
+            operation = {"summary": doc["summary"], "tags": doc["tags"], "responses": responses,
+                         "security": [] if doc["public"] else [{"bearer": []}], "operationId": rule.endpoint}
+            if rule.arguments:
+                operation["parameters"] = [{"name": arg, "in": "path", "required": True,
+                                            "schema": {"type": "string"}} for arg in sorted(rule.arguments)]
+            if doc["upload"]:
+                operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": [doc["upload"]],
+                    "properties": {doc["upload"]: {"type": "string", "format": "binary"}}}}}}
+            operations[method.lower()] = operation
         path = _openapi_path(rule.rule)
         spec.path(path=path, operations=operations)
     return spec.to_dict()

@@ -12,7 +12,9 @@ from ..extensions import db
 def cli():
     """Load the demo firms and users (idempotent) and print the logins."""
     password = os.environ.get("DEMO_PASSWORD", "demo-password")
-    created = load_demo(db.session, password)
+    from ..agreements.services import broker_identity, seal_config
+
+    created = load_demo(db.session, password, seal_config(), broker_identity())
     db.session.commit()
     click.echo(f"demo data: {created} new records" if created else "demo data: already loaded, nothing changed")
     click.echo(f"Sign in at /login with any of these (password: {password}):")

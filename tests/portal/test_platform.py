@@ -58,6 +58,10 @@ def test_production_refuses_to_start_without_secrets(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/portal")
     monkeypatch.setenv("SMTP_HOST", "smtp.example.org")
+    with pytest.raises(ConfigError, match="SEAL_P12_PATH"):
+        create_app({"PORTAL_ENV": "production"})
+    monkeypatch.setenv("SEAL_P12_PATH", str(tmp_path / "seal.p12"))
+    monkeypatch.setenv("SEAL_P12_PASSWORD", "s" * 20)
     app = create_app({"PORTAL_ENV": "production"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")

@@ -1,0 +1,55 @@
+"""Is this file an agreement issued here, and is it intact? Anyone holding a copy may ask."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Agreement
+from .rendering import sha256
+from .sealing import check_seal
+
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Verdict:
+    issued_here: bool
+    intact: bool
+    status: str | None
+    agreement_id: str | None
+    reference: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"issued_here": self.issued_here, "intact": self.intact, "status": self.status,
+                "agreement_id": self.agreement_id}
+
+
+def _reference_claimed(pdf: bytes) -> str | None:
+    """The reference the file claims in its metadata (we write it as the PDF subject)."""
+    try:
+        from pypdf import PdfReader
+
+        info = PdfReader(io.BytesIO(pdf)).metadata
+        subject = (info or {}).get("/Subject")
+        return str(subject)[:32] if subject else None
+    except Exception:  # not a PDF, or a broken one: it claims nothing
+        return None
+
+
+def verify(session: Session, pdf: bytes, trusted_cert_pem: bytes) -> Verdict:
+    digest = sha256(pdf)
+    agreement = session.execute(select(Agreement).where(Agreement.sealed_sha256 == digest)).scalar_one_or_none()
+    check = check_seal(pdf, trusted_cert_pem)
+    if agreement is not None:
+        return Verdict(True, check.intact and check.ours, agreement.status.value, agreement.public_id,
+                       agreement.reference)
+    # Not our file byte for byte. If it claims one of our references, it is one of ours, modified.
+    reference = _reference_claimed(pdf)
+    if reference:
+        claimed = session.execute(select(Agreement).where(Agreement.reference == reference)).scalar_one_or_none()
+        if claimed is not None and claimed.sealed_sha256:
+            return Verdict(True, False, claimed.status.value, claimed.public_id, claimed.reference)
+    return Verdict(False, False, None, None)
