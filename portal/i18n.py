@@ -79,6 +79,22 @@ LAYOUT_STRINGS = {
 }
 
 
+LAYOUT_URLS = {"css": ("static", {"filename": "portal.css"}), "js": ("static", {"filename": "portal.js"}),
+               "home": ("home.index", {}), "language": ("home.set_language", {}), "logout": ("auth.logout", {}),
+               "settings": ("profile.settings", {})}
+
+
+def layout_urls() -> dict[str, str]:
+    """The layout's links: the same for every page of a deployment, so built once."""
+    urls = current_app.extensions.get("portal.layout_urls")
+    if urls is None:
+        from flask import url_for
+
+        urls = current_app.extensions["portal.layout_urls"] = {
+            key: url_for(endpoint, **values) for key, (endpoint, values) in LAYOUT_URLS.items()}
+    return urls
+
+
 def layout_strings() -> dict[str, str]:
     """The page layout's fixed texts in the reader's language, translated once per language and process."""
     cache = current_app.extensions.setdefault("portal.layout_strings", {})
@@ -148,7 +164,7 @@ def init_app(app: Flask) -> None:
         # Templates read the user dozens of times; resolve the proxy once.
         if not has_request_context():
             return {"me": None}
-        return {"me": current_user._get_current_object(), "ui": layout_strings()}
+        return {"me": current_user._get_current_object(), "ui": layout_strings(), "urls": layout_urls()}
 
     from .nav import items_for
     from .security.access import can_access

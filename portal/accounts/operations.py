@@ -8,7 +8,9 @@ from flask import current_app, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from compliance.registers import check_registration
 from core import audit
+from core.partners import Lifecycle
 from core.db import new_secret, utcnow
 from core.i18n import N_
 
@@ -32,7 +34,16 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 # --- organisations -------------------------------------------------------------------------------------
 
+def _checked_registration(values: dict) -> dict:
+    """The register number in its canonical form, or InvalidRegistration (a broker needs a valid one)."""
+    register = values.get("register")
+    values["registration_number"] = check_registration(
+        register.value if register else None, values.get("registration_number"), broker=values["status"].is_broker)
+    return values
+
+
 def create_organisation(session: Session, actor: User, ip: str | None = None, **values) -> Organisation:
+    values = _checked_registration(dict(values))
     org = Organisation(**{k: values[k] for k in ORG_FIELDS})
     session.add(org)
     session.flush()
@@ -43,12 +54,18 @@ def create_organisation(session: Session, actor: User, ip: str | None = None, **
 
 def update_organisation(session: Session, actor: User, org: Organisation, ip: str | None = None,
                         **values) -> Organisation:
+    """Edit a firm. A change of status sends an approved or active firm back to compliance review: its new
+    business waits for the decision and a new agreement, while the current one keeps governing what exists."""
+    values = _checked_registration({**{k: getattr(org, k) for k in ORG_FIELDS}, **values})
     changes = {}
     for key in ORG_FIELDS:
         if key in values and getattr(org, key) != values[key]:
             old = getattr(org, key)
             changes[key] = [getattr(old, "value", old), getattr(values[key], "value", values[key])]
             setattr(org, key, values[key])
+    if "status" in changes and org.lifecycle in (Lifecycle.approved, Lifecycle.active, Lifecycle.rejected):
+        changes["lifecycle"] = [org.lifecycle.value, Lifecycle.under_review.value]
+        org.lifecycle = Lifecycle.under_review
     if changes:
         session.flush()
         action = "organisation.status_changed" if "status" in changes else "organisation.updated"

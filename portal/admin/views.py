@@ -51,10 +51,15 @@ def organisations():
 def organisation_new():
     form = OrganisationForm()
     if form.validate_on_submit():
-        org = ops.create_organisation(db.session, current_user, request.remote_addr, **form.values())
-        db.session.commit()
-        flash(_("Partner firm %(name)s created.", name=org.legal_name), "success")
-        return redirect(url_for("admin.organisation_view", public_id=org.public_id))
+        try:
+            org = ops.create_organisation(db.session, current_user, request.remote_addr, **form.values())
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Partner firm %(name)s created.", name=org.legal_name), "success")
+            return redirect(url_for("admin.organisation_view", public_id=org.public_id))
     return render_template("admin/organisation_form.html", form=form, org=None), 200 if not form.errors else 422
 
 
@@ -73,10 +78,15 @@ def organisation_edit(public_id: str):
     org = _by_public_id(Organisation, public_id)
     form = OrganisationForm(obj=org)
     if form.validate_on_submit():
-        ops.update_organisation(db.session, current_user, org, request.remote_addr, **form.values())
-        db.session.commit()
-        flash(_("Changes saved."), "success")
-        return redirect(url_for("admin.organisation_view", public_id=org.public_id))
+        try:
+            ops.update_organisation(db.session, current_user, org, request.remote_addr, **form.values())
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("admin.organisation_view", public_id=org.public_id))
     return render_template("admin/organisation_form.html", form=form, org=org), 200 if not form.errors else 422
 
 

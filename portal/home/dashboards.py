@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage, OutboxState
 
+from agreements.models import Agreement, AgreementStatus
+from core.partners import Lifecycle
+
 from ..accounts.models import ApiToken, Organisation, PartnerStatus, Role, User
 
 
@@ -40,13 +43,19 @@ def _org_counts(figures: dict) -> dict[PartnerStatus, int]:
 
 
 # Built once: statements are immutable, and building them costs more than running them.
-ADMIN_FIGURES = _counts_statement(
-    **_org_counts_queries(),
-    **{f"role_{r.value}": _count(User, User.role == r, User.active.is_(True)) for r in Role},
-    **{f"outbox_{s.value}": _count(OutboxMessage, OutboxMessage.state == s)
-       for s in (OutboxState.pending, OutboxState.failed)},
-)
-COMPLIANCE_FIGURES = _counts_statement(**_org_counts_queries(),
+def _attention_queries() -> dict:
+    """What waits for the broker's staff: the work queues of onboarding, signing and delivery."""
+    return {
+        "applications": _count(Organisation, Organisation.lifecycle.in_((Lifecycle.applied, Lifecycle.under_review))),
+        "to_countersign": _count(Agreement, Agreement.status == AgreementStatus.partner_signed),
+        "sealing": _count(Agreement, Agreement.status == AgreementStatus.countersigned),
+        "outbox_failed": _count(OutboxMessage, OutboxMessage.state == OutboxState.failed),
+    }
+
+
+ADMIN_FIGURES = _counts_statement(**_org_counts_queries(), **_attention_queries(),
+                                  outbox_pending=_count(OutboxMessage, OutboxMessage.state == OutboxState.pending))
+COMPLIANCE_FIGURES = _counts_statement(**_org_counts_queries(), **_attention_queries(),
                                        failed_logins=_count(AuditEvent, AuditEvent.action == "auth.login_failed"))
 STAFF_FIGURES = _counts_statement(**_org_counts_queries())
 RECENT_EVENTS = select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.actor_label, AuditEvent.ip) \
@@ -55,17 +64,14 @@ RECENT_EVENTS = select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.act
 
 def _admin(session: Session, user: User):
     figures = _run(session, ADMIN_FIGURES)
-    return "home/admin.html", {
-        "org_counts": _org_counts(figures), "role_counts": {r: figures[f"role_{r.value}"] for r in Role},
-        "outbox_pending": figures["outbox_pending"], "outbox_failed": figures["outbox_failed"],
-        "recent": _recent_events(session, 8),
-    }
+    return "home/admin.html", {"org_counts": _org_counts(figures), "figures": figures,
+                               "recent": _recent_events(session, 5)}
 
 
 def _compliance(session: Session, user: User):
     figures = _run(session, COMPLIANCE_FIGURES)
-    return "home/compliance.html", {"org_counts": _org_counts(figures), "recent": _recent_events(session, 15),
-                                    "failed_logins": figures["failed_logins"]}
+    return "home/compliance.html", {"org_counts": _org_counts(figures), "recent": _recent_events(session, 10),
+                                    "figures": figures}
 
 
 def _staff(session: Session, user: User):

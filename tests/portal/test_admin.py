@@ -3,6 +3,7 @@ from sqlalchemy import func, select
 
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage
+from core.partners import Lifecycle
 from portal.accounts.models import Organisation, PartnerStatus, Role, User
 from tests.conftest import csrf_from
 
@@ -53,6 +54,20 @@ def test_status_change_is_audited(login, make_user, make_org, session):
     assert r.status_code == 302
     ev = session.execute(select(AuditEvent).where(AuditEvent.action == "organisation.status_changed")).scalar_one()
     assert ev.details()["changes"]["status"] == ["generalist_broker", "specialist_broker"]
+    # A new status is compliance's to approve: the firm's new business waits for that decision.
+    session.expire_all()
+    changed = session.get(Organisation, org.id)
+    assert changed.lifecycle is Lifecycle.under_review and not changed.may_do_business
+
+
+def test_admin_cannot_give_broker_status_without_a_valid_registration(login, make_user, make_org, session):
+    org = make_org(PartnerStatus.introducer)
+    c = login(make_user(Role.admin))
+    r = _post(c, f"/admin/organisations/{org.public_id}/edit",
+              {**ORG_FORM, "legal_name": org.legal_name, "registration_number": "123"})
+    assert r.status_code == 422 and "not a valid number for this register" in r.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Organisation, org.id).status is PartnerStatus.introducer
 
 
 def test_staff_can_read_firms_but_only_admins_edit(login, make_user, make_org):

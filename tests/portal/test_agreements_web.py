@@ -184,3 +184,23 @@ def test_signing_someone_elses_firm_agreement_is_404(active_agreement, make_org,
     session.commit()
     outsider = login(make_user(Role.partner_admin, make_org()))
     assert outsider.get(f"/agreements/{agreement.public_id}/sign").status_code == 404
+
+
+def test_an_expired_session_during_signing_changes_nothing(app, session, make_org, make_user, login):
+    org = make_org(lifecycle=Lifecycle.approved)
+    partner, staff = make_user(Role.partner_admin, org), make_user(Role.admin)
+    with app.test_request_context():
+        agreement = ops.prepare_agreement(session, staff, org, effective_from=date(2026, 1, 1))
+        ops.send_for_signature(session, staff, agreement, broker_identity())
+    session.commit()
+    c = login(partner)
+    url = f"/agreements/{agreement.public_id}/sign"
+    page = c.get(url).get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "document_sha256": agreement.document_sha256,
+            "typed_name": partner.full_name, "password": "correct horse battery", "confirm": "y"}
+    c.delete_cookie("session", domain="portal.test")  # the session expired while the page was open
+    r = c.post(url, data=form)
+    assert r.status_code == 400 and "Your form expired" in r.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Agreement, agreement.id).status is AgreementStatus.sent
+    assert session.get(Agreement, agreement.id).signatures == []

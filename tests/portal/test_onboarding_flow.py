@@ -58,6 +58,7 @@ def test_application_creates_an_applied_firm_and_invites_its_administrator(clien
     ({"company_number": "732829321"}, "not valid for the country of establishment"),
     ({"data_sharing_approach": "ok"}, "Field must be between 20 and 4000 characters long."),
     ({"accurate": ""}, "Please confirm to send the application."),
+    ({"register": "lloyds"}, "Not a valid choice."),
 ])
 def test_bad_applications_get_field_messages_and_write_nothing(client, session, changes, field_message):
     r = _apply(client, **changes)
