@@ -65,6 +65,7 @@ def _register_models() -> None:
     import core.outbox  # noqa: F401
 
     from .accounts import models  # noqa: F401
+    from .leads import models as lead_models  # noqa: F401
 
 
 def _init_login(app: Flask) -> None:
@@ -100,12 +101,13 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .firm.views import bp as firm_bp
     from .home.views import bp as home_bp
+    from .leads.views import bp as leads_bp
     from .onboarding.views import bp as onboarding_bp
     from .profile.views import bp as profile_bp
     from .verification.views import bp as verification_bp
 
-    for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, verification_bp,
-               api_bp):
+    for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
+               verification_bp, api_bp):
         app.register_blueprint(bp)
 
 

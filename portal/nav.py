@@ -27,6 +27,7 @@ NAV = (
     NavItem("admin.users", N_("Users"), "admin.user"),
     NavItem("firm.team", N_("My firm"), "firm."),
     NavItem("onboarding.checklist", N_("Onboarding"), "onboarding."),
+    NavItem("leads.index", N_("Leads"), "leads."),
     NavItem("agreements.index", N_("Agreements"), "agreements."),
     NavItem("admin.audit_log", N_("Audit log"), "admin.audit"),
     NavItem("admin.outbox", N_("Outbox"), "admin.outbox"),

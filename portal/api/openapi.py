@@ -19,12 +19,13 @@ ERROR_RESPONSES = {
 
 
 def documented(*, summary: str, response=None, tags: tuple[str, ...] = (), status: int = 200,
-               errors: tuple[str, ...] = ("401", "403"), public: bool = False, upload: str | None = None):
+               errors: tuple[str, ...] = ("401", "403"), public: bool = False, upload: str | None = None,
+               body=None):
     """Describe an API view for the OpenAPI document. `upload` names a multipart file field."""
 
     def decorator(view):
         view._openapi = {"summary": summary, "response": response, "tags": list(tags), "status": status,
-                         "errors": errors, "public": public, "upload": upload}
+                         "errors": errors, "public": public, "upload": upload, "body": body}
         return view
 
     return decorator
@@ -59,6 +60,9 @@ def build_spec(app: Flask) -> dict:
             if rule.arguments:
                 operation["parameters"] = [{"name": arg, "in": "path", "required": True,
                                             "schema": {"type": "string"}} for arg in sorted(rule.arguments)]
+            if doc["body"] is not None:
+                operation["requestBody"] = {"required": True,
+                                            "content": {"application/json": {"schema": doc["body"]}}}
             if doc["upload"]:
                 operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
                     "type": "object", "required": [doc["upload"]],

@@ -1,0 +1,483 @@
+"""Screening of free text for health data (GDPR art. 9 special-category data).
+
+Introducers refer leads with a short free-text "need description". They must never send medical data, so the
+portal refuses a description that states something about a person's health: a condition or disease, a symptom,
+a treatment or operation, a medication, a pregnancy, a disability, a mental-health condition, a diagnosis or a
+test result, or the person's health status (smoker, "in good health").
+
+What is NOT health data here -- the policy the lexicons implement:
+
+* Wanted insurance cover is not a statement about anybody's health. "Health insurance", "medical cover",
+  "hospital cover", "dental and optical options", "check-up included?", "the doctor network in Dubai",
+  "family doctor appointment for the visa" are clean.
+* A wish for a *benefit* named after a kind of care is allowed: "maternity cover for the future", "pregnancy and
+  childbirth cover", "mental health cover for his staff", "physiotherapy included?", "are pre-existing
+  conditions covered?". Stating that someone *is* pregnant, *has* a condition or *needs* a treatment is not:
+  "she is pregnant and wants maternity cover" is refused (because of "pregnant"), "cover for her pregnancy" is
+  refused (a possessive turns the benefit into a fact about her).
+* A named disease, drug or procedure is always refused, even inside a cover wish ("cover for diabetes"): naming
+  it reveals that somebody concerned has it.
+* Professions ("a surgeon moving to Auckland", "nurse"), places ("private hospitals in Bangkok"), companies and
+  non-medical senses of ambiguous words ("tax treatment", "operations manager", "terms and conditions",
+  "expecting to move in March") are clean.
+
+How it works:
+
+* One lexicon per language in ``compliance/health_terms/<lang>.txt``: ``category<TAB>pattern`` lines, ``#``
+  comments. A pattern is a regular expression matched against the *normalised* text (see :func:`normalise`)
+  as whole words: a space in a pattern matches any run of spaces and hyphens, ``\\w*`` after a stem covers
+  inflections (``диабет\\w*``). Accents and capitals in a pattern are folded like the text, so lexicons can be
+  written naturally. Capturing groups are not allowed (use ``(?:...)``). Lines with category ``allow`` are
+  context patterns: a hit lying entirely inside an allow match is dropped ("pregnancy cover").
+* Every language's lexicon is screened on every text (people mix languages). All patterns of all languages are
+  compiled into ONE regular expression, factored as a trie on their literal prefixes so that the engine only
+  tries the few patterns that can start with the character at hand; an empty group at the end of each pattern
+  tells which entry matched. A pattern starting with a group or a small character class ("(?:high|raised)
+  cholesterol", "[іi]нсулін") is expanded into one pattern per alternative so that it gets a literal prefix too.
+  The allow patterns form a second expression, run only when there is a hit. A hit is credited to the first
+  language (in :data:`LANGUAGES` order) whose lexicon matches the same span.
+* The text is normalised for matching (NFKD, combining marks stripped, casefolded, apostrophe and dash variants
+  unified, invisible format characters removed, so "DIABÈTE", "diabete", "диабёт" and "вагiтна" with a Latin
+  "i" match), and match offsets are mapped back to the original text.
+
+Only the standard library is used, and the module does not import Flask.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "CATEGORIES", "LANGUAGES", "Hit", "LexiconError", "Screener", "contains_health_data", "default_screener",
+    "normalise", "screen",
+]
+
+LANGUAGES = ("en", "fr", "it", "es", "ru", "uk")
+
+#: categories a lexicon entry may have (besides ``allow``)
+CATEGORIES = (
+    "condition",          # diseases, disorders, injuries, allergies
+    "symptom",            # pain, seizures, lumps, ...
+    "treatment",          # therapies, operations, procedures, being treated / hospitalised
+    "medication",         # drugs, drug classes, medical devices taken or worn (inhaler, insulin pump)
+    # being pregnant, expecting a baby, giving birth, miscarriage, IVF. Not called "pregnancy": category names
+    # are written to the audit log of a refusal, which must not contain words of the refused text.
+    "reproductive_health",
+    "disability",         # physical, sensory and learning disabilities, aids for them
+    "mental_health",      # mental-health conditions, addiction, psychiatric care
+    "diagnosis_or_test",  # diagnoses, tests and scans, results and measurements
+    "health_status",      # smoking status, "in good health", BMI
+)
+ALLOW = "allow"
+
+LEXICON_DIR = Path(__file__).resolve().parent / "health_terms"
+
+
+class LexiconError(ValueError):
+    """A lexicon file has a malformed line or pattern."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One piece of health data found in a text.
+
+    ``term`` is the matched text as written in the original (``text[start:end]``), ``language`` the lexicon whose
+    entry matched (when several languages share a word, the first in :data:`LANGUAGES` order), ``category`` one
+    of :data:`CATEGORIES`; ``start``/``end`` are offsets in the ORIGINAL text.
+    """
+
+    term: str
+    language: str
+    category: str
+    start: int
+    end: int
+
+
+# --------------------------------------------------------------------------- normalisation
+
+_APOSTROPHES = "'\u2019\u2018\u02bc\u02b9\u0060\u00b4\u2032\uff07\u201b\u02bb"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+
+
+def _fold_char(ch: str) -> str:
+    """What one character of the original becomes in the normalised text (possibly several characters or none)."""
+    if ch in _APOSTROPHES:
+        return "'"
+    if ch in _DASHES:
+        return "-"
+    if unicodedata.category(ch) == "Cf":        # soft hyphen, zero-width space/joiners, BOM: invisible
+        return ""
+    decomposed = unicodedata.normalize("NFKD", ch.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class _FoldTable(dict):
+    """``str.translate`` table computed on demand: code point -> normalised string."""
+
+    _MAX = 50_000    # distinct characters kept; beyond that (hostile input) they are folded without caching
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        if len(self) < self._MAX:
+            self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
+def normalise(text: str) -> str:
+    """The text as the lexicons see it: casefolded, without accents, with unified apostrophes and dashes.
+
+    ``ё`` becomes ``е``, ``й`` becomes ``и`` and ``ї`` becomes ``і`` (their marks are stripped like accents).
+    """
+    if text.isascii():
+        folded = text.lower()        # casefold() of ASCII text is lower(): one character for one
+        return folded.replace("`", "'") if "`" in folded else folded
+    return text.translate(_FOLD)
+
+
+def _offset_map(text: str) -> list[int] | None:
+    """For each character of ``normalise(text)``, the index of the original character it came from.
+
+    None when the normalisation kept every character in place (one character for one), so offsets are equal.
+    """
+    if text.isascii():
+        return None
+    mapping: list[int] = []
+    regular = True
+    for i, ch in enumerate(text):
+        n = len(_FOLD[ord(ch)])
+        if n != 1:
+            regular = False
+        mapping.extend([i] * n)
+    return None if regular else mapping
+
+
+# --------------------------------------------------------------------------- lexicon compilation
+
+_META = set("\\.^$*+?{}[]|()")
+_QUANTIFIERS = set("*+?{")
+#: a space in a pattern; grouped so that a quantifier after the space ("anti ?biotics") applies to the whole run
+_SPACE = r"(?:[\s\-]+)"
+#: a match must start and end at a word boundary; an apostrophe between non-ASCII letters (Ukrainian
+#: "здоров'я", "п'ять") counts as part of the word, an apostrophe after Latin letters does not ("l'asthme").
+_LEAD = r"(?<!\w)(?<![^\W\d_a-z]')"
+_TRAIL = r"(?!\w)(?!'[^\W\d_a-z])"
+
+
+def _split_top_level(pattern: str) -> list[str]:
+    """Split a pattern on its top-level ``|`` (not inside a group or a character class)."""
+    parts, depth, in_class, escaped, start = [], 0, False, False, 0
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _prepare(pattern: str) -> str:
+    """Fold a lexicon pattern like the text and expand its shorthands.
+
+    Literal characters are folded (accents stripped, capitals lowered; escapes like ``\\W`` are left alone), a
+    space outside a character class becomes "spaces or hyphens", and a Cyrillic ``і`` also accepts a Latin
+    ``i`` (Ukrainian typed on a keyboard without the letter).
+    """
+    out, in_class, escaped = [], False, False
+    for ch in pattern:
+        if escaped:
+            out.append(ch)
+            escaped = False
+            continue
+        if ch == "\\":
+            out.append(ch)
+            escaped = True
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+                out.append(ch)
+            else:
+                folded = normalise(ch)
+                if len(folded) != 1:
+                    folded = ch              # a class holds single characters: keep what cannot fold to one
+                out.append(folded + ("i" if folded == "\u0456" else ""))
+            continue
+        if ch == "[":
+            in_class = True
+            out.append(ch)
+        elif ch == " ":
+            out.append(_SPACE)
+        elif ch.isascii():
+            out.append(ch.lower() if ch.isalpha() else ch)
+        else:
+            folded = normalise(ch)
+            if folded == "\u0456":
+                out.append("[\u0456i]")
+            elif len(folded) == 1 or not folded:
+                out.append(re.escape(folded))
+            else:
+                out.append("(?:" + re.escape(folded) + ")")
+    return "".join(out)
+
+
+def _literal_prefix(pattern: str) -> tuple[str, str]:
+    """Split a prepared pattern into its literal prefix (plain characters, none of them quantified) and the rest."""
+    i = 0
+    while i < len(pattern) and pattern[i] not in _META:
+        i += 1
+    if i < len(pattern) and pattern[i] in _QUANTIFIERS and i > 0:
+        i -= 1                      # "colou?r": the "u" is optional, so the prefix is "colo"
+    return pattern[:i], pattern[i:]
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the ``)`` closing the group opened at ``pattern[start]`` (-1 if unbalanced)."""
+    depth, in_class, escaped = 0, False, False
+    for i in range(start, len(pattern)):
+        ch = pattern[i]
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+_MAX_EXPANSION = 64
+
+
+def _expand_leading(pattern: str, budget: int = _MAX_EXPANSION) -> list[str]:
+    """Rewrite a pattern that starts with a group or a small character class as one pattern per alternative.
+
+    "(?:high|raised) cholesterol" becomes "high cholesterol" and "raised cholesterol", "[іi]нсулін" becomes
+    "інсулін" and "iнсулін": a pattern without a literal prefix would be tried at every position of every text,
+    expanded it gets one and joins the trie. Same matches, except that the alternatives are no longer tried in
+    the written order. Patterns that cannot be expanded safely, or would give more than ``budget`` variants, are
+    returned unchanged.
+    """
+    alternatives: list[str] | None = None
+    if pattern.startswith("(?:"):
+        end = _group_end(pattern, 0)
+        if end > 0:
+            alternatives, after = _split_top_level(pattern[3:end]), pattern[end + 1:]
+    elif pattern.startswith("[") and not pattern.startswith("[^"):
+        end = pattern.find("]", 1)
+        body = pattern[1:end] if end > 1 else ""
+        if body and len(body) <= 4 and not any(c in body for c in "\\-[^"):
+            alternatives, after = list(body), pattern[end + 1:]
+    if alternatives is None:
+        return [pattern]
+    if after[:1] == "?" and after[1:2] not in ("?", "+"):
+        alternatives, after = alternatives + [""], after[1:]
+    elif after[:1] in ("*", "+", "{"):
+        return [pattern]
+    out: list[str] = []
+    for alternative in alternatives:
+        variant = alternative + after
+        if not variant:
+            return [pattern]
+        out.extend(_expand_leading(variant, budget) if not _literal_prefix(variant)[0] else [variant])
+        if len(out) > budget:
+            return [pattern]
+    return out
+
+
+@dataclass(frozen=True)
+class _Entry:
+    language: str
+    category: str
+    source: str         # the pattern as written in the lexicon
+    where: str          # file:line, for error messages
+
+
+class _Trie:
+    __slots__ = ("children", "terminals")
+
+    def __init__(self):
+        self.children: dict[str, _Trie] = {}
+        self.terminals: list[tuple[str, int]] = []    # (rest of the pattern, marker index or -1)
+
+
+def _build_regex(items: list[tuple[str, int]]) -> tuple[re.Pattern, tuple[int, ...]]:
+    """One regular expression for all (prepared pattern, entry index) items, factored on literal prefixes.
+
+    Each item ends with an empty group, so ``match.lastindex`` tells which one matched: the second value maps
+    group numbers (minus one) to entry indexes.
+    """
+    root = _Trie()
+    for pattern, index in items:
+        prefix, rest = _literal_prefix(pattern)
+        node = root
+        for ch in prefix:
+            node = node.children.setdefault(ch, _Trie())
+        node.terminals.append((rest, index))
+    order: list[int] = []
+
+    def emit(node: _Trie) -> str:
+        # no alternative has a top-level "|", so a single one can be concatenated as it is
+        alternatives = [re.escape(ch) + emit(child) for ch, child in node.children.items()]
+        # at the same node, longer rests first, so that "cancer survivor" is preferred to "cancer"
+        for rest, index in sorted(node.terminals, key=lambda t: -len(t[0])):
+            order.append(index)
+            alternatives.append(rest + "()")
+        return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+
+    source = _LEAD + emit(root) + _TRAIL
+    return re.compile(source), tuple(order)
+
+
+class Screener:
+    """The compiled lexicons of some languages. :func:`default_screener` holds the portal's."""
+
+    def __init__(self, directory: Path | str = LEXICON_DIR, languages: tuple[str, ...] = LANGUAGES):
+        self.directory = Path(directory)
+        self.languages = tuple(languages)
+        entries: list[_Entry] = []
+        items: list[tuple[str, int]] = []
+        allow_items: list[tuple[str, int]] = []
+        for language in self.languages:
+            path = self.directory / f"{language}.txt"
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except FileNotFoundError:
+                raise LexiconError(f"missing lexicon for language {language!r}: {path}") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise LexiconError(f"cannot read lexicon {path}: {exc}") from None
+            for lineno, raw in enumerate(lines, 1):
+                line = raw.strip()
+                if not line or line.startswith("#"):
+                    continue
+                where = f"{path.name}:{lineno}"
+                category, sep, pattern = line.partition("\t")
+                category, pattern = category.strip(), pattern.strip()
+                if not sep or not pattern:
+                    raise LexiconError(f"{where}: expected 'category<TAB>pattern', got {raw!r}")
+                if category != ALLOW and category not in CATEGORIES:
+                    raise LexiconError(f"{where}: unknown category {category!r}")
+                prepared = _prepare(pattern)
+                try:
+                    alone = re.compile(prepared)
+                except re.error as exc:
+                    raise LexiconError(f"{where}: bad pattern {pattern!r}: {exc}") from None
+                if alone.groups:
+                    raise LexiconError(f"{where}: capturing group in {pattern!r}; use (?:...)")
+                if alone.fullmatch(""):
+                    raise LexiconError(f"{where}: pattern {pattern!r} matches the empty string")
+                entry = _Entry(language, category, pattern, where)
+                entries.append(entry)
+                target = allow_items if category == ALLOW else items
+                for part in _split_top_level(prepared):
+                    target.extend((variant, len(entries) - 1) for variant in _expand_leading(part))
+        if not items:
+            raise LexiconError(f"no lexicon entries in {self.directory}")
+        self._entries = tuple(entries)
+        self._regex, self._order = _build_regex(items)
+        # one expression per language, used only on a hit to credit it to the first language (in the order of
+        # ``languages``) whose lexicon matches the same span: the combined trie tries longer prefixes first
+        # (compiled on the first hit: most texts are clean)
+        self._language_items: dict[str, list[tuple[str, int]]] = {language: [] for language in self.languages}
+        for item in items:
+            self._language_items[entries[item[1]].language].append(item)
+        self._by_language_cache: tuple[tuple[re.Pattern, tuple[int, ...]], ...] | None = None
+        self._allow = _build_regex(allow_items)[0] if allow_items else None
+        self.size = sum(1 for e in entries if e.category != ALLOW)
+        self.allow_size = len(entries) - self.size
+
+    def _scan(self, text: str) -> list[tuple[Hit, _Entry]]:
+        if not isinstance(text, str):
+            raise TypeError(f"screen() needs a str, not {type(text).__name__}")
+        norm = normalise(text)
+        found = [(m.start(), m.end(), m.lastindex) for m in self._regex.finditer(norm)]
+        if not found:
+            return []
+        if self._allow is not None:
+            allowed = [m.span() for m in self._allow.finditer(norm)]
+            if allowed:
+                found = [f for f in found if not any(a <= f[0] and f[1] <= b for a, b in allowed)]
+                if not found:
+                    return []
+        mapping = _offset_map(text)
+        out = []
+        for start, end, group in found:
+            entry = self._first_language_entry(norm, start, end, self._entries[self._order[group - 1]])
+            if mapping is not None:
+                start, end = mapping[start], mapping[end - 1] + 1
+            while end < len(text) and unicodedata.combining(text[end]):
+                end += 1                      # decomposed input: keep the accent with its letter
+            out.append((Hit(text[start:end], entry.language, entry.category, start, end), entry))
+        return out
+
+    def _first_language_entry(self, norm: str, start: int, end: int, entry: _Entry) -> _Entry:
+        """The entry of the first language whose lexicon matches exactly ``norm[start:end]`` (else ``entry``)."""
+        if self._by_language_cache is None:      # a race only compiles it twice
+            self._by_language_cache = tuple(_build_regex(lang_items)
+                                            for lang_items in self._language_items.values() if lang_items)
+        for regex, order in self._by_language_cache:
+            m = regex.fullmatch(norm, start, end)
+            if m is not None:
+                return self._entries[order[m.lastindex - 1]]
+        return entry
+
+    def screen(self, text: str) -> list[Hit]:
+        """All health-data hits in ``text``, in order, not overlapping. An empty list means the text is clean."""
+        return [hit for hit, _ in self._scan(text)]
+
+    def explain(self, text: str) -> list[tuple[Hit, str]]:
+        """Each hit with the lexicon line that produced it ("en.txt:12: diabet\\w*"), for tuning the lexicons."""
+        return [(hit, f"{entry.where}: {entry.source}") for hit, entry in self._scan(text)]
+
+    def allowed_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of the normalised text matched by allow patterns (for tuning the lexicons)."""
+        return [m.span() for m in self._allow.finditer(normalise(text))] if self._allow is not None else []
+
+
+_default: Screener | None = None
+_default_lock = threading.Lock()
+
+
+def default_screener() -> Screener:
+    """The screener for the portal's six lexicons, compiled on first use and kept for the process."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Screener()
+    return _default
+
+
+def screen(text: str) -> list[Hit]:
+    """All health-data hits in ``text`` (empty list: clean), screened with every language's lexicon."""
+    return default_screener().screen(text)
+
+
+def contains_health_data(text: str) -> bool:
+    """True when ``text`` states something about a person's health and must be refused."""
+    return bool(default_screener().screen(text))

@@ -1,0 +1,150 @@
+"""Leads on the API. Introducer tokens create and read their firm's leads; the contract is strict: a field
+outside it is refused by name, so nothing else (medical data above all) can travel with a referral."""
+from __future__ import annotations
+
+from flask import abort, jsonify, request, url_for
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import select
+
+from core.db import DomainError
+
+from ..accounts.models import LANGUAGES, PartnerStatus
+from ..errors import api_error
+from ..extensions import db
+from ..i18n import tr
+from ..leads import services
+from ..leads.models import Lead, LeadStatus
+from ..pagination import paginate
+from ..security.access import PARTNERS, STAFF, allow, principal
+from ..security.scoping import scoped
+from . import bp
+from .openapi import documented
+
+INTRODUCERS = (PartnerStatus.introducer,)
+
+
+class ConsentInSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    share_with_broker = fields.Boolean(required=True)
+    cc_on_milestones = fields.Boolean(required=True)
+    text_version = fields.String(required=True, validate=validate.Length(max=16))
+    given_at = fields.AwareDateTime(required=True)
+
+
+class LeadInSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    first_name = fields.String(required=True, validate=validate.Length(1, 100))
+    last_name = fields.String(required=True, validate=validate.Length(1, 100))
+    email = fields.String(load_default=None, validate=validate.Length(max=254))
+    phone = fields.String(load_default=None, validate=validate.Length(max=32))
+    country_of_residence = fields.String(required=True, validate=validate.Length(equal=2))
+    timeline = fields.String(required=True, validate=validate.Length(1, 32),
+                             metadata={"description": "YYYY-MM-DD, or asap / within_3_months / within_6_months / later"})
+    need_summary = fields.String(required=True, validate=validate.Length(1, 500))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    consent = fields.Nested(ConsentInSchema, required=True)
+
+
+class LeadSchema(Schema):
+    """What an introducer may read back: what it sent, and milestone-level progress."""
+
+    id = fields.String(attribute="public_id")
+    status = fields.Function(lambda lead: lead.status.value,
+                             metadata={"enum": [s.value for s in LeadStatus]})
+    created_at = fields.DateTime()
+    first_name = fields.String()
+    last_name = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    country_of_residence = fields.String()
+    timeline = fields.String()
+    need_summary = fields.String()
+    language = fields.String()
+    consent = fields.Function(lambda lead: {"share_with_broker": True, "cc_on_milestones": lead.consent.cc_allowed,
+                                            "text_version": lead.consent.text_version,
+                                            "given_at": lead.consent.given_at.isoformat()})
+
+
+class LeadListSchema(Schema):
+    items = fields.List(fields.Nested(LeadSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+def _flatten(messages, prefix="") -> dict:
+    out = {}
+    for key, value in messages.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = list(value)
+    return out
+
+
+@bp.route("/leads", methods=["POST"])
+@allow(*PARTNERS, statuses=INTRODUCERS)
+@documented(summary="Refer a consent-minimal lead (Idempotency-Key header honoured)", response=LeadSchema,
+            status=201, tags=("leads",), errors=("401", "403", "422"), body=LeadInSchema)
+def lead_create():
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return api_error(400, "bad_request", tr("The request could not be understood."))
+    try:
+        data = LeadInSchema().load(payload)
+    except ValidationError as exc:
+        return api_error(422, "validation_error", tr("Some fields are not valid."), _flatten(exc.messages))
+    user = principal()
+    values = services.LeadInput(consent=services.ConsentInput(**data.pop("consent")), **data)
+    try:
+        lead, created = services.submit_lead(db.session, user, values,
+                                             idempotency_key=request.headers.get("Idempotency-Key") or None,
+                                             ip=request.remote_addr)
+    except services.HealthDataNotAllowed as exc:
+        db.session.rollback()
+        services.record_refusal(db.session, user, exc.categories, request.remote_addr)
+        db.session.commit()
+        raise
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    response = jsonify(LeadSchema().dump(lead))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = url_for("api.lead_get", public_id=lead.public_id)
+    return response
+
+
+@bp.route("/leads/<public_id>")
+@allow(*STAFF, *PARTNERS)
+@documented(summary="One lead of the caller's firm", response=LeadSchema, tags=("leads",),
+            errors=("401", "403", "404"))
+def lead_get(public_id: str):
+    lead = db.session.execute(scoped(select(Lead).where(Lead.public_id == public_id), Lead,
+                                     principal())).scalar_one_or_none()
+    if lead is None:
+        abort(404)
+    return jsonify(LeadSchema().dump(lead))
+
+
+@bp.route("/leads")
+@allow(*STAFF, *PARTNERS)
+@documented(summary="Leads of the caller's firm (staff: all), newest first; filter with ?status=",
+            response=LeadListSchema, tags=("leads",))
+def lead_list():
+    stmt = scoped(select(Lead), Lead, principal()).order_by(Lead.id.desc())
+    status = request.args.get("status")
+    if status in LeadStatus.__members__:
+        stmt = stmt.where(Lead.status == LeadStatus[status])
+    per_page = min(max(request.args.get("per_page", 50, type=int), 1), 200)
+    page = paginate(stmt, per_page=per_page)
+    return jsonify(items=LeadSchema(many=True).dump(page.items), page=page.page, per_page=page.per_page,
+                   total=page.total)
+
+
+

@@ -1,0 +1,125 @@
+"""Consents and consent-minimal leads referred by introducers.
+
+A lead holds only what an introducer may pass: name, contact, country of residence, timeline, a short need
+description and language — nothing else, and never medical details. Consents and their withdrawals are
+append-only records.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, created_at, enum_column, intpk, public_id
+from core.i18n import N_
+
+CONSENT_TEXT_VERSIONS = ("2026-11",)
+
+
+class Consent(Base):
+    """What the client agreed to, as captured by the partner: the text version and language shown, when."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    captured_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: the client agreed to have their details shared with the broker (required for any lead or case)
+    share_with_broker: Mapped[bool] = mapped_column(Boolean)
+    #: the client agreed that the partner is copied on key milestones
+    cc_on_milestones: Mapped[bool] = mapped_column(Boolean)
+    text_version: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    given_at: Mapped[datetime]
+
+    withdrawals: Mapped[list["ConsentWithdrawal"]] = relationship(order_by="ConsentWithdrawal.id")
+
+    @property
+    def cc_allowed(self) -> bool:
+        return self.cc_on_milestones and not any(w.scope in ("cc_on_milestones", "all") for w in self.withdrawals)
+
+
+class ConsentWithdrawal(Base):
+    __tablename__ = "consent_withdrawals"
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_at]
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    #: "cc_on_milestones" or "all"
+    scope: Mapped[str] = mapped_column(String(32))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class LeadStatus(enum.Enum):
+    """What an introducer sees: milestone-level progress only."""
+
+    received = "received"
+    contacted = "contacted"
+    quote_in_progress = "quote_in_progress"
+    contract_issued = "contract_issued"
+    not_pursued = "not_pursued"
+
+    @property
+    def label(self) -> str:
+        return LEAD_STATUS_LABELS[self]
+
+
+LEAD_STATUS_LABELS = {
+    LeadStatus.received: N_("Received"),
+    LeadStatus.contacted: N_("Client contacted"),
+    LeadStatus.quote_in_progress: N_("Quote in progress"),
+    LeadStatus.contract_issued: N_("Contract issued"),
+    LeadStatus.not_pursued: N_("Not pursued"),
+}
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "idempotency_key"),
+        Index("ix_leads_match_email", "match_email"),
+        Index("ix_leads_match_phone", "match_phone"),
+        Index("ix_leads_match_name", "match_name"),
+        Index("ix_leads_queue", "status", "created_at"),
+    )
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    #: ISO 3166-1 alpha-2
+    country_of_residence: Mapped[str] = mapped_column(String(2))
+    #: an ISO date (target start) or an urgency: asap, within_3_months, within_6_months, later
+    timeline: Mapped[str] = mapped_column(String(32))
+    need_summary: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[LeadStatus] = mapped_column(enum_column(LeadStatus), default=LeadStatus.received)
+    #: the API client's Idempotency-Key and a fingerprint of what it sent with it
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    #: normalised identifiers used to find the same client referred twice
+    match_email: Mapped[str | None] = mapped_column(String(254))
+    match_phone: Mapped[str | None] = mapped_column(String(32))
+    match_name: Mapped[str] = mapped_column(String(210))
+    #: an earlier lead for the same client: this one waits in the conflict queue for an attribution decision
+    possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    attribution_decided: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    consent: Mapped[Consent] = relationship()
+    organisation = relationship("Organisation")
+    possible_duplicate_of: Mapped["Lead | None"] = relationship(remote_side="Lead.id")
+
+    @property
+    def in_conflict(self) -> bool:
+        return self.possible_duplicate_of_id is not None and not self.attribution_decided

@@ -1,0 +1,201 @@
+"""Introducers refer consent-minimal leads. One function takes a lead in, from the form and from the API alike."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+
+from babel import Locale
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from compliance.health_data import screen
+from core import audit
+from core.db import DomainError, utcnow
+from core.i18n import N_
+
+from ..accounts.models import LANGUAGES, PartnerStatus, User
+from .models import CONSENT_TEXT_VERSIONS, Consent, Lead
+
+URGENCIES = ("asap", "within_3_months", "within_6_months", "later")
+#: the consent statement the partner shows the client; a new wording is a new version
+CONSENT_TEXT = N_("I agree that my name, contact details, country of residence, timeline and a short "
+                  "description of my need are shared with the broker, who will contact me about international "
+                  "health insurance.")
+CONSENT_CC_TEXT = N_("I agree that the partner who introduced me is copied on the key steps of my file (quote, "
+                     "offer, contract), without medical or price details.")
+
+
+class LeadRefused(DomainError):
+    code = "validation_error"
+
+
+class HealthDataNotAllowed(DomainError):
+    code = "health_data_not_allowed"
+
+    def __init__(self, categories: list[str]):
+        message = N_("Medical details must not be sent with a referral. Describe the need without any health "
+                     "information (conditions, treatments, pregnancy, medication…): the broker asks the client "
+                     "directly through its secure channel.")
+        super().__init__(message, fields={"need_summary": [message]})
+        self.categories = categories
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_key_reused"
+    status = 409
+
+
+class FirmNotActive(DomainError):
+    code = "firm_not_active"
+    status = 403
+
+
+@dataclass(frozen=True)
+class ConsentInput:
+    share_with_broker: bool
+    cc_on_milestones: bool
+    text_version: str
+    given_at: datetime
+
+
+@dataclass(frozen=True)
+class LeadInput:
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    country_of_residence: str
+    timeline: str
+    need_summary: str
+    language: str
+    consent: ConsentInput
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --- matching the same client referred twice ------------------------------------------------------------
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+
+
+def match_email(email: str | None) -> str | None:
+    return email.strip().casefold() if email and email.strip() else None
+
+
+def match_phone(phone: str | None) -> str | None:
+    if not phone or not phone.strip():
+        return None
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("00"):
+        digits = digits[2:]
+    return digits[-9:] if len(digits) >= 9 else digits or None
+
+
+def match_name(first: str, last: str, country: str) -> str:
+    words = sorted(re.findall(r"\w+", _fold(f"{first} {last}")))
+    return f"{' '.join(words)}|{country.upper()}"
+
+
+# --- validation -----------------------------------------------------------------------------------------
+
+def _field_error(field: str, message: str, **params):
+    return LeadRefused(message, fields={field: [message]}, **params)
+
+
+def _check(values: LeadInput, now: datetime) -> None:
+    if not values.first_name.strip() or not values.last_name.strip():
+        raise _field_error("last_name", N_("Enter the client's first and last name."))
+    if not (values.email or values.phone):
+        raise _field_error("email", N_("Give an e-mail address or a phone number, so the broker can reach the client."))
+    if values.email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", values.email.strip()):
+        raise _field_error("email", N_("This e-mail address is not valid."))
+    if values.phone and not re.fullmatch(r"\+?[\d\s().-]{6,24}", values.phone.strip()):
+        raise _field_error("phone", N_("This phone number is not valid."))
+    if values.country_of_residence not in Locale("en").territories or len(values.country_of_residence) != 2:
+        raise _field_error("country_of_residence", N_("Use an ISO 3166 two-letter country code."))
+    if values.timeline not in URGENCIES:
+        try:
+            target = date.fromisoformat(values.timeline)
+        except ValueError:
+            raise _field_error("timeline", N_("Give a target date (YYYY-MM-DD) or an urgency: asap, "
+                                              "within_3_months, within_6_months, later.")) from None
+        if target < now.date() - timedelta(days=1):
+            raise _field_error("timeline", N_("The target date is in the past."))
+    if not 10 <= len(values.need_summary.strip()) <= 500:
+        raise _field_error("need_summary", N_("Describe the need in 10 to 500 characters."))
+    if values.language not in LANGUAGES:
+        raise _field_error("language", N_("Choose one of the portal's languages."))
+    consent = values.consent
+    if not consent.share_with_broker:
+        raise _field_error("consent", N_("No consent, no lead: the client must agree that their details are "
+                                         "shared with the broker."))
+    if consent.text_version not in CONSENT_TEXT_VERSIONS:
+        raise _field_error("consent", N_("Unknown consent text version."))
+    if consent.given_at.tzinfo is None or consent.given_at > now + timedelta(minutes=5):
+        raise _field_error("consent", N_("The consent date must be a past time with a time zone."))
+
+
+# --- the operation --------------------------------------------------------------------------------------
+
+def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_key: str | None = None,
+                ip: str | None = None, now: datetime | None = None) -> tuple[Lead, bool]:
+    """(lead, created). A retried request with the same Idempotency-Key returns the first lead; the same key
+    with different content is refused."""
+    now = now or utcnow()
+    org = user.organisation
+    if org is None or org.status is not PartnerStatus.introducer:
+        raise FirmNotActive(N_("Only introducer firms refer leads; brokers submit cases."))
+    if not org.may_do_business:
+        raise FirmNotActive(N_("Your firm cannot submit new business: it has no active agreement."))
+    fingerprint = values.fingerprint()
+    if idempotency_key:
+        existing = session.execute(select(Lead).where(Lead.organisation_id == org.id,
+                                                      Lead.idempotency_key == idempotency_key)).scalar_one_or_none()
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyConflict(N_("This Idempotency-Key was already used for a different lead."))
+            return existing, False
+    _check(values, now)
+    hits = screen(values.need_summary) + screen(values.timeline)
+    if hits:
+        raise HealthDataNotAllowed(sorted({h.category for h in hits}))
+    consent = Consent(organisation_id=org.id, captured_by_id=user.id, share_with_broker=True,
+                      cc_on_milestones=values.consent.cc_on_milestones, text_version=values.consent.text_version,
+                      language=values.language, given_at=values.consent.given_at)
+    lead = Lead(organisation_id=org.id, submitted_by_id=user.id, consent=consent,
+                first_name=values.first_name.strip(), last_name=values.last_name.strip(),
+                email=(values.email or "").strip() or None, phone=(values.phone or "").strip() or None,
+                country_of_residence=values.country_of_residence, timeline=values.timeline,
+                need_summary=values.need_summary.strip(), language=values.language,
+                idempotency_key=idempotency_key, request_fingerprint=fingerprint,
+                match_email=match_email(values.email), match_phone=match_phone(values.phone),
+                match_name=match_name(values.first_name, values.last_name, values.country_of_residence))
+    lead.possible_duplicate_of = _earlier_referral(session, lead)
+    session.add(lead)
+    session.flush()
+    audit.record(session, "lead.submitted", actor=user, subject=lead, ip=ip, organisation=org.public_id,
+                 possible_duplicate=lead.possible_duplicate_of.public_id if lead.possible_duplicate_of else None)
+    return lead, True
+
+
+def _earlier_referral(session: Session, lead: Lead) -> Lead | None:
+    """The first lead for the same client (same e-mail, phone, or name and country), whoever referred it."""
+    conditions = [Lead.match_name == lead.match_name]
+    if lead.match_email:
+        conditions.append(Lead.match_email == lead.match_email)
+    if lead.match_phone:
+        conditions.append(Lead.match_phone == lead.match_phone)
+    return session.execute(select(Lead).where(or_(*conditions)).order_by(Lead.id).limit(1)).scalar_one_or_none()
+
+
+def record_refusal(session: Session, user: User, categories: list[str], ip: str | None) -> None:
+    """Compliance sees that medical content was refused — which kinds, not the text, which is never stored."""
+    audit.record(session, "lead.health_data_refused", actor=user, ip=ip,
+                 organisation=user.organisation.public_id if user.organisation else None, categories=categories)

@@ -1,0 +1,82 @@
+"""Leads: introducers refer them; the broker's staff work them."""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from core.db import DomainError
+
+from ..accounts.models import PartnerStatus, Role
+from ..extensions import db
+from ..forms import apply_domain_errors
+from ..pagination import paginate
+from ..security.access import PARTNERS, allow
+from ..security.scoping import get_scoped_or_404, scoped
+from . import services
+from .forms import LeadForm
+from .models import CONSENT_TEXT_VERSIONS, Lead, LeadStatus
+
+bp = Blueprint("leads", __name__, url_prefix="/leads")
+
+INTRODUCERS = (PartnerStatus.introducer,)
+QUEUE_ROLES = (Role.account_manager, Role.admin, Role.compliance)
+
+
+@bp.route("/")
+@allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
+def index():
+    stmt = scoped(select(Lead), Lead, current_user)
+    conflicts = request.args.get("conflicts") == "1" and current_user.is_staff
+    status = request.args.get("status")
+    if status in LeadStatus.__members__:
+        stmt = stmt.where(Lead.status == LeadStatus[status])
+    if conflicts:
+        stmt = stmt.where(Lead.possible_duplicate_of_id.is_not(None), Lead.attribution_decided.is_(False))
+    # Staff work the oldest first; a partner reads its newest first.
+    stmt = stmt.order_by(Lead.created_at.asc() if current_user.is_staff else Lead.created_at.desc())
+    return render_template("leads/index.html", page=paginate(stmt), status=status, statuses=LeadStatus,
+                           conflicts=conflicts)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow(*PARTNERS, statuses=INTRODUCERS)
+def new():
+    form = LeadForm()
+    if not current_user.organisation.may_do_business:
+        flash(_("Your firm cannot submit new business: it has no active agreement."), "warning")
+    if form.validate_on_submit():
+        given = datetime.combine(form.consent_given_on.data, time(12, 0), tzinfo=timezone.utc)
+        values = services.LeadInput(
+            first_name=form.first_name.data, last_name=form.last_name.data, email=form.email.data or None,
+            phone=form.phone.data or None, country_of_residence=form.country_of_residence.data,
+            timeline=form.timeline(), need_summary=form.need_summary.data, language=form.language.data,
+            consent=services.ConsentInput(share_with_broker=bool(form.share_with_broker.data),
+                                          cc_on_milestones=bool(form.cc_on_milestones.data),
+                                          text_version=CONSENT_TEXT_VERSIONS[-1], given_at=given))
+        try:
+            lead, _created = services.submit_lead(db.session, current_user, values, ip=request.remote_addr)
+        except services.HealthDataNotAllowed as exc:
+            db.session.rollback()
+            services.record_refusal(db.session, current_user, exc.categories, request.remote_addr)
+            db.session.commit()
+            apply_domain_errors(form, exc)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Thank you: the lead was sent to the broker."), "success")
+            return redirect(url_for("leads.view", public_id=lead.public_id))
+    return render_template("leads/new.html", form=form, consent_text=services.CONSENT_TEXT,
+                           consent_cc_text=services.CONSENT_CC_TEXT), 200 if not form.errors else 422
+
+
+@bp.route("/<public_id>")
+@allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
+def view(public_id: str):
+    lead = get_scoped_or_404(Lead, public_id, current_user)
+    return render_template("leads/view.html", lead=lead)

@@ -1,0 +1,148 @@
+"""Introducers refer consent-minimal leads: nothing else travels, never medical details, never without consent."""
+import pytest
+from sqlalchemy import func, select
+
+from core.audit import AuditEvent
+from core.partners import Lifecycle
+from portal.accounts.models import PartnerStatus, Role
+from portal.leads.models import Consent, Lead
+from tests.conftest import csrf_from
+
+LEAD = {"first_name": "Ana", "last_name": "Silva", "email": "ana@example.org", "phone": "+33612345678",
+        "country_of_residence": "PT", "timeline": "2027-01-15",
+        "need_summary": "Family of four moving to Lisbon, needs international health cover from January",
+        "language": "en",
+        "consent": {"share_with_broker": True, "cc_on_milestones": True, "text_version": "2026-11",
+                    "given_at": "2026-11-20T10:00:00Z"}}
+
+
+@pytest.fixture
+def introducer(make_org, make_user):
+    def make(**org_kw):
+        org = make_org(PartnerStatus.introducer, **org_kw)
+        return make_user(Role.partner_member, org)
+
+    return make
+
+
+@pytest.fixture
+def bearer(app):
+    from portal.accounts.operations import create_api_token
+    from portal.extensions import db
+
+    def make(user):
+        _t, raw = create_api_token(db.session, user, "crm")
+        db.session.commit()
+        return {"Authorization": f"Bearer {raw}"}
+
+    return make
+
+
+def _count(session, model):
+    session.expire_all()
+    return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_api_creates_a_lead_with_its_consent(client, session, introducer, bearer):
+    user = introducer()
+    r = client.post("/api/v1/leads", json=LEAD, headers=bearer(user))
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "received" and body["first_name"] == "Ana" and body["consent"]["cc_on_milestones"]
+    lead = session.execute(select(Lead)).scalar_one()
+    assert lead.organisation_id == user.organisation_id and lead.consent.text_version == "2026-11"
+    assert r.headers["Location"].endswith(f"/api/v1/leads/{lead.public_id}")
+    assert client.get(f"/api/v1/leads/{lead.public_id}", headers=bearer(user)).get_json()["id"] == lead.public_id
+
+
+def test_unknown_fields_are_refused_by_name(client, session, introducer, bearer):
+    user = introducer()
+    r = client.post("/api/v1/leads", json={**LEAD, "medical_history": "asthma", "date_of_birth": "1980-01-01",
+                                           "consent": {**LEAD["consent"], "notes": "x"}}, headers=bearer(user))
+    assert r.status_code == 422
+    fields = r.get_json()["error"]["fields"]
+    assert set(fields) == {"medical_history", "date_of_birth", "consent.notes"}
+    assert _count(session, Lead) == 0 and _count(session, Consent) == 0
+
+
+@pytest.mark.parametrize("consent", [{**LEAD["consent"], "share_with_broker": False},
+                                     {k: v for k, v in LEAD["consent"].items() if k != "share_with_broker"}])
+def test_no_consent_no_lead(client, session, introducer, bearer, consent):
+    r = client.post("/api/v1/leads", json={**LEAD, "consent": consent}, headers=bearer(introducer()))
+    assert r.status_code == 422 and _count(session, Lead) == 0
+
+
+def test_health_data_is_refused_and_not_stored(client, session, introducer, bearer):
+    user = introducer()
+    text = "Moving to Lisbon; my wife is pregnant and I take insulin for diabetes"
+    r = client.post("/api/v1/leads", json={**LEAD, "need_summary": text}, headers=bearer(user))
+    assert r.status_code == 422
+    error = r.get_json()["error"]
+    assert error["code"] == "health_data_not_allowed" and "secure channel" in error["message"]
+    assert _count(session, Lead) == 0 and _count(session, Consent) == 0
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "lead.health_data_refused")).scalar_one()
+    assert "pregnan" not in event.data and "insulin" not in event.data, "the refused text is not kept anywhere"
+    assert event.details()["categories"]
+
+
+def test_idempotency_key_returns_the_first_lead_and_refuses_a_different_payload(client, session, introducer,
+                                                                                bearer):
+    headers = {**bearer(introducer()), "Idempotency-Key": "crm-42"}
+    first = client.post("/api/v1/leads", json=LEAD, headers=headers)
+    again = client.post("/api/v1/leads", json=LEAD, headers=headers)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"] and _count(session, Lead) == 1
+    other = client.post("/api/v1/leads", json={**LEAD, "first_name": "Bea"}, headers=headers)
+    assert other.status_code == 409 and other.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert _count(session, Lead) == 1
+
+
+def test_brokers_and_inactive_introducers_cannot_refer_leads(client, session, make_org, make_user, introducer,
+                                                             bearer):
+    broker = make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker))
+    assert client.post("/api/v1/leads", json=LEAD, headers=bearer(broker)).status_code == 403
+    suspended = introducer(lifecycle=Lifecycle.suspended)
+    r = client.post("/api/v1/leads", json=LEAD, headers=bearer(suspended))
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "firm_not_active"
+    assert _count(session, Lead) == 0
+
+
+def test_a_firm_sees_only_its_own_leads(client, session, introducer, bearer):
+    mine, theirs = introducer(), introducer()
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(theirs)).get_json()["id"]
+    assert client.get(f"/api/v1/leads/{lead_id}", headers=bearer(mine)).status_code == 404
+    assert client.get("/api/v1/leads", headers=bearer(mine)).get_json()["total"] == 0
+    assert client.get("/api/v1/leads", headers=bearer(theirs)).get_json()["total"] == 1
+
+
+def test_the_same_client_referred_twice_goes_to_the_conflict_queue(client, session, introducer, bearer,
+                                                                   make_user, login):
+    first = client.post("/api/v1/leads", json=LEAD, headers=bearer(introducer())).get_json()
+    second_body = {**LEAD, "email": "ANA@Example.org", "phone": "0033 6 12 34 56 78", "first_name": "Ána"}
+    second = client.post("/api/v1/leads", json=second_body, headers=bearer(introducer())).get_json()
+    session.expire_all()
+    lead = session.execute(select(Lead).where(Lead.public_id == second["id"])).scalar_one()
+    assert lead.possible_duplicate_of.public_id == first["id"] and lead.in_conflict
+    assert second["status"] == "received" and "duplicate" not in str(second), "a partner does not learn of the other"
+    manager = login(make_user(Role.account_manager))
+    queue = manager.get("/leads/?conflicts=1").get_data(as_text=True)
+    assert "possible duplicate" in queue and queue.count("/leads/") >= 1
+
+
+def test_form_submission_with_consent_and_field_messages(app, session, introducer, login):
+    c = login(introducer())
+    page = c.get("/leads/new").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "first_name": "Ana", "last_name": "Silva", "email": "ana@example.org",
+            "country_of_residence": "PT", "urgency": "within_3_months", "language": "pt" if False else "en",
+            "need_summary": "Couple relocating to Porto, looking for international health cover",
+            "consent_given_on": "2026-11-20"}
+    no_consent = c.post("/leads/new", data=form)
+    assert no_consent.status_code == 422 and "No consent, no lead." in no_consent.get_data(as_text=True)
+    medical = c.post("/leads/new", data={**form, "share_with_broker": "y",
+                                         "need_summary": "He had cancer surgery last year, needs cover"})
+    assert medical.status_code == 422 and "Medical details must not be sent" in medical.get_data(as_text=True)
+    assert _count(session, Lead) == 0
+    ok = c.post("/leads/new", data={**form, "share_with_broker": "y"})
+    assert ok.status_code == 302
+    assert "Couple relocating to Porto" in c.get(ok.location).get_data(as_text=True)
+    assert _count(session, Lead) == 1
