@@ -115,11 +115,31 @@ class Lead(Base):
     #: an earlier lead for the same client: this one waits in the conflict queue for an attribution decision
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     attribution_decided: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the firm whose agreement pays the commission for this client (the referrer unless decided otherwise)
+    attributed_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    #: the account manager working the lead
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     consent: Mapped[Consent] = relationship()
-    organisation = relationship("Organisation")
+    organisation = relationship("Organisation", foreign_keys=[organisation_id])
+    attributed_organisation = relationship("Organisation", foreign_keys=[attributed_organisation_id])
+    assigned_to = relationship("User", foreign_keys=[assigned_to_id])
     possible_duplicate_of: Mapped["Lead | None"] = relationship(remote_side="Lead.id")
 
     @property
     def in_conflict(self) -> bool:
         return self.possible_duplicate_of_id is not None and not self.attribution_decided
+
+
+class AttributionDecision(Base):
+    """An account manager's decision on which referral of the same client counts, with the reason."""
+
+    __tablename__ = "attribution_decisions"
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_at]
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    earlier_lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    attributed_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -178,6 +178,7 @@ def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_
                 match_email=match_email(values.email), match_phone=match_phone(values.phone),
                 match_name=match_name(values.first_name, values.last_name, values.country_of_residence))
     lead.possible_duplicate_of = _earlier_referral(session, lead)
+    lead.attributed_organisation_id = None if lead.possible_duplicate_of else org.id
     session.add(lead)
     session.flush()
     audit.record(session, "lead.submitted", actor=user, subject=lead, ip=ip, organisation=org.public_id,
@@ -199,3 +200,38 @@ def record_refusal(session: Session, user: User, categories: list[str], ip: str 
     """Compliance sees that medical content was refused — which kinds, not the text, which is never stored."""
     audit.record(session, "lead.health_data_refused", actor=user, ip=ip,
                  organisation=user.organisation.public_id if user.organisation else None, categories=categories)
+
+
+class AttributionRefused(DomainError):
+    code = "attribution_refused"
+
+
+def claim(session: Session, user: User, lead: Lead) -> None:
+    """An account manager takes the lead; a lead in the conflict queue waits for its attribution first."""
+    if lead.in_conflict:
+        raise AttributionRefused(N_("Decide the attribution of this possible duplicate before working it."))
+    lead.assigned_to_id = user.id
+    session.flush()
+    audit.record(session, "lead.claimed", actor=user, subject=lead)
+
+
+def decide_attribution(session: Session, user: User, lead: Lead, *, to_earlier: bool, reason: str,
+                       ip: str | None = None) -> None:
+    """Which referral counts for this client, and so whose agreement pays the commission."""
+    from .models import AttributionDecision
+
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise AttributionRefused(N_("Write the reason for the decision (at least 10 characters)."),
+                                 fields={"reason": [N_("Write the reason for the decision (at least 10 characters).")]})
+    if not lead.in_conflict:
+        raise AttributionRefused(N_("This lead has no attribution to decide."))
+    earlier = lead.possible_duplicate_of
+    winner = earlier.organisation_id if to_earlier else lead.organisation_id
+    session.add(AttributionDecision(lead_id=lead.id, earlier_lead_id=earlier.id, attributed_organisation_id=winner,
+                                    reason=reason, decided_by_id=user.id))
+    lead.attributed_organisation_id = winner
+    lead.attribution_decided = True
+    session.flush()
+    audit.record(session, "lead.attribution_decided", actor=user, subject=lead, ip=ip,
+                 earlier=earlier.public_id, attributed_to="earlier" if to_earlier else "this", reason=reason)

@@ -5,14 +5,19 @@ from datetime import datetime, time, timezone
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from core.db import DomainError
 
 from ..accounts.models import PartnerStatus, Role
 from ..extensions import db
 from ..forms import apply_domain_errors
+from ..i18n import tr
 from ..pagination import paginate
 from ..security.access import PARTNERS, allow
 from ..security.scoping import get_scoped_or_404, scoped
@@ -79,4 +84,42 @@ def new():
 @allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
 def view(public_id: str):
     lead = get_scoped_or_404(Lead, public_id, current_user)
-    return render_template("leads/view.html", lead=lead)
+    return render_template("leads/view.html", lead=lead, attribution_form=AttributionForm())
+
+
+class AttributionForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (recorded)"), validators=[DataRequired(), Length(min=10, max=2000)])
+
+
+@bp.route("/<public_id>/claim", methods=["POST"])
+@allow(Role.account_manager, Role.admin)
+def claim(public_id: str):
+    lead = get_scoped_or_404(Lead, public_id, current_user)
+    try:
+        services.claim(db.session, current_user, lead)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(tr(exc.message, **exc.params), "error")
+    else:
+        db.session.commit()
+        flash(_("You are working this lead."), "success")
+    return redirect(url_for("leads.view", public_id=lead.public_id))
+
+
+@bp.route("/<public_id>/attribution", methods=["POST"])
+@allow(Role.account_manager, Role.admin)
+def attribution(public_id: str):
+    lead = get_scoped_or_404(Lead, public_id, current_user)
+    form = AttributionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide_attribution(db.session, current_user, lead, to_earlier=request.form.get("to") == "earlier",
+                                        reason=form.reason.data, ip=request.remote_addr)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Attribution recorded."), "success")
+            return redirect(url_for("leads.view", public_id=lead.public_id))
+    return render_template("leads/view.html", lead=lead, attribution_form=form), 422

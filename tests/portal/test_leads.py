@@ -146,3 +146,56 @@ def test_form_submission_with_consent_and_field_messages(app, session, introduce
     assert ok.status_code == 302
     assert "Couple relocating to Porto" in c.get(ok.location).get_data(as_text=True)
     assert _count(session, Lead) == 1
+
+
+def _two_referrals(client, introducer, bearer):
+    first_firm_user, second_firm_user = introducer(), introducer()
+    first = client.post("/api/v1/leads", json=LEAD, headers=bearer(first_firm_user)).get_json()
+    second = client.post("/api/v1/leads", json={**LEAD, "phone": None, "email": "ana@example.org"},
+                         headers=bearer(second_firm_user)).get_json()
+    return first_firm_user, second_firm_user, first, second
+
+
+def test_account_manager_decides_the_attribution_with_a_reason(client, session, introducer, bearer, make_user,
+                                                               login):
+    first_user, second_user, first, second = _two_referrals(client, introducer, bearer)
+    manager = login(make_user(Role.account_manager))
+    url = f"/leads/{second['id']}"
+    page = manager.get(url).get_data(as_text=True)
+    assert "Decide the attribution" in page
+    # It cannot be worked before the decision.
+    refused = manager.post(f"{url}/claim", data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "Decide the attribution of this possible duplicate" in refused.get_data(as_text=True)
+    short = manager.post(f"{url}/attribution", data={"csrf_token": csrf_from(page), "to": "earlier", "reason": "x"})
+    assert short.status_code == 422
+    ok = manager.post(f"{url}/attribution", data={"csrf_token": csrf_from(page), "to": "earlier",
+                                                  "reason": "Client confirms the relocation firm introduced her first"})
+    assert ok.status_code == 302
+    session.expire_all()
+    lead = session.execute(select(Lead).where(Lead.public_id == second["id"])).scalar_one()
+    assert lead.attribution_decided and lead.attributed_organisation_id == first_user.organisation_id
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "lead.attribution_decided")).scalar_one()
+    assert event.details()["attributed_to"] == "earlier"
+    # Now it can be worked.
+    page = manager.get(url).get_data(as_text=True)
+    assert manager.post(f"{url}/claim", data={"csrf_token": csrf_from(page)}).status_code == 302
+    session.expire_all()
+    assert session.execute(select(Lead).where(Lead.public_id == second["id"])).scalar_one().assigned_to_id
+
+
+def test_partners_cannot_decide_attributions_or_see_the_other_referrer(client, session, introducer, bearer, login):
+    first_user, second_user, first, second = _two_referrals(client, introducer, bearer)
+    partner = login(second_user)
+    page = partner.get(f"/leads/{second['id']}").get_data(as_text=True)
+    assert "Decide the attribution" not in page and first_user.organisation.legal_name not in page
+    r = partner.post(f"/leads/{second['id']}/attribution", data={"csrf_token": csrf_from(page), "to": "this",
+                                                                 "reason": "We definitely referred her first"})
+    assert r.status_code == 403
+    assert partner.get(f"/leads/{first['id']}").status_code == 404
+
+
+def test_a_single_referral_counts_for_its_referrer(client, session, introducer, bearer):
+    user = introducer()
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(user)).get_json()["id"]
+    lead = session.execute(select(Lead).where(Lead.public_id == lead_id)).scalar_one()
+    assert lead.attributed_organisation_id == user.organisation_id and not lead.in_conflict
