@@ -39,6 +39,10 @@ class Consent(Base):
     withdrawals: Mapped[list["ConsentWithdrawal"]] = relationship(order_by="ConsentWithdrawal.id")
 
     @property
+    def withdrawn(self) -> bool:
+        return any(w.scope == "all" for w in self.withdrawals)
+
+    @property
     def cc_allowed(self) -> bool:
         return self.cc_on_milestones and not any(w.scope in ("cc_on_milestones", "all") for w in self.withdrawals)
 

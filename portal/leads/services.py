@@ -235,3 +235,29 @@ def decide_attribution(session: Session, user: User, lead: Lead, *, to_earlier: 
     session.flush()
     audit.record(session, "lead.attribution_decided", actor=user, subject=lead, ip=ip,
                  earlier=earlier.public_id, attributed_to="earlier" if to_earlier else "this", reason=reason)
+
+
+WITHDRAWAL_SCOPES = ("cc_on_milestones", "all")
+
+
+def withdraw_consent(session: Session, user: User, lead: Lead, *, scope: str, reason: str,
+                     ip: str | None = None) -> None:
+    """Record that the client withdrew consent: to copies of key steps, or to the sharing itself (the lead is
+    then no longer pursued). Appended, never edited: the original consent stays as it was given."""
+    from .models import ConsentWithdrawal, LeadStatus
+
+    if scope not in WITHDRAWAL_SCOPES:
+        raise AttributionRefused(N_("Choose what the client withdraws."), fields={"scope": [N_("Choose what the client withdraws.")]})
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise AttributionRefused(N_("Write the reason for the decision (at least 10 characters)."),
+                                 fields={"reason": [N_("Write the reason for the decision (at least 10 characters).")]})
+    consent = lead.consent
+    scopes = {w.scope for w in consent.withdrawals}
+    if "all" in scopes or scope in scopes or (scope == "cc_on_milestones" and not consent.cc_on_milestones):
+        raise AttributionRefused(N_("This consent was already withdrawn."))
+    consent.withdrawals.append(ConsentWithdrawal(scope=scope, recorded_by_id=user.id, reason=reason))
+    if scope == "all":
+        lead.status = LeadStatus.not_pursued
+    session.flush()
+    audit.record(session, "consent.withdrawn", actor=user, subject=lead, ip=ip, scope=scope, reason=reason)

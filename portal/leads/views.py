@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import TextAreaField
+from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core.db import DomainError
@@ -84,7 +84,19 @@ def new():
 @allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
 def view(public_id: str):
     lead = get_scoped_or_404(Lead, public_id, current_user)
-    return render_template("leads/view.html", lead=lead, attribution_form=AttributionForm())
+    return render_template("leads/view.html", lead=lead, attribution_form=AttributionForm(),
+                           withdrawal_form=WithdrawalForm())
+
+
+class WithdrawalForm(FlaskForm):
+    scope = RadioField(_l("What does the client withdraw?"), validators=[DataRequired()])
+    reason = TextAreaField(_l("How and when the client told us (recorded)"),
+                           validators=[DataRequired(), Length(min=10, max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope.choices = [("cc_on_milestones", _l("Only the copies of key steps to the referrer")),
+                              ("all", _l("All consent: the broker stops working on this referral"))]
 
 
 class AttributionForm(FlaskForm):
@@ -122,4 +134,24 @@ def attribution(public_id: str):
             db.session.commit()
             flash(_("Attribution recorded."), "success")
             return redirect(url_for("leads.view", public_id=lead.public_id))
-    return render_template("leads/view.html", lead=lead, attribution_form=form), 422
+    return render_template("leads/view.html", lead=lead, attribution_form=form, withdrawal_form=WithdrawalForm()), 422
+
+
+@bp.route("/<public_id>/consent/withdraw", methods=["POST"])
+@allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
+def withdraw(public_id: str):
+    lead = get_scoped_or_404(Lead, public_id, current_user)
+    form = WithdrawalForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw_consent(db.session, current_user, lead, scope=form.scope.data, reason=form.reason.data,
+                                      ip=request.remote_addr)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The withdrawal is recorded; no copy of key steps will be sent from now on."), "success")
+            return redirect(url_for("leads.view", public_id=lead.public_id))
+    return render_template("leads/view.html", lead=lead, attribution_form=AttributionForm(),
+                           withdrawal_form=form), 422

@@ -199,3 +199,45 @@ def test_a_single_referral_counts_for_its_referrer(client, session, introducer, 
     lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(user)).get_json()["id"]
     lead = session.execute(select(Lead).where(Lead.public_id == lead_id)).scalar_one()
     assert lead.attributed_organisation_id == user.organisation_id and not lead.in_conflict
+
+
+def test_the_referrer_records_a_withdrawal_of_the_copy_consent(client, session, introducer, bearer, login):
+    user = introducer()
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(user)).get_json()["id"]
+    c = login(user)
+    page = c.get(f"/leads/{lead_id}").get_data(as_text=True)
+    url = f"/leads/{lead_id}/consent/withdraw"
+    short = c.post(url, data={"csrf_token": csrf_from(page), "scope": "cc_on_milestones", "reason": "no"})
+    assert short.status_code == 422
+    ok = c.post(url, data={"csrf_token": csrf_from(page), "scope": "cc_on_milestones",
+                           "reason": "Client phoned us on 21 November to stop the copies"})
+    assert ok.status_code == 302
+    session.expire_all()
+    lead = session.execute(select(Lead).where(Lead.public_id == lead_id)).scalar_one()
+    assert not lead.consent.cc_allowed and lead.consent.cc_on_milestones, "the original consent is kept as given"
+    assert client.get(f"/api/v1/leads/{lead_id}", headers=bearer(user)).get_json()["consent"]["cc_on_milestones"] is False
+    again = c.post(url, data={"csrf_token": csrf_from(page), "scope": "cc_on_milestones",
+                              "reason": "Client phoned us again to confirm"})
+    assert again.status_code == 422 and "already withdrawn" in again.get_data(as_text=True)
+    assert session.execute(select(AuditEvent).where(AuditEvent.action == "consent.withdrawn")).scalar_one()
+
+
+def test_withdrawing_all_consent_stops_the_lead(client, session, introducer, bearer, make_user, login):
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(introducer())).get_json()["id"]
+    manager = login(make_user(Role.account_manager))
+    page = manager.get(f"/leads/{lead_id}").get_data(as_text=True)
+    r = manager.post(f"/leads/{lead_id}/consent/withdraw", data={
+        "csrf_token": csrf_from(page), "scope": "all", "reason": "Client e-mailed: please delete my referral"})
+    assert r.status_code == 302
+    session.expire_all()
+    lead = session.execute(select(Lead).where(Lead.public_id == lead_id)).scalar_one()
+    assert lead.status.value == "not_pursued" and lead.consent.withdrawn
+
+
+def test_another_firm_cannot_withdraw(client, session, introducer, bearer, login):
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(introducer())).get_json()["id"]
+    other = login(introducer())
+    page = other.get("/leads/").get_data(as_text=True)
+    r = other.post(f"/leads/{lead_id}/consent/withdraw", data={"csrf_token": csrf_from(page), "scope": "all",
+                                                              "reason": "Trying to meddle with it"})
+    assert r.status_code == 404
