@@ -15,6 +15,7 @@ from agreements.models import Agreement, AgreementStatus
 from core.partners import Lifecycle
 
 from ..accounts.models import ApiToken, Organisation, PartnerStatus, Role, User
+from ..leads.models import Lead, LeadStatus
 
 
 def for_user(session: Session, user: User) -> tuple[str, dict]:
@@ -85,6 +86,26 @@ TEAM = (select(User.full_name, User.role, User.active).where(User.organisation_i
         .order_by(User.full_name))
 
 
+MANAGER_FIGURES = _counts_statement(
+    unassigned=_count(Lead, Lead.assigned_to_id.is_(None), Lead.status == LeadStatus.received,
+                      ~(Lead.possible_duplicate_of_id.is_not(None) & Lead.attribution_decided.is_(False))),
+    conflicts=_count(Lead, Lead.possible_duplicate_of_id.is_not(None), Lead.attribution_decided.is_(False)),
+    mine=_count(Lead, Lead.assigned_to_id == bindparam("me"),
+                Lead.status.not_in((LeadStatus.contract_issued, LeadStatus.not_pursued))),
+)
+OLDEST_UNASSIGNED = (select(Lead.public_id, Lead.first_name, Lead.last_name, Lead.created_at,
+                            Lead.country_of_residence, Organisation.legal_name)
+                     .join(Organisation, Organisation.id == Lead.organisation_id)
+                     .where(Lead.assigned_to_id.is_(None), Lead.status == LeadStatus.received)
+                     .order_by(Lead.created_at).limit(10))
+
+
+def _manager(session: Session, user: User):
+    """An account manager's work queue: what waits, oldest first."""
+    figures = dict(session.execute(MANAGER_FIGURES, {"me": user.id}).one()._mapping)
+    return "home/manager.html", {"figures": figures, "oldest": session.execute(OLDEST_UNASSIGNED).all()}
+
+
 def _partner(session: Session, user: User):
     from ..i18n import country_name
 
@@ -108,7 +129,7 @@ _BUILDERS = {
     Role.admin: _admin,
     Role.compliance: _compliance,
     Role.finance: _staff,
-    Role.account_manager: _staff,
+    Role.account_manager: _manager,
     Role.partner_admin: _partner,
     Role.partner_member: _partner,
 }

@@ -241,3 +241,13 @@ def test_another_firm_cannot_withdraw(client, session, introducer, bearer, login
     r = other.post(f"/leads/{lead_id}/consent/withdraw", data={"csrf_token": csrf_from(page), "scope": "all",
                                                               "reason": "Trying to meddle with it"})
     assert r.status_code == 404
+
+
+def test_account_manager_home_shows_the_queue_oldest_first(client, session, introducer, bearer, make_user, login):
+    user = introducer()
+    for name in ("Ana", "Bea"):
+        client.post("/api/v1/leads", json={**LEAD, "first_name": name, "email": f"{name}@example.org",
+                                           "phone": None, "last_name": name + "son"}, headers=bearer(user))
+    home = login(make_user(Role.account_manager)).get("/").get_data(as_text=True)
+    assert "New leads nobody works yet" in home
+    assert home.index("Ana Anason") < home.index("Bea Beason"), "the oldest lead comes first"
