@@ -65,6 +65,7 @@ def _register_models() -> None:
     import core.outbox  # noqa: F401
 
     from .accounts import models  # noqa: F401
+    from .cases import models as case_models  # noqa: F401
     from .leads import models as lead_models  # noqa: F401
 
 

@@ -77,10 +77,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             instance, "seal_password")),
         "SEAL_TSA_URL": env.get("SEAL_TSA_URL") or None,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        # Fernet keys for sensitive case text, newest first (rotation keeps older keys after the first).
+        "CASE_ENCRYPTION_KEYS": env.get("CASE_ENCRYPTION_KEYS") or (None if production else _instance_fernet_key(
+            instance)),
     }
     cfg.update(overrides)
     if production and not (cfg["SEAL_P12_PATH"] and cfg["SEAL_P12_PASSWORD"]):
         raise ConfigError("refusing to start in production without SEAL_P12_PATH and SEAL_P12_PASSWORD")
+    if production and not cfg["CASE_ENCRYPTION_KEYS"]:
+        raise ConfigError("refusing to start in production without CASE_ENCRYPTION_KEYS")
     if production and cfg["MAIL_TRANSPORT"] == "file":
         raise ConfigError("refusing to start in production with MAIL_TRANSPORT=file; set SMTP_HOST")
     return cfg
@@ -104,5 +109,16 @@ def _instance_secret(instance: Path, name: str = "secret_key") -> str:
     path = instance / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _instance_fernet_key(instance: Path) -> str:
+    from cryptography.fernet import Fernet
+
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "case_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
         path.chmod(0o600)
     return path.read_text().strip()

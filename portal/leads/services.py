@@ -132,7 +132,11 @@ def _check(values: LeadInput, now: datetime) -> None:
         raise _field_error("need_summary", N_("Describe the need in 10 to 500 characters."))
     if values.language not in LANGUAGES:
         raise _field_error("language", N_("Choose one of the portal's languages."))
-    consent = values.consent
+    check_consent(values.consent, now)
+
+
+def check_consent(consent: ConsentInput, now: datetime) -> None:
+    """The same rule for leads and cases: no consent to share with the broker, nothing is taken in."""
     if not consent.share_with_broker:
         raise _field_error("consent", N_("No consent, no lead: the client must agree that their details are "
                                          "shared with the broker."))
@@ -140,6 +144,12 @@ def _check(values: LeadInput, now: datetime) -> None:
         raise _field_error("consent", N_("Unknown consent text version."))
     if consent.given_at.tzinfo is None or consent.given_at > now + timedelta(minutes=5):
         raise _field_error("consent", N_("The consent date must be a past time with a time zone."))
+
+
+def new_consent(user: User, consent: ConsentInput, language: str) -> Consent:
+    return Consent(organisation_id=user.organisation_id, captured_by_id=user.id, share_with_broker=True,
+                   cc_on_milestones=consent.cc_on_milestones, text_version=consent.text_version,
+                   language=language, given_at=consent.given_at)
 
 
 # --- the operation --------------------------------------------------------------------------------------
@@ -166,9 +176,7 @@ def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_
     hits = screen(values.need_summary) + screen(values.timeline)
     if hits:
         raise HealthDataNotAllowed(sorted({h.category for h in hits}))
-    consent = Consent(organisation_id=org.id, captured_by_id=user.id, share_with_broker=True,
-                      cc_on_milestones=values.consent.cc_on_milestones, text_version=values.consent.text_version,
-                      language=values.language, given_at=values.consent.given_at)
+    consent = new_consent(user, values.consent, values.language)
     lead = Lead(organisation_id=org.id, submitted_by_id=user.id, consent=consent,
                 first_name=values.first_name.strip(), last_name=values.last_name.strip(),
                 email=(values.email or "").strip() or None, phone=(values.phone or "").strip() or None,

@@ -62,6 +62,7 @@ def test_production_refuses_to_start_without_secrets(monkeypatch, tmp_path):
         create_app({"PORTAL_ENV": "production"})
     monkeypatch.setenv("SEAL_P12_PATH", str(tmp_path / "seal.p12"))
     monkeypatch.setenv("SEAL_P12_PASSWORD", "s" * 20)
+    monkeypatch.setenv("CASE_ENCRYPTION_KEYS", "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItZmVybmV0IT0=")
     app = create_app({"PORTAL_ENV": "production"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")

@@ -1,0 +1,137 @@
+"""Cases on the API: partner brokers submit and read their firm's cases; staff read all."""
+from __future__ import annotations
+
+from flask import abort, jsonify, request, url_for
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import select
+
+from core.db import DomainError
+from core.products import ProductLine
+
+from ..accounts.models import LANGUAGES, CommunicationModel, PartnerStatus
+from ..cases import crypto, services
+from ..cases.models import BudgetBand, Case, CaseStatus
+from ..errors import api_error
+from ..extensions import db
+from ..i18n import tr
+from ..leads.services import ConsentInput
+from ..pagination import paginate
+from ..security.access import PARTNERS, STAFF, allow, principal
+from ..security.scoping import scoped
+from . import bp
+from .leads import ConsentInSchema, _flatten
+from .openapi import documented
+
+BROKERS = (PartnerStatus.specialist_broker, PartnerStatus.generalist_broker)
+
+
+def _enum(enum_cls):
+    return fields.String(required=True, validate=validate.OneOf([m.value for m in enum_cls]))
+
+
+class CaseInSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    client_first_name = fields.String(required=True, validate=validate.Length(1, 100))
+    client_last_name = fields.String(required=True, validate=validate.Length(1, 100))
+    client_email = fields.String(load_default=None, validate=validate.Length(max=254))
+    client_phone = fields.String(load_default=None, validate=validate.Length(max=32))
+    adults = fields.Integer(required=True, strict=True)
+    children = fields.Integer(required=True, strict=True)
+    ages = fields.List(fields.Integer(strict=True), required=True)
+    nationality = fields.String(required=True)
+    country_of_residence = fields.String(required=True)
+    travel_countries = fields.List(fields.String(), load_default=list)
+    start_date = fields.Date(required=True)
+    product_line = _enum(ProductLine)
+    budget_band = _enum(BudgetBand)
+    current_cover = fields.String(load_default=None, validate=validate.Length(max=255))
+    renewal_date = fields.Date(load_default=None)
+    communication_model = _enum(CommunicationModel)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    consent = fields.Nested(ConsentInSchema, required=True)
+    case_summary = fields.String(load_default=None, metadata={"description": "specialist brokers only"})
+    underwriting_sensitivities = fields.String(load_default=None, metadata={"description": "specialist brokers only"})
+
+
+class CaseSchema(Schema):
+    id = fields.String(attribute="public_id")
+    status = fields.Function(lambda c: c.status.value, metadata={"enum": [s.value for s in CaseStatus]})
+    created_at = fields.DateTime()
+    client_first_name = fields.String()
+    client_last_name = fields.String()
+    adults = fields.Integer()
+    children = fields.Integer()
+    ages = fields.List(fields.Integer())
+    nationality = fields.String()
+    country_of_residence = fields.String()
+    travel_countries = fields.List(fields.String())
+    start_date = fields.Date()
+    product_line = fields.Function(lambda c: c.product_line.value)
+    budget_band = fields.Function(lambda c: c.budget_band.value)
+    communication_model = fields.Function(lambda c: c.communication_model.value)
+    case_summary = fields.Function(lambda c: crypto.decrypt(c.case_summary_encrypted))
+    underwriting_sensitivities = fields.Function(lambda c: crypto.decrypt(c.underwriting_encrypted))
+
+
+class CaseListSchema(Schema):
+    items = fields.List(fields.Nested(CaseSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+@bp.route("/cases", methods=["POST"])
+@allow(*PARTNERS, statuses=BROKERS)
+@documented(summary="Submit a case (broker firms; Idempotency-Key header honoured)", response=CaseSchema,
+            status=201, tags=("cases",), errors=("401", "403", "422"), body=CaseInSchema)
+def case_create():
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return api_error(400, "bad_request", tr("The request could not be understood."))
+    try:
+        data = CaseInSchema().load(payload)
+    except ValidationError as exc:
+        return api_error(422, "validation_error", tr("Some fields are not valid."), _flatten(exc.messages))
+    data.update(product_line=ProductLine(data["product_line"]), budget_band=BudgetBand(data["budget_band"]),
+                communication_model=CommunicationModel(data["communication_model"]),
+                consent=ConsentInput(**data["consent"]))
+    try:
+        case, created = services.submit_case(db.session, principal(), services.CaseInput(**data),
+                                             idempotency_key=request.headers.get("Idempotency-Key") or None,
+                                             ip=request.remote_addr)
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    response = jsonify(CaseSchema().dump(case))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = url_for("api.case_get", public_id=case.public_id)
+    return response
+
+
+@bp.route("/cases/<public_id>")
+@allow(*STAFF, *PARTNERS, statuses=BROKERS)
+@documented(summary="One case of the caller's firm (staff: any)", response=CaseSchema, tags=("cases",),
+            errors=("401", "403", "404"))
+def case_get(public_id: str):
+    case = db.session.execute(scoped(select(Case).where(Case.public_id == public_id), Case,
+                                     principal())).scalar_one_or_none()
+    if case is None:
+        abort(404)
+    return jsonify(CaseSchema().dump(case))
+
+
+@bp.route("/cases")
+@allow(*STAFF, *PARTNERS, statuses=BROKERS)
+@documented(summary="Cases of the caller's firm (staff: all), newest first; filter with ?status=",
+            response=CaseListSchema, tags=("cases",))
+def case_list():
+    stmt = scoped(select(Case), Case, principal()).order_by(Case.id.desc())
+    status = request.args.get("status")
+    if status in CaseStatus.__members__:
+        stmt = stmt.where(Case.status == CaseStatus[status])
+    page = paginate(stmt, per_page=min(max(request.args.get("per_page", 50, type=int), 1), 200))
+    return jsonify(items=CaseSchema(many=True).dump(page.items), page=page.page, per_page=page.per_page,
+                   total=page.total)

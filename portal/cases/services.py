@@ -1,0 +1,118 @@
+"""Partner brokers submit cases: the client, the household, where they live and travel, what they want."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+
+from babel import Locale
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import utcnow
+from core.i18n import N_
+from core.products import ProductLine
+
+from ..accounts.models import CommunicationModel, PartnerStatus, User
+from ..leads.services import (ConsentInput, FirmNotActive, IdempotencyConflict, LeadRefused, check_consent,
+                              match_email, new_consent)
+from . import crypto
+from .models import BudgetBand, Case
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    client_first_name: str
+    client_last_name: str
+    client_email: str | None
+    client_phone: str | None
+    adults: int
+    children: int
+    ages: list[int]
+    nationality: str
+    country_of_residence: str
+    travel_countries: list[str]
+    start_date: date
+    product_line: ProductLine
+    budget_band: BudgetBand
+    current_cover: str | None
+    renewal_date: date | None
+    communication_model: CommunicationModel
+    language: str
+    consent: ConsentInput
+    #: specialist brokers only
+    case_summary: str | None = None
+    underwriting_sensitivities: str | None = None
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _refuse(field: str, message: str, **params):
+    return LeadRefused(message, fields={field: [message]}, **params)
+
+
+def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
+    territories = Locale("en").territories
+    if not values.client_first_name.strip() or not values.client_last_name.strip():
+        raise _refuse("client_last_name", N_("Enter the client's first and last name."))
+    if not (values.client_email or values.client_phone):
+        raise _refuse("client_email", N_("Give an e-mail address or a phone number, so the broker can reach the client."))
+    if not 1 <= values.adults <= 10 or not 0 <= values.children <= 10:
+        raise _refuse("adults", N_("A household has 1 to 10 adults and 0 to 10 children."))
+    if len(values.ages) != values.adults + values.children or any(not 0 <= a <= 120 for a in values.ages):
+        raise _refuse("ages", N_("Give one age (0 to 120) for each person to insure, adults first."))
+    for field, code in (("nationality", values.nationality), ("country_of_residence", values.country_of_residence)):
+        if len(code) != 2 or code not in territories:
+            raise _refuse(field, N_("Use an ISO 3166 two-letter country code."))
+    if any(len(c) != 2 or c not in territories for c in values.travel_countries):
+        raise _refuse("travel_countries", N_("Use ISO 3166 two-letter country codes."))
+    if values.start_date < now.date() - timedelta(days=1):
+        raise _refuse("start_date", N_("The start date is in the past."))
+    is_specialist = status is PartnerStatus.specialist_broker
+    for field in ("case_summary", "underwriting_sensitivities"):
+        text = getattr(values, field)
+        if text and not is_specialist:
+            raise _refuse(field, N_("Only specialist brokers send a case summary and underwriting sensitivities; "
+                                    "the broker leads the analysis for you."))
+        if text and len(text) > 4000:
+            raise _refuse(field, N_("Keep it under 4,000 characters."))
+    check_consent(values.consent, now)
+
+
+def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_key: str | None = None,
+                ip: str | None = None, now: datetime | None = None) -> tuple[Case, bool]:
+    now = now or utcnow()
+    org = user.organisation
+    if org is None or not org.status.is_broker:
+        raise FirmNotActive(N_("Only broker firms submit cases; introducers refer leads."))
+    if not org.may_do_business:
+        raise FirmNotActive(N_("Your firm cannot submit new business: it has no active agreement."))
+    fingerprint = values.fingerprint()
+    if idempotency_key:
+        existing = session.execute(select(Case).where(Case.organisation_id == org.id,
+                                                      Case.idempotency_key == idempotency_key)).scalar_one_or_none()
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyConflict(N_("This Idempotency-Key was already used for a different case."))
+            return existing, False
+    _check(values, org.status, now)
+    case = Case(organisation_id=org.id, submitted_by_id=user.id, consent=new_consent(user, values.consent, values.language),
+                client_first_name=values.client_first_name.strip(), client_last_name=values.client_last_name.strip(),
+                client_email=match_email(values.client_email), client_phone=(values.client_phone or "").strip() or None,
+                adults=values.adults, children=values.children, ages=list(values.ages),
+                nationality=values.nationality, country_of_residence=values.country_of_residence,
+                travel_countries=sorted(set(values.travel_countries)), start_date=values.start_date,
+                product_line=values.product_line, budget_band=values.budget_band,
+                current_cover=(values.current_cover or "").strip() or None, renewal_date=values.renewal_date,
+                communication_model=values.communication_model,
+                case_summary_encrypted=crypto.encrypt(values.case_summary),
+                underwriting_encrypted=crypto.encrypt(values.underwriting_sensitivities),
+                idempotency_key=idempotency_key, request_fingerprint=fingerprint)
+    session.add(case)
+    session.flush()
+    audit.record(session, "case.submitted", actor=user, subject=case, ip=ip, organisation=org.public_id,
+                 product_line=values.product_line.value)
+    return case, True
