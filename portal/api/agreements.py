@@ -16,6 +16,7 @@ from ..extensions import db, limiter
 from ..security.access import PARTNERS, STAFF, allow, principal, public
 from ..security.scoping import scoped
 from . import bp
+from .common import page_response
 from .openapi import documented
 
 
@@ -59,14 +60,9 @@ class VerdictSchema(Schema):
 @documented(summary="Agreements of the caller's firm (staff: all)", response=AgreementListSchema,
             tags=("agreements",))
 def agreements():
-    from ..pagination import paginate
-
-    per_page = min(max(request.args.get("per_page", 50, type=int), 1), 200)
-    page = paginate(scoped(select(Agreement), Agreement, principal()).order_by(Agreement.id.desc()),
-                    per_page=per_page)
     schema = AgreementSchema(many=True)
     schema.context_user = principal()
-    return jsonify(items=schema.dump(page.items), page=page.page, per_page=page.per_page, total=page.total)
+    return page_response(scoped(select(Agreement), Agreement, principal()).order_by(Agreement.id.desc()), schema)
 
 
 @bp.route("/agreements/<public_id>/pdf")

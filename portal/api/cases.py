@@ -1,25 +1,22 @@
 """Cases on the API: partner brokers submit and read their firm's cases; staff read all."""
 from __future__ import annotations
 
-from flask import abort, jsonify, request, url_for
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from flask import abort, jsonify, request
+from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from core.db import DomainError
 from core.products import ProductLine
 
 from ..accounts.models import LANGUAGES, CommunicationModel, PartnerStatus
 from ..cases import crypto, services
 from ..cases.models import BudgetBand, Case, CaseStatus
-from ..errors import api_error
 from ..extensions import db
-from ..i18n import tr
 from ..leads.services import ConsentInput
-from ..pagination import paginate
 from ..security.access import PARTNERS, STAFF, allow, principal
 from ..security.scoping import scoped
 from . import bp
-from .leads import ConsentInSchema, _flatten
+from .common import creation_response, idempotency_key, load_body, page_response
+from .leads import ConsentInSchema
 from .openapi import documented
 
 BROKERS = (PartnerStatus.specialist_broker, PartnerStatus.generalist_broker)
@@ -87,28 +84,14 @@ class CaseListSchema(Schema):
 @documented(summary="Submit a case (broker firms; Idempotency-Key header honoured)", response=CaseSchema,
             status=201, tags=("cases",), errors=("401", "403", "422"), body=CaseInSchema)
 def case_create():
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return api_error(400, "bad_request", tr("The request could not be understood."))
-    try:
-        data = CaseInSchema().load(payload)
-    except ValidationError as exc:
-        return api_error(422, "validation_error", tr("Some fields are not valid."), _flatten(exc.messages))
+    data = load_body(CaseInSchema())
     data.update(product_line=ProductLine(data["product_line"]), budget_band=BudgetBand(data["budget_band"]),
                 communication_model=CommunicationModel(data["communication_model"]),
                 consent=ConsentInput(**data["consent"]))
-    try:
-        case, created = services.submit_case(db.session, principal(), services.CaseInput(**data),
-                                             idempotency_key=request.headers.get("Idempotency-Key") or None,
-                                             ip=request.remote_addr)
-    except DomainError:
-        db.session.rollback()
-        raise
+    case, created = services.submit_case(db.session, principal(), services.CaseInput(**data),
+                                         idempotency_key=idempotency_key(), ip=request.remote_addr)
     db.session.commit()
-    response = jsonify(CaseSchema().dump(case))
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = url_for("api.case_get", public_id=case.public_id)
-    return response
+    return creation_response(case, CaseSchema(), created, "api.case_get")
 
 
 @bp.route("/cases/<public_id>")
@@ -132,6 +115,4 @@ def case_list():
     status = request.args.get("status")
     if status in CaseStatus.__members__:
         stmt = stmt.where(Case.status == CaseStatus[status])
-    page = paginate(stmt, per_page=min(max(request.args.get("per_page", 50, type=int), 1), 200))
-    return jsonify(items=CaseSchema(many=True).dump(page.items), page=page.page, per_page=page.per_page,
-                   total=page.total)
+    return page_response(stmt, CaseSchema(many=True))

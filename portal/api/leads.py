@@ -2,22 +2,19 @@
 outside it is refused by name, so nothing else (medical data above all) can travel with a referral."""
 from __future__ import annotations
 
-from flask import abort, jsonify, request, url_for
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from flask import abort, jsonify, request
+from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from core.db import DomainError
 
 from ..accounts.models import LANGUAGES, PartnerStatus
-from ..errors import api_error
 from ..extensions import db
-from ..i18n import tr
 from ..leads import services
 from ..leads.models import Lead, LeadStatus
-from ..pagination import paginate
 from ..security.access import PARTNERS, STAFF, allow, principal
 from ..security.scoping import scoped
 from . import bp
+from .common import creation_response, idempotency_key, load_body, page_response
 from .openapi import documented
 
 INTRODUCERS = (PartnerStatus.introducer,)
@@ -76,48 +73,24 @@ class LeadListSchema(Schema):
     total = fields.Integer()
 
 
-def _flatten(messages, prefix="") -> dict:
-    out = {}
-    for key, value in messages.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{name}."))
-        else:
-            out[name] = list(value)
-    return out
-
-
 @bp.route("/leads", methods=["POST"])
 @allow(*PARTNERS, statuses=INTRODUCERS)
 @documented(summary="Refer a consent-minimal lead (Idempotency-Key header honoured)", response=LeadSchema,
             status=201, tags=("leads",), errors=("401", "403", "422"), body=LeadInSchema)
 def lead_create():
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return api_error(400, "bad_request", tr("The request could not be understood."))
-    try:
-        data = LeadInSchema().load(payload)
-    except ValidationError as exc:
-        return api_error(422, "validation_error", tr("Some fields are not valid."), _flatten(exc.messages))
+    data = load_body(LeadInSchema())
     user = principal()
     values = services.LeadInput(consent=services.ConsentInput(**data.pop("consent")), **data)
     try:
-        lead, created = services.submit_lead(db.session, user, values,
-                                             idempotency_key=request.headers.get("Idempotency-Key") or None,
+        lead, created = services.submit_lead(db.session, user, values, idempotency_key=idempotency_key(),
                                              ip=request.remote_addr)
     except services.HealthDataNotAllowed as exc:
         db.session.rollback()
         services.record_refusal(db.session, user, exc.categories, request.remote_addr)
         db.session.commit()
         raise
-    except DomainError:
-        db.session.rollback()
-        raise
     db.session.commit()
-    response = jsonify(LeadSchema().dump(lead))
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = url_for("api.lead_get", public_id=lead.public_id)
-    return response
+    return creation_response(lead, LeadSchema(), created, "api.lead_get")
 
 
 @bp.route("/leads/<public_id>")
@@ -141,10 +114,4 @@ def lead_list():
     status = request.args.get("status")
     if status in LeadStatus.__members__:
         stmt = stmt.where(Lead.status == LeadStatus[status])
-    per_page = min(max(request.args.get("per_page", 50, type=int), 1), 200)
-    page = paginate(stmt, per_page=per_page)
-    return jsonify(items=LeadSchema(many=True).dump(page.items), page=page.page, per_page=page.per_page,
-                   total=page.total)
-
-
-
+    return page_response(stmt, LeadSchema(many=True))
