@@ -9,8 +9,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, mapped_column, registry
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator, event
+from sqlalchemy.orm import DeclarativeBase, mapped_column, object_session, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -91,6 +91,30 @@ class DomainError(Exception):
 class NotFound(DomainError):
     code = "not_found"
     status = 404
+
+
+class AppendOnlyViolation(RuntimeError):
+    """A program tried to edit or delete a record that is kept as written (history, consents, events)."""
+
+
+def append_only(model):
+    """Refuse updates and deletes of `model` in the ORM. The migration that creates the table adds the same
+    refusal as database triggers (see core.migration_ops), so no SQL client can do it either."""
+
+    def refuse_update(mapper, connection, target):
+        # An object is also "dirty" when only a collection of it changed (a withdrawal appended to a consent):
+        # that writes no row of this table, so it is allowed.
+        session = object_session(target)
+        if session is not None and not session.is_modified(target, include_collections=False):
+            return
+        raise AppendOnlyViolation(f"{model.__tablename__} are append-only")
+
+    def refuse_delete(mapper, connection, target):
+        raise AppendOnlyViolation(f"{model.__tablename__} are append-only")
+
+    event.listen(model, "before_update", refuse_update)
+    event.listen(model, "before_delete", refuse_delete)
+    return model
 
 
 def render_migration_item(type_, obj, autogen_context):

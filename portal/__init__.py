@@ -62,6 +62,8 @@ def _register_models() -> None:
     import agreements.models  # noqa: F401
     import compliance.models  # noqa: F401
     import core.audit  # noqa: F401
+    import core.contracts  # noqa: F401
+    import core.events  # noqa: F401
     import core.outbox  # noqa: F401
 
     from .accounts import models  # noqa: F401
@@ -100,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from .agreements.views import bp as agreements_bp
     from .api import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .cases.views import bp as cases_bp
     from .firm.views import bp as firm_bp
     from .home.views import bp as home_bp
     from .leads.views import bp as leads_bp
@@ -108,7 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from .verification.views import bp as verification_bp
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               verification_bp, api_bp):
+               cases_bp, verification_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -50,6 +50,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_NAME": env.get("SERVER_NAME"),
+        # Links in e-mails written outside a request (the outbox worker, commands) start with this.
+        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),

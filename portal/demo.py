@@ -84,6 +84,8 @@ def load_demo(session: Session, password: str, seal_config=None, broker=None) ->
         for user in session.execute(select(User).where(User.email.like("%@demo.example"))).scalars():
             user.email_verified_at = user.email_verified_at or user.created_at
         created += _sign_demo_agreements(session, firms, seal_config, broker)
+        created += _demo_insurers(session)
+        created += _demo_pipeline(session)
     return created
 
 
@@ -110,3 +112,97 @@ def _sign_demo_agreements(session: Session, firms: dict, seal_config, broker) ->
         agreement_ops.finalise(session, agreement, seal_config)
         done += 1
     return done
+
+
+INSURERS = [("allianz-care", "Allianz Care"), ("april-international", "APRIL International"),
+            ("axa-global", "AXA Global Healthcare"), ("bupa-global", "Bupa Global"),
+            ("cigna-global", "Cigna Global"), ("msh-international", "MSH International")]
+
+
+def _demo_insurers(session: Session) -> int:
+    from core.contracts import Insurer
+
+    known = set(session.execute(select(Insurer.code)).scalars())
+    for code, name in INSURERS:
+        if code not in known:
+            session.add(Insurer(code=code, name=name))
+    session.flush()
+    return len([c for c, _ in INSURERS if c not in known])
+
+
+def _demo_pipeline(session: Session) -> int:
+    """Leads and cases at several milestones, one contract placed — through the real services, so the
+    history, the copies to partners and the cc log are what the portal would have written."""
+    from datetime import timedelta
+
+    from core.contracts import Insurer
+    from core.products import ProductLine
+
+    from .cases import pipeline, services as case_services
+    from .cases.models import BudgetBand, Case, CaseStatus
+    from .leads import services as lead_services
+    from .leads.models import Lead, LeadStatus
+
+    if session.execute(select(Case.id).limit(1)).first() or session.execute(select(Lead.id).limit(1)).first():
+        return 0
+    user = {key: ops.find_user_by_email(session, f"{key}@demo.example")
+            for key in ("manager", "specialist", "generalist", "introducer")}
+    now = utcnow()
+    consent = lead_services.ConsentInput(share_with_broker=True, cc_on_milestones=True, text_version="2026-11",
+                                         given_at=now - timedelta(hours=2))
+
+    def lead(first, last, email, country, timeline, need, language="en"):
+        return lead_services.submit_lead(session, user["introducer"], lead_services.LeadInput(
+            first_name=first, last_name=last, email=email, phone=None, country_of_residence=country,
+            timeline=timeline, need_summary=need, language=language, consent=consent))[0]
+
+    def case_input(first, last, email, adults, ages, country, line, band, model, **extra):
+        return case_services.CaseInput(
+            client_first_name=first, client_last_name=last, client_email=email, client_phone=None, adults=adults,
+            children=len(ages) - adults, ages=ages, nationality=extra.pop("nationality", "FR"),
+            country_of_residence=country, travel_countries=extra.pop("travel", []),
+            start_date=now.date() + timedelta(days=30), product_line=line, budget_band=band, current_cover=None,
+            renewal_date=None, communication_model=model, language=extra.pop("language", "en"), consent=consent,
+            **extra)
+
+    def walk(case, *stages, **kwargs):
+        for stage in stages:
+            pipeline.move(session, user["manager"], case, stage, **(kwargs if stage is stages[-1] else {}))
+
+    ana = lead("Ana", "Silva", "ana.silva@example.org", "PT", (now.date() + timedelta(days=60)).isoformat(),
+               "Family of four moving to Lisbon, needs international health cover from January")
+    lead("Tomás", "Ruiz", "tomas.ruiz@example.org", "ES", "within_3_months",
+         "Freelance designer relocating to Valencia, wants cover valid in Europe and Latin America", "es")
+    marta = lead("Marta", "Costa", "marta.costa@example.org", "PT", "asap",
+                 "Retired couple settling in the Algarve, looking for long-term international cover")
+    lead_services.set_status(session, user["manager"], marta, LeadStatus.contacted)
+    converted = case_services.convert_lead(session, user["manager"], ana, case_input(
+        "Ana", "Silva", "ana.silva@example.org", 2, [41, 39, 9, 6], "PT", ProductLine.family,
+        BudgetBand.from_6000_to_12000, CommunicationModel.hybrid, nationality="BR"))
+    walk(converted, CaseStatus.needs_analysis, CaseStatus.quote_requested, CaseStatus.quote_issued,
+         partner_note="Three insurers quoted; the broker walks the family through them this week.")
+
+    placed, _ = case_services.submit_case(session, user["specialist"], case_input(
+        "Karim", "Haddad", "karim.haddad@example.org", 1, [36], "AE", ProductLine.individual,
+        BudgetBand.from_3000_to_6000, CommunicationModel.partner_leads, travel=["FR", "SG"], language="fr",
+        case_summary="Engineer posted to Dubai for three years; wants worldwide cover excluding the USA.",
+        underwriting_sensitivities="Declared a past sports injury; full medical underwriting preferred."))
+    allianz = session.execute(select(Insurer).where(Insurer.code == "allianz-care")).scalar_one()
+    walk(placed, CaseStatus.needs_analysis, CaseStatus.quote_requested, CaseStatus.quote_issued,
+         CaseStatus.offer, CaseStatus.client_decision, CaseStatus.contract_issued,
+         placement=pipeline.Placement(insurer=allianz, policy_number="AC-2026-000117",
+                                      product_line=ProductLine.individual, premium_minor=412_800, currency="EUR",
+                                      start_date=now.date()),
+         partner_note="Allianz Care Premier, worldwide excluding USA, from today.")
+    walk(placed, CaseStatus.active)
+
+    framed, _ = case_services.submit_case(session, user["generalist"], case_input(
+        "Emily", "Clarke", "emily.clarke@example.org", 2, [45, 44, 14], "HK", ProductLine.family,
+        BudgetBand.over_12000, CommunicationModel.broker_leads, nationality="GB", travel=["GB", "US"]))
+    walk(framed, CaseStatus.needs_analysis, CaseStatus.quote_requested, CaseStatus.quote_issued,
+         CaseStatus.underwriting_questions, partner_note="The insurer asked the client a few questions directly.")
+    case_services.submit_case(session, user["specialist"], case_input(
+        "Lucie", "Martin", "lucie.martin@example.org", 1, [29], "SG", ProductLine.individual,
+        BudgetBand.under_3000, CommunicationModel.partner_leads, language="fr"))
+    session.flush()
+    return 7

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db, limiter
-from tests.dbtools import audit_triggers_suspended
+from tests.dbtools import triggers_suspended
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -117,7 +117,7 @@ def _empty_tables(app):
             if db.engine.dialect.name == "postgresql":
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
-                with audit_triggers_suspended(conn):
+                with triggers_suspended(conn):
                     for t in tables:
                         conn.execute(text(f'DELETE FROM "{t}"'))
 

@@ -7,17 +7,23 @@ from sqlalchemy import text
 
 
 @contextmanager
-def audit_triggers_suspended(conn):
-    """Lift the append-only triggers on audit_events for the duration (as a database owner could)."""
+def triggers_suspended(conn, table: str | None = None):
+    """Lift the append-only triggers on `table` (every table when None) for the duration, as a database
+    owner could."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        assert table is not None, "PostgreSQL: name the table (TRUNCATE needs no suspension)"
+        conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         yield
-        conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+        conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
         return
-    saved = conn.execute(text(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")).all()
+    query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+    saved = conn.execute(text(query + (" AND tbl_name = :t" if table else "")), {"t": table}).all()
     for name, _sql in saved:
         conn.execute(text(f'DROP TRIGGER "{name}"'))
     yield
     for _name, sql in saved:
         conn.execute(text(sql))
+
+
+def audit_triggers_suspended(conn):
+    return triggers_suspended(conn, "audit_events")

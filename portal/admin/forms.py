@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from ..accounts.models import CommunicationModel, PartnerStatus, Register, Role
 from ..forms import CheckboxesField, EnumSelectField, language_choices, set_firm_choices
@@ -52,3 +52,9 @@ class UserForm(FlaskForm):
         self.organisation.choices = [("", _l("— none (broker staff or system) —"))] + [
             (o.public_id, o.legal_name) for o in organisations]
         self.locale.choices = language_choices()
+
+
+class InsurerForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=32),
+                                               Regexp(r"^[A-Za-z0-9-]+$", message=_l("Letters, digits and hyphens."))])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])

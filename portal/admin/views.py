@@ -1,4 +1,4 @@
-"""The administrator's area: partner firms, users, the audit log and the outbox."""
+"""The administrator's area: partner firms, users, insurers, the audit log and the outbox."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -6,7 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from core import audit
 from core.audit import AuditEvent
+from core.contracts import Insurer
 from core.db import DomainError
 from core.outbox import OutboxMessage, OutboxState, retry_failed
 
@@ -16,7 +18,7 @@ from ..extensions import db
 from ..forms import apply_domain_errors
 from ..pagination import paginate
 from ..security.access import allow
-from .forms import OrganisationForm, UserForm
+from .forms import InsurerForm, OrganisationForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -199,3 +201,37 @@ def outbox_retry(public_id: str):
     db.session.commit()
     flash(_("The message is queued again."), "success")
     return redirect(url_for("admin.outbox"))
+
+
+# --- insurers ----------------------------------------------------------------------------------------------
+
+@bp.route("/insurers", methods=["GET", "POST"])
+@allow(ADMIN, Role.finance)
+def insurers():
+    """The insurers contracts are placed with. An insurer is deactivated, never deleted: contracts refer to it."""
+    form = InsurerForm()
+    if form.validate_on_submit():
+        code = form.code.data.strip().lower()
+        if db.session.execute(select(Insurer.id).where(Insurer.code == code)).first():
+            form.code.errors = list(form.code.errors) + [_("This code is already used.")]
+        else:
+            insurer = Insurer(code=code, name=form.name.data.strip())
+            db.session.add(insurer)
+            db.session.flush()
+            audit.record(db.session, "insurer.created", actor=current_user, subject=insurer, code=code)
+            db.session.commit()
+            flash(_("Insurer added."), "success")
+            return redirect(url_for("admin.insurers"))
+    rows = db.session.execute(select(Insurer).order_by(Insurer.name)).scalars().all()
+    return render_template("admin/insurers.html", form=form, insurers=rows), 422 if form.errors else 200
+
+
+@bp.route("/insurers/<public_id>/active", methods=["POST"])
+@allow(ADMIN, Role.finance)
+def insurer_toggle(public_id: str):
+    insurer = _by_public_id(Insurer, public_id)
+    insurer.active = not insurer.active
+    audit.record(db.session, "insurer.activated" if insurer.active else "insurer.deactivated", actor=current_user,
+                 subject=insurer)
+    db.session.commit()
+    return redirect(url_for("admin.insurers"))

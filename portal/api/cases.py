@@ -15,7 +15,10 @@ from ..leads.services import ConsentInput
 from ..security.access import PARTNERS, STAFF, allow, principal
 from ..security.scoping import scoped
 from . import bp
-from .common import creation_response, idempotency_key, load_body, page_response
+from ..cases.models import Milestone
+from ..cases.pipeline import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES, UNDERWRITING_READERS
+from .common import (PageQuerySchema, created_between, creation_response, idempotency_key, load_body, load_query,
+                     page_response)
 from .leads import ConsentInSchema
 from .openapi import documented
 
@@ -52,6 +55,18 @@ class CaseInSchema(Schema):
     underwriting_sensitivities = fields.String(load_default=None, metadata={"description": "specialist brokers only"})
 
 
+class ContractSchema(Schema):
+    id = fields.String(attribute="public_id")
+    insurer = fields.Function(lambda c: c.insurer.name)
+    policy_number = fields.String()
+    product_line = fields.Function(lambda c: c.product_line.value)
+    premium_minor = fields.Integer(metadata={"description": "yearly premium of the current term, minor units"})
+    currency = fields.String()
+    start_date = fields.Date()
+    status = fields.Function(lambda c: c.status.value)
+    cancelled_on = fields.Date()
+
+
 class CaseSchema(Schema):
     id = fields.String(attribute="public_id")
     status = fields.Function(lambda c: c.status.value, metadata={"enum": [s.value for s in CaseStatus]})
@@ -70,6 +85,32 @@ class CaseSchema(Schema):
     communication_model = fields.Function(lambda c: c.communication_model.value)
     case_summary = fields.Function(lambda c: crypto.decrypt(c.case_summary_encrypted))
     underwriting_sensitivities = fields.Function(lambda c: crypto.decrypt(c.underwriting_encrypted))
+    stage_entered_at = fields.DateTime()
+    next_step = fields.Function(lambda c: NEXT_STEP.get(c.status), metadata={"description": "in English"})
+    contract = fields.Nested(ContractSchema, allow_none=True)
+
+
+class MilestoneSchema(Schema):
+    id = fields.String(attribute="public_id")
+    stage = fields.Function(lambda m: m.stage.value)
+    previous_stage = fields.Function(lambda m: m.previous_stage.value if m.previous_stage else None)
+    at = fields.DateTime(attribute="created_at")
+    key = fields.Function(lambda m: m.stage in KEY_MILESTONES, metadata={"description": "a key milestone"})
+    partner_note = fields.String(allow_none=True)
+
+
+class StaffMilestoneSchema(MilestoneSchema):
+    internal_note = fields.String(allow_none=True)
+    recorded_by = fields.Function(lambda m: m.recorded_by.full_name)
+
+
+class MilestoneListSchema(Schema):
+    items = fields.List(fields.Nested(StaffMilestoneSchema))
+
+
+class CaseQuerySchema(PageQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(["open"] + [s.value for s in CaseStatus]))
+    product_line = fields.String(load_default=None, validate=validate.OneOf([p.value for p in ProductLine]))
 
 
 class CaseListSchema(Schema):
@@ -94,25 +135,54 @@ def case_create():
     return creation_response(case, CaseSchema(), created, "api.case_get")
 
 
+def _case_schema(**kwargs) -> CaseSchema:
+    """Finance staff do not read the specialist's encrypted texts; the submitting firm and the other staff do."""
+    user = principal()
+    if user.is_staff and user.role not in UNDERWRITING_READERS:
+        return CaseSchema(exclude=("case_summary", "underwriting_sensitivities"), **kwargs)
+    return CaseSchema(**kwargs)
+
+
+def _scoped_case(public_id: str) -> Case:
+    case = db.session.execute(scoped(select(Case).where(Case.public_id == public_id), Case,
+                                     principal())).scalar_one_or_none()
+    if case is None:
+        abort(404)
+    return case
+
+
 @bp.route("/cases/<public_id>")
 @allow(*STAFF, *PARTNERS, statuses=BROKERS)
 @documented(summary="One case of the caller's firm (staff: any)", response=CaseSchema, tags=("cases",),
             errors=("401", "403", "404"))
 def case_get(public_id: str):
-    case = db.session.execute(scoped(select(Case).where(Case.public_id == public_id), Case,
-                                     principal())).scalar_one_or_none()
-    if case is None:
-        abort(404)
-    return jsonify(CaseSchema().dump(case))
+    return jsonify(_case_schema().dump(_scoped_case(public_id)))
+
+
+@bp.route("/cases/<public_id>/milestones")
+@allow(*STAFF, *PARTNERS, statuses=BROKERS)
+@documented(summary="The case's history, oldest first (internal notes and who recorded: staff only)",
+            response=MilestoneListSchema, tags=("cases",), errors=("401", "403", "404"))
+def case_milestones(public_id: str):
+    case = _scoped_case(public_id)
+    rows = db.session.execute(select(Milestone).where(Milestone.case_id == case.id)
+                              .order_by(Milestone.id)).scalars().all()
+    schema = StaffMilestoneSchema(many=True) if principal().is_staff else MilestoneSchema(many=True)
+    return jsonify(items=schema.dump(rows))
 
 
 @bp.route("/cases")
 @allow(*STAFF, *PARTNERS, statuses=BROKERS)
-@documented(summary="Cases of the caller's firm (staff: all), newest first; filter with ?status=",
-            response=CaseListSchema, tags=("cases",))
+@documented(summary="Cases of the caller's firm (staff: all), newest first; status=open for the work in progress",
+            response=CaseListSchema, tags=("cases",), errors=("401", "403", "422"), query=CaseQuerySchema)
 def case_list():
+    query = load_query(CaseQuerySchema())
     stmt = scoped(select(Case), Case, principal()).order_by(Case.id.desc())
-    status = request.args.get("status")
-    if status in CaseStatus.__members__:
-        stmt = stmt.where(Case.status == CaseStatus[status])
-    return page_response(stmt, CaseSchema(many=True))
+    if query["status"] == "open":
+        stmt = stmt.where(Case.status.in_(OPEN_STAGES))
+    elif query["status"]:
+        stmt = stmt.where(Case.status == CaseStatus(query["status"]))
+    if query["product_line"]:
+        stmt = stmt.where(Case.product_line == ProductLine(query["product_line"]))
+    stmt = created_between(stmt, Case.created_at, query)
+    return page_response(stmt, _case_schema(many=True), query)

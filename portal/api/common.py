@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from flask import abort, jsonify, request, url_for
-from marshmallow import Schema, ValidationError
+from datetime import datetime, time, timedelta, timezone
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from core.db import DomainError
 from core.i18n import N_
@@ -36,6 +38,36 @@ def load_body(schema: Schema) -> dict:
         raise InvalidBody(N_("Some fields are not valid."), fields=_flatten(exc.messages)) from exc
 
 
+class PageQuerySchema(Schema):
+    """Query parameters of every list endpoint; subclasses add their filters. Unknown parameters are refused
+    with a 422 naming them, so a mistyped filter never silently returns everything."""
+
+    class Meta:
+        unknown = RAISE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    created_since = fields.Date(load_default=None, metadata={"description": "on or after this date (UTC)"})
+    created_until = fields.Date(load_default=None, metadata={"description": "on or before this date (UTC)"})
+
+
+def load_query(schema: Schema) -> dict:
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        raise InvalidBody(N_("Some fields are not valid."), fields=_flatten(exc.messages)) from exc
+
+
+def created_between(stmt, column, query: dict):
+    """Apply the created_since / created_until filters (whole UTC days)."""
+    if query.get("created_since"):
+        stmt = stmt.where(column >= datetime.combine(query["created_since"], time.min, tzinfo=timezone.utc))
+    if query.get("created_until"):
+        stmt = stmt.where(column < datetime.combine(query["created_until"] + timedelta(days=1), time.min,
+                                                    tzinfo=timezone.utc))
+    return stmt
+
+
 def idempotency_key() -> str | None:
     return request.headers.get("Idempotency-Key") or None
 
@@ -48,7 +80,8 @@ def creation_response(obj, schema: Schema, created: bool, endpoint: str):
     return response
 
 
-def page_response(stmt, schema: Schema):
-    per_page = min(max(request.args.get("per_page", 50, type=int), 1), 200)
-    page = paginate(stmt, per_page=per_page)
+def page_response(stmt, schema: Schema, query: dict | None = None):
+    query = query or {}
+    per_page = query.get("per_page") or min(max(request.args.get("per_page", 50, type=int), 1), 200)
+    page = paginate(stmt, per_page=per_page, page=query.get("page"))
     return jsonify(items=schema.dump(page.items), page=page.page, per_page=page.per_page, total=page.total)

@@ -14,7 +14,8 @@ from ..leads.models import Lead, LeadStatus
 from ..security.access import PARTNERS, STAFF, allow, principal
 from ..security.scoping import scoped
 from . import bp
-from .common import creation_response, idempotency_key, load_body, page_response
+from .common import (PageQuerySchema, created_between, creation_response, idempotency_key, load_body, load_query,
+                     page_response)
 from .openapi import documented
 
 INTRODUCERS = (PartnerStatus.introducer,)
@@ -105,13 +106,18 @@ def lead_get(public_id: str):
     return jsonify(LeadSchema().dump(lead))
 
 
+class LeadQuerySchema(PageQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in LeadStatus]))
+
+
 @bp.route("/leads")
 @allow(*STAFF, *PARTNERS)
-@documented(summary="Leads of the caller's firm (staff: all), newest first; filter with ?status=",
-            response=LeadListSchema, tags=("leads",))
+@documented(summary="Leads of the caller's firm (staff: all), newest first", response=LeadListSchema,
+            tags=("leads",), errors=("401", "403", "422"), query=LeadQuerySchema)
 def lead_list():
+    query = load_query(LeadQuerySchema())
     stmt = scoped(select(Lead), Lead, principal()).order_by(Lead.id.desc())
-    status = request.args.get("status")
-    if status in LeadStatus.__members__:
-        stmt = stmt.where(Lead.status == LeadStatus[status])
-    return page_response(stmt, LeadSchema(many=True))
+    if query["status"]:
+        stmt = stmt.where(Lead.status == LeadStatus(query["status"]))
+    stmt = created_between(stmt, Lead.created_at, query)
+    return page_response(stmt, LeadSchema(many=True), query)

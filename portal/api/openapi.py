@@ -20,12 +20,13 @@ ERROR_RESPONSES = {
 
 def documented(*, summary: str, response=None, tags: tuple[str, ...] = (), status: int = 200,
                errors: tuple[str, ...] = ("401", "403"), public: bool = False, upload: str | None = None,
-               body=None):
+               body=None, query=None):
     """Describe an API view for the OpenAPI document. `upload` names a multipart file field."""
 
     def decorator(view):
         view._openapi = {"summary": summary, "response": response, "tags": list(tags), "status": status,
-                         "errors": errors, "public": public, "upload": upload, "body": body}
+                         "errors": errors, "public": public, "upload": upload, "body": body,
+                         "query": query}
         return view
 
     return decorator
@@ -60,6 +61,9 @@ def build_spec(app: Flask) -> dict:
             if rule.arguments:
                 operation["parameters"] = [{"name": arg, "in": "path", "required": True,
                                             "schema": {"type": "string"}} for arg in sorted(rule.arguments)]
+            if doc["query"] is not None:
+                # the marshmallow plugin expands a schema "in: query" into one parameter per field
+                operation.setdefault("parameters", []).append({"in": "query", "schema": doc["query"]})
             if doc["body"] is not None:
                 operation["requestBody"] = {"required": True,
                                             "content": {"application/json": {"schema": doc["body"]}}}

@@ -3,12 +3,14 @@ on health, so they are stored encrypted and shown only to the submitting firm an
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, created_at, enum_column, intpk, public_id
+from compliance.cc_policy import CcReason
+from core.contracts import Contract
+from core.db import Base, append_only, created_at, enum_column, intpk, public_id, utcnow
 from core.i18n import N_
 from core.products import ProductLine
 
@@ -42,6 +44,9 @@ class CaseStatus(enum.Enum):
     active = "active"
     not_pursued = "not_pursued"
     withdrawn = "withdrawn"
+    renewal_due = "renewal_due"
+    renewed = "renewed"
+    cancelled = "cancelled"
 
     @property
     def label(self) -> str:
@@ -54,12 +59,15 @@ CASE_STATUS_LABELS = {
     CaseStatus.underwriting_questions: N_("Underwriting questions"), CaseStatus.offer: N_("Offer"),
     CaseStatus.client_decision: N_("Client decision"), CaseStatus.contract_issued: N_("Contract issued"),
     CaseStatus.active: N_("Active"), CaseStatus.not_pursued: N_("Not pursued"), CaseStatus.withdrawn: N_("Withdrawn"),
+    CaseStatus.renewal_due: N_("Renewal due"), CaseStatus.renewed: N_("Renewed"), CaseStatus.cancelled: N_("Cancelled"),
 }
 
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("organisation_id", "idempotency_key"),)
+    __table_args__ = (UniqueConstraint("organisation_id", "idempotency_key"),
+                      Index("ix_cases_queue", "status", "stage_entered_at"),
+                      Index("ix_cases_org_status", "organisation_id", "status", "stage_entered_at"))
 
     id: Mapped[intpk]
     public_id: Mapped[public_id]
@@ -91,6 +99,69 @@ class Case(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the introducer's lead this case was converted from
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), unique=True)
+    #: when the case entered its current stage (ages and queues read this, not the history)
+    stage_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     consent = relationship(Consent)
+    organisation = relationship("Organisation")
+    submitted_by = relationship("User", foreign_keys=[submitted_by_id])
+    assigned_to = relationship("User", foreign_keys=[assigned_to_id])
+    lead = relationship("Lead")
+    contract = relationship(Contract, uselist=False, viewonly=True)
+    milestones: Mapped[list["Milestone"]] = relationship(order_by="Milestone.id", back_populates="case",
+                                                         viewonly=True)
+
+
+@append_only
+class Milestone(Base):
+    """One move of a case through its stages: who, when, a note the partner may read, a note it may not."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (Index("ix_milestones_case_id_id", "case_id", "id"),)
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    stage: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus))
+    previous_stage: Mapped[CaseStatus | None] = mapped_column(enum_column(CaseStatus))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    partner_note: Mapped[str | None] = mapped_column(Text)
+    internal_note: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="milestones")
+    recorded_by = relationship("User")
+
+
+class CcOutcome(enum.Enum):
+    sent = "sent"
+    withheld = "withheld"
+
+    @property
+    def label(self) -> str:
+        return {CcOutcome.sent: N_("Sent"), CcOutcome.withheld: N_("Withheld")}[self]
+
+
+@append_only
+class CcLog(Base):
+    """Every copy of a key milestone sent to a partner, and every copy withheld, with the reason."""
+
+    __tablename__ = "cc_logs"
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_at]
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    outcome: Mapped[CcOutcome] = mapped_column(enum_column(CcOutcome))
+    reason: Mapped[CcReason] = mapped_column(enum_column(CcReason))
+    #: "full" (brokers: what they are entitled to) or "milestone_only" (introducers); null when withheld
+    detail: Mapped[str | None] = mapped_column(String(16))
+    recipients: Mapped[str | None] = mapped_column(String(1000))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+
+    milestone: Mapped[Milestone] = relationship()
+    case: Mapped[Case] = relationship()
     organisation = relationship("Organisation")

@@ -16,10 +16,12 @@ from core.i18n import N_
 from core.products import ProductLine
 
 from ..accounts.models import CommunicationModel, PartnerStatus, User
+from ..leads.models import Lead, LeadStatus
 from ..leads.services import (ConsentInput, FirmNotActive, IdempotencyConflict, LeadRefused, check_consent,
                               match_email, new_consent)
 from . import crypto
 from .models import BudgetBand, Case
+from .pipeline import LEAD_LEVEL, PIPELINE_ROLES, MoveRefused, record_submission
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,47 @@ def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_
                 idempotency_key=idempotency_key, request_fingerprint=fingerprint)
     session.add(case)
     session.flush()
+    record_submission(session, case, user)
     audit.record(session, "case.submitted", actor=user, subject=case, ip=ip, organisation=org.public_id,
                  product_line=values.product_line.value)
     return case, True
+
+
+def convert_lead(session: Session, user: User, lead: Lead, values: CaseInput, *, ip: str | None = None,
+                 now: datetime | None = None) -> Case:
+    """An account manager turns an introducer's lead into a case, completing the household and the need with
+    the client. The case keeps the lead's consent and belongs to the referring firm, so the introducer is
+    copied (milestone level only) and its agreement pays; the introducer never sees the case. A referral that
+    lost its attribution to an earlier one is not converted: the earlier one is."""
+    now = now or utcnow()
+    if user.role not in PIPELINE_ROLES:
+        raise MoveRefused(N_("Only the broker's account managers move cases."))
+    if lead.in_conflict:
+        raise MoveRefused(N_("Decide the attribution of this possible duplicate before working it."))
+    if lead.consent.withdrawn or lead.status not in (LeadStatus.received, LeadStatus.contacted):
+        raise MoveRefused(N_("Only a received or contacted lead with its consent in place becomes a case."))
+    if lead.attributed_organisation_id not in (None, lead.organisation_id):
+        raise MoveRefused(N_("This referral was attributed to the earlier one: open the case from the earlier "
+                             "referral."))
+    if session.execute(select(Case.id).where(Case.lead_id == lead.id)).first():
+        raise MoveRefused(N_("This lead is already a case."))
+    # Staff complete the household; the specialist-only texts are not theirs to fill here.
+    _check(values, PartnerStatus.generalist_broker, now)
+    case = Case(organisation_id=lead.organisation_id, submitted_by_id=lead.submitted_by_id,
+                consent_id=lead.consent_id, lead_id=lead.id, assigned_to_id=user.id,
+                client_first_name=values.client_first_name.strip(), client_last_name=values.client_last_name.strip(),
+                client_email=match_email(values.client_email), client_phone=(values.client_phone or "").strip() or None,
+                adults=values.adults, children=values.children, ages=list(values.ages),
+                nationality=values.nationality, country_of_residence=values.country_of_residence,
+                travel_countries=sorted(set(values.travel_countries)), start_date=values.start_date,
+                product_line=values.product_line, budget_band=values.budget_band,
+                current_cover=(values.current_cover or "").strip() or None, renewal_date=values.renewal_date,
+                communication_model=values.communication_model, stage_entered_at=now)
+    session.add(case)
+    session.flush()
+    milestone = record_submission(session, case, user)
+    lead.status = LEAD_LEVEL[milestone.stage]
+    lead.assigned_to_id = lead.assigned_to_id or user.id
+    session.flush()
+    audit.record(session, "lead.converted", actor=user, subject=lead, ip=ip, case=case.public_id)
+    return case

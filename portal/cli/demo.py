@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 
 from ..demo import DEMO_LOGINS, load_demo
 from ..extensions import db
+from ..mail import link_context
 
 
 @click.command("demo-data")
@@ -14,7 +15,8 @@ def cli():
     password = os.environ.get("DEMO_PASSWORD", "demo-password")
     from ..agreements.services import broker_identity, seal_config
 
-    created = load_demo(db.session, password, seal_config(), broker_identity())
+    with link_context():
+        created = load_demo(db.session, password, seal_config(), broker_identity())
     db.session.commit()
     click.echo(f"demo data: {created} new records" if created else "demo data: already loaded, nothing changed")
     click.echo(f"Sign in at /login with any of these (password: {password}):")

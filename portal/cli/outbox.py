@@ -12,6 +12,7 @@ from core.outbox import deliver_due
 from core.transports import FileTransport, SmtpTransport
 
 from ..extensions import db
+from ..mail import link_context
 
 
 def transport_from_config(config):
@@ -40,7 +41,8 @@ def work(once: bool, interval: float, batch: int):
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     click.echo(f"outbox worker: delivering via {current_app.config['MAIL_TRANSPORT']}")
     while not stopping:
-        result = deliver_due(db.session, transport, sender, batch=batch)
+        with link_context():
+            result = deliver_due(db.session, transport, sender, batch=batch)
         if result.handled:
             click.echo(f"sent {result.sent}, failed {result.failed}")
         if once:

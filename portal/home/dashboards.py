@@ -9,12 +9,15 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
+from core.i18n import N_
 from core.outbox import OutboxMessage, OutboxState
 
 from agreements.models import Agreement, AgreementStatus
 from core.partners import Lifecycle
 
 from ..accounts.models import ApiToken, Organisation, PartnerStatus, Role, User
+from ..cases.models import Case
+from ..cases.pipeline import NEXT_STEP, OPEN_STAGES
 from ..leads.models import Lead, LeadStatus
 
 
@@ -90,9 +93,33 @@ MANAGER_FIGURES = _counts_statement(
     unassigned=_count(Lead, Lead.assigned_to_id.is_(None), Lead.status == LeadStatus.received,
                       ~(Lead.possible_duplicate_of_id.is_not(None) & Lead.attribution_decided.is_(False))),
     conflicts=_count(Lead, Lead.possible_duplicate_of_id.is_not(None), Lead.attribution_decided.is_(False)),
-    mine=_count(Lead, Lead.assigned_to_id == bindparam("me"),
-                Lead.status.not_in((LeadStatus.contract_issued, LeadStatus.not_pursued))),
+    mine=_count(Lead, Lead.assigned_to_id == bindparam("me"), Lead.status.in_((LeadStatus.received,
+                                                                              LeadStatus.contacted))),
+    cases_unassigned=_count(Case, Case.assigned_to_id.is_(None), Case.status.in_(OPEN_STAGES)),
+    cases_mine=_count(Case, Case.assigned_to_id == bindparam("me"), Case.status.in_(OPEN_STAGES)),
 )
+#: open cases per account manager: how many, and how long the oldest has waited in its stage
+WORKLOAD = (select(User.full_name, func.count(Case.id).label("open"), func.min(Case.stage_entered_at).label("oldest"))
+            .join(Case, Case.assigned_to_id == User.id).where(Case.status.in_(OPEN_STAGES))
+            .group_by(User.id, User.full_name).order_by(func.min(Case.stage_entered_at)))
+OLDEST_CASES = (select(Case.public_id, Case.client_first_name, Case.client_last_name, Case.status,
+                       Case.stage_entered_at, Organisation.legal_name, User.full_name.label("worked_by"))
+                .join(Organisation, Organisation.id == Case.organisation_id)
+                .outerjoin(User, User.id == Case.assigned_to_id)
+                .where(Case.status.in_(OPEN_STAGES)).order_by(Case.stage_entered_at).limit(10))
+#: a partner's open work by stage: how many, since when the oldest waits
+CASES_BY_STAGE = (select(Case.status, func.count().label("n"), func.min(Case.stage_entered_at).label("oldest"))
+                  .where(Case.organisation_id == bindparam("org"), Case.status.in_(OPEN_STAGES))
+                  .group_by(Case.status))
+LEADS_BY_STATUS = (select(Lead.status, func.count().label("n"), func.min(Lead.created_at).label("oldest"))
+                   .where(Lead.organisation_id == bindparam("org"),
+                          Lead.status.in_((LeadStatus.received, LeadStatus.contacted, LeadStatus.quote_in_progress)))
+                   .group_by(Lead.status))
+LEAD_NEXT_STEP = {
+    LeadStatus.received: N_("The broker contacts the client"),
+    LeadStatus.contacted: N_("The broker analyses the need and asks for quotes"),
+    LeadStatus.quote_in_progress: N_("The client decides on the broker's proposal"),
+}
 OLDEST_UNASSIGNED = (select(Lead.public_id, Lead.first_name, Lead.last_name, Lead.created_at,
                             Lead.country_of_residence, Organisation.legal_name)
                      .join(Organisation, Organisation.id == Lead.organisation_id)
@@ -103,7 +130,9 @@ OLDEST_UNASSIGNED = (select(Lead.public_id, Lead.first_name, Lead.last_name, Lea
 def _manager(session: Session, user: User):
     """An account manager's work queue: what waits, oldest first."""
     figures = dict(session.execute(MANAGER_FIGURES, {"me": user.id}).one()._mapping)
-    return "home/manager.html", {"figures": figures, "oldest": session.execute(OLDEST_UNASSIGNED).all()}
+    return "home/manager.html", {"figures": figures, "oldest": session.execute(OLDEST_UNASSIGNED).all(),
+                                 "workload": session.execute(WORKLOAD).all(),
+                                 "oldest_cases": session.execute(OLDEST_CASES).all()}
 
 
 def _partner(session: Session, user: User):
@@ -111,7 +140,14 @@ def _partner(session: Session, user: User):
 
     team = session.execute(TEAM, {"org": user.organisation_id}).all()
     org = user.organisation
-    return "home/partner.html", {"org": org, "team": team,
+    if org.status is PartnerStatus.introducer:
+        rows = {r.status: r for r in session.execute(LEADS_BY_STATUS, {"org": org.id})}
+        pipeline = [(status, rows.get(status), LEAD_NEXT_STEP[status]) for status in LEAD_NEXT_STEP]
+    else:
+        rows = {r.status: r for r in session.execute(CASES_BY_STAGE, {"org": org.id})}
+        pipeline = [(status, rows.get(status), NEXT_STEP[status]) for status in OPEN_STAGES]
+    return "home/partner.html", {"org": org, "team": team, "pipeline": pipeline,
+                                 "open_total": sum(r.n for r in rows.values()),
                                  "zones": ", ".join(country_name(code) for code in org.zones)}
 
 

@@ -12,12 +12,13 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, created_at, enum_column, intpk, public_id
+from core.db import Base, append_only, created_at, enum_column, intpk, public_id
 from core.i18n import N_
 
 CONSENT_TEXT_VERSIONS = ("2026-11",)
 
 
+@append_only
 class Consent(Base):
     """What the client agreed to, as captured by the partner: the text version and language shown, when."""
 
@@ -47,6 +48,7 @@ class Consent(Base):
         return self.cc_on_milestones and not any(w.scope in ("cc_on_milestones", "all") for w in self.withdrawals)
 
 
+@append_only
 class ConsentWithdrawal(Base):
     __tablename__ = "consent_withdrawals"
 
@@ -67,6 +69,7 @@ class LeadStatus(enum.Enum):
     quote_in_progress = "quote_in_progress"
     contract_issued = "contract_issued"
     not_pursued = "not_pursued"
+    cancelled = "cancelled"
 
     @property
     def label(self) -> str:
@@ -79,6 +82,7 @@ LEAD_STATUS_LABELS = {
     LeadStatus.quote_in_progress: N_("Quote in progress"),
     LeadStatus.contract_issued: N_("Contract issued"),
     LeadStatus.not_pursued: N_("Not pursued"),
+    LeadStatus.cancelled: N_("Contract cancelled"),
 }
 
 

@@ -226,7 +226,7 @@ def claim(session: Session, user: User, lead: Lead) -> None:
 def decide_attribution(session: Session, user: User, lead: Lead, *, to_earlier: bool, reason: str,
                        ip: str | None = None) -> None:
     """Which referral counts for this client, and so whose agreement pays the commission."""
-    from .models import AttributionDecision
+    from .models import AttributionDecision, LeadStatus
 
     reason = (reason or "").strip()
     if len(reason) < 10:
@@ -240,6 +240,9 @@ def decide_attribution(session: Session, user: User, lead: Lead, *, to_earlier: 
                                     reason=reason, decided_by_id=user.id))
     lead.attributed_organisation_id = winner
     lead.attribution_decided = True
+    if to_earlier:
+        # the earlier referral is the one worked; this one is closed, and its referrer sees it not pursued
+        lead.status = LeadStatus.not_pursued
     session.flush()
     audit.record(session, "lead.attribution_decided", actor=user, subject=lead, ip=ip,
                  earlier=earlier.public_id, attributed_to="earlier" if to_earlier else "this", reason=reason)
@@ -252,7 +255,25 @@ def withdraw_consent(session: Session, user: User, lead: Lead, *, scope: str, re
                      ip: str | None = None) -> None:
     """Record that the client withdrew consent: to copies of key steps, or to the sharing itself (the lead is
     then no longer pursued). Appended, never edited: the original consent stays as it was given."""
-    from .models import ConsentWithdrawal, LeadStatus
+    from ..cases import pipeline
+    from ..cases.models import Case
+    from .models import LeadStatus
+
+    case = session.execute(select(Case).where(Case.lead_id == lead.id)).scalar_one_or_none()
+    if case is not None:
+        # the lead became a case: the case carries the same consent and decides what stops
+        pipeline.withdraw_consent(session, user, case, scope=scope, reason=reason, ip=ip)
+        return
+    record_withdrawal(session, user, lead.consent, scope=scope, reason=reason)
+    if scope == "all" and lead.status in (LeadStatus.received, LeadStatus.contacted):
+        lead.status = LeadStatus.not_pursued
+    session.flush()
+    audit.record(session, "consent.withdrawn", actor=user, subject=lead, ip=ip, scope=scope, reason=reason)
+
+
+def record_withdrawal(session: Session, user: User, consent: Consent, *, scope: str, reason: str) -> None:
+    """The rule for every consent (leads and cases): a known scope, a recorded reason, once."""
+    from .models import ConsentWithdrawal
 
     if scope not in WITHDRAWAL_SCOPES:
         raise AttributionRefused(N_("Choose what the client withdraws."), fields={"scope": [N_("Choose what the client withdraws.")]})
@@ -260,12 +281,27 @@ def withdraw_consent(session: Session, user: User, lead: Lead, *, scope: str, re
     if len(reason) < 10:
         raise AttributionRefused(N_("Write the reason for the decision (at least 10 characters)."),
                                  fields={"reason": [N_("Write the reason for the decision (at least 10 characters).")]})
-    consent = lead.consent
     scopes = {w.scope for w in consent.withdrawals}
     if "all" in scopes or scope in scopes or (scope == "cc_on_milestones" and not consent.cc_on_milestones):
         raise AttributionRefused(N_("This consent was already withdrawn."))
     consent.withdrawals.append(ConsentWithdrawal(scope=scope, recorded_by_id=user.id, reason=reason))
-    if scope == "all":
-        lead.status = LeadStatus.not_pursued
     session.flush()
-    audit.record(session, "consent.withdrawn", actor=user, subject=lead, ip=ip, scope=scope, reason=reason)
+
+
+def set_status(session: Session, user: User, lead: Lead, status, *, ip: str | None = None) -> None:
+    """Before a lead becomes a case, the account manager records that the client was contacted, or that the
+    referral is not pursued. Later progress comes from the case."""
+    from .models import LeadStatus
+
+    allowed = {LeadStatus.received: (LeadStatus.contacted, LeadStatus.not_pursued),
+               LeadStatus.contacted: (LeadStatus.not_pursued,)}
+    if lead.in_conflict:
+        raise AttributionRefused(N_("Decide the attribution of this possible duplicate before working it."))
+    if status not in allowed.get(lead.status, ()):
+        raise AttributionRefused(N_("This lead cannot move to that status."))
+    previous = lead.status
+    lead.status = status
+    lead.assigned_to_id = lead.assigned_to_id or user.id
+    session.flush()
+    audit.record(session, "lead.status_changed", actor=user, subject=lead, ip=ip, **{"from": previous.value,
+                                                                                    "to": status.value})

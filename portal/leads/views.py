@@ -1,15 +1,13 @@
 """Leads: introducers refer them; the broker's staff work them."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import RadioField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core.db import DomainError
@@ -22,7 +20,7 @@ from ..pagination import paginate
 from ..security.access import PARTNERS, allow
 from ..security.scoping import get_scoped_or_404, scoped
 from . import services
-from .forms import LeadForm
+from .forms import LeadForm, WithdrawalForm, consent_given_at
 from .models import CONSENT_TEXT_VERSIONS, Lead, LeadStatus
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -54,7 +52,7 @@ def new():
     if not current_user.organisation.may_do_business:
         flash(_("Your firm cannot submit new business: it has no active agreement."), "warning")
     if form.validate_on_submit():
-        given = datetime.combine(form.consent_given_on.data, time(12, 0), tzinfo=timezone.utc)
+        given = consent_given_at(form.consent_given_on.data)
         values = services.LeadInput(
             first_name=form.first_name.data, last_name=form.last_name.data, email=form.email.data or None,
             phone=form.phone.data or None, country_of_residence=form.country_of_residence.data,
@@ -84,19 +82,17 @@ def new():
 @allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
 def view(public_id: str):
     lead = get_scoped_or_404(Lead, public_id, current_user)
-    return render_template("leads/view.html", lead=lead, attribution_form=AttributionForm(),
-                           withdrawal_form=WithdrawalForm())
+    return _render_lead(lead)
 
 
-class WithdrawalForm(FlaskForm):
-    scope = RadioField(_l("What does the client withdraw?"), validators=[DataRequired()])
-    reason = TextAreaField(_l("How and when the client told us (recorded)"),
-                           validators=[DataRequired(), Length(min=10, max=2000)])
+def _render_lead(lead: Lead, *, attribution_form=None, withdrawal_form=None, status: int = 200):
+    from ..cases.models import Case
+    from ..cases.pipeline import introducer_progress
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.scope.choices = [("cc_on_milestones", _l("Only the copies of key steps to the referrer")),
-                              ("all", _l("All consent: the broker stops working on this referral"))]
+    case = db.session.execute(select(Case).where(Case.lead_id == lead.id)).scalar_one_or_none()
+    return render_template("leads/view.html", lead=lead, attribution_form=attribution_form or AttributionForm(),
+                           withdrawal_form=withdrawal_form or WithdrawalForm(), case=case,
+                           progress=introducer_progress(db.session, lead, case)), status
 
 
 class AttributionForm(FlaskForm):
@@ -134,7 +130,7 @@ def attribution(public_id: str):
             db.session.commit()
             flash(_("Attribution recorded."), "success")
             return redirect(url_for("leads.view", public_id=lead.public_id))
-    return render_template("leads/view.html", lead=lead, attribution_form=form, withdrawal_form=WithdrawalForm()), 422
+    return _render_lead(lead, attribution_form=form, status=422)
 
 
 @bp.route("/<public_id>/consent/withdraw", methods=["POST"])
@@ -153,5 +149,50 @@ def withdraw(public_id: str):
             db.session.commit()
             flash(_("The withdrawal is recorded; no copy of key steps will be sent from now on."), "success")
             return redirect(url_for("leads.view", public_id=lead.public_id))
-    return render_template("leads/view.html", lead=lead, attribution_form=AttributionForm(),
-                           withdrawal_form=form), 422
+    return _render_lead(lead, withdrawal_form=form, status=422)
+
+
+@bp.route("/<public_id>/status", methods=["POST"])
+@allow(Role.account_manager, Role.admin)
+def set_status(public_id: str):
+    lead = get_scoped_or_404(Lead, public_id, current_user)
+    try:
+        services.set_status(db.session, current_user, lead, LeadStatus(request.form.get("status", "")),
+                            ip=request.remote_addr)
+    except (DomainError, ValueError) as exc:
+        db.session.rollback()
+        flash(tr(exc.message, **exc.params) if isinstance(exc, DomainError) else _("Not a valid choice."), "error")
+    else:
+        db.session.commit()
+        flash(_("Lead status recorded."), "success")
+    return redirect(url_for("leads.view", public_id=lead.public_id))
+
+
+@bp.route("/<public_id>/convert", methods=["GET", "POST"])
+@allow(Role.account_manager, Role.admin)
+def convert(public_id: str):
+    from ..cases.forms import ConversionForm
+    from ..cases.services import CaseInput, convert_lead
+
+    lead = get_scoped_or_404(Lead, public_id, current_user)
+    form = ConversionForm()
+    if request.method == "GET":
+        form.client_first_name.data, form.client_last_name.data = lead.first_name, lead.last_name
+        form.client_email.data, form.client_phone.data = lead.email, lead.phone
+        form.country_of_residence.data, form.language.data = lead.country_of_residence, lead.language
+        form.communication_model.data = lead.organisation.communication_model
+    if form.validate_on_submit():
+        consent = lead.consent
+        values = CaseInput(**form.household(), consent=services.ConsentInput(
+            share_with_broker=True, cc_on_milestones=consent.cc_on_milestones, text_version=consent.text_version,
+            given_at=consent.given_at))
+        try:
+            case = convert_lead(db.session, current_user, lead, values, ip=request.remote_addr)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The lead is now a case."), "success")
+            return redirect(url_for("cases.view", public_id=case.public_id))
+    return render_template("leads/convert.html", lead=lead, form=form), 200 if not form.errors else 422

@@ -84,3 +84,46 @@ def test_partner_reviews_and_signs_an_agreement(page, live_server, app, session,
     assert page.get_by_text("Signed by the partner").first.is_visible()
     session.expire_all()
     assert [s.typed_name for s in session.get(type(agreement), agreement.id).signatures] == [partner.full_name.upper()]
+
+
+def test_account_manager_moves_a_case_to_the_next_stage(page, live_server, session, make_org, make_user):
+    """An account manager records the next step of a case, with a note for the partner, in a real browser."""
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from core.products import ProductLine
+    from portal.accounts.models import CommunicationModel, PartnerStatus
+    from portal.cases.models import BudgetBand, Case, CaseStatus
+    from portal.cases.services import CaseInput, submit_case
+    from portal.leads.services import ConsentInput
+
+    broker = make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker))
+    manager = make_user(Role.account_manager)
+    case, _created = submit_case(session, broker, CaseInput(
+        client_first_name="Marc", client_last_name="Dupont", client_email="marc@example.org", client_phone=None,
+        adults=2, children=1, ages=[41, 39, 7], nationality="FR", country_of_residence="AE", travel_countries=[],
+        start_date=utcnow().date() + timedelta(days=30), product_line=ProductLine.family,
+        budget_band=BudgetBand.from_6000_to_12000, current_cover=None, renewal_date=None,
+        communication_model=CommunicationModel.broker_leads, language="en",
+        consent=ConsentInput(share_with_broker=True, cc_on_milestones=True, text_version="2026-11",
+                             given_at=utcnow() - timedelta(days=1))))
+    session.commit()
+
+    page.goto(live_server + "/login")
+    page.get_by_label("E-mail address").fill(manager.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name=f"Welcome, {manager.full_name}").wait_for()
+    page.goto(f"{live_server}/cases/{case.public_id}")
+    page.get_by_role("heading", name="Marc Dupont").wait_for()
+    assert page.locator("strong.tag").inner_text() == "Received"
+
+    page.get_by_label("Move to").select_option("needs_analysis")
+    page.get_by_label("Note the partner may read").fill("We call the client on Monday")
+    page.get_by_role("button", name="Record the step").click()
+
+    page.get_by_text("The case moved to “Needs analysis”.").wait_for()
+    assert page.locator("strong.tag").inner_text() == "Needs analysis"
+    assert page.locator(".timeline").get_by_text("We call the client on Monday").is_visible()
+    session.expire_all()
+    assert session.get(Case, case.id).status is CaseStatus.needs_analysis

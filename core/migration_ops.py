@@ -1,0 +1,41 @@
+"""Helpers for migrations: database-level refusal of updates and deletes on append-only tables."""
+from __future__ import annotations
+
+from alembic import op
+
+PG_FUNCTION = "refuse_append_only_change"
+
+
+def create_refusal_function() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"""
+        CREATE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '% rows are append-only (% refused)', TG_TABLE_NAME, TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END $$;
+    """)
+
+
+def drop_refusal_function() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION {PG_FUNCTION}()")
+
+
+def make_append_only(table: str) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name, when in ((f"{table}_no_update", "BEFORE UPDATE"), (f"{table}_no_delete", "BEFORE DELETE")):
+            op.execute(f"CREATE TRIGGER {name} {when} ON {table} "
+                       f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only'); END")
+        return
+    op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+               f"FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTION}()")
+
+
+def drop_append_only(table: str) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"DROP TRIGGER {table}_no_update")
+        op.execute(f"DROP TRIGGER {table}_no_delete")
+        return
+    op.execute(f"DROP TRIGGER {table}_append_only ON {table}")

@@ -1,0 +1,309 @@
+"""The case pipeline: the stages, the moves allowed between them, and what each move records.
+
+Every move is a milestone appended to the case's history (who, when, a note the partner may read, a note it
+may not). Placing a contract, cancelling it and renewing it also write the contract records and the business
+event the ledger posts. Key milestones notify the client and, where consent allows, copy the partner.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from babel.numbers import list_currencies
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import audit, events
+from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
+from core.db import DomainError, utcnow
+from core.i18n import N_
+from core.products import ProductLine
+
+from ..accounts.models import Role, User
+from ..leads.models import Lead, LeadStatus
+from .models import Case, CaseStatus, Milestone
+
+S = CaseStatus
+
+TRANSITIONS: dict[CaseStatus, tuple[CaseStatus, ...]] = {
+    S.received: (S.needs_analysis, S.not_pursued, S.withdrawn),
+    S.needs_analysis: (S.quote_requested, S.not_pursued, S.withdrawn),
+    S.quote_requested: (S.quote_issued, S.not_pursued, S.withdrawn),
+    S.quote_issued: (S.underwriting_questions, S.offer, S.not_pursued, S.withdrawn),
+    S.underwriting_questions: (S.offer, S.not_pursued, S.withdrawn),
+    S.offer: (S.client_decision, S.underwriting_questions, S.not_pursued, S.withdrawn),
+    S.client_decision: (S.contract_issued, S.offer, S.not_pursued, S.withdrawn),
+    S.contract_issued: (S.active, S.cancelled),
+    S.active: (S.renewal_due, S.cancelled),
+    S.renewal_due: (S.renewed, S.cancelled),
+    S.renewed: (S.renewal_due, S.cancelled),
+    S.not_pursued: (),
+    S.withdrawn: (),
+    S.cancelled: (),
+}
+
+#: the milestones the client hears of and the partner is copied on (with consent)
+KEY_MILESTONES = frozenset({S.quote_issued, S.underwriting_questions, S.offer, S.contract_issued, S.cancelled,
+                            S.renewal_due})
+#: before the contract: the work in progress that dashboards count and age
+OPEN_STAGES = (S.received, S.needs_analysis, S.quote_requested, S.quote_issued, S.underwriting_questions, S.offer,
+               S.client_decision)
+IN_FORCE = (S.contract_issued, S.active, S.renewal_due, S.renewed)
+CLOSED = (S.not_pursued, S.withdrawn, S.cancelled)
+
+NEXT_STEP = {
+    S.received: N_("The broker analyses the need with the client"),
+    S.needs_analysis: N_("The broker asks insurers for quotes"),
+    S.quote_requested: N_("Insurers answer with quotes"),
+    S.quote_issued: N_("The insurer's questions or an offer"),
+    S.underwriting_questions: N_("The client answers the insurer's questions"),
+    S.offer: N_("The client decides"),
+    S.client_decision: N_("The insurer issues the contract"),
+    S.contract_issued: N_("Cover starts"),
+    S.active: N_("Renewal"),
+    S.renewal_due: N_("The client renews"),
+    S.renewed: N_("Next renewal"),
+}
+
+#: what an introducer may know of the case its lead became
+LEAD_LEVEL = {
+    S.received: LeadStatus.contacted, S.needs_analysis: LeadStatus.contacted,
+    S.quote_requested: LeadStatus.quote_in_progress, S.quote_issued: LeadStatus.quote_in_progress,
+    S.underwriting_questions: LeadStatus.quote_in_progress, S.offer: LeadStatus.quote_in_progress,
+    S.client_decision: LeadStatus.quote_in_progress, S.contract_issued: LeadStatus.contract_issued,
+    S.active: LeadStatus.contract_issued, S.renewal_due: LeadStatus.contract_issued,
+    S.renewed: LeadStatus.contract_issued, S.not_pursued: LeadStatus.not_pursued,
+    S.withdrawn: LeadStatus.not_pursued, S.cancelled: LeadStatus.cancelled,
+}
+
+PIPELINE_ROLES = (Role.account_manager, Role.admin)
+#: staff who may read a specialist's encrypted case summary and underwriting sensitivities
+UNDERWRITING_READERS = (Role.account_manager, Role.admin, Role.compliance)
+MAX_PREMIUM_MINOR = 10**11
+
+
+class MoveRefused(DomainError):
+    code = "transition_refused"
+    status = 409
+
+
+class PlacementRefused(DomainError):
+    code = "validation_error"
+
+
+@dataclass(frozen=True)
+class Placement:
+    insurer: Insurer
+    policy_number: str
+    product_line: ProductLine
+    #: the first year's premium, in minor units of `currency`
+    premium_minor: int
+    currency: str
+    start_date: date
+
+
+def allowed_moves(case: Case) -> tuple[CaseStatus, ...]:
+    return TRANSITIONS[case.status]
+
+
+def term_end(start: date) -> date:
+    """The last day of a year of cover starting on `start` (a 29 February start ends on 27/28 February)."""
+    try:
+        anniversary = start.replace(year=start.year + 1)
+    except ValueError:
+        anniversary = date(start.year + 1, 3, 1)
+    return anniversary - timedelta(days=1)
+
+
+def record_submission(session: Session, case: Case, user: User, *, partner_note: str | None = None,
+                      internal_note: str | None = None) -> Milestone:
+    """The first milestone of every case: received."""
+    milestone = Milestone(case_id=case.id, stage=S.received, previous_stage=None, recorded_by_id=user.id,
+                          partner_note=partner_note, internal_note=internal_note)
+    session.add(milestone)
+    session.flush()
+    return milestone
+
+
+def _refuse(field: str, message: str, **params) -> PlacementRefused:
+    return PlacementRefused(message, fields={field: [message]}, **params)
+
+
+def _clean_note(text: str | None) -> str | None:
+    text = (text or "").strip()
+    if len(text) > 2000:
+        raise _refuse("partner_note", N_("Keep notes under 2,000 characters."))
+    return text or None
+
+
+def _check_placement(session: Session, placement: Placement | None, now: datetime) -> None:
+    if placement is None:
+        raise _refuse("insurer", N_("Placing a contract needs the insurer, policy number, product line, premium, "
+                                    "currency and start date."))
+    if not placement.insurer.active:
+        raise _refuse("insurer", N_("This insurer is not active."))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./_-]{0,63}", placement.policy_number.strip()):
+        raise _refuse("policy_number", N_("Enter the insurer's policy number (letters, digits, . / _ -)."))
+    if not 0 < placement.premium_minor < MAX_PREMIUM_MINOR:
+        raise _refuse("premium", N_("Enter the yearly premium, more than zero."))
+    if placement.currency not in list_currencies() or placement.currency != placement.currency.upper():
+        raise _refuse("currency", N_("Use an ISO 4217 currency code (EUR, GBP, USD…)."))
+    if abs((placement.start_date - now.date()).days) > 366:
+        raise _refuse("start_date", N_("The start date must be within a year of today."))
+    taken = session.execute(select(Contract.id).where(
+        Contract.insurer_id == placement.insurer.id,
+        Contract.policy_number == placement.policy_number.strip())).first()
+    if taken:
+        raise _refuse("policy_number", N_("This insurer's policy number is already recorded on another contract."))
+
+
+def move(session: Session, user: User, case: Case, to: CaseStatus, *, partner_note: str | None = None,
+         internal_note: str | None = None, placement: Placement | None = None, cancelled_on: date | None = None,
+         renewal_premium_minor: int | None = None, ip: str | None = None, now: datetime | None = None) -> Milestone:
+    """Move `case` to stage `to`, or refuse. Placing (contract_issued), cancelling and renewing need their
+    figures. Two people moving the same case at once: the second is refused, not applied twice."""
+    from .notifications import notify_milestone
+
+    now = now or utcnow()
+    if user.role not in PIPELINE_ROLES:
+        raise MoveRefused(N_("Only the broker's account managers move cases."))
+    previous = case.status
+    if to not in TRANSITIONS[previous]:
+        raise MoveRefused(N_("A case at “%(from)s” cannot move to “%(to)s”."), fields={"stage": [N_("Not allowed.")]},
+                          **{"from": previous.label, "to": to.label})
+    partner_note, internal_note = _clean_note(partner_note), _clean_note(internal_note)
+    contract = case.contract
+    if to is S.contract_issued:
+        _check_placement(session, placement, now)
+    elif to is S.cancelled:
+        if cancelled_on is None:
+            raise _refuse("cancelled_on", N_("Enter the date the cancellation takes effect."))
+        if contract is not None and cancelled_on < contract.start_date:
+            raise _refuse("cancelled_on", N_("The cancellation cannot take effect before the contract starts."))
+    elif to is S.renewed:
+        if renewal_premium_minor is None or not 0 < renewal_premium_minor < MAX_PREMIUM_MINOR:
+            raise _refuse("premium", N_("Enter the yearly premium, more than zero."))
+
+    milestone = _advance(session, user, case, previous, to, partner_note, internal_note, now)
+
+    if to is S.contract_issued:
+        contract = _place(session, user, case, placement)
+    elif to is S.cancelled and contract is not None:
+        _cancel(session, contract, cancelled_on)
+    elif to is S.renewed and contract is not None:
+        _renew(session, contract, renewal_premium_minor)
+
+    lead_news = False
+    if case.lead_id is not None:
+        session.get(Lead, case.lead_id).status = LEAD_LEVEL[to]
+        lead_news = to in KEY_MILESTONES and LEAD_LEVEL[to] is not _level_last_told(session, case, milestone)
+    audit.record(session, "case.moved", actor=user, subject=case, ip=ip, **{"from": previous.value, "to": to.value},
+                 milestone=milestone.public_id)
+    notify_milestone(session, case, milestone, news_for_introducer=lead_news)
+    session.flush()
+    return milestone
+
+
+def _advance(session: Session, user: User, case: Case, previous: CaseStatus, to: CaseStatus,
+             partner_note: str | None, internal_note: str | None, now: datetime) -> Milestone:
+    # Compare-and-set: only one of two concurrent moves from the same stage succeeds.
+    assignee = case.assigned_to_id or (user.id if user.is_staff else None)
+    moved = session.execute(update(Case).where(Case.id == case.id, Case.status == previous)
+                            .values(status=to, stage_entered_at=now, assigned_to_id=assignee)
+                            .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise MoveRefused(N_("Someone else moved this case meanwhile; reload it and try again."))
+    session.refresh(case)
+    milestone = Milestone(case_id=case.id, stage=to, previous_stage=previous, recorded_by_id=user.id,
+                          partner_note=partner_note, internal_note=internal_note, created_at=now)
+    session.add(milestone)
+    session.flush()
+    return milestone
+
+
+def withdraw_consent(session: Session, user: User, case: Case, *, scope: str, reason: str,
+                     ip: str | None = None, now: datetime | None = None) -> None:
+    """The client withdraws consent, told to the partner or to the broker's staff. From then on no copy goes
+    to the partner; withdrawing all consent also stops work on a case still in progress."""
+    from ..leads.services import record_withdrawal
+
+    record_withdrawal(session, user, case.consent, scope=scope, reason=reason)
+    if scope == "all" and case.status in OPEN_STAGES:
+        _advance(session, user, case, case.status, S.withdrawn, None, reason.strip(), now or utcnow())
+        if case.lead_id is not None:
+            session.get(Lead, case.lead_id).status = LEAD_LEVEL[S.withdrawn]
+    session.flush()
+    audit.record(session, "consent.withdrawn", actor=user, subject=case, ip=ip, scope=scope, reason=reason)
+
+
+def _level_last_told(session: Session, case: Case, milestone: Milestone) -> LeadStatus:
+    """The lead-level status the introducer last heard of: that of the previous key milestone (an introducer
+    is told of key milestones only), or "contacted", which it sees when its lead becomes a case."""
+    previous_key = session.execute(select(Milestone.stage).where(
+        Milestone.case_id == case.id, Milestone.id < milestone.id, Milestone.stage.in_(KEY_MILESTONES))
+        .order_by(Milestone.id.desc()).limit(1)).scalar_one_or_none()
+    return LEAD_LEVEL[previous_key] if previous_key is not None else LeadStatus.contacted
+
+
+def _place(session: Session, user: User, case: Case, placement: Placement) -> Contract:
+    contract = Contract(case_id=case.id, organisation_id=case.organisation_id, insurer_id=placement.insurer.id,
+                        policy_number=placement.policy_number.strip(), product_line=placement.product_line,
+                        premium_minor=placement.premium_minor, currency=placement.currency,
+                        start_date=placement.start_date, status=ContractStatus.in_force, placed_by_id=user.id)
+    contract.terms.append(ContractTerm(number=1, start_date=placement.start_date,
+                                       end_date=term_end(placement.start_date),
+                                       premium_minor=placement.premium_minor))
+    session.add(contract)
+    session.flush()
+    events.emit(session, events.CONTRACT_PLACED, contract.public_id, placement.start_date,
+                case=case.public_id, organisation_id=case.organisation_id, insurer=placement.insurer.code,
+                product_line=placement.product_line.value, premium_minor=placement.premium_minor,
+                currency=placement.currency, term=1)
+    session.expire(case, ["contract"])
+    return contract
+
+
+def _cancel(session: Session, contract: Contract, cancelled_on: date) -> None:
+    contract.status = ContractStatus.cancelled
+    contract.cancelled_on = cancelled_on
+    term = contract.current_term
+    events.emit(session, events.CONTRACT_CANCELLED, contract.public_id, cancelled_on, term=term.number,
+                term_start=term.start_date.isoformat(), term_end=term.end_date.isoformat(),
+                premium_minor=term.premium_minor, currency=contract.currency)
+
+
+def _renew(session: Session, contract: Contract, premium_minor: int) -> None:
+    previous = contract.current_term
+    start = previous.end_date + timedelta(days=1)
+    term = ContractTerm(number=previous.number + 1, start_date=start, end_date=term_end(start),
+                        premium_minor=premium_minor)
+    contract.terms.append(term)
+    contract.premium_minor = premium_minor
+    session.flush()
+    events.emit(session, events.CONTRACT_RENEWED, contract.public_id, start, term=term.number,
+                premium_minor=premium_minor, currency=contract.currency)
+
+
+def claim(session: Session, user: User, case: Case) -> None:
+    if user.role not in PIPELINE_ROLES:
+        raise MoveRefused(N_("Only the broker's account managers move cases."))
+    case.assigned_to_id = user.id
+    session.flush()
+    audit.record(session, "case.claimed", actor=user, subject=case)
+
+
+def introducer_progress(session: Session, lead: Lead, case: Case | None) -> list[tuple[datetime, LeadStatus]]:
+    """What the introducer may see of its lead's progress: when it reached each lead-level status, nothing
+    more (no stage names beyond those levels, no notes, no insurer, no premium)."""
+    progress = [(lead.created_at, LeadStatus.received)]
+    if case is not None:
+        rows = session.execute(select(Milestone.created_at, Milestone.stage).where(Milestone.case_id == case.id)
+                               .order_by(Milestone.id)).all()
+        for at, stage in rows:
+            level = LEAD_LEVEL[stage]
+            if level is not progress[-1][1]:
+                progress.append((at, level))
+    elif lead.status is not LeadStatus.received:
+        progress.append((None, lead.status))
+    return progress
