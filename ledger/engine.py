@@ -1,0 +1,310 @@
+"""Posting to the ledger, and reading it back. Plain Python over a SQLAlchemy session; no Flask.
+
+Every rule of a journal entry lives in `post`: it balances per currency, it targets known open accounts and
+an open period, its date does not go back on any account, and its idempotency key posts it once (a retry
+returns the first entry; the same key with another request is refused). Accounts are locked in a fixed
+order (by id) before anything is read or written, so concurrent posters neither deadlock nor lose updates.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.db import DomainError
+from core.i18n import N_
+
+from .models import Account, AccountType, JournalEntry, Period, Posting
+
+
+class LedgerError(DomainError):
+    code = "ledger_refused"
+
+
+class Unbalanced(LedgerError):
+    code = "entry_unbalanced"
+
+
+class UnknownAccount(LedgerError):
+    code = "unknown_account"
+
+
+class PeriodClosed(LedgerError):
+    code = "period_closed"
+
+
+class KeyReused(LedgerError):
+    code = "idempotency_key_reused"
+    status = 409
+
+
+@dataclass(frozen=True)
+class Line:
+    account: str
+    currency: str
+    #: signed minor units: debit positive, credit negative
+    amount_minor: int
+
+
+def debit(account: str, amount_minor: int, currency: str) -> Line:
+    return Line(account, currency, amount_minor)
+
+
+def credit(account: str, amount_minor: int, currency: str) -> Line:
+    return Line(account, currency, -amount_minor)
+
+
+# --- rounding ------------------------------------------------------------------------------------------------
+
+def apply_rate(amount_minor: int, rate: Decimal) -> int:
+    """amount × rate, rounded half-up to the minor unit (half a cent goes away from zero)."""
+    return int((Decimal(amount_minor) * Decimal(rate)).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def split(total_minor: int, weights: list[int | Decimal]) -> list[int]:
+    """Split `total_minor` in proportion to `weights` so that the parts always sum exactly to the total
+    (largest remainders get the leftover minor units; ties go to the earlier part)."""
+    if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
+        raise ValueError("weights must be non-negative and not all zero")
+    whole = Decimal(sum(weights))
+    sign = -1 if total_minor < 0 else 1
+    exact = [Decimal(abs(total_minor)) * Decimal(w) / whole for w in weights]
+    parts = [int(x) for x in exact]
+    leftover = abs(total_minor) - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[:leftover]:
+        parts[i] += 1
+    return [sign * p for p in parts]
+
+
+# --- accounts and periods ------------------------------------------------------------------------------------
+
+def open_account(session: Session, code: str, type_: AccountType, currency: str, owner: str | None = None) -> Account:
+    """The account (code, currency), created if missing. Its type and owner must match an existing one."""
+    account = session.execute(select(Account).where(Account.code == code, Account.currency == currency)
+                              ).scalar_one_or_none()
+    if account is None:
+        account = Account(code=code, type=type_, currency=currency, owner=owner, balance_minor=0)
+        try:
+            with session.begin_nested():
+                session.add(account)
+        except IntegrityError:  # opened meanwhile by another transaction
+            account = session.execute(select(Account).where(Account.code == code, Account.currency == currency)
+                                      ).scalar_one()
+    if account.type is not type_:
+        raise LedgerError(N_("Account %(code)s exists with another type."), code=code)
+    return account
+
+
+def close_period(session: Session, month: date, closed_by: str) -> Period:
+    first = month.replace(day=1)
+    period = session.execute(select(Period).where(Period.month == first)).scalar_one_or_none()
+    if period is None:
+        period = Period(month=first, closed_by=closed_by)
+        session.add(period)
+        session.flush()
+    return period
+
+
+def _period_closed(session: Session, day: date) -> bool:
+    return session.execute(select(Period.id).where(Period.month == day.replace(day=1))).first() is not None
+
+
+# --- posting -------------------------------------------------------------------------------------------------
+
+def _request_hash(effective_date: date, description: str, lines: list[Line], reverses: int | None,
+                  event_kind: str | None, event_ref: str | None) -> str:
+    canonical = json.dumps({"date": effective_date.isoformat(), "description": description, "reverses": reverses,
+                            "event": [event_kind, event_ref],
+                            "lines": sorted([ln.account, ln.currency, ln.amount_minor] for ln in lines)},
+                           sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_lines(lines: list[Line]) -> None:
+    if len(lines) < 2:
+        raise Unbalanced(N_("An entry needs at least two postings."))
+    totals: dict[str, int] = {}
+    for line in lines:
+        if not isinstance(line.amount_minor, int) or isinstance(line.amount_minor, bool) or line.amount_minor == 0:
+            raise Unbalanced(N_("Every posting is a non-zero whole number of minor units."))
+        totals[line.currency] = totals.get(line.currency, 0) + line.amount_minor
+    off = {c: t for c, t in totals.items() if t != 0}
+    if off:
+        raise Unbalanced(N_("The entry does not balance in %(currencies)s."), currencies=", ".join(sorted(off)))
+
+
+def _locked_accounts(session: Session, lines: list[Line]) -> dict[tuple[str, str], Account]:
+    pairs = sorted({(ln.account, ln.currency) for ln in lines})
+    stmt = (select(Account).where(tuple_(Account.code, Account.currency).in_(pairs))
+            .order_by(Account.id).with_for_update())
+    accounts = {(a.code, a.currency): a for a in session.execute(stmt).scalars()}
+    missing = [f"{code} ({currency})" for code, currency in pairs if (code, currency) not in accounts]
+    if missing:
+        raise UnknownAccount(N_("Unknown account: %(accounts)s."), accounts=", ".join(missing))
+    closed = [f"{a.code} ({a.currency})" for a in accounts.values() if a.closed_at is not None]
+    if closed:
+        raise UnknownAccount(N_("Closed account: %(accounts)s."), accounts=", ".join(closed))
+    return accounts
+
+
+def post(session: Session, *, key: str, effective_date: date, description: str, lines: list[Line],
+         event_kind: str | None = None, event_ref: str | None = None, event_date: date | None = None,
+         details: dict | None = None, reverses: JournalEntry | None = None) -> tuple[JournalEntry, bool]:
+    """Write one balanced entry, or return the one already written under `key` (created=False)."""
+    _check_lines(lines)
+    digest = _request_hash(effective_date, description, lines, reverses.id if reverses else None, event_kind,
+                           event_ref)
+    # Lock first: a concurrent poster of the same key then commits before we look for the key.
+    accounts = _locked_accounts(session, lines)
+    existing = session.execute(select(JournalEntry).where(JournalEntry.idempotency_key == key)).scalar_one_or_none()
+    if existing is not None:
+        if existing.request_hash != digest:
+            raise KeyReused(N_("This idempotency key was already used for a different entry."))
+        return existing, False
+    if _period_closed(session, effective_date):
+        raise PeriodClosed(N_("The period of %(date)s is closed."), date=effective_date.isoformat())
+    late = [a.code for a in accounts.values() if a.last_posted_on and effective_date < a.last_posted_on]
+    if late:
+        raise LedgerError(N_("Posting dates cannot go back on an account (%(accounts)s): post at today's date."),
+                          accounts=", ".join(sorted(late)))
+    entry = JournalEntry(idempotency_key=key, request_hash=digest, effective_date=effective_date,
+                         description=description[:500], event_kind=event_kind, event_ref=event_ref,
+                         event_date=event_date, details=details or {}, reverses_id=reverses.id if reverses else None)
+    try:
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        # the same key committed by another transaction that did not share our accounts, or a second reversal
+        existing = session.execute(select(JournalEntry).where(JournalEntry.idempotency_key == key)
+                                   ).scalar_one_or_none()
+        if existing is None:
+            raise LedgerError(N_("This entry was already reversed.")) from None
+        if existing.request_hash != digest:
+            raise KeyReused(N_("This idempotency key was already used for a different entry.")) from None
+        return existing, False
+    for line in sorted(lines, key=lambda ln: accounts[(ln.account, ln.currency)].id):
+        account = accounts[(line.account, line.currency)]
+        account.balance_minor += line.amount_minor
+        account.last_posted_on = effective_date
+        session.add(Posting(entry_id=entry.id, account_id=account.id, amount_minor=line.amount_minor,
+                            currency=line.currency, effective_date=effective_date,
+                            balance_after=account.balance_minor))
+    session.flush()
+    return entry, True
+
+
+def reverse(session: Session, entry: JournalEntry, *, key: str, effective_date: date,
+            description: str | None = None) -> tuple[JournalEntry, bool]:
+    """The correction of a posted entry: the same postings with opposite signs, referencing it."""
+    done = session.execute(select(JournalEntry).where(JournalEntry.reverses_id == entry.id)).scalar_one_or_none()
+    if done is not None and done.idempotency_key != key:
+        raise LedgerError(N_("This entry was already reversed."))
+    lines = [Line(p.account.code, p.currency, -p.amount_minor) for p in entry.postings]
+    return post(session, key=key, effective_date=effective_date, lines=lines, reverses=entry,
+                description=description or f"Reversal of {entry.description}"[:500],
+                event_kind=entry.event_kind, event_ref=entry.event_ref)
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+def account(session: Session, code: str, currency: str) -> Account:
+    found = session.execute(select(Account).where(Account.code == code, Account.currency == currency)
+                            ).scalar_one_or_none()
+    if found is None:
+        raise UnknownAccount(N_("Unknown account: %(accounts)s."), accounts=f"{code} ({currency})")
+    return found
+
+
+def balance_as_of(session: Session, acct: Account, day: date) -> int:
+    """The signed balance at the end of `day`: the running balance of the account's last posting that day or
+    before (one index seek on account, date, id)."""
+    value = session.execute(select(Posting.balance_after).where(
+        Posting.account_id == acct.id, Posting.effective_date <= day)
+        .order_by(Posting.effective_date.desc(), Posting.id.desc()).limit(1)).scalar_one_or_none()
+    return value or 0
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    effective_date: date
+    entry: str
+    description: str
+    event_kind: str | None
+    event_ref: str | None
+    amount_minor: int
+    balance_after: int
+
+
+@dataclass(frozen=True)
+class Statement:
+    account: str
+    currency: str
+    start: date
+    end: date
+    opening_minor: int
+    lines: list[StatementLine]
+    closing_minor: int
+
+
+def statement(session: Session, acct: Account, start: date, end: date, *, limit: int | None = None,
+              offset: int = 0) -> Statement:
+    """Postings of `acct` from `start` to `end` inclusive, with running balances (signed)."""
+    opening = balance_as_of(session, acct, start - timedelta(days=1))
+    stmt = (select(Posting.effective_date, JournalEntry.public_id, JournalEntry.description, JournalEntry.event_kind,
+                   JournalEntry.event_ref, Posting.amount_minor, Posting.balance_after)
+            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+            .where(Posting.account_id == acct.id, Posting.effective_date >= start, Posting.effective_date <= end)
+            .order_by(Posting.effective_date, Posting.id).offset(offset))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    lines = [StatementLine(*row) for row in session.execute(stmt)]
+    return Statement(acct.code, acct.currency, start, end, opening, lines, balance_as_of(session, acct, end))
+
+
+def trial_balance(session: Session, as_of: date | None = None) -> dict[str, list[tuple[Account, int]]]:
+    """Every account's signed balance per currency (current, or at the end of `as_of`). Each currency's
+    balances sum to zero when the books are consistent."""
+    out: dict[str, list[tuple[Account, int]]] = {}
+    for acct in session.execute(select(Account).order_by(Account.currency, Account.code)).scalars():
+        value = acct.balance_minor if as_of is None else balance_as_of(session, acct, as_of)
+        out.setdefault(acct.currency, []).append((acct, value))
+    return out
+
+
+@dataclass(frozen=True)
+class Problem:
+    subject: str
+    message: str
+
+
+def verify(session: Session) -> list[Problem]:
+    """Recompute every balance from the postings and check every entry balances; report each difference."""
+    problems: list[Problem] = []
+    sums = dict(session.execute(select(Posting.account_id, func.sum(Posting.amount_minor))
+                                .group_by(Posting.account_id)).all())
+    for acct in session.execute(select(Account).order_by(Account.id)).scalars():
+        computed = int(sums.get(acct.id) or 0)
+        if computed != acct.balance_minor:
+            problems.append(Problem(f"{acct.code} ({acct.currency})",
+                                    f"stored balance {acct.balance_minor} but postings sum to {computed}"))
+        last = session.execute(select(Posting.balance_after).where(Posting.account_id == acct.id)
+                               .order_by(Posting.id.desc()).limit(1)).scalar_one_or_none()
+        if last is not None and last != acct.balance_minor:
+            problems.append(Problem(f"{acct.code} ({acct.currency})",
+                                    f"stored balance {acct.balance_minor} but the last running balance is {last}"))
+    unbalanced = session.execute(select(Posting.entry_id, Posting.currency, func.sum(Posting.amount_minor))
+                                 .group_by(Posting.entry_id, Posting.currency)
+                                 .having(func.sum(Posting.amount_minor) != 0)).all()
+    for entry_id, currency, total in unbalanced:
+        ref = session.get(JournalEntry, entry_id)
+        problems.append(Problem(f"entry {ref.public_id if ref else entry_id}",
+                                f"does not balance in {currency} (off by {total})"))
+    return problems
