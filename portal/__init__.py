@@ -64,6 +64,7 @@ def _register_models() -> None:
     import core.audit  # noqa: F401
     import core.contracts  # noqa: F401
     import core.events  # noqa: F401
+    import ledger.commissions  # noqa: F401
     import ledger.models  # noqa: F401
     import core.outbox  # noqa: F401
 
