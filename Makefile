@@ -48,6 +48,7 @@ bench: install translations
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/agreements.py
 	$(BIN)/python bench/health_screen.py
+	$(BIN)/python bench/cases.py
 
 i18n-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output \

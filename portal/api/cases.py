@@ -4,6 +4,9 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from core.contracts import Contract
 
 from core.products import ProductLine
 
@@ -177,7 +180,8 @@ def case_milestones(public_id: str):
             response=CaseListSchema, tags=("cases",), errors=("401", "403", "422"), query=CaseQuerySchema)
 def case_list():
     query = load_query(CaseQuerySchema())
-    stmt = scoped(select(Case), Case, principal()).order_by(Case.id.desc())
+    stmt = scoped(select(Case), Case, principal()).order_by(Case.id.desc()).options(
+        selectinload(Case.contract).joinedload(Contract.insurer))
     if query["status"] == "open":
         stmt = stmt.where(Case.status.in_(OPEN_STAGES))
     elif query["status"]:

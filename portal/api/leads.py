@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 
 from ..accounts.models import LANGUAGES, PartnerStatus
 from ..extensions import db
 from ..leads import services
-from ..leads.models import Lead, LeadStatus
+from ..leads.models import Consent, Lead, LeadStatus
 from ..security.access import PARTNERS, STAFF, allow, principal
 from ..security.scoping import scoped
 from . import bp
@@ -116,7 +117,8 @@ class LeadQuerySchema(PageQuerySchema):
             tags=("leads",), errors=("401", "403", "422"), query=LeadQuerySchema)
 def lead_list():
     query = load_query(LeadQuerySchema())
-    stmt = scoped(select(Lead), Lead, principal()).order_by(Lead.id.desc())
+    stmt = scoped(select(Lead), Lead, principal()).order_by(Lead.id.desc()).options(
+        selectinload(Lead.consent).selectinload(Consent.withdrawals))
     if query["status"]:
         stmt = stmt.where(Lead.status == LeadStatus(query["status"]))
     stmt = created_between(stmt, Lead.created_at, query)

@@ -9,8 +9,12 @@ from flask import current_app
 
 
 def _cipher() -> MultiFernet:
-    keys = [k.strip() for k in current_app.config["CASE_ENCRYPTION_KEYS"].split(",") if k.strip()]
-    return MultiFernet([Fernet(k) for k in keys])
+    # built once per configured key list: a list page decrypts dozens of texts
+    config = current_app.config["CASE_ENCRYPTION_KEYS"]
+    cache = current_app.extensions.setdefault("portal.case_cipher", {})
+    if config not in cache:
+        cache[config] = MultiFernet([Fernet(k.strip()) for k in config.split(",") if k.strip()])
+    return cache[config]
 
 
 def encrypt(text: str | None) -> bytes | None:

@@ -67,7 +67,12 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (UniqueConstraint("organisation_id", "idempotency_key"),
                       Index("ix_cases_queue", "status", "stage_entered_at"),
-                      Index("ix_cases_org_status", "organisation_id", "status", "stage_entered_at"))
+                      Index("ix_cases_org_status", "organisation_id", "status", "stage_entered_at"),
+                      # the oldest waiting first, across stages (staff queues)
+                      Index("ix_cases_stage_age", "stage_entered_at", "id"),
+                      # an account manager's cases: counts per stage, and their own queue oldest first
+                      Index("ix_cases_assignee_status", "assigned_to_id", "status", "stage_entered_at"),
+                      Index("ix_cases_assignee_age", "assigned_to_id", "stage_entered_at", "id"))
 
     id: Mapped[intpk]
     public_id: Mapped[public_id]
@@ -98,7 +103,7 @@ class Case(Base):
     status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), default=CaseStatus.received, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
-    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: the introducer's lead this case was converted from
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), unique=True)
     #: when the case entered its current stage (ages and queues read this, not the history)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, append_only, created_at, enum_column, intpk, public_id
@@ -94,6 +94,11 @@ class Lead(Base):
         Index("ix_leads_match_phone", "match_phone"),
         Index("ix_leads_match_name", "match_name"),
         Index("ix_leads_queue", "status", "created_at"),
+        Index("ix_leads_status_assignee", "status", "assigned_to_id"),
+        # the conflict queue: few rows among many
+        Index("ix_leads_conflicts", "possible_duplicate_of_id",
+              sqlite_where=text("possible_duplicate_of_id IS NOT NULL"),
+              postgresql_where=text("possible_duplicate_of_id IS NOT NULL")),
     )
 
     id: Mapped[intpk]
