@@ -34,6 +34,10 @@ _policies = itertools.count(1)
 
 # --- pure properties -----------------------------------------------------------------------------------------
 
+PURE = settings(max_examples=200, database=None)
+
+
+@PURE
 @given(total=st.integers(-10**12, 10**12),
        weights=st.lists(st.integers(0, 10**6), min_size=1, max_size=12).filter(lambda w: sum(w) > 0))
 def test_split_sums_exactly_and_each_part_is_within_one_of_its_share(total, weights):
@@ -47,6 +51,7 @@ def test_split_sums_exactly_and_each_part_is_within_one_of_its_share(total, weig
             assert part == 0
 
 
+@PURE
 @given(total=st.integers(-10**9, 10**9),
        weights=st.lists(st.decimals(0, 1000, places=4, allow_nan=False), min_size=1, max_size=6)
        .filter(lambda w: sum(w) > 0))
@@ -57,6 +62,7 @@ def test_split_with_decimal_weights(total, weights):
         assert abs(Decimal(part) - Decimal(total) * w / sum(weights)) < 1
 
 
+@PURE
 @given(amount=st.integers(-10**12, 10**12), rate=st.decimals(0, 1, places=4, allow_nan=False))
 def test_apply_rate_rounds_half_up_away_from_zero(amount, rate):
     got = engine.apply_rate(amount, rate)
@@ -103,9 +109,9 @@ def clean_ledger(session):
                     conn.execute(text(f'DELETE FROM "{t}"'))
 
 
-# premiums from 4 minor units: below that the 15 % commission rounds to 0 and post_term builds a zero line
-# (refused as Unbalanced); pinned by the xfail test at the end
-place_op = st.tuples(st.just("place"), st.sampled_from([0, 1, None]), st.integers(4, 10**8),
+# premiums from 100.00: with a tiny commission a placement (premium < 4 minor units) or a pro-rata clawback
+# rounds a line to 0 and the handlers build a zero posting, refused as Unbalanced (pinned by xfail tests below)
+place_op = st.tuples(st.just("place"), st.sampled_from([0, 1, None]), st.integers(10_000, 10**8),
                      st.sampled_from(CURRENCIES), st.integers(0, 3))
 release_op = st.tuples(st.just("release"), st.integers(0, 50), st.integers(0, 3))
 cancel_op = st.tuples(st.just("cancel"), st.integers(0, 50), st.integers(-5, 420), st.integers(0, 3))
@@ -162,7 +168,7 @@ class Books:
             return entry.id if entry else None
         first = run()
         self.s.commit()
-        self.replays.append((run, first))
+        self.replays.append((run, first, False))
 
     def release(self, pick, step):
         # compliance releases a contract once (its key is per contract; retries are the replay operation)
@@ -180,7 +186,7 @@ class Books:
             return entry.id if entry else None
         first = run()
         self.s.commit()
-        self.replays.append((run, first))
+        self.replays.append((run, first, False))
 
     def cancel(self, pick, offset, step):
         open_ = [c for c in self.contracts if not c["cancelled"]]
@@ -198,12 +204,17 @@ class Books:
         before = snapshot(self.s)
         entry = commissions.post_event(self.s, event, today=self.today)
         self.s.commit()
-        # a retry right away (nothing else moved meanwhile) is harmless; see the xfail test below for later ones
-        again = commissions.post_event(self.s, self.s.get(BusinessEvent, event.id), today=self.today)
-        self.s.commit()
-        assert (again.id if again else None) == (entry.id if entry else None)
         if entry is None:
             assert snapshot(self.s) == before
+        event_id, today = event.id, self.today
+
+        def run():
+            again = commissions.post_event(self.s, self.s.get(BusinessEvent, event_id), today=today)
+            return again.id if again else None
+        # a retry of a clawback taken from held is refused as KeyReused (known defect, pinned below): it must at
+        # least change nothing
+        self.replays.append((run, entry.id if entry else None, True))
+        self.replay(len(self.replays) - 1)
 
     def _manual(self, key, lines):
         today = self.today
@@ -213,7 +224,7 @@ class Books:
             return entry.id
         first = run()
         self.s.commit()
-        self.replays.append((run, first))
+        self.replays.append((run, first, False))
 
     def payout(self, org, currency, permille, allow_negative):
         code = commissions.available(self.orgs[org])
@@ -241,10 +252,15 @@ class Books:
     def replay(self, pick):
         if not self.replays:
             return
-        run, first = self.replays[pick % len(self.replays)]
+        run, first, may_be_refused = self.replays[pick % len(self.replays)]
         before = snapshot(self.s)
-        assert run() == first
-        self.s.commit()
+        try:
+            assert run() == first
+            self.s.commit()
+        except engine.KeyReused:
+            if not may_be_refused:
+                raise
+            self.s.rollback()
         assert snapshot(self.s) == before
 
 
@@ -287,26 +303,30 @@ def test_random_operations_keep_the_books_consistent(session, world, ops):
 # --- a known defect, pinned ----------------------------------------------------------------------------------
 
 @pytest.mark.xfail(strict=True, raises=engine.KeyReused,
-                   reason="post_cancellation recomputes its lines from the partner's current held balance, so a "
-                          "retry of the same cancellation event after held moved is refused as KeyReused instead "
-                          "of returning the entry posted the first time")
-def test_a_cancellation_retried_after_the_held_balance_moved_returns_the_first_entry(session, world):
+                   reason="post_cancellation recomputes its lines from the partner's current held balance, which "
+                          "its own first posting changed: a retry of the same cancellation event is refused as "
+                          "KeyReused instead of returning the entry posted the first time")
+def test_a_cancellation_retried_returns_the_first_entry(session, world):
     books = Books(session, world)
     books.place(0, 1_000_000, "EUR", 0)
-    books.release(0, 0)                  # the share is available: held is empty
-    books.cancel(0, 10, 0)               # so the clawback comes out of available
-    cancel_event = session.execute(select(BusinessEvent).where(BusinessEvent.kind == events.CONTRACT_CANCELLED)
-                                   ).scalar_one()
-    first = session.execute(select(JournalEntry).where(JournalEntry.event_ref == cancel_event.public_id)).scalar_one()
-    books.place(0, 2_000_000, "EUR", 0)  # another contract: held is no longer empty
-    again = commissions.post_event(session, cancel_event, today=books.today)
+    contract = session.get(Contract, books.contracts[0]["id"])
+    contract.status, contract.cancelled_on = ContractStatus.cancelled, BASE + timedelta(days=10)
+    event = events.emit(session, events.CONTRACT_CANCELLED, contract.public_id, BASE + timedelta(days=10), term=1,
+                        premium_minor=1_000_000, currency="EUR")
+    session.commit()
+    first = commissions.post_event(session, event, today=books.today)  # clawback out of held
+    session.commit()
+    again = commissions.post_event(session, event, today=books.today)
     assert again.id == first.id
 
 
 @pytest.mark.xfail(strict=True, raises=engine.Unbalanced,
-                   reason="post_term adds the broker-commission lines even when the commission rounds to 0 "
-                          "(premium of 1-3 minor units at 15 %): _check_lines refuses the zero posting")
-def test_a_tiny_premium_whose_commission_rounds_to_zero_posts_or_is_skipped(session, world):
+                   reason="post_term / post_cancellation add the broker-commission lines even when the amount "
+                          "rounds to 0: _check_lines refuses the zero posting")
+@pytest.mark.parametrize("premium, cancel_after_days", [(3, None), (4, 183)])
+def test_a_tiny_commission_rounding_to_zero_is_skipped_not_refused(session, world, premium, cancel_after_days):
     books = Books(session, world)
-    books.place(0, 3, "EUR", 0)
+    books.place(0, premium, "EUR", 0)   # 4 x 15 % = 0.6 -> 1; 3 x 15 % = 0.45 -> 0
+    if cancel_after_days is not None:   # 182/365 of a commission of 1 rounds to 0
+        books.cancel(0, cancel_after_days, 0)
     check_invariants(books)
