@@ -10,12 +10,13 @@ from sqlalchemy import select
 from core.contracts import Insurer
 from core.db import utcnow
 from core.products import ProductLine
-from portal.accounts.models import CommunicationModel, PartnerStatus, Role
-from portal.cases.models import BudgetBand, Case, CaseStatus
+from portal.accounts.models import PartnerStatus, Role
+from portal.cases.models import Case, CaseStatus
 from portal.cases.pipeline import Placement, move
-from portal.cases.services import CaseInput, convert_lead, submit_case
+from portal.cases.services import convert_lead, submit_case
 from portal.leads.models import LeadStatus
-from portal.leads.services import ConsentInput, LeadInput, set_status, submit_lead
+from portal.leads.services import set_status, submit_lead
+from tests.portal.case_data import case_input, lead_input
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -25,27 +26,10 @@ INTERNAL_NOTE = "Allianz will probably load the premium"
 INSURER_NAME, POLICY = "Allianz Care", "POL-2026-0042"
 
 
-def consent() -> ConsentInput:
-    return ConsentInput(share_with_broker=True, cc_on_milestones=True, text_version="2026-11",
-                        given_at=utcnow() - timedelta(days=1))
 
 
-def case_input(first_name: str = "Marc", **changes) -> CaseInput:
-    values = dict(client_first_name=first_name, client_last_name="Dupont", client_email=f"{first_name}@example.org",
-                  client_phone=None, adults=2, children=1, ages=[41, 39, 7], nationality="FR",
-                  country_of_residence="AE", travel_countries=["FR"], start_date=TODAY + timedelta(days=30),
-                  product_line=ProductLine.family, budget_band=BudgetBand.from_6000_to_12000, current_cover=None,
-                  renewal_date=None, communication_model=CommunicationModel.broker_leads, language="en",
-                  consent=consent())
-    values.update(changes)
-    return CaseInput(**values)
 
 
-def lead_input(first_name: str = "Ana") -> LeadInput:
-    return LeadInput(first_name=first_name, last_name="Silva", email=f"{first_name.lower()}@example.org", phone=None,
-                     country_of_residence="PT", timeline="asap",
-                     need_summary="Family of four moving to Lisbon, needs international health cover",
-                     language="en", consent=consent())
 
 
 # --- fixtures and helpers -----------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from sqlalchemy import func, select, text
 from core.contracts import Contract, Insurer
 from core.db import utcnow
 from core.products import ProductLine
-from portal.accounts.models import CommunicationModel, PartnerStatus, Role
-from portal.cases.models import BudgetBand, Case, CaseStatus, Milestone
+from portal.accounts.models import PartnerStatus, Role
+from portal.cases.models import Case, CaseStatus, Milestone
 from portal.cases.pipeline import Placement, move
-from portal.cases.services import CaseInput, submit_case
+from portal.cases.services import submit_case
 from portal.leads.models import Lead, LeadStatus
-from portal.leads.services import ConsentInput, LeadInput, set_status, submit_lead
+from portal.leads.services import set_status, submit_lead
 from tests.conftest import csrf_from
+from tests.portal.case_data import case_input, lead_input
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -42,24 +43,8 @@ def case_form(csrf: str, **changes) -> dict:
     return {name: value for name, value in data.items() if value is not None}
 
 
-def case_input(first_name: str = "Marc", *, cc: bool = True, **changes) -> CaseInput:
-    values = dict(client_first_name=first_name, client_last_name="Dupont", client_email=f"{first_name}@example.org",
-                  client_phone=None, adults=2, children=1, ages=[41, 39, 7], nationality="FR",
-                  country_of_residence="AE", travel_countries=["FR"], start_date=TODAY + timedelta(days=30),
-                  product_line=ProductLine.family, budget_band=BudgetBand.from_6000_to_12000, current_cover=None,
-                  renewal_date=None, communication_model=CommunicationModel.broker_leads, language="en",
-                  consent=ConsentInput(share_with_broker=True, cc_on_milestones=cc, text_version="2026-11",
-                                       given_at=utcnow() - timedelta(days=1)))
-    values.update(changes)
-    return CaseInput(**values)
 
 
-def lead_input(first_name: str = "Ana") -> LeadInput:
-    return LeadInput(first_name=first_name, last_name="Silva", email=f"{first_name.lower()}@example.org",
-                     phone=None, country_of_residence="PT", timeline="asap",
-                     need_summary="Family of four moving to Lisbon, needs international health cover",
-                     language="en", consent=ConsentInput(share_with_broker=True, cc_on_milestones=True,
-                                                         text_version="2026-11", given_at=utcnow() - timedelta(days=1)))
 
 
 # --- fixtures and helpers -----------------------------------------------------------------------------------
