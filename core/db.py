@@ -9,7 +9,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
+import sqlite3
+
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column, object_session, registry
 
 NAMING_CONVENTION = {
@@ -122,3 +125,14 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+# --- SQLite connections --------------------------------------------------------------------------------------
+# A writer that finds the database locked waits (up to 15 s) instead of failing at once. The sqlite3 driver's
+# own transaction handling is kept (it begins a transaction at the first write; reads before it run on their
+# own): the ledger starts its postings with a write for that reason (see ledger.engine._locked_accounts).
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, connection_record):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA busy_timeout = 15000")

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, select
+from sqlalchemy import Date, ForeignKey, Numeric, String, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from agreements.operations import agreement_in_force
@@ -30,7 +31,7 @@ from core.products import ProductLine
 
 from . import engine
 from .engine import LedgerError, credit, debit
-from .models import AccountType, JournalEntry
+from .models import AccountType, EventOutcome, JournalEntry
 
 INCOME = "commission_income"
 EXPENSE = "partner_commission_expense"
@@ -128,16 +129,48 @@ def _accounts(session: Session, contract: Contract, org_public_id: str | None) -
 
 
 def _org_public_id(session: Session, contract: Contract) -> str | None:
-    from sqlalchemy import text
-
     if contract.organisation_id is None:
         return None
     return session.execute(text("SELECT public_id FROM organisations WHERE id = :id"),
                            {"id": contract.organisation_id}).scalar_one()
 
 
-def post_term(session: Session, event: BusinessEvent, *, today: date) -> JournalEntry:
+def client_initials(session: Session, contract: Contract) -> str | None:
+    """The client's initials, the only personal data a partner's commission statement shows."""
+    if contract.case_id is None:
+        return None
+    row = session.execute(text("SELECT client_first_name, client_last_name FROM cases WHERE id = :id"),
+                          {"id": contract.case_id}).first()
+    if row is None:
+        return None
+    return "".join(f"{part.strip()[:1].upper()}." for part in row if part and part.strip()) or None
+
+
+def _nonzero(lines: list[engine.Line]) -> list[engine.Line]:
+    """A line that rounds to nothing is left out (the ledger refuses zero postings); no line, no entry."""
+    return [ln for ln in lines if ln.amount_minor]
+
+
+def _by_key(session: Session, key: str) -> JournalEntry | None:
+    return session.execute(select(JournalEntry).where(JournalEntry.idempotency_key == key)).scalar_one_or_none()
+
+
+def _record(session: Session, event: BusinessEvent, entry: JournalEntry | None, outcome: str) -> None:
+    if session.execute(select(EventOutcome.id).where(EventOutcome.event_ref == event.public_id)).first():
+        return
+    try:
+        with session.begin_nested():
+            session.add(EventOutcome(event_ref=event.public_id, event_kind=event.kind,
+                                     entry_id=entry.id if entry else None, outcome=outcome))
+    except IntegrityError:
+        pass  # recorded meanwhile by a concurrent poster of the same event
+
+
+def post_term(session: Session, event: BusinessEvent, *, today: date) -> JournalEntry | None:
     """A placement (term 1) or a renewal (term n): the broker's commission and the partner's held share."""
+    key = f"{event.kind}:{event.public_id}"
+    if (done := _by_key(session, key)) is not None:
+        return done
     contract = session.execute(select(Contract).where(Contract.public_id == event.subject)).scalar_one()
     term = event.payload["term"]
     premium = event.payload["premium_minor"]
@@ -145,104 +178,144 @@ def post_term(session: Session, event: BusinessEvent, *, today: date) -> Journal
     commission = engine.apply_rate(premium, rate)
     share = partner_share(session, contract, term, commission, event.effective_on)
     org = _org_public_id(session, contract)
-    _accounts(session, contract, org)
     currency = contract.currency
     lines = [debit(receivable(contract.insurer), commission, currency), credit(INCOME, commission, currency)]
-    if share.amount_minor and org:
+    if org:
         lines += [debit(EXPENSE, share.amount_minor, currency), credit(held(org), share.amount_minor, currency)]
+    lines = _nonzero(lines)
+    if not lines:
+        _record(session, event, None, "commission_rounds_to_zero")
+        return None
+    _accounts(session, contract, org)
     details = {"contract": contract.public_id, "policy_number": contract.policy_number, "term": term,
+               "client_initials": client_initials(session, contract),
                "premium_minor": premium, "insurer_rate": str(rate), "broker_commission_minor": commission,
                "partner": org, "agreement": share.agreement, "partner_rate": str(share.rate),
                "one_off_fee_minor": share.one_off_fee_minor, "partner_share_minor": share.amount_minor,
                "clawback_days": share.clawback_days}
     kind = "placement" if event.kind == CONTRACT_PLACED else "renewal"
-    entry, _ = engine.post(session, key=f"{event.kind}:{event.public_id}", effective_date=today,
+    entry, _ = engine.post(session, key=key, effective_date=today,
                            description=f"Commission, {kind} of {contract.policy_number} (term {term})",
                            lines=lines, event_kind=event.kind, event_ref=event.public_id,
                            event_date=event.effective_on, details=details)
+    _record(session, event, entry, "posted")
     return entry
 
 
-def _term_entry(session: Session, contract: Contract, term: int) -> JournalEntry | None:
-    rows = session.execute(select(JournalEntry).where(JournalEntry.event_kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED)),
+def _term_entries(session: Session, contract: Contract, kinds: tuple[str, ...]) -> list[JournalEntry]:
+    rows = session.execute(select(JournalEntry).where(JournalEntry.event_kind.in_(kinds),
                                                       JournalEntry.reverses_id.is_(None))
                            .order_by(JournalEntry.id)).scalars()
-    return next((e for e in rows if e.details.get("contract") == contract.public_id and e.details.get("term") == term),
-                None)
+    return [e for e in rows if e.details.get("contract") == contract.public_id]
+
+
+def _term_entry(session: Session, contract: Contract, term: int) -> JournalEntry | None:
+    return next((e for e in _term_entries(session, contract, (CONTRACT_PLACED, CONTRACT_RENEWED))
+                 if e.details.get("term") == term), None)
+
+
+def _release_key(contract: Contract, term: int) -> str:
+    return f"disclosure.released:{contract.public_id}:{term}"
 
 
 def post_cancellation(session: Session, event: BusinessEvent, *, today: date) -> JournalEntry | None:
     """The pro-rata clawback of the current term when the cancellation falls inside the clawback window."""
+    key = f"{event.kind}:{event.public_id}"
+    if (done := _by_key(session, key)) is not None:
+        return done
     contract = session.execute(select(Contract).where(Contract.public_id == event.subject)).scalar_one()
     term_number = event.payload["term"]
     term = session.execute(select(ContractTerm).where(ContractTerm.contract_id == contract.id,
                                                       ContractTerm.number == term_number)).scalar_one()
     original = _term_entry(session, contract, term_number)
     if original is None:
+        outcome = session.execute(select(EventOutcome).join(BusinessEvent, BusinessEvent.public_id ==
+                                                            EventOutcome.event_ref)
+                                  .where(BusinessEvent.subject == contract.public_id,
+                                         BusinessEvent.kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED)),
+                                         EventOutcome.entry_id.is_(None))).first()
+        if outcome is not None:  # the term's commission rounded to nothing: nothing to claw back either
+            _record(session, event, None, "nothing_was_posted")
+            return None
         raise LedgerError(N_("The commission of this contract was not posted yet; post it before its cancellation."))
     cancelled_on = event.effective_on
     window = original.details.get("clawback_days", 0)
     days_paid = (term.end_date - term.start_date).days + 1
-    days_not_covered = max(0, (term.end_date - cancelled_on).days + 1)
+    days_not_covered = min(days_paid, max(0, (term.end_date - cancelled_on).days + 1))
     if (cancelled_on - term.start_date).days > window or days_not_covered == 0:
+        _record(session, event, None, "outside_clawback_window")
         return None
     commission = original.details["broker_commission_minor"]
     share = original.details["partner_share_minor"]
-    back_commission, _ = engine.split(commission, [days_not_covered, days_paid - days_not_covered]) \
-        if days_not_covered < days_paid else (commission, 0)
-    back_share = engine.split(share, [days_not_covered, days_paid - days_not_covered])[0] \
-        if share and days_not_covered < days_paid else share
+    weights = [days_not_covered, days_paid - days_not_covered]
+    back_commission = engine.split(commission, weights)[0] if commission else 0
+    back_share = engine.split(share, weights)[0] if share else 0
     currency = contract.currency
     org = original.details.get("partner")
+    released = org is not None and _by_key(session, _release_key(contract, term_number)) is not None
     lines = [debit(INCOME, back_commission, currency), credit(receivable(contract.insurer), back_commission, currency)]
-    if back_share and org:
-        held_now = -engine.account(session, held(org), currency).balance_minor
-        from_held = min(back_share, max(held_now, 0))
-        if from_held:
-            lines.append(debit(held(org), from_held, currency))
-        if back_share - from_held:
-            lines.append(debit(available(org), back_share - from_held, currency))
-        lines.append(credit(EXPENSE, back_share, currency))
-    entry, _ = engine.post(session, key=f"{event.kind}:{event.public_id}", effective_date=today,
+    from_held = 0
+    if org:
+        # the term's share still held comes back from held; once released, from what is available to the partner
+        from_held = 0 if released else back_share
+        lines += [debit(held(org), from_held, currency), debit(available(org), back_share - from_held, currency),
+                  credit(EXPENSE, back_share, currency)]
+    lines = _nonzero(lines)
+    if not lines:
+        _record(session, event, None, "clawback_rounds_to_zero")
+        return None
+    entry, _ = engine.post(session, key=key, effective_date=today,
                            description=f"Clawback, cancellation of {contract.policy_number} from {cancelled_on}",
                            lines=lines, event_kind=event.kind, event_ref=event.public_id, event_date=cancelled_on,
                            details={"contract": contract.public_id, "policy_number": contract.policy_number,
+                                    "client_initials": original.details.get("client_initials"),
                                     "term": term_number, "days_not_covered": days_not_covered,
                                     "days_paid": days_paid, "broker_commission_back_minor": back_commission,
-                                    "partner_share_back_minor": back_share, "partner": org,
-                                    "original_entry": original.public_id})
+                                    "partner_share_back_minor": back_share, "from_held_minor": from_held,
+                                    "partner": org, "original_entry": original.public_id})
+    _record(session, event, entry, "posted")
     return entry
 
 
-def release_disclosure(session: Session, contract: Contract, *, today: date, released_by: str) -> JournalEntry | None:
-    """Compliance approved the contract's disclosures: the partner's held share becomes payable."""
+def release_disclosure(session: Session, contract: Contract, *, today: date, released_by: str) -> list[JournalEntry]:
+    """Compliance approved the contract's disclosures: each posted term's share still held becomes payable
+    (net of what a clawback already took back from it). Once per term, whenever it is called again."""
     org = _org_public_id(session, contract)
     if org is None:
-        return None
-    entries = session.execute(select(JournalEntry).where(JournalEntry.event_kind.in_((CONTRACT_PLACED,
-                                                                                      CONTRACT_RENEWED)))
-                              .order_by(JournalEntry.id)).scalars()
-    amount = sum(e.details.get("partner_share_minor", 0) for e in entries
-                 if e.details.get("contract") == contract.public_id)
-    if not amount:
-        return None
-    entry, _ = engine.post(session, key=f"disclosure.released:{contract.public_id}", effective_date=today,
-                           description=f"Disclosure approved, {contract.policy_number}: share payable",
-                           lines=[debit(held(org), amount, contract.currency),
-                                  credit(available(org), amount, contract.currency)],
-                           event_kind="disclosure.released", event_ref=contract.public_id,
-                           details={"contract": contract.public_id, "released_by": released_by})
-    return entry
+        return []
+    clawed = {}
+    for e in _term_entries(session, contract, (CONTRACT_CANCELLED,)):
+        clawed[e.details.get("term")] = clawed.get(e.details.get("term"), 0) + e.details.get("from_held_minor", 0)
+    released = []
+    for original in _term_entries(session, contract, (CONTRACT_PLACED, CONTRACT_RENEWED)):
+        term = original.details.get("term")
+        key = _release_key(contract, term)
+        if (done := _by_key(session, key)) is not None:
+            released.append(done)
+            continue
+        amount = original.details.get("partner_share_minor", 0) - clawed.get(term, 0)
+        if amount <= 0:
+            continue
+        entry, _ = engine.post(session, key=key, effective_date=today,
+                               description=f"Disclosure approved, {contract.policy_number} term {term}: share payable",
+                               lines=[debit(held(org), amount, contract.currency),
+                                      credit(available(org), amount, contract.currency)],
+                               event_kind="disclosure.released", event_ref=contract.public_id,
+                               details={"contract": contract.public_id, "policy_number": contract.policy_number,
+                                        "client_initials": original.details.get("client_initials"),
+                                        "term": term, "released_by": released_by, "partner": org})
+        released.append(entry)
+    return released
 
 
 HANDLERS = {CONTRACT_PLACED: post_term, CONTRACT_RENEWED: post_term, CONTRACT_CANCELLED: post_cancellation}
 
 
 def pending_events(session: Session) -> list[BusinessEvent]:
-    """Business events the ledger has not posted yet, oldest first."""
-    posted = select(JournalEntry.event_ref).where(JournalEntry.event_ref.is_not(None))
+    """Business events the ledger has not handled yet, oldest first."""
+    handled = select(EventOutcome.event_ref)
     return list(session.execute(select(BusinessEvent).where(BusinessEvent.kind.in_(tuple(HANDLERS)),
-                                                            BusinessEvent.public_id.not_in(posted))
+                                                            BusinessEvent.public_id.not_in(handled))
                                 .order_by(BusinessEvent.id)).scalars())
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -142,6 +142,13 @@ def _check_lines(lines: list[Line]) -> None:
 
 def _locked_accounts(session: Session, lines: list[Line]) -> dict[tuple[str, str], Account]:
     pairs = sorted({(ln.account, ln.currency) for ln in lines})
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no FOR UPDATE: a no-op write takes the database's write lock (waiting for the current
+        # writer) before the balances are read, so they cannot be stale when we add to them. Being a write, it
+        # also makes the sqlite3 driver open the transaction now, so the SAVEPOINT below nests inside it
+        # (issued first, the driver would let its RELEASE commit the entry on its own).
+        session.execute(update(Account).where(tuple_(Account.code, Account.currency).in_(pairs))
+                        .values(balance_minor=Account.balance_minor).execution_options(synchronize_session=False))
     stmt = (select(Account).where(tuple_(Account.code, Account.currency).in_(pairs))
             .order_by(Account.id).with_for_update())
     accounts = {(a.code, a.currency): a for a in session.execute(stmt).scalars()}
@@ -303,6 +310,9 @@ def verify(session: Session) -> list[Problem]:
     unbalanced = session.execute(select(Posting.entry_id, Posting.currency, func.sum(Posting.amount_minor))
                                  .group_by(Posting.entry_id, Posting.currency)
                                  .having(func.sum(Posting.amount_minor) != 0)).all()
+    empty = session.execute(select(JournalEntry.public_id).where(
+        ~select(Posting.id).where(Posting.entry_id == JournalEntry.id).exists())).scalars()
+    problems += [Problem(f"entry {ref}", "has no postings") for ref in empty]
     for entry_id, currency, total in unbalanced:
         ref = session.get(JournalEntry, entry_id)
         problems.append(Problem(f"entry {ref.public_id if ref else entry_id}",

@@ -113,3 +113,21 @@ class Period(Base):
     month: Mapped[date] = mapped_column(Date, unique=True)
     closed_at: Mapped[created_at]
     closed_by: Mapped[str] = mapped_column(String(120))
+
+
+@append_only
+class EventOutcome(Base):
+    """What the ledger did with a business event: the entry it posted, or why there was nothing to post (a
+    commission rounding to nothing, a cancellation outside the clawback window). An event with an outcome is
+    no longer pending."""
+
+    __tablename__ = "ledger_event_outcomes"
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_at]
+    #: the business event's public id
+    event_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    event_kind: Mapped[str] = mapped_column(String(64))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    #: "posted", or the reason nothing was
+    outcome: Mapped[str] = mapped_column(String(64))

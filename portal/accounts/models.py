@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, enum_column, created_at, intpk, new_secret, public_id, str255
@@ -139,6 +139,13 @@ class Organisation(Base):
     data_sharing_approach: Mapped[str | None] = mapped_column(Text)
     #: how the firm discloses its remuneration and conflicts of interest to clients
     disclosure_approach: Mapped[str | None] = mapped_column(Text)
+    #: where commissions are paid: the account holder, IBAN and BIC (checked with schwifty when entered and
+    #: again when a payout run is prepared), and the smallest payout worth a transfer, in minor units of the
+    #: run's currency (a smaller balance is carried forward)
+    payout_account_holder: Mapped[str | None] = mapped_column(String(70))
+    payout_iban: Mapped[str | None] = mapped_column(String(34))
+    payout_bic: Mapped[str | None] = mapped_column(String(11))
+    payout_minimum_minor: Mapped[int] = mapped_column(Integer, default=5_000, server_default="5000")
 
     @property
     def may_do_business(self) -> bool:

@@ -191,6 +191,8 @@ def test_no_clawback_outside_the_window(session, insurer, partner, manager_id):
     session.commit()
     assert session.execute(select(func.count()).select_from(JournalEntry)).scalar_one() == entries
     assert payable(session, partner) == 60_000
+    # handled: the next `flask ledger post-events` does not list it again
+    assert commissions.pending_events(session) == []
 
 
 def test_amounts_in_two_currencies_never_mix(session, insurer, partner, manager_id):
@@ -217,3 +219,49 @@ def test_the_post_events_command_posts_what_is_pending_and_reports_what_cannot(a
     session.expire_all()
     assert payable(session, partner) == 60_000
     assert [e.id for e in commissions.pending_events(session)] == [stuck.id]
+
+
+def test_a_renewals_share_is_released_on_its_own_after_the_first_terms(session, insurer, partner, manager_id):
+    contract, event = place(session, insurer, partner)
+    commissions.post_event(session, event, today=TODAY)
+    commissions.release_disclosure(session, contract, today=TODAY, released_by="compliance")
+    contract.terms.append(ContractTerm(number=2, start_date=date(2027, 12, 1), end_date=date(2028, 11, 30),
+                                       premium_minor=1_000_000))
+    renewed = events.emit(session, events.CONTRACT_RENEWED, contract.public_id, date(2027, 12, 1),
+                          premium_minor=1_000_000, currency="EUR", term=2)
+    commissions.post_event(session, renewed, today=date(2027, 12, 1))
+    session.commit()
+    assert payable(session, partner) == 30_000 and payable(session, partner, "available") == 60_000
+    released = commissions.release_disclosure(session, contract, today=date(2027, 12, 2), released_by="compliance")
+    session.commit()
+    # term 1 was released already (returned as it was), term 2's 300.00 now
+    assert len(released) == 2
+    assert payable(session, partner) == 0 and payable(session, partner, "available") == 90_000
+
+
+def test_a_clawback_before_release_comes_from_held_and_the_release_pays_only_the_rest(session, insurer, partner,
+                                                                                     manager_id):
+    contract, event = place(session, insurer, partner)
+    commissions.post_event(session, event, today=TODAY)
+    session.commit()
+    # cancelled after 73 days: 48,000 of the 60,000 share comes back out of held
+    entry = commissions.post_event(session, cancel(session, contract, date(2027, 2, 12)), today=date(2027, 2, 12))
+    session.commit()
+    assert entry.details["from_held_minor"] == 48_000 and payable(session, partner) == 12_000
+    commissions.release_disclosure(session, contract, today=date(2027, 2, 13), released_by="compliance")
+    session.commit()
+    assert payable(session, partner) == 0 and payable(session, partner, "available") == 12_000
+    assert engine.verify(session) == []
+
+
+def test_a_retried_cancellation_returns_the_first_clawback(session, insurer, partner, manager_id):
+    contract, event = place(session, insurer, partner)
+    commissions.post_event(session, event, today=TODAY)
+    cancelled = cancel(session, contract, date(2027, 2, 12))
+    first = commissions.post_event(session, cancelled, today=date(2027, 2, 12))
+    session.commit()
+    # released in between: recomputing would now take it from available; the retry returns the first entry
+    commissions.release_disclosure(session, contract, today=date(2027, 2, 13), released_by="compliance")
+    session.commit()
+    again = commissions.post_event(session, cancelled, today=date(2027, 2, 14))
+    assert again.id == first.id

@@ -95,8 +95,6 @@ def state(eng):
 
 
 def test_many_posters_on_one_hot_account_lose_no_update(books, backend_name, request):
-    if backend_name == "sqlite":  # a race: it usually, not always, loses updates
-        request.applymarker(pytest.mark.xfail(reason=SQLITE_LOST_UPDATE_BUG, strict=False))
     amounts = {(i, j): 1 + (i * PER_THREAD + j) % 997 for i in range(THREADS) for j in range(PER_THREAD)}
 
     def poster(i):
@@ -190,19 +188,10 @@ def _fail_on_last_flush(monkeypatch, s):
     monkeypatch.setattr(s, "flush", flaky)
 
 
-SQLITE_SAVEPOINT_BUG = (
-    "pysqlite's legacy transaction handling: engine.post's begin_nested() emits SAVEPOINT outside any BEGIN, "
-    "so its RELEASE commits the entry row on its own; a failure after it leaves an orphan entry (no postings) "
-    "under the key, and the retry returns that empty entry. Fix: the SQLAlchemy pysqlite BEGIN recipe.")
-SQLITE_LOST_UPDATE_BUG = (
-    "pysqlite runs SELECTs outside a transaction (no BEGIN before DML) and ignores FOR UPDATE, so two "
-    "posters read the same balance and the later write overwrites the earlier. Fix: BEGIN (IMMEDIATE).")
 
 
 @pytest.mark.parametrize("where", ["posting", "flush"])
 def test_a_failure_mid_posting_leaves_nothing_behind(books, backend_name, monkeypatch, where, request):
-    if backend_name == "sqlite":
-        request.applymarker(pytest.mark.xfail(reason=SQLITE_SAVEPOINT_BUG, strict=True))
     in_transaction(books, lambda s: engine.post(s, key="before", effective_date=DAY, description="receipt",
                                                 lines=receipt_lines(500))[0].id)
     before = state(books)
@@ -231,9 +220,6 @@ def test_a_failure_mid_posting_leaves_nothing_behind(books, backend_name, monkey
 
 def test_a_failing_poster_among_concurrent_ones_leaves_only_the_good_entries(books, backend_name, monkeypatch,
                                                                             request):
-    if backend_name == "sqlite":
-        request.applymarker(pytest.mark.xfail(reason=SQLITE_SAVEPOINT_BUG + " " + SQLITE_LOST_UPDATE_BUG,
-                                              strict=False))
     """One thread's entry blows up between its postings while others post on the same accounts."""
     real = engine.Posting
     local = threading.local()  # only the failing thread sets local.fail

@@ -208,6 +208,19 @@ def test_verify_names_the_account_whose_balance_differs(books, app):
     assert result.exit_code == 1 and "income (EUR)" in result.output
 
 
+def test_verify_names_an_entry_left_without_postings(books, app):
+    engine.post(books, **placement())
+    books.commit()
+    # a crash-era orphan: an entry row whose postings never made it (inserted behind the engine's back)
+    books.execute(text("INSERT INTO ledger_entries (public_id, created_at, idempotency_key, request_hash, "
+                       "effective_date, description, details) VALUES ('orphan0000000000000000000000000a', "
+                       "'2026-12-01 00:00:00', 'orphan', 'x', '2026-12-01', 'orphan', '{}')"))
+    books.commit()
+    assert [p.subject for p in engine.verify(books)] == ["entry orphan0000000000000000000000000a"]
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1 and "orphan0000000000000000000000000a: has no postings" in result.output
+
+
 def test_commission_rounds_half_up_and_splits_sum_exactly():
     assert engine.apply_rate(12_345, Decimal("0.15")) == 1852   # 1851.75
     assert engine.apply_rate(10, Decimal("0.25")) == 3           # 2.5 -> 3

@@ -1,0 +1,369 @@
+"""Payout runs: finance pays partners what is available to them, per currency, through a SEPA credit transfer.
+
+A run is prepared for a period and a currency (one prepared run per currency at a time): each partner whose
+available balance at the end of the period, and still now, reaches its minimum gets a line; the others are
+listed as exclusions with their reason (no valid IBAN/BIC, no agreement in force, below the minimum, a
+negative balance carried forward). A second finance user approves it: that posts one entry moving every line
+from `partner payable:available` to `payouts approved` and stores the pain.001 file sent to the bank.
+Settling the run (the bank confirmed) posts `payouts approved` against the bank account.
+
+Paying the same balance twice is impossible by construction: approval is a compare-and-set on the run's
+status in the caller's transaction, its entry has one idempotency key per run, and each line is checked
+against the partner's locked available balance when it posts.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+from sepaxml import SepaTransfer
+from sqlalchemy import BigInteger, Date, ForeignKey, String, Text, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from core.db import Base, DomainError, NotFound, created_at, enum_column, intpk, public_id, utcnow
+from core.i18n import N_
+
+from . import engine
+from .commissions import available
+from .engine import LedgerError, credit, debit
+from .models import Account, AccountType, JournalEntry
+
+APPROVED = "payouts_approved"
+BANK = "bank"
+AVAILABLE_PREFIX = "partner_payable:available:"
+
+
+class RunStatus(enum.Enum):
+    prepared = "prepared"
+    approved = "approved"
+    settled = "settled"
+    cancelled = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return RUN_STATUS_LABELS[self]
+
+
+RUN_STATUS_LABELS = {RunStatus.prepared: N_("Prepared, awaiting approval"), RunStatus.approved: N_("Approved, sent to the bank"),
+                     RunStatus.settled: N_("Settled"), RunStatus.cancelled: N_("Cancelled")}
+
+
+class ExclusionReason(enum.Enum):
+    no_bank_details = "no_bank_details"
+    invalid_iban = "invalid_iban"
+    invalid_bic = "invalid_bic"
+    no_active_agreement = "no_active_agreement"
+    below_minimum = "below_minimum"
+    negative_balance = "negative_balance"
+
+    @property
+    def label(self) -> str:
+        return EXCLUSION_LABELS[self]
+
+
+EXCLUSION_LABELS = {
+    ExclusionReason.no_bank_details: N_("No bank details on file"),
+    ExclusionReason.invalid_iban: N_("The IBAN on file is not valid"),
+    ExclusionReason.invalid_bic: N_("The BIC on file is not valid"),
+    ExclusionReason.no_active_agreement: N_("No agreement in force"),
+    ExclusionReason.below_minimum: N_("Below the partner's minimum payout (carried forward)"),
+    ExclusionReason.negative_balance: N_("Negative balance after a clawback (netted on a later payout)"),
+}
+
+
+class PayoutRun(Base):
+    __tablename__ = "ledger_payout_runs"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    #: the bank's message id and the run's human reference, e.g. PO-202611-EUR-3
+    reference: Mapped[str] = mapped_column(String(35), unique=True)
+    #: the first day of the month the run pays for
+    period: Mapped[date] = mapped_column(Date, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus), default=RunStatus.prepared)
+    #: the currency while the run is prepared, else null: at most one prepared run per currency (unique)
+    open_currency: Mapped[str | None] = mapped_column(String(3), unique=True)
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    execution_date: Mapped[date] = mapped_column(Date)
+    prepared_by: Mapped[str] = mapped_column(String(64))
+    prepared_by_name: Mapped[str] = mapped_column(String(255))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_by_name: Mapped[str | None] = mapped_column(String(255))
+    approved_at: Mapped[datetime | None]
+    settled_by: Mapped[str | None] = mapped_column(String(64))
+    settled_at: Mapped[datetime | None]
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    #: the pain.001 file as sent to the bank (written once, at approval)
+    pain001: Mapped[str | None] = mapped_column(Text)
+    pain001_sha256: Mapped[str | None] = mapped_column(String(64))
+    approval_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    settlement_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+
+    lines: Mapped[list["PayoutLine"]] = relationship(back_populates="run", order_by="PayoutLine.id",
+                                                     cascade="all, delete-orphan")
+    exclusions: Mapped[list["PayoutExclusion"]] = relationship(back_populates="run", order_by="PayoutExclusion.id",
+                                                               cascade="all, delete-orphan")
+
+
+class PayoutLine(Base):
+    __tablename__ = "ledger_payout_lines"
+
+    id: Mapped[intpk]
+    run_id: Mapped[int] = mapped_column(ForeignKey("ledger_payout_runs.id"), index=True)
+    #: the partner firm's public id
+    partner: Mapped[str] = mapped_column(String(32), index=True)
+    payee_name: Mapped[str] = mapped_column(String(255))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str] = mapped_column(String(11))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    end_to_end_id: Mapped[str] = mapped_column(String(35))
+
+    run: Mapped[PayoutRun] = relationship(back_populates="lines")
+
+
+class PayoutExclusion(Base):
+    __tablename__ = "ledger_payout_exclusions"
+
+    id: Mapped[intpk]
+    run_id: Mapped[int] = mapped_column(ForeignKey("ledger_payout_runs.id"), index=True)
+    partner: Mapped[str] = mapped_column(String(32))
+    payee_name: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[ExclusionReason] = mapped_column(enum_column(ExclusionReason))
+    #: the available balance left where it is (signed on the partner's side: owed to them is positive)
+    balance_minor: Mapped[int] = mapped_column(BigInteger)
+
+    run: Mapped[PayoutRun] = relationship(back_populates="exclusions")
+
+
+# --- inputs --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Payee:
+    """What the portal knows of a partner firm for paying it."""
+
+    partner: str
+    name: str
+    iban: str | None
+    bic: str | None
+    minimum_minor: int
+    agreement_in_force: bool
+
+
+@dataclass(frozen=True)
+class Debtor:
+    """The broker's own account the transfers leave from."""
+
+    name: str
+    iban: str
+    bic: str
+
+
+class RunRefused(LedgerError):
+    code = "payout_run_refused"
+    status = 409
+
+
+class FourEyes(DomainError):
+    code = "four_eyes"
+    status = 403
+
+
+def checked_bank_details(iban: str | None, bic: str | None) -> tuple[str, str] | ExclusionReason:
+    """(compact IBAN, BIC) when both are valid (the BIC may be derived from the IBAN), else the reason."""
+    if not iban:
+        return ExclusionReason.no_bank_details
+    try:
+        parsed = IBAN(iban)
+    except SchwiftyException:
+        return ExclusionReason.invalid_iban
+    if bic:
+        try:
+            checked = BIC(bic)
+        except SchwiftyException:
+            return ExclusionReason.invalid_bic
+        return parsed.compact, checked.compact
+    if parsed.bic is None:
+        return ExclusionReason.invalid_bic
+    return parsed.compact, parsed.bic.compact
+
+
+def _month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _available_accounts(session: Session, currency: str) -> list[Account]:
+    return list(session.execute(select(Account).where(Account.code.startswith(AVAILABLE_PREFIX),
+                                                      Account.currency == currency).order_by(Account.id)).scalars())
+
+
+def _next_reference(session: Session, period: date, currency: str) -> str:
+    prefix = f"PO-{period:%Y%m}-{currency}-"
+    taken = session.execute(select(PayoutRun.reference).where(PayoutRun.reference.startswith(prefix))).scalars()
+    numbers = [int(r.rsplit("-", 1)[1]) for r in taken if r.rsplit("-", 1)[1].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+# --- the run's life ------------------------------------------------------------------------------------------
+
+def prepare(session: Session, *, period: date, currency: str, payees: list[Payee], prepared_by: str,
+            prepared_by_name: str, execution_date: date) -> PayoutRun:
+    """A run of every partner's available balance in `currency` at the end of `period` (and still available)."""
+    period = period.replace(day=1)
+    end = _month_end(period)
+    by_partner = {p.partner: p for p in payees}
+    run = PayoutRun(reference=_next_reference(session, period, currency), period=period, currency=currency,
+                    status=RunStatus.prepared, open_currency=currency, execution_date=execution_date,
+                    prepared_by=prepared_by, prepared_by_name=prepared_by_name)
+    for acct in _available_accounts(session, currency):
+        partner = acct.code.removeprefix(AVAILABLE_PREFIX)
+        payee = by_partner.get(partner)
+        name = payee.name if payee else partner
+        owed_then = -engine.balance_as_of(session, acct, end)
+        owed_now = acct.normal_balance
+        amount = min(owed_then, owed_now)
+        if amount == 0 and owed_now >= 0:
+            continue
+        reason: ExclusionReason | None = None
+        if owed_now < 0:
+            reason, amount = ExclusionReason.negative_balance, owed_now
+        elif payee is None:
+            reason = ExclusionReason.no_bank_details
+        elif amount < max(payee.minimum_minor, 1):
+            reason = ExclusionReason.below_minimum
+        elif not payee.agreement_in_force:
+            reason = ExclusionReason.no_active_agreement
+        details = None
+        if reason is None:
+            details = checked_bank_details(payee.iban, payee.bic)
+            if isinstance(details, ExclusionReason):
+                reason = details
+        if reason is not None:
+            run.exclusions.append(PayoutExclusion(partner=partner, payee_name=name, reason=reason,
+                                                  balance_minor=amount))
+            continue
+        iban, bic = details
+        run.lines.append(PayoutLine(partner=partner, payee_name=name, iban=iban, bic=bic, amount_minor=amount,
+                                    end_to_end_id=f"{run.reference}-{len(run.lines) + 1}"))
+    run.total_minor = sum(line.amount_minor for line in run.lines)
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        raise RunRefused(N_("A %(currency)s payout run is already waiting for approval: approve or cancel it "
+                            "first."), currency=currency) from None
+    return run
+
+
+def get_run(session: Session, run_public_id: str) -> PayoutRun:
+    run = session.execute(select(PayoutRun).where(PayoutRun.public_id == run_public_id)).scalar_one_or_none()
+    if run is None:
+        raise NotFound(N_("No such payout run."))
+    return run
+
+
+def _move(session: Session, run: PayoutRun, frm: RunStatus, to: RunStatus, **values) -> bool:
+    """Compare-and-set of the run's status: True for the one caller that moved it."""
+    moved = session.execute(update(PayoutRun).where(PayoutRun.id == run.id, PayoutRun.status == frm)
+                            .values(status=to, **values).execution_options(synchronize_session=False)).rowcount
+    session.refresh(run)
+    return moved == 1
+
+
+def approve(session: Session, run: PayoutRun, *, approved_by: str, approved_by_name: str, debtor: Debtor,
+            today: date) -> tuple[PayoutRun, bool]:
+    """Post the run's payouts and write its pain.001 file; (run, False) when it was approved already."""
+    if run.status in (RunStatus.approved, RunStatus.settled):
+        return run, False
+    if run.status is not RunStatus.prepared:
+        raise RunRefused(N_("This payout run was cancelled."))
+    if approved_by == run.prepared_by:
+        raise FourEyes(N_("The person who prepared a payout run cannot approve it: a second finance user must."))
+    if not _move(session, run, RunStatus.prepared, RunStatus.approved, approved_by=approved_by,
+                 approved_by_name=approved_by_name, approved_at=utcnow(), open_currency=None):
+        if run.status in (RunStatus.approved, RunStatus.settled):
+            return run, False  # approved meanwhile by someone else: nothing more to pay
+        raise RunRefused(N_("This payout run was cancelled."))
+    if run.lines:
+        engine.open_account(session, APPROVED, AccountType.liability, run.currency)
+        lines = [debit(available(line.partner), line.amount_minor, run.currency) for line in run.lines]
+        lines.append(credit(APPROVED, run.total_minor, run.currency))
+        entry, _ = engine.post(session, key=f"payout.approved:{run.public_id}", effective_date=today,
+                               description=f"Payout run {run.reference}", lines=lines, event_kind="payout.approved",
+                               event_ref=run.public_id, details={"run": run.reference, "period": f"{run.period:%Y-%m}"})
+        # the accounts are locked now: a balance that shrank since preparation (a clawback) stops the run
+        short = [line.payee_name for line in run.lines
+                 if engine.account(session, available(line.partner), run.currency).normal_balance < 0]
+        if short:
+            raise RunRefused(N_("The available balance of %(partners)s fell since the run was prepared: cancel it "
+                                "and prepare a new one."), partners=", ".join(short))
+        run.approval_entry_id = entry.id
+    run.pain001 = pain001(run, debtor)
+    run.pain001_sha256 = hashlib.sha256(run.pain001.encode()).hexdigest()
+    session.flush()
+    return run, True
+
+
+def pain001(run: PayoutRun, debtor: Debtor) -> str:
+    """The run's SEPA credit transfer initiation (pain.001.001.03), validated against the ISO 20022 schema."""
+    transfer = SepaTransfer({"name": debtor.name, "IBAN": debtor.iban, "BIC": debtor.bic, "batch": True,
+                             "currency": run.currency, "domestic": run.currency != "EUR"}, schema="pain.001.001.03")
+    transfer.msg_id = run.reference
+    for line in run.lines:
+        transfer.add_payment({"name": line.payee_name, "IBAN": line.iban, "BIC": line.bic,
+                              "amount": line.amount_minor, "execution_date": run.execution_date,
+                              "description": f"Commissions {run.period:%Y-%m} {run.reference}",
+                              "endtoend_id": line.end_to_end_id})
+    return transfer.export(validate=True, pretty_print=True).decode()
+
+
+def settle(session: Session, run: PayoutRun, *, settled_by: str, bank_reference: str,
+           today: date) -> tuple[PayoutRun, bool]:
+    """The bank confirmed the transfers: `payouts approved` is paid out of the bank account."""
+    if run.status is RunStatus.settled:
+        return run, False
+    if not _move(session, run, RunStatus.approved, RunStatus.settled, settled_by=settled_by, settled_at=utcnow(),
+                 bank_reference=bank_reference[:64]):
+        if run.status is RunStatus.settled:
+            return run, False
+        raise RunRefused(N_("Only an approved payout run can be settled."))
+    if run.total_minor:
+        engine.open_account(session, BANK, AccountType.asset, run.currency)
+        entry, _ = engine.post(session, key=f"payout.settled:{run.public_id}", effective_date=today,
+                               description=f"Payout run {run.reference} settled ({bank_reference})"[:500],
+                               lines=[debit(APPROVED, run.total_minor, run.currency),
+                                      credit(BANK, run.total_minor, run.currency)],
+                               event_kind="payout.settled", event_ref=run.public_id,
+                               details={"run": run.reference, "bank_reference": bank_reference})
+        run.settlement_entry_id = entry.id
+    session.flush()
+    return run, True
+
+
+def cancel(session: Session, run: PayoutRun, *, cancelled_by: str) -> PayoutRun:
+    """A prepared run dropped (balances changed, a mistake): nothing was posted, nothing is."""
+    if run.status is RunStatus.cancelled:
+        return run
+    if not _move(session, run, RunStatus.prepared, RunStatus.cancelled, cancelled_by=cancelled_by,
+                 open_currency=None):
+        if run.status is RunStatus.cancelled:
+            return run
+        raise RunRefused(N_("An approved payout run cannot be cancelled: its transfers went to the bank."))
+    return run
+
+
+def runs(session: Session, *, limit: int = 100, offset: int = 0) -> list[PayoutRun]:
+    return list(session.execute(select(PayoutRun).order_by(PayoutRun.id.desc()).limit(limit).offset(offset))
+                .scalars())
+
+
+def approval_entry(session: Session, run: PayoutRun) -> JournalEntry | None:
+    return session.get(JournalEntry, run.approval_entry_id) if run.approval_entry_id else None
