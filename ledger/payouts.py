@@ -1,10 +1,10 @@
 """Payout runs: finance pays partners what is available to them, per currency, through a SEPA credit transfer.
 
 A run is prepared for a period and a currency (one prepared run per currency at a time): each partner whose
-available balance at the end of the period, and still now, reaches its minimum gets a line; the others are
-listed as exclusions with their reason (no valid IBAN/BIC, no agreement in force, below the minimum, a
-negative balance carried forward). A second finance user approves it: that posts one entry moving every line
-from `partner payable:available` to `payouts approved` and stores the pain.001 file sent to the bank.
+available balance, less what was made available after the period's end, reaches its minimum gets a line; the
+others are listed as exclusions with their reason (no valid IBAN/BIC, no agreement in force, below the
+minimum, a negative balance carried forward). A second finance user approves it: that posts one entry moving
+every line from `partner payable:available` to `payouts approved` and stores the pain.001 file sent to the bank.
 Settling the run (the bank confirmed) posts `payouts approved` against the bank account.
 
 Paying the same balance twice is impossible by construction: approval is a compare-and-set on the run's
@@ -21,7 +21,8 @@ from datetime import date, datetime, timedelta
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from sepaxml import SepaTransfer
-from sqlalchemy import BigInteger, Date, ForeignKey, String, Text, select, update
+from sepaxml.validation import ValidationError as SepaValidationError
+from sqlalchemy import BigInteger, Date, ForeignKey, String, Text, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -31,7 +32,7 @@ from core.i18n import N_
 from . import engine
 from .commissions import available
 from .engine import LedgerError, credit, debit
-from .models import Account, AccountType, JournalEntry
+from .models import Account, AccountType, JournalEntry, Posting
 
 APPROVED = "payouts_approved"
 BANK = "bank"
@@ -49,8 +50,9 @@ class RunStatus(enum.Enum):
         return RUN_STATUS_LABELS[self]
 
 
-RUN_STATUS_LABELS = {RunStatus.prepared: N_("Prepared, awaiting approval"), RunStatus.approved: N_("Approved, sent to the bank"),
-                     RunStatus.settled: N_("Settled"), RunStatus.cancelled: N_("Cancelled")}
+RUN_STATUS_LABELS = {RunStatus.prepared: N_("Prepared, awaiting approval"),
+                     RunStatus.approved: N_("Approved, sent to the bank"),
+                     RunStatus.settled: N_("Settled"), RunStatus.cancelled: N_("Cancelled, nothing paid")}
 
 
 class ExclusionReason(enum.Enum):
@@ -199,11 +201,6 @@ def _month_end(first: date) -> date:
     return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
-def _available_accounts(session: Session, currency: str) -> list[Account]:
-    return list(session.execute(select(Account).where(Account.code.startswith(AVAILABLE_PREFIX),
-                                                      Account.currency == currency).order_by(Account.id)).scalars())
-
-
 def _next_reference(session: Session, period: date, currency: str) -> str:
     prefix = f"PO-{period:%Y%m}-{currency}-"
     taken = session.execute(select(PayoutRun.reference).where(PayoutRun.reference.startswith(prefix))).scalars()
@@ -213,53 +210,107 @@ def _next_reference(session: Session, period: date, currency: str) -> str:
 
 # --- the run's life ------------------------------------------------------------------------------------------
 
-def prepare(session: Session, *, period: date, currency: str, payees: list[Payee], prepared_by: str,
-            prepared_by_name: str, execution_date: date) -> PayoutRun:
-    """A run of every partner's available balance in `currency` at the end of `period` (and still available)."""
-    period = period.replace(day=1)
-    end = _month_end(period)
-    by_partner = {p.partner: p for p in payees}
-    run = PayoutRun(reference=_next_reference(session, period, currency), period=period, currency=currency,
-                    status=RunStatus.prepared, open_currency=currency, execution_date=execution_date,
-                    prepared_by=prepared_by, prepared_by_name=prepared_by_name)
-    for acct in _available_accounts(session, currency):
-        partner = acct.code.removeprefix(AVAILABLE_PREFIX)
-        payee = by_partner.get(partner)
-        name = payee.name if payee else partner
-        owed_then = -engine.balance_as_of(session, acct, end)
-        owed_now = acct.normal_balance
-        amount = min(owed_then, owed_now)
-        if amount == 0 and owed_now >= 0:
-            continue
-        reason: ExclusionReason | None = None
-        if owed_now < 0:
-            reason, amount = ExclusionReason.negative_balance, owed_now
-        elif payee is None:
-            reason = ExclusionReason.no_bank_details
-        elif amount < max(payee.minimum_minor, 1):
-            reason = ExclusionReason.below_minimum
-        elif not payee.agreement_in_force:
-            reason = ExclusionReason.no_active_agreement
-        details = None
-        if reason is None:
-            details = checked_bank_details(payee.iban, payee.bic)
-            if isinstance(details, ExclusionReason):
-                reason = details
-        if reason is not None:
-            run.exclusions.append(PayoutExclusion(partner=partner, payee_name=name, reason=reason,
-                                                  balance_minor=amount))
-            continue
-        iban, bic = details
-        run.lines.append(PayoutLine(partner=partner, payee_name=name, iban=iban, bic=bic, amount_minor=amount,
-                                    end_to_end_id=f"{run.reference}-{len(run.lines) + 1}"))
-    run.total_minor = sum(line.amount_minor for line in run.lines)
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _available_where(currency: str):
+    return Account.code.startswith(AVAILABLE_PREFIX), Account.currency == currency
+
+
+def _sqlite_write_lock(session: Session, currency: str) -> None:
+    """SQLite has no FOR UPDATE: a no-op write takes the database's write lock, so no posting commits while
+    the run reads the balances, and it opens the transaction so that a SAVEPOINT after it nests inside it
+    (issued first, the sqlite3 driver would let its RELEASE commit on its own; see engine._locked_accounts)."""
+    session.execute(update(Account).where(*_available_where(currency)).values(balance_minor=Account.balance_minor)
+                    .execution_options(synchronize_session=False))
+
+
+def _partner_accounts(session: Session, currency: str) -> list[Account]:
+    """Every partner's available account in `currency`, locked until the run is written: a posting to one of
+    them (a release, a clawback, an approval in flight) either committed before or waits until after."""
+    stmt = (select(Account).where(*_available_where(currency)).order_by(Account.id)
+            .execution_options(populate_existing=True))
+    if not _is_sqlite(session):  # on SQLite prepare() holds the write lock already
+        stmt = stmt.with_for_update()
+    return list(session.execute(stmt).scalars())
+
+
+def _credited_after(session: Session, accounts: list[Account], end: date) -> dict[int, int]:
+    """What each account received after `end` (credits to a payable, as a positive amount): money made
+    available after the period is not that period's to pay, even when it arrived before the run."""
+    if not accounts:
+        return {}
+    rows = session.execute(select(Posting.account_id, func.sum(Posting.amount_minor))
+                           .where(Posting.account_id.in_([a.id for a in accounts]), Posting.effective_date > end,
+                                  Posting.amount_minor < 0).group_by(Posting.account_id))
+    return {account_id: -int(total) for account_id, total in rows}
+
+
+def _payable(payee: Payee | None, amount: int) -> tuple[str, str] | ExclusionReason:
+    """(IBAN, BIC) to pay `amount` to, or why the partner is left out of this run."""
+    if payee is None:
+        return ExclusionReason.no_bank_details
+    if amount < max(payee.minimum_minor, 1):
+        return ExclusionReason.below_minimum
+    if not payee.agreement_in_force:
+        return ExclusionReason.no_active_agreement
+    return checked_bank_details(payee.iban, payee.bic)
+
+
+def _claim_currency(session: Session, run: PayoutRun) -> None:
+    """Write the run, claiming its currency (unique `open_currency`): a second prepared run is refused, and
+    on PostgreSQL a preparation waits here for an approval in flight in the same currency to commit."""
     try:
         with session.begin_nested():
             session.add(run)
             session.flush()
     except IntegrityError:
         raise RunRefused(N_("A %(currency)s payout run is already waiting for approval: approve or cancel it "
-                            "first."), currency=currency) from None
+                            "first."), currency=run.currency) from None
+
+
+def _add_partner(run: PayoutRun, partner: str, payee: Payee | None, owed_now: int, amount: int) -> None:
+    """The partner's line in the run for `amount` (the period's money still available), or its exclusion."""
+    name = payee.name if payee else partner
+    if amount == 0:
+        return
+    if amount < 0:
+        # owed to us: netted against what the partner earns next (shown as it stands now when negative)
+        run.exclusions.append(PayoutExclusion(partner=partner, payee_name=name,
+                                              reason=ExclusionReason.negative_balance,
+                                              balance_minor=owed_now if owed_now < 0 else amount))
+        return
+    details = _payable(payee, amount)
+    if isinstance(details, ExclusionReason):
+        run.exclusions.append(PayoutExclusion(partner=partner, payee_name=name, reason=details, balance_minor=amount))
+        return
+    iban, bic = details
+    run.lines.append(PayoutLine(partner=partner, payee_name=name, iban=iban, bic=bic, amount_minor=amount,
+                                end_to_end_id=f"{run.reference}-{len(run.lines) + 1}"))
+
+
+def prepare(session: Session, *, period: date, currency: str, payees: list[Payee], prepared_by: str,
+            prepared_by_name: str, execution_date: date) -> PayoutRun:
+    """A run paying every partner its available balance in `currency` as of the end of `period`: what is
+    available now less what was made available after the period (that waits for the next period's run)."""
+    period = period.replace(day=1)
+    end = _month_end(period)
+    by_partner = {p.partner: p for p in payees}
+    if _is_sqlite(session):
+        _sqlite_write_lock(session, currency)
+    run = PayoutRun(reference=_next_reference(session, period, currency), period=period, currency=currency,
+                    status=RunStatus.prepared, open_currency=currency, execution_date=execution_date,
+                    prepared_by=prepared_by, prepared_by_name=prepared_by_name, total_minor=0)
+    _claim_currency(session, run)
+    accounts = _partner_accounts(session, currency)
+    later = _credited_after(session, accounts, end)
+    for acct in accounts:
+        partner = acct.code.removeprefix(AVAILABLE_PREFIX)
+        _add_partner(run, partner, by_partner.get(partner), acct.normal_balance,
+                     acct.normal_balance - later.get(acct.id, 0))
+    run.total_minor = sum(line.amount_minor for line in run.lines)
+    session.flush()
     return run
 
 
@@ -280,49 +331,71 @@ def _move(session: Session, run: PayoutRun, frm: RunStatus, to: RunStatus, **val
 
 def approve(session: Session, run: PayoutRun, *, approved_by: str, approved_by_name: str, debtor: Debtor,
             today: date) -> tuple[PayoutRun, bool]:
-    """Post the run's payouts and write its pain.001 file; (run, False) when it was approved already."""
+    """Post the run's payouts and write its pain.001 file; (run, False) when it was approved already.
+    On a refusal (RunRefused, FourEyes) the caller rolls back: nothing of the approval stays."""
+    if approved_by == run.prepared_by:
+        raise FourEyes(N_("The person who prepared a payout run cannot approve it: a second finance user must."))
     if run.status in (RunStatus.approved, RunStatus.settled):
         return run, False
     if run.status is not RunStatus.prepared:
         raise RunRefused(N_("This payout run was cancelled."))
-    if approved_by == run.prepared_by:
-        raise FourEyes(N_("The person who prepared a payout run cannot approve it: a second finance user must."))
+    if not run.lines:
+        raise RunRefused(N_("This payout run pays nobody: cancel it."))
+    document = pain001(run, debtor)  # before anything is written: a file the bank would refuse stops it here
     if not _move(session, run, RunStatus.prepared, RunStatus.approved, approved_by=approved_by,
                  approved_by_name=approved_by_name, approved_at=utcnow(), open_currency=None):
         if run.status in (RunStatus.approved, RunStatus.settled):
             return run, False  # approved meanwhile by someone else: nothing more to pay
         raise RunRefused(N_("This payout run was cancelled."))
-    if run.lines:
-        engine.open_account(session, APPROVED, AccountType.liability, run.currency)
-        lines = [debit(available(line.partner), line.amount_minor, run.currency) for line in run.lines]
-        lines.append(credit(APPROVED, run.total_minor, run.currency))
-        entry, _ = engine.post(session, key=f"payout.approved:{run.public_id}", effective_date=today,
-                               description=f"Payout run {run.reference}", lines=lines, event_kind="payout.approved",
-                               event_ref=run.public_id, details={"run": run.reference, "period": f"{run.period:%Y-%m}"})
-        # the accounts are locked now: a balance that shrank since preparation (a clawback) stops the run
-        short = [line.payee_name for line in run.lines
-                 if engine.account(session, available(line.partner), run.currency).normal_balance < 0]
-        if short:
-            raise RunRefused(N_("The available balance of %(partners)s fell since the run was prepared: cancel it "
-                                "and prepare a new one."), partners=", ".join(short))
-        run.approval_entry_id = entry.id
-    run.pain001 = pain001(run, debtor)
-    run.pain001_sha256 = hashlib.sha256(run.pain001.encode()).hexdigest()
+    engine.open_account(session, APPROVED, AccountType.liability, run.currency)
+    lines = [debit(available(line.partner), line.amount_minor, run.currency) for line in run.lines]
+    lines.append(credit(APPROVED, run.total_minor, run.currency))
+    entry, _ = engine.post(session, key=f"payout.approved:{run.public_id}", effective_date=today,
+                           description=f"Payout run {run.reference}", lines=lines, event_kind="payout.approved",
+                           event_ref=run.public_id, details={"run": run.reference, "period": f"{run.period:%Y-%m}"})
+    # the accounts are locked now: a balance that shrank since preparation (a clawback) stops the run
+    short = [line.payee_name for line in run.lines
+             if engine.account(session, available(line.partner), run.currency).normal_balance < 0]
+    if short:
+        raise RunRefused(N_("The available balance of %(partners)s fell since the run was prepared: cancel it "
+                            "and prepare a new one."), partners=", ".join(short))
+    run.approval_entry_id = entry.id
+    run.pain001 = document
+    run.pain001_sha256 = hashlib.sha256(document.encode()).hexdigest()
     session.flush()
     return run, True
 
 
+class _Transfer(SepaTransfer):
+    """sepaxml draws a random message id and writes the group header in its constructor: the bank's message
+    id must be the run's reference (what the bank quotes back, and unique per file)."""
+
+    def __init__(self, config: dict, msg_id: str):
+        self._run_reference = msg_id
+        super().__init__(config, schema="pain.001.001.03")
+
+    def _create_header(self):
+        self.msg_id = self._run_reference
+        super()._create_header()
+
+
 def pain001(run: PayoutRun, debtor: Debtor) -> str:
     """The run's SEPA credit transfer initiation (pain.001.001.03), validated against the ISO 20022 schema."""
-    transfer = SepaTransfer({"name": debtor.name, "IBAN": debtor.iban, "BIC": debtor.bic, "batch": True,
-                             "currency": run.currency, "domestic": run.currency != "EUR"}, schema="pain.001.001.03")
-    transfer.msg_id = run.reference
+    if isinstance(checked_bank_details(debtor.iban, debtor.bic), ExclusionReason):
+        raise RunRefused(N_("The broker's own bank account (IBAN/BIC) in the settings is not valid."))
+    transfer = _Transfer({"name": debtor.name, "IBAN": IBAN(debtor.iban).compact, "BIC": BIC(debtor.bic).compact,
+                          "batch": True, "currency": run.currency, "domestic": run.currency != "EUR"},
+                         msg_id=run.reference)
     for line in run.lines:
         transfer.add_payment({"name": line.payee_name, "IBAN": line.iban, "BIC": line.bic,
                               "amount": line.amount_minor, "execution_date": run.execution_date,
                               "description": f"Commissions {run.period:%Y-%m} {run.reference}",
                               "endtoend_id": line.end_to_end_id})
-    return transfer.export(validate=True, pretty_print=True).decode()
+    try:
+        return transfer.export(validate=True, pretty_print=True).decode()
+    except SepaValidationError:
+        raise RunRefused(N_("The transfer file does not pass the ISO 20022 schema: check the payees' names and "
+                            "bank details.")) from None
 
 
 def settle(session: Session, run: PayoutRun, *, settled_by: str, bank_reference: str,

@@ -107,15 +107,17 @@ def _register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth.views import bp as auth_bp
     from .cases.views import bp as cases_bp
+    from .finance import bp as finance_bp
     from .firm.views import bp as firm_bp
     from .home.views import bp as home_bp
     from .leads.views import bp as leads_bp
     from .onboarding.views import bp as onboarding_bp
     from .profile.views import bp as profile_bp
+    from .statements import bp as statements_bp
     from .verification.views import bp as verification_bp
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               cases_bp, verification_bp, api_bp):
+               cases_bp, finance_bp, statements_bp, verification_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -74,6 +74,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # self-signed certificate is generated under the instance folder when none is configured.
         "BROKER_NAME": env.get("BROKER_NAME", "BIG Insurance Brokers SAS"),
         "BROKER_REGISTRATION": env.get("BROKER_REGISTRATION", "ORIAS 07000001"),
+        # The broker's account payout transfers leave from (pain.001 debtor). Development uses a specimen
+        # account so a demo run can produce its file; production must set its own.
+        "PAYOUT_DEBTOR_NAME": env.get("PAYOUT_DEBTOR_NAME"),
+        "PAYOUT_DEBTOR_IBAN": env.get("PAYOUT_DEBTOR_IBAN") or (None if production else "FR7630006000011234567890189"),
+        "PAYOUT_DEBTOR_BIC": env.get("PAYOUT_DEBTOR_BIC") or (None if production else "AGRIFRPPXXX"),
         "SEAL_P12_PATH": env.get("SEAL_P12_PATH") or (None if production else str(instance / "seal-dev.p12")),
         "SEAL_P12_PASSWORD": env.get("SEAL_P12_PASSWORD") or (None if production else _instance_secret(
             instance, "seal_password")),

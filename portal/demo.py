@@ -38,6 +38,8 @@ USERS = [
     ("admin@demo.example", Role.admin, None, "Alex Admin", "en"),
     ("compliance@demo.example", Role.compliance, None, "Camille Conformité", "fr"),
     ("finance@demo.example", Role.finance, None, "Fatima Finance", "en"),
+    # payout runs need a second pair of eyes: one finance user prepares, another approves
+    ("finance.approver@demo.example", Role.finance, None, "Felix Finance", "fr"),
     ("manager@demo.example", Role.account_manager, None, "Marco Manager", "it"),
     ("specialist@demo.example", Role.partner_admin, "specialist", "Sophie Lumen", "fr"),
     ("specialist.member@demo.example", Role.partner_member, "specialist", "Paul Lumen", "fr"),
@@ -86,6 +88,7 @@ def load_demo(session: Session, password: str, seal_config=None, broker=None) ->
         created += _sign_demo_agreements(session, firms, seal_config, broker)
         created += _demo_insurers(session)
         created += _demo_pipeline(session)
+        created += _demo_ledger(session, firms)
     return created
 
 
@@ -206,3 +209,47 @@ def _demo_pipeline(session: Session) -> int:
         BudgetBand.under_3000, CommunicationModel.partner_leads, language="fr"))
     session.flush()
     return 7
+
+
+# specimen accounts (valid check digits, not real customers' accounts)
+BANK_DETAILS = {"specialist": ("FR1420041010050500013M02606", None),
+                "generalist": ("GB29NWBK60161331926819", "NWBKGB2L"),
+                "introducer": ("ES9121000418450200051332", None)}
+
+
+def _demo_ledger(session: Session, firms: dict) -> int:
+    """Insurer rates, the placed contract's commission posted and released, and one approved payout run with
+    its SEPA file — through the ledger's own operations."""
+    from decimal import Decimal
+
+    from core.contracts import Contract, Insurer
+    from core.products import ProductLine
+    from ledger import commissions, payouts
+
+    from .finance.services import debtor, payees
+
+    if session.execute(select(payouts.PayoutRun.id).limit(1)).first():
+        return 0
+    today = utcnow().date()
+    for n, insurer in enumerate(session.execute(select(Insurer).order_by(Insurer.code)).scalars()):
+        for line in ProductLine:
+            commissions.set_insurer_rate(session, insurer, line, Decimal("0.1500") + Decimal(n) / 100,
+                                         date(today.year, 1, 1), "finance@demo.example")
+    for key, (iban, bic) in BANK_DETAILS.items():
+        org = firms[key]
+        org.payout_account_holder = org.payout_account_holder or org.legal_name
+        org.payout_iban, org.payout_bic = org.payout_iban or iban, org.payout_bic or bic
+    session.flush()
+    for event in commissions.pending_events(session):
+        commissions.post_event(session, event, today=today)
+    for contract in session.execute(select(Contract)).scalars():
+        commissions.release_disclosure(session, contract, today=today, released_by="compliance@demo.example")
+    preparer = ops.find_user_by_email(session, "finance@demo.example")
+    approver = ops.find_user_by_email(session, "finance.approver@demo.example")
+    run = payouts.prepare(session, period=today.replace(day=1), currency="EUR", payees=payees(session, today),
+                          prepared_by=preparer.public_id, prepared_by_name=preparer.full_name,
+                          execution_date=today)
+    payouts.approve(session, run, approved_by=approver.public_id, approved_by_name=approver.full_name,
+                    debtor=debtor(), today=today)
+    session.flush()
+    return 1

@@ -7,4 +7,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # The API never reads the session cookie (bearer tokens only), so cross-site requests carry no authority.
 csrf.exempt(bp)
 
-from . import agreements, cases, leads, views  # noqa: E402,F401  (registers the routes)
+from . import agreements, cases, leads, payouts, statements, views  # noqa: E402,F401  (registers the routes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from core.contracts import Contract
 

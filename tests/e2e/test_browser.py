@@ -3,6 +3,7 @@ import pytest
 
 from portal.accounts.models import Role
 from tests.factories import PASSWORD
+from tests.portal.test_finance_payouts import books  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -127,3 +128,48 @@ def test_account_manager_moves_a_case_to_the_next_stage(page, live_server, sessi
     assert page.locator(".timeline").get_by_text("We call the client on Monday").is_visible()
     session.expire_all()
     assert session.get(Case, case.id).status is CaseStatus.needs_analysis
+
+
+def _sign_in(page, live_server, user):
+    page.goto(live_server + "/login")
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name=f"Welcome, {user.full_name}").wait_for()
+
+
+def test_two_finance_users_prepare_and_approve_a_payout_run(browser, live_server, session, books,  # noqa: F811
+                                                          make_user):
+    """Four eyes in two browsers: one prepares the run, the other approves it and downloads the SEPA file."""
+    from tests.portal.test_finance_payouts import PERIOD
+
+    preparer, approver = make_user(Role.finance), make_user(Role.finance)
+    contexts = [browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+                for _ in range(2)]
+    try:
+        first, second = (c.new_page() for c in contexts)
+        for p in (first, second):
+            p.set_default_timeout(10_000)
+        _sign_in(first, live_server, preparer)
+        first.goto(live_server + "/finance/payout-runs")
+        first.get_by_label("Period (YYYY-MM)").fill(PERIOD)
+        first.get_by_role("button", name="Prepare").click()
+        first.get_by_role("heading", name="Payout run PO-").wait_for()
+        assert "You prepared this run: a second finance user must approve it." in first.inner_text("main")
+        assert first.get_by_role("button", name="Approve and write the transfer file").count() == 0
+        assert "Courtage Alpha" in first.content() and "No bank details on file" in first.content()
+        run_url = first.url
+
+        _sign_in(second, live_server, approver)
+        second.goto(run_url)
+        second.get_by_role("button", name="Approve and write the transfer file").click()
+        second.get_by_role("link", name="Download the SEPA transfer file (pain.001)").wait_for()
+        assert "Approved, sent to the bank" in second.inner_text("main")
+        with second.expect_download() as download:
+            second.get_by_role("link", name="Download the SEPA transfer file (pain.001)").click()
+        with open(download.value.path(), "rb") as fh:
+            xml = fh.read()
+        assert b"<CstmrCdtTrfInitn>" in xml and b"<InstdAmt Ccy=\"EUR\">600.00</InstdAmt>" in xml
+    finally:
+        for c in contexts:
+            c.close()

@@ -1,16 +1,18 @@
 """Commission postings from placed, renewed and cancelled contracts (DESIGN.md §5), on both databases."""
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
+from agreements.models import CommissionRule
 from core import events
-from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
+from core.contracts import ContractStatus, ContractTerm, Insurer
 from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.models import JournalEntry
+from tests.ledger import books
+from tests.ledger.books import add_agreement, add_insurer
 from portal.accounts.models import PartnerStatus, Role
 
 START = date(2026, 12, 1)
@@ -19,12 +21,7 @@ TODAY = date(2026, 12, 1)
 
 @pytest.fixture
 def insurer(session):
-    insurer = Insurer(code="allianz-care", name="Allianz Care")
-    session.add(insurer)
-    session.flush()
-    commissions.set_insurer_rate(session, insurer, ProductLine.family, Decimal("0.1500"), date(2026, 1, 1), "finance")
-    session.commit()
-    return insurer
+    return add_insurer(session)
 
 
 @pytest.fixture
@@ -32,27 +29,15 @@ def partner(session, make_org, make_user):
     """A broker firm with an agreement in force: 40 % of the broker's commission the first year, 20 % after,
     a 365-day clawback window."""
     org = make_org(PartnerStatus.specialist_broker)
-    agreement = Agreement(reference=f"AG-{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
-                          template_version="2026-11", language="en", status=AgreementStatus.active,
-                          effective_from=date(2026, 1, 1))
-    agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal("0.40"),
-                                          renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365))
-    session.add(agreement)
+    add_agreement(session, org)
     session.commit()
     make_user(Role.account_manager)
     return org
 
 
 def place(session, insurer, org, *, premium=1_000_000, policy="P-1", start=START, currency="EUR"):
-    contract = Contract(organisation_id=org.id if org else None, insurer_id=insurer.id, policy_number=policy,
-                        product_line=ProductLine.family, premium_minor=premium, currency=currency, start_date=start,
-                        status=ContractStatus.in_force, placed_by_id=1)
-    contract.terms.append(ContractTerm(number=1, start_date=start, end_date=start.replace(year=start.year + 1)
-                                       - timedelta(days=1), premium_minor=premium))
-    session.add(contract)
-    session.flush()
-    event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, start, premium_minor=premium,
-                        currency=currency, term=1)
+    contract, event = books.place(session, insurer, org, policy=policy, placed_by_id=1, premium=premium, start=start,
+                                  currency=currency)
     session.commit()
     return contract, event
 

@@ -1,0 +1,89 @@
+"""Payout runs on the API (finance tokens only): the runs, their lines and exclusions, their SEPA file."""
+from __future__ import annotations
+
+from flask import Response, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from ledger.payouts import PayoutRun, RunStatus, get_run
+
+from ..accounts.models import Role
+from ..extensions import db
+from ..security.access import allow
+from . import bp
+from .common import PageQuerySchema, created_between, load_query, page_response
+from .openapi import documented
+
+
+class PayoutLineSchema(Schema):
+    partner = fields.String(metadata={"description": "the partner firm's id"})
+    payee_name = fields.String()
+    iban = fields.String()
+    bic = fields.String()
+    amount_minor = fields.Integer()
+    end_to_end_id = fields.String()
+
+
+class PayoutExclusionSchema(Schema):
+    partner = fields.String()
+    payee_name = fields.String()
+    reason = fields.Function(lambda ex: ex.reason.value)
+    balance_minor = fields.Integer()
+
+
+class PayoutRunSchema(Schema):
+    id = fields.String(attribute="public_id")
+    reference = fields.String()
+    period = fields.Function(lambda run: f"{run.period:%Y-%m}")
+    currency = fields.String()
+    status = fields.Function(lambda run: run.status.value)
+    total_minor = fields.Integer()
+    execution_date = fields.Date()
+    prepared_by = fields.String(attribute="prepared_by_name")
+    approved_by = fields.String(attribute="approved_by_name", allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    settled_at = fields.DateTime(allow_none=True)
+    bank_reference = fields.String(allow_none=True)
+    pain001_sha256 = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(PayoutLineSchema))
+    exclusions = fields.List(fields.Nested(PayoutExclusionSchema))
+
+
+class PayoutRunQuerySchema(PageQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in RunStatus]))
+    currency = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"))
+
+
+@bp.route("/payout-runs")
+@allow(Role.finance)
+@documented(summary="Payout runs, newest first, with their lines and exclusions (finance)",
+            response=PayoutRunSchema(many=True), tags=("finance",), errors=("401", "403", "422"),
+            query=PayoutRunQuerySchema)
+def payout_run_list():
+    query = load_query(PayoutRunQuerySchema())
+    stmt = select(PayoutRun).order_by(PayoutRun.id.desc())
+    if query.get("status"):
+        stmt = stmt.where(PayoutRun.status == RunStatus(query["status"]))
+    if query.get("currency"):
+        stmt = stmt.where(PayoutRun.currency == query["currency"])
+    return page_response(created_between(stmt, PayoutRun.created_at, query), PayoutRunSchema(many=True), query)
+
+
+@bp.route("/payout-runs/<public_id>")
+@allow(Role.finance)
+@documented(summary="One payout run (finance)", response=PayoutRunSchema, tags=("finance",),
+            errors=("401", "403", "404"))
+def payout_run_get(public_id: str):
+    return PayoutRunSchema().dump(get_run(db.session, public_id))
+
+
+@bp.route("/payout-runs/<public_id>/pain001")
+@allow(Role.finance)
+@documented(summary="The run's SEPA credit transfer file (pain.001.001.03 XML), once approved (finance)",
+            tags=("finance",), errors=("401", "403", "404"))
+def payout_run_pain001(public_id: str):
+    run = get_run(db.session, public_id)
+    if not run.pain001:
+        abort(404)
+    return Response(run.pain001, mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{run.reference}.pain001.xml"'})

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from ..cases.forms import to_minor_units
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def parse_month(text: str | None) -> date | None:
+    """'2026-11' -> date(2026, 11, 1); None when it is not a month."""
+    if not text or not MONTH.match(text.strip()):
+        return None
+    year, month = text.strip().split("-")
+    return date(int(year), int(month), 1)
+
+
+class PayoutRunForm(FlaskForm):
+    period = StringField(_l("Period (YYYY-MM)"), validators=[DataRequired(), Length(max=7)])
+    currency = SelectField(_l("Currency"), validators=[DataRequired()])
+    execution_date = DateField(_l("Execution date"), validators=[DataRequired()])
+
+    def validate_period(self, field):
+        if parse_month(field.data) is None:
+            raise ValidationError(_l("Enter a month as YYYY-MM, for example 2026-11."))
+
+    def validate_execution_date(self, field):
+        if field.data and field.data < date.today():
+            raise ValidationError(_l("The execution date cannot be in the past."))
+
+
+class SettleForm(FlaskForm):
+    bank_reference = StringField(_l("Bank confirmation reference"), validators=[DataRequired(), Length(max=64)])
+
+
+class BankDetailsForm(FlaskForm):
+    account_holder = StringField(_l("Account holder"), validators=[DataRequired(), Length(max=70)])
+    iban = StringField(_l("IBAN"), validators=[DataRequired(), Length(max=42)])
+    bic = StringField(_l("BIC"), validators=[Length(max=11)])
+    minimum = StringField(_l("Minimum payout (EUR, or the run's currency)"), validators=[DataRequired()])
+
+    def validate_iban(self, field):
+        try:
+            self.iban_compact = IBAN(field.data).compact
+        except SchwiftyException:
+            raise ValidationError(_l("This IBAN is not valid (check the country code, length and check digits)."))
+
+    def validate_bic(self, field):
+        if field.data:
+            try:
+                self.bic_compact = BIC(field.data).compact
+            except SchwiftyException:
+                raise ValidationError(_l("This BIC is not valid."))
+        else:
+            try:
+                derived = IBAN(self.iban.data or "").bic
+            except SchwiftyException:
+                return  # the IBAN's own message says what is wrong
+            if derived is None:
+                raise ValidationError(_l("Enter the BIC: it cannot be derived from this IBAN."))
+            self.bic_compact = derived.compact
+
+    def validate_minimum(self, field):
+        try:
+            self.minimum_minor = to_minor_units(field.data, "EUR")
+        except ValueError:
+            raise ValidationError(_l("Enter an amount such as 50 or 50.00."))
+        if self.minimum_minor < 0:
+            raise ValidationError(_l("The minimum cannot be negative."))

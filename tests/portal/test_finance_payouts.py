@@ -1,0 +1,237 @@
+"""Finance's payout runs through the web and the API: prepare, four-eyes approval, the SEPA file, settlement;
+bank details; disclosure releases; who may see and do what."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sepaxml
+from sqlalchemy import func, select
+
+from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
+from core import events
+from core.audit import AuditEvent
+from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
+from core.products import ProductLine
+from ledger import commissions, engine
+from ledger.models import JournalEntry
+from ledger.payouts import PayoutRun, RunStatus
+from portal.accounts.models import Organisation, PartnerStatus, Role
+from tests.conftest import csrf_from
+
+XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
+# commissions accrued and released in the month before last: a run for that month pays them
+BOOKED = (date.today().replace(day=1) - timedelta(days=40)).replace(day=5)
+PERIOD = f"{BOOKED:%Y-%m}"
+
+
+@pytest.fixture
+def books(session, make_org, make_user):
+    insurer = Insurer(code="allianz-care", name="Allianz Care")
+    session.add(insurer)
+    session.flush()
+    commissions.set_insurer_rate(session, insurer, ProductLine.family, Decimal("0.1500"), date(2020, 1, 1), "finance")
+    paid = make_org(PartnerStatus.specialist_broker, legal_name="Courtage Alpha", payout_account_holder="Courtage Alpha",
+                    payout_iban="FR1420041010050500013M02606", payout_bic=None)
+    unpaid = make_org(PartnerStatus.generalist_broker, legal_name="Beta Brokers")  # no bank details
+    manager = make_user(Role.account_manager)
+    for n, org in enumerate((paid, unpaid)):
+        agreement = Agreement(reference=f"AG-W{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
+                              template_version="2026-11", language="en", status=AgreementStatus.active,
+                              effective_from=date(2020, 1, 1))
+        agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal("0.40"),
+                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365))
+        session.add(agreement)
+        contract = Contract(organisation_id=org.id, insurer_id=insurer.id, policy_number=f"POL-{n}",
+                            product_line=ProductLine.family, premium_minor=1_000_000, currency="EUR",
+                            start_date=BOOKED, status=ContractStatus.in_force, placed_by_id=manager.id)
+        contract.terms.append(ContractTerm(number=1, start_date=BOOKED, end_date=BOOKED + timedelta(days=364),
+                                           premium_minor=1_000_000))
+        session.add(contract)
+        session.flush()
+        event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, BOOKED, premium_minor=1_000_000,
+                            currency="EUR", term=1)
+        commissions.post_event(session, event, today=BOOKED)
+        commissions.release_disclosure(session, contract, today=BOOKED, released_by="compliance")
+    session.commit()
+    return {"paid": paid, "unpaid": unpaid}
+
+
+def available(session, org):
+    session.expire_all()
+    return engine.account(session, commissions.available(org.public_id), "EUR").normal_balance
+
+
+def prepare(client):
+    page = client.get("/finance/payout-runs")
+    assert page.status_code == 200
+    return client.post("/finance/payout-runs", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "period": PERIOD, "currency": "EUR",
+        "execution_date": (date.today() + timedelta(days=2)).isoformat()})
+
+
+def post_on_run_page(client, run, action, **data):
+    page = client.get(f"/finance/payout-runs/{run.public_id}")
+    data["csrf_token"] = csrf_from(page.get_data(as_text=True))
+    return client.post(f"/finance/payout-runs/{run.public_id}/{action}", data=data, follow_redirects=True)
+
+
+def test_a_run_is_prepared_by_one_finance_user_and_approved_by_another(session, books, make_user, login, tmp_path):
+    preparer, approver = make_user(Role.finance), make_user(Role.finance)
+    first = login(preparer)
+    r = prepare(first)
+    assert r.status_code == 302
+    run = session.execute(select(PayoutRun)).scalar_one()
+    page = first.get(r.headers["Location"]).get_data(as_text=True)
+    # the firm with an IBAN gets its 600.00; the one without is listed with the reason
+    assert "Courtage Alpha" in page and "FR1420041010050500013M02606" in page and "600.00" in page
+    assert "Beta Brokers" in page and "No bank details on file" in page
+    assert "a second finance user must approve it" in page
+
+    # the preparer cannot approve: nothing is posted
+    r = post_on_run_page(first, run, "approve")
+    assert "cannot approve" in r.get_data(as_text=True)
+    session.refresh(run)
+    assert run.status is RunStatus.prepared and available(session, books["paid"]) == 60_000
+
+    second = login(approver)
+    r = post_on_run_page(second, run, "approve")
+    assert "approved" in r.get_data(as_text=True)
+    session.refresh(run)
+    assert run.status is RunStatus.approved and run.approved_by == approver.public_id
+    assert available(session, books["paid"]) == 0 and available(session, books["unpaid"]) == 60_000
+
+    # clicked again: nothing is paid twice
+    r = post_on_run_page(second, run, "approve")
+    assert "approved already" in r.get_data(as_text=True)
+    assert available(session, books["paid"]) == 0
+    assert session.execute(select(func.count()).select_from(JournalEntry)
+                           .where(JournalEntry.event_kind == "payout.approved")).scalar_one() == 1
+
+    # the SEPA file is valid against the ISO 20022 schema (checked by xmllint, not by the library that wrote it)
+    xml = second.get(f"/finance/payout-runs/{run.public_id}/pain001.xml")
+    assert xml.status_code == 200 and xml.mimetype == "application/xml"
+    path = tmp_path / "run.xml"
+    path.write_bytes(xml.data)
+    assert shutil.which("xmllint"), "xmllint (libxml2-utils) is needed to validate the SEPA file"
+    check = subprocess.run(["xmllint", "--noout", "--schema", str(XSD), str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    assert b"<InstdAmt Ccy=\"EUR\">600.00</InstdAmt>" in xml.data and b"FR1420041010050500013M02606" in xml.data
+
+    r = post_on_run_page(second, run, "settle", bank_reference="BNK-2026-001")
+    session.refresh(run)
+    assert run.status is RunStatus.settled and run.bank_reference == "BNK-2026-001"
+    assert engine.account(session, "payouts_approved", "EUR").balance_minor == 0
+    assert engine.account(session, "bank", "EUR").balance_minor == -60_000
+    assert engine.verify(session) == []
+    actions = set(session.execute(select(AuditEvent.action)).scalars())
+    assert {"payout_run.prepared", "payout_run.approved", "payout_run.settled"} <= actions
+
+
+def test_a_second_run_for_the_same_currency_waits_for_the_first(session, books, make_user, login):
+    client = login(make_user(Role.finance))
+    assert prepare(client).status_code == 302
+    r = prepare(client)
+    assert r.status_code == 422 and "already waiting for approval" in r.get_data(as_text=True)
+    assert session.execute(select(func.count()).select_from(PayoutRun)).scalar_one() == 1
+
+
+def test_admin_reads_finance_pages_but_cannot_act_and_partners_see_none(session, books, make_user, login):
+    client = login(make_user(Role.finance))
+    prepare(client)
+    run = session.execute(select(PayoutRun)).scalar_one()
+    admin = login(make_user(Role.admin))
+    for url in ("/finance/", "/finance/payout-runs", f"/finance/payout-runs/{run.public_id}", "/finance/accruals",
+                "/finance/trial-balance", "/finance/partners", "/finance/disclosures"):
+        assert admin.get(url).status_code == 200, url
+    page = admin.get(f"/finance/payout-runs/{run.public_id}").get_data(as_text=True)
+    assert "Approve" not in page
+    token = csrf_from(admin.get("/finance/payout-runs").get_data(as_text=True))
+    assert admin.post(f"/finance/payout-runs/{run.public_id}/approve", data={"csrf_token": token}).status_code == 403
+    assert admin.post("/finance/payout-runs", data={"csrf_token": token}).status_code == 403
+    partner = login(make_user(Role.partner_admin, books["paid"]))
+    for url in ("/finance/", "/finance/payout-runs", f"/finance/payout-runs/{run.public_id}/pain001.xml",
+                "/finance/partners"):
+        assert partner.get(url).status_code == 403, url
+
+
+def test_csv_exports_carry_exact_amounts(session, books, make_user, login):
+    client = login(make_user(Role.finance))
+    r = client.get("/finance/trial-balance?format=csv")
+    assert r.mimetype == "text/csv"
+    rows = r.get_data(as_text=True).splitlines()
+    assert rows[0] == "currency,account,type,debit,credit"
+    assert f"EUR,{commissions.available(books['paid'].public_id)},liability,,600.00" in rows
+    accruals = client.get(f"/finance/accruals?from={PERIOD}&to={PERIOD}&format=csv").get_data(as_text=True)
+    assert f"{PERIOD},allianz-care,Courtage Alpha,EUR,1,1500.00,600.00,900.00" in accruals.splitlines()
+
+
+def test_bank_details_are_checked_and_every_change_is_audited(session, books, make_user, login):
+    client = login(make_user(Role.finance))
+    org = books["unpaid"]
+    url = f"/finance/partners/{org.public_id}/bank"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    r = client.post(url, data={"csrf_token": token, "account_holder": "Beta Brokers", "iban": "DE00370400440532013000",
+                               "bic": "", "minimum": "50"})
+    assert r.status_code == 422 and "This IBAN is not valid" in r.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Organisation, org.id).payout_iban is None
+    r = client.post(url, data={"csrf_token": token, "account_holder": "Beta Brokers",
+                               "iban": "DE89 3704 0044 0532 0130 00", "bic": "", "minimum": "100,00"})
+    assert r.status_code == 302
+    session.expire_all()
+    saved = session.get(Organisation, org.id)
+    assert (saved.payout_iban, saved.payout_bic, saved.payout_minimum_minor) == (
+        "DE89370400440532013000", "COBADEFFXXX", 10_000)
+    assert session.execute(select(AuditEvent).where(AuditEvent.action == "organisation.bank_details_changed")
+                           ).scalar_one().subject_id == org.public_id
+
+
+def test_compliance_releases_a_held_share(session, books, make_user, login):
+    contract = session.execute(select(Contract).where(Contract.policy_number == "POL-0")).scalar_one()
+    # a renewal posts a new held share that waits for its own approval
+    contract.terms.append(ContractTerm(number=2, start_date=BOOKED + timedelta(days=365),
+                                       end_date=BOOKED + timedelta(days=729), premium_minor=1_000_000))
+    event = events.emit(session, events.CONTRACT_RENEWED, contract.public_id, BOOKED, premium_minor=1_000_000,
+                        currency="EUR", term=2)
+    commissions.post_event(session, event, today=date.today())
+    session.commit()
+    client = login(make_user(Role.compliance))
+    page = client.get("/finance/disclosures").get_data(as_text=True)
+    assert "POL-0" in page and "300.00" in page
+    r = client.post(f"/finance/disclosures/{contract.public_id}/release", data={"csrf_token": csrf_from(page)},
+                    follow_redirects=True)
+    assert "now available for payout" in r.get_data(as_text=True)
+    assert available(session, books["paid"]) == 90_000
+
+
+def test_the_api_lists_runs_and_serves_the_file_to_finance_only(session, books, make_user, login, app):
+    from portal.accounts.operations import create_api_token
+    from portal.extensions import db
+
+    def bearer(user):
+        _t, raw = create_api_token(db.session, user, "erp")
+        db.session.commit()
+        return {"Authorization": f"Bearer {raw}"}
+
+    preparer, approver = make_user(Role.finance), make_user(Role.finance)
+    prepare(login(preparer))
+    run = session.execute(select(PayoutRun)).scalar_one()
+    api = app.test_client()
+    headers = bearer(approver)
+    listed = api.get("/api/v1/payout-runs", headers=headers).get_json()
+    assert listed["total"] == 1 and listed["items"][0]["reference"] == run.reference
+    assert listed["items"][0]["lines"][0]["amount_minor"] == 60_000
+    assert listed["items"][0]["exclusions"][0]["reason"] == "no_bank_details"
+    assert api.get(f"/api/v1/payout-runs/{run.public_id}/pain001", headers=headers).status_code == 404  # not approved
+    post_on_run_page(login(approver), run, "approve")
+    r = api.get(f"/api/v1/payout-runs/{run.public_id}/pain001", headers=headers)
+    assert r.status_code == 200 and b"CstmrCdtTrfInitn" in r.data
+    assert api.get("/api/v1/payout-runs?status=paid", headers=headers).status_code == 422
+    partner = make_user(Role.partner_admin, books["paid"])
+    r = api.get("/api/v1/payout-runs", headers=bearer(partner))
+    assert r.status_code == 403 and r.get_json()["error"]["code"]
