@@ -203,7 +203,8 @@ def _month_end(first: date) -> date:
 
 def _next_reference(session: Session, period: date, currency: str) -> str:
     prefix = f"PO-{period:%Y%m}-{currency}-"
-    taken = session.execute(select(PayoutRun.reference).where(PayoutRun.reference.startswith(prefix))).scalars()
+    taken = session.execute(select(PayoutRun.reference)
+                            .where(PayoutRun.reference.startswith(prefix, autoescape=True))).scalars()
     numbers = [int(r.rsplit("-", 1)[1]) for r in taken if r.rsplit("-", 1)[1].isdigit()]
     return f"{prefix}{max(numbers, default=0) + 1}"
 
@@ -215,7 +216,7 @@ def _is_sqlite(session: Session) -> bool:
 
 
 def _available_where(currency: str):
-    return Account.code.startswith(AVAILABLE_PREFIX), Account.currency == currency
+    return Account.code.startswith(AVAILABLE_PREFIX, autoescape=True), Account.currency == currency
 
 
 def _sqlite_write_lock(session: Session, currency: str) -> None:

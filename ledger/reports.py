@@ -134,7 +134,7 @@ def held_shares(session: Session) -> list[HeldShare]:
                            .join(Posting, Posting.entry_id == JournalEntry.id)
                            .join(Account, Account.id == Posting.account_id)
                            .where(JournalEntry.event_kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED)),
-                                  Account.code.startswith("partner_payable:held:"))
+                                  Account.code.startswith("partner_payable:held:", autoescape=True))
                            .order_by(JournalEntry.effective_date, JournalEntry.id)).all()
     for entry, currency in rows:
         d = entry.details or {}

@@ -153,7 +153,7 @@ def trial_balance():
 
 def _currencies() -> list[str]:
     return sorted(set(db.session.execute(select(Account.currency).where(
-        Account.code.startswith(payouts.AVAILABLE_PREFIX))).scalars())) or ["EUR"]
+        Account.code.startswith(payouts.AVAILABLE_PREFIX, autoescape=True))).scalars())) or ["EUR"]
 
 
 def _run_form() -> PayoutRunForm:
@@ -298,7 +298,8 @@ def payout_run_pain001(public_id: str):
 def partners():
     orgs = db.session.execute(select(Organisation).order_by(Organisation.legal_name)).scalars().all()
     balances: dict[str, dict[str, tuple[int, int]]] = {}
-    for acct in db.session.execute(select(Account).where(Account.code.startswith("partner_payable:"))).scalars():
+    payables = select(Account).where(Account.code.startswith("partner_payable:", autoescape=True))
+    for acct in db.session.execute(payables).scalars():
         kind, org = acct.code.split(":")[1:3]
         held, available = balances.setdefault(org, {}).get(acct.currency, (0, 0))
         value = acct.normal_balance
