@@ -49,6 +49,7 @@ bench: install translations
 	$(BIN)/python bench/agreements.py
 	$(BIN)/python bench/health_screen.py
 	$(BIN)/python bench/cases.py
+	$(BIN)/python bench/ledger.py
 
 i18n-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output \

@@ -251,3 +251,17 @@ def test_a_failing_poster_among_concurrent_ones_leaves_only_the_good_entries(boo
     balances, entries, postings, problems = state(books)
     assert balances[HOT] == 3 * posted and balances["commission_income"] == -3 * posted
     assert (entries, postings, problems) == (posted, 2 * posted, [])
+
+
+def test_an_account_loaded_before_another_posting_is_not_written_back_stale(books):
+    """A caller that read the account earlier in its transaction, while someone else posted to it: its posting
+    adds to the balance as it is now, not as it was read."""
+    with Session(books) as mine:
+        held = engine.account(mine, HOT, "EUR")  # loaded into this session, and kept
+        assert held.balance_minor == 0
+        in_transaction(books, lambda s: engine.post(s, key="theirs", effective_date=DAY, description="receipt",
+                                                    lines=receipt_lines(5))[0].id)
+        engine.post(mine, key="mine", effective_date=DAY, description="receipt", lines=receipt_lines(7))
+        mine.commit()
+    balances, entries, postings, problems = state(books)
+    assert balances[HOT] == 12 and (entries, postings, problems) == (2, 4, [])

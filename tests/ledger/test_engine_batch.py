@@ -86,6 +86,23 @@ def test_a_batch_writes_what_posting_one_by_one_writes(books):
     assert engine.balance_as_of(books, hot, D2) == engine.balance_as_of(books, engine.account(books, HOT, "GBP"), D2)
 
 
+def test_statement_pages_of_batch_posted_entries_carry_the_period_balances(books):
+    engine.post_batch(books, [placement(f"k{amount}", amount=amount, day=D1) for amount in (100, 400, 700)]
+                      + [placement(f"m{i}", amount=1_000 + i, day=D2) for i in range(5)])
+    books.commit()
+    hot = engine.account(books, HOT, "EUR")
+    whole = engine.statement(books, hot, D2, D3)
+    assert [ln.amount_minor for ln in whole.lines] == [1_000, 1_001, 1_002, 1_003, 1_004]
+    assert whole.opening_minor == 100 + 400 + 700 and whole.closing_minor == hot.balance_minor
+    page = engine.statement(books, hot, D2, D3, limit=2, offset=2)
+    assert [(ln.amount_minor, ln.balance_after) for ln in page.lines] == [(1_002, 4_203), (1_003, 5_206)]
+    assert (page.opening_minor, page.closing_minor) == (whole.opening_minor, whole.closing_minor)
+    past_the_end = engine.statement(books, hot, D2, D3, limit=2, offset=10)
+    assert past_the_end.lines == [] and (past_the_end.opening_minor, past_the_end.closing_minor) == (1_200, 6_210)
+    nothing_yet = engine.statement(books, hot, date(2026, 10, 1), date(2026, 10, 31))
+    assert (nothing_yet.lines, nothing_yet.opening_minor, nothing_yet.closing_minor) == ([], 0, 0)
+
+
 def test_a_key_posts_once_within_a_batch_and_across_batches(books):
     engine.post(books, **placement("before"))
     books.commit()
