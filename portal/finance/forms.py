@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,7 +11,10 @@ from schwifty.exceptions import SchwiftyException
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from core.products import ProductLine
+
 from ..cases.forms import to_minor_units
+from ..forms import EnumSelectField
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -75,3 +79,20 @@ class BankDetailsForm(FlaskForm):
             raise ValidationError(_l("Enter an amount such as 50 or 50.00."))
         if self.minimum_minor < 0:
             raise ValidationError(_l("The minimum cannot be negative."))
+
+
+class InsurerRateForm(FlaskForm):
+    insurer = SelectField(_l("Insurer"), validators=[DataRequired()])
+    product_line = EnumSelectField(_l("Product line"), enum=ProductLine, validators=[DataRequired()])
+    rate = StringField(_l("Commission rate, in percent of the premium"), validators=[DataRequired(), Length(max=10)])
+    effective_from = DateField(_l("In force from"), validators=[DataRequired()])
+
+    def validate_rate(self, field):
+        try:
+            percent = Decimal((field.data or "").strip().replace(",", ".").rstrip("%").strip())
+        except InvalidOperation:
+            raise ValidationError(_l("Enter a percentage such as 15 or 12.5."))
+        if not percent.is_finite() or not Decimal("0") < percent < Decimal("100") \
+                or percent != percent.quantize(Decimal("0.01")):
+            raise ValidationError(_l("Enter a percentage above 0 and below 100, with at most two decimals."))
+        self.fraction = percent / 100

@@ -13,8 +13,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import audit
-from core.contracts import Contract
+from core.contracts import Contract, Insurer
 from core.db import DomainError, utcnow
+from core.products import ProductLine
 from ledger import commissions, engine, payouts, reports
 from ledger.models import Account
 
@@ -25,7 +26,7 @@ from ..i18n import tr
 from ..security.access import allow
 from . import bp
 from .exports import csv_response, decimal_amount
-from .forms import BankDetailsForm, PayoutRunForm, SettleForm, parse_month
+from .forms import BankDetailsForm, InsurerRateForm, PayoutRunForm, SettleForm, parse_month
 from .services import debtor, payees
 
 READERS = (Role.finance, Role.admin)
@@ -373,3 +374,56 @@ def disclosure_release(contract_public_id: str):
         flash(_("The partner's share on %(policy)s is now available for payout.", policy=contract.policy_number),
               "success")
     return redirect(url_for("finance.disclosures"))
+
+
+# --- insurer commission rates --------------------------------------------------------------------------------
+
+def _rate_form() -> InsurerRateForm:
+    form = InsurerRateForm()
+    form.insurer.choices = [(i.public_id, i.name) for i in db.session.execute(
+        select(Insurer).where(Insurer.active.is_(True)).order_by(Insurer.name)).scalars()]
+    form.product_line.choices = [(line.value, tr(line.label)) for line in ProductLine]
+    if request.method == "GET":
+        form.effective_from.data = _today()
+    return form
+
+
+def _rates_page(form, status=200):
+    rows = db.session.execute(select(commissions.InsurerRate, Insurer.name)
+                              .join(Insurer, Insurer.id == commissions.InsurerRate.insurer_id)
+                              .order_by(Insurer.name, commissions.InsurerRate.product_line,
+                                        commissions.InsurerRate.effective_from.desc())).all()
+    if _wants_csv():
+        return csv_response("insurer-rates.csv", ["insurer", "product_line", "rate", "effective_from", "recorded_by"],
+                            [(name, r.product_line.value, str(r.rate), r.effective_from.isoformat(), r.recorded_by)
+                             for r, name in rows])
+    return render_template("finance/insurer_rates.html", rows=rows, form=form), status
+
+
+@bp.route("/insurer-rates", methods=["GET"])
+@allow(*READERS)
+def insurer_rates():
+    return _rates_page(_rate_form())
+
+
+@bp.route("/insurer-rates", methods=["POST"])
+@allow(Role.finance)
+def insurer_rate_add():
+    """A new rate from a date; what was posted before keeps the rate it was posted at."""
+    form = _rate_form()
+    if not form.validate_on_submit():
+        return _rates_page(form, 422)
+    insurer = db.session.execute(select(Insurer).where(Insurer.public_id == form.insurer.data)).scalar_one()
+    try:
+        row = commissions.set_insurer_rate(db.session, insurer, form.product_line.data, form.fraction,
+                                           form.effective_from.data, current_user.email)
+        audit.record(db.session, "insurer_rate.set", actor=current_user, subject=insurer,
+                     product_line=row.product_line.value, rate=str(row.rate), effective_from=row.effective_from)
+    except DomainError as exc:
+        db.session.rollback()
+        apply_domain_errors(form, exc)
+        return _rates_page(form, 422)
+    db.session.commit()
+    flash(_("Rate recorded: %(insurer)s, from %(date)s.", insurer=insurer.name,
+            date=form.effective_from.data.isoformat()), "success")
+    return redirect(url_for("finance.insurer_rates"))

@@ -235,3 +235,30 @@ def test_the_api_lists_runs_and_serves_the_file_to_finance_only(session, books, 
     partner = make_user(Role.partner_admin, books["paid"])
     r = api.get("/api/v1/payout-runs", headers=bearer(partner))
     assert r.status_code == 403 and r.get_json()["error"]["code"]
+
+
+def test_finance_records_an_insurer_rate_from_a_date_and_what_was_posted_keeps_its_rate(session, books, make_user,
+                                                                                       login):
+    client = login(make_user(Role.finance))
+    page = client.get("/finance/insurer-rates")
+    assert page.status_code == 200 and "15%" in page.get_data(as_text=True)
+    insurer = session.execute(select(Insurer)).scalar_one()
+    token = csrf_from(page.get_data(as_text=True))
+    form = {"csrf_token": token, "insurer": insurer.public_id, "product_line": "family",
+            "effective_from": date.today().isoformat()}
+    for bad in ("0", "100", "12.345", "abc"):
+        r = client.post("/finance/insurer-rates", data={**form, "rate": bad})
+        assert r.status_code == 422 and "percentage" in r.get_data(as_text=True), bad
+    assert session.execute(select(func.count()).select_from(commissions.InsurerRate)).scalar_one() == 1
+    r = client.post("/finance/insurer-rates", data={**form, "rate": "17,5"})
+    assert r.status_code == 302
+    assert commissions.insurer_rate(session, insurer, ProductLine.family, date.today()) == Decimal("0.175")
+    assert commissions.insurer_rate(session, insurer, ProductLine.family, BOOKED) == Decimal("0.15")
+    # already posted commissions are not re-priced
+    assert engine.account(session, commissions.receivable(insurer), "EUR").balance_minor == 2 * 150_000
+    admin = login(make_user(Role.admin))
+    seen = admin.get("/finance/insurer-rates")
+    assert seen.status_code == 200 and "Record the rate" not in seen.get_data(as_text=True)
+    admin_token = csrf_from(admin.get("/finance/payout-runs").get_data(as_text=True))
+    assert admin.post("/finance/insurer-rates", data={**form, "csrf_token": admin_token, "rate": "20"}
+                      ).status_code == 403
