@@ -48,7 +48,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,9 +61,9 @@ for _path in (ROOT, BENCH):
 
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 import health_screen  # noqa: E402  (the sibling benchmark: corpora and generated clean need descriptions)
+from scratch_db import PgDatabase  # noqa: E402
 from compliance import health_data  # noqa: E402
 from core.db import new_secret, utcnow  # noqa: E402
 from core.partners import Lifecycle  # noqa: E402
@@ -158,36 +157,6 @@ class BenchError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- throwaway instance
-
-
-class PgDatabase:
-    """A throwaway database on the PostgreSQL server of --database-url (created here, dropped at the end)."""
-
-    def __init__(self, base_url: str):
-        url = make_url(base_url)
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        if not url.drivername.startswith("postgresql"):
-            raise BenchError(f"--database-url must be a PostgreSQL URL, not {url.drivername}")
-        self.name = f"portal_bench_{uuid.uuid4().hex[:10]}"
-        self.admin_url = url
-        self.url = url.set(database=self.name)
-
-    def create(self) -> None:
-        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        finally:
-            engine.dispose()
-
-    def drop(self) -> None:
-        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        finally:
-            engine.dispose()
 
 
 def instance_key(tmp: Path) -> str:
@@ -896,12 +865,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="portal-bench-cases-"))
-    pg = PgDatabase(args.database_url) if args.database_url else None
+    pg = PgDatabase(args.database_url, "portal_bench") if args.database_url else None
     app = None
     try:
         if pg is not None:
             pg.create()
-            database_url = pg.url.render_as_string(hide_password=False)
+            database_url = pg.url_string
         else:
             database_url = f"sqlite:///{tmp / 'bench.db'}"
         backend = "postgresql" if pg else "sqlite"

@@ -51,7 +51,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -65,11 +64,11 @@ sys.path.insert(0, str(ROOT))
 
 from schwifty import IBAN  # noqa: E402
 from sqlalchemy import bindparam, create_engine, event, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from ledger import engine, payouts  # noqa: E402
+from scratch_db import PgDatabase  # noqa: E402  (bench/scratch_db.py)
 from ledger.commissions import EXPENSE, INCOME, available, held  # noqa: E402
 from ledger.engine import Line, credit, debit  # noqa: E402
 from ledger.models import Account, AccountType, JournalEntry, Posting  # noqa: E402
@@ -98,40 +97,6 @@ class BenchError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- throwaway databases
-
-
-class PgDatabase:
-    """A scratch database on the PostgreSQL server of --database-url (created here, dropped at the end)."""
-
-    def __init__(self, base_url: str):
-        url = make_url(base_url)
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        self.name = f"ledger_bench_{uuid.uuid4().hex[:10]}"
-        self.admin_url = url
-        self.url = url.set(database=self.name).render_as_string(hide_password=False)
-
-    def _admin(self, sql: str) -> None:
-        eng = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-        try:
-            with eng.connect() as conn:
-                conn.execute(text(sql))
-        finally:
-            eng.dispose()
-
-    def reachable(self) -> str | None:
-        """None when the server answers, else why not."""
-        try:
-            self._admin("SELECT 1")
-        except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL here
-            return str(exc).splitlines()[0]
-        return None
-
-    def create(self) -> None:
-        self._admin(f'CREATE DATABASE "{self.name}"')
-
-    def drop(self) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 def migrate(tmp: Path, database_url: str) -> None:
@@ -1051,7 +1016,7 @@ def main(argv=None) -> int:
     results, skipped = [], {}
     for name in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):
         tmp = Path(tempfile.mkdtemp(prefix="portal-bench-ledger-"))
-        pg = PgDatabase(args.database_url) if name == "postgresql" else None
+        pg = PgDatabase(args.database_url, "ledger_bench") if name == "postgresql" else None
         try:
             if pg is not None:
                 reason = pg.reachable()
@@ -1061,7 +1026,7 @@ def main(argv=None) -> int:
                     continue
                 pg.create()
             print(f"\n{name}: " + (f"database {pg.name}" if pg else f"{tmp / 'ledger.db'}"), flush=True)
-            url = pg.url if pg else f"sqlite:///{tmp / 'ledger.db'}"
+            url = pg.url_string if pg else f"sqlite:///{tmp / 'ledger.db'}"
             results.append(run_backend(name, url, tmp, args))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -103,6 +103,11 @@ def open_account(session: Session, code: str, type_: AccountType, currency: str,
     return account
 
 
+def month_end(day: date) -> date:
+    """The last day of `day`'s month (periods are calendar months)."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
 def close_period(session: Session, month: date, closed_by: str) -> Period:
     first = month.replace(day=1)
     period = session.execute(select(Period).where(Period.month == first)).scalar_one_or_none()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
@@ -197,10 +197,6 @@ def checked_bank_details(iban: str | None, bic: str | None) -> tuple[str, str] |
     return parsed.compact, parsed.bic.compact
 
 
-def _month_end(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
 def _next_reference(session: Session, period: date, currency: str) -> str:
     prefix = f"PO-{period:%Y%m}-{currency}-"
     taken = session.execute(select(PayoutRun.reference)
@@ -296,7 +292,7 @@ def prepare(session: Session, *, period: date, currency: str, payees: list[Payee
     """A run paying every partner its available balance in `currency` as of the end of `period`: what is
     available now less what was made available after the period (that waits for the next period's run)."""
     period = period.replace(day=1)
-    end = _month_end(period)
+    end = engine.month_end(period)
     by_partner = {p.partner: p for p in payees}
     if _is_sqlite(session):
         _sqlite_write_lock(session, currency)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from calendar import monthrange
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -70,10 +69,6 @@ class _Term:
     expected_minor: int
 
 
-def _month_end(month: date) -> date:
-    return month.replace(day=monthrange(month.year, month.month)[1])
-
-
 def _net_commission(session: Session, by_public_id: dict[str, Contract]) -> dict[tuple[int, int], int]:
     """(contract id, term number) -> broker commission posted for that term minus its clawback."""
     reversed_ids = set(session.execute(select(JournalEntry.reverses_id)
@@ -105,7 +100,7 @@ def _posted_terms(session: Session, insurer: Insurer, currency: str) -> dict[str
 
 
 def _covering(terms: list[_Term], month: date) -> _Term | None:
-    hits = [t for t in terms if t.start <= _month_end(month) and t.end >= month]
+    hits = [t for t in terms if t.start <= engine.month_end(month) and t.end >= month]
     return max(hits, key=lambda t: t.number, default=None)
 
 

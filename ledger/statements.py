@@ -88,7 +88,7 @@ class PartnerStatement:
 def month_bounds(period: date) -> tuple[date, date]:
     """The first and last day of the month of `period`."""
     start = period.replace(day=1)
-    return start, (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return start, engine.month_end(start)
 
 
 def parse_period(value: str) -> date:

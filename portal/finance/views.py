@@ -77,7 +77,7 @@ def _chart(by_currency: dict[str, list]) -> dict[str, dict]:
     first = _months_back(12)
     while first <= _today():
         months.append(f"{first:%Y-%m}")
-        first = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        first = engine.month_end(first) + timedelta(days=1)
     charts = {}
     for currency, rows in by_currency.items():
         known = {r.month: r for r in rows}
@@ -118,7 +118,7 @@ def post_events():
 def accruals():
     start = parse_month(request.args.get("from")) or _months_back(12)
     end_month = parse_month(request.args.get("to")) or _today().replace(day=1)
-    end = (end_month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    end = engine.month_end(end_month)
     rows = reports.accruals(db.session, start, end)
     names = _org_names()
     if _wants_csv():
