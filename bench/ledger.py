@@ -852,7 +852,7 @@ def run_backend(name: str, url: str, tmp: Path, args) -> dict:
               flush=True)
         out = {"backend": name, "server": server_version(eng), "setup_s": setup_s, "load": load,
                "verify_loaded_s": checked["verify_s"], "gc_frozen": args.gc_freeze}
-        if args.gc_freeze:  # what a worker can do once the app is loaded: the collector skips those objects
+        if args.gc_freeze:  # as wsgi.py does once the app is loaded: the collector skips those objects
             gc.collect()
             gc.freeze()
         out.update(measure_reads_and_payout(eng, rng, chart, today, args))
@@ -939,7 +939,7 @@ def print_backend(r: dict) -> None:
     load = r["load"]
     print()
     print(f"{r['server']}: {load['postings']:,} postings ({load['entries']:,} entries) loaded in "
-          f"{load['load_s']:.1f} s" + ("; EXPERIMENT: gc.freeze() after loading" if r["gc_frozen"] else ""))
+          f"{load['load_s']:.1f} s" + ("" if r["gc_frozen"] else "; without the gc.freeze() of wsgi.py (--no-gc-freeze)"))
     rows = verdicts(r)
     w0, w1, w2 = (max(len(row[i]) for row in rows) for i in range(3))
     print(f"{'figure':<{w0}}  {'measured':<{w1}}  {'target':<{w2}}  verdict")
@@ -998,9 +998,9 @@ def parse_args(argv=None):
     p.add_argument("--writers", type=int, default=4, help="concurrent writers for (2) (default 4)")
     p.add_argument("--reads", type=int, default=2_000, help="timed reads for (3)-(5) each (default 2000)")
     p.add_argument("--warmup", type=int, default=200, help="untimed operations before each figure (default 200)")
-    p.add_argument("--gc-freeze", action="store_true",
-                   help="EXPERIMENT: gc.freeze() the objects alive after loading, as a worker process can after "
-                        "loading the app (Python's garbage collector then no longer scans them)")
+    p.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                   help="leave out the gc.freeze() that follows loading (wsgi.py freezes what the app loaded, so "
+                        "that Python's garbage collector no longer rescans it; this shows what that saves)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     args = p.parse_args(argv)

@@ -1,9 +1,13 @@
 """Posting to the ledger, and reading it back. Plain Python over a SQLAlchemy session; no Flask.
 
-Every rule of a journal entry lives in `post`: it balances per currency, it targets known open accounts and
-an open period, its date does not go back on any account, and its idempotency key posts it once (a retry
-returns the first entry; the same key with another request is refused). Accounts are locked in a fixed
-order (by id) before anything is read or written, so concurrent posters neither deadlock nor lose updates.
+The rules of a journal entry: it balances per currency, it targets known open accounts and an open period, its
+date does not go back on any account, and its idempotency key posts it once (a retry returns the first entry;
+the same key with another request is refused). Accounts are locked in a fixed order (by id) before anything is
+read or written, so concurrent posters neither deadlock nor lose updates.
+
+They are applied in two places, held to the same tests on both databases: `post_batch` plans a batch in Python
+(on SQLite, `post` is a batch of one), and on PostgreSQL `post` calls the database function `ledger_post`
+(migration 7c2d9e4b1a30): one round trip per entry instead of nine statements.
 """
 from __future__ import annotations
 
@@ -13,9 +17,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import JSON, bindparam, case, func, insert, inspect, select, tuple_, update
+from sqlalchemy import (BigInteger, Date, String, any_, bindparam, case, func, insert, select, text, tuple_,
+                        update)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import DomainError, new_public_id, utcnow
@@ -118,10 +125,6 @@ def close_period(session: Session, month: date, closed_by: str) -> Period:
     return period
 
 
-def _period_closed(session: Session, day: date) -> bool:
-    return session.execute(select(Period.id).where(Period.month == day.replace(day=1))).first() is not None
-
-
 # --- posting -------------------------------------------------------------------------------------------------
 
 def _request_hash(effective_date: date, description: str, lines: list[Line], reverses: int | None,
@@ -146,74 +149,106 @@ def _check_lines(lines: list[Line]) -> None:
         raise Unbalanced(N_("The entry does not balance in %(currencies)s."), currencies=", ".join(sorted(off)))
 
 
-def _locked_accounts(session: Session, lines: list[Line]) -> dict[tuple[str, str], Account]:
-    pairs = sorted({(ln.account, ln.currency) for ln in lines})
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite has no FOR UPDATE: a no-op write takes the database's write lock (waiting for the current
-        # writer) before the balances are read, so they cannot be stale when we add to them. Being a write, it
-        # also makes the sqlite3 driver open the transaction now, so the SAVEPOINT below nests inside it
-        # (issued first, the driver would let its RELEASE commit the entry on its own).
-        session.execute(update(Account).where(tuple_(Account.code, Account.currency).in_(pairs))
-                        .values(balance_minor=Account.balance_minor).execution_options(synchronize_session=False))
-    # populate_existing: an Account the session loaded earlier is refreshed from the locked row, else a balance
-    # committed by another transaction since then would be overwritten
-    stmt = (select(Account).where(tuple_(Account.code, Account.currency).in_(pairs))
-            .order_by(Account.id).with_for_update().execution_options(populate_existing=True))
-    accounts = {(a.code, a.currency): a for a in session.execute(stmt).scalars()}
-    missing = [f"{code} ({currency})" for code, currency in pairs if (code, currency) not in accounts]
+def _take_sqlite_write_lock(session: Session, pairs: list[tuple[str, str]]) -> None:
+    """SQLite has no FOR UPDATE: a no-op write takes the database's write lock (waiting for the current writer)
+    before the balances are read, so they cannot be stale when we add to them. Being a write, it also makes the
+    sqlite3 driver open the transaction now, so a SAVEPOINT after it nests inside it (issued first, the driver
+    would let its RELEASE commit the entry on its own)."""
+    session.execute(update(Account).where(tuple_(Account.code, Account.currency).in_(pairs))
+                    .values(balance_minor=Account.balance_minor).execution_options(synchronize_session=False))
+
+
+def _refuse_missing_or_closed(pairs: list[tuple[str, str]], found: dict) -> None:
+    """`found` maps (code, currency) to the locked account (anything with code, currency and closed_at)."""
+    missing = [f"{code} ({currency})" for code, currency in pairs if (code, currency) not in found]
     if missing:
-        raise UnknownAccount(N_("Unknown account: %(accounts)s."), accounts=", ".join(missing))
-    closed = [f"{a.code} ({a.currency})" for a in accounts.values() if a.closed_at is not None]
+        raise _refusal("unknown_account", ", ".join(missing), None)
+    closed = [f"{a.code} ({a.currency})" for a in found.values() if a.closed_at is not None]
     if closed:
-        raise UnknownAccount(N_("Closed account: %(accounts)s."), accounts=", ".join(closed))
-    return accounts
+        raise _refusal("closed_account", ", ".join(closed), None)
 
 
 def post(session: Session, *, key: str, effective_date: date, description: str, lines: list[Line],
          event_kind: str | None = None, event_ref: str | None = None, event_date: date | None = None,
          details: dict | None = None, reverses: JournalEntry | None = None) -> tuple[JournalEntry, bool]:
     """Write one balanced entry, or return the one already written under `key` (created=False)."""
+    if session.get_bind().dialect.name != "postgresql":
+        # no stored procedures: the batch's rules, in Python, for a batch of one
+        [(entry, created)] = post_batch(session, [dict(
+            key=key, effective_date=effective_date, description=description, lines=lines, event_kind=event_kind,
+            event_ref=event_ref, event_date=event_date, details=details, reverses=reverses)])
+        return entry, created
     _check_lines(lines)
     digest = _request_hash(effective_date, description, lines, reverses.id if reverses else None, event_kind,
                            event_ref)
-    # Lock first: a concurrent poster of the same key then commits before we look for the key.
-    accounts = _locked_accounts(session, lines)
-    existing = session.execute(select(JournalEntry).where(JournalEntry.idempotency_key == key)).scalar_one_or_none()
-    if existing is not None:
-        if existing.request_hash != digest:
-            raise KeyReused(N_("This idempotency key was already used for a different entry."))
-        return existing, False
-    if _period_closed(session, effective_date):
-        raise PeriodClosed(N_("The period of %(date)s is closed."), date=effective_date.isoformat())
-    late = [a.code for a in accounts.values() if a.last_posted_on and effective_date < a.last_posted_on]
-    if late:
-        raise LedgerError(N_("Posting dates cannot go back on an account (%(accounts)s): post at today's date."),
-                          accounts=", ".join(sorted(late)))
     entry = JournalEntry(idempotency_key=key, request_hash=digest, effective_date=effective_date,
                          description=description[:500], event_kind=event_kind, event_ref=event_ref,
                          event_date=event_date, details=details or {}, reverses_id=reverses.id if reverses else None)
-    try:
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError:
-        # the same key committed by another transaction that did not share our accounts, or a second reversal
-        existing = session.execute(select(JournalEntry).where(JournalEntry.idempotency_key == key)
-                                   ).scalar_one_or_none()
-        if existing is None:
-            raise LedgerError(N_("This entry was already reversed.")) from None
-        if existing.request_hash != digest:
-            raise KeyReused(N_("This idempotency key was already used for a different entry.")) from None
-        return existing, False
-    for line in sorted(lines, key=lambda ln: accounts[(ln.account, ln.currency)].id):
-        account = accounts[(line.account, line.currency)]
-        account.balance_minor += line.amount_minor
-        account.last_posted_on = effective_date
-        session.add(Posting(entry_id=entry.id, account_id=account.id, amount_minor=line.amount_minor,
-                            currency=line.currency, effective_date=effective_date,
-                            balance_after=account.balance_minor))
-    session.flush()
-    return entry, True
+    return _post_in_database(session, entry, lines)
+
+
+# ledger_post (migration 7c2d9e4b1a30) does on the server, in one round trip, what _post_through_orm does below
+_LEDGER_POST = text(
+    "SELECT status, entry_id, detail, account_ids, balances FROM ledger_post(:key, :hash, :public_id, :created_at, "
+    ":day, :description, :event_kind, :event_ref, :event_date, CAST(:details AS json), :reverses_id, "
+    "CAST(:codes AS text[]), CAST(:currencies AS text[]), CAST(:amounts AS bigint[]))")
+
+
+def _post_in_database(session: Session, entry: JournalEntry, lines: list[Line]) -> tuple[JournalEntry, bool]:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the function reads the database: what the session holds must be there first
+    entry.public_id, entry.created_at = new_public_id(), utcnow()
+    status, entry_id, detail, account_ids, balances = session.connection().execute(_LEDGER_POST, {
+        "key": entry.idempotency_key, "hash": entry.request_hash, "public_id": entry.public_id,
+        "created_at": entry.created_at, "day": entry.effective_date, "description": entry.description,
+        "event_kind": entry.event_kind, "event_ref": entry.event_ref, "event_date": entry.event_date,
+        "details": json.dumps(entry.details), "reverses_id": entry.reverses_id,
+        "codes": [ln.account for ln in lines], "currencies": [ln.currency for ln in lines],
+        "amounts": [ln.amount_minor for ln in lines]}).one()
+    if status == "posted":
+        entry.id = entry_id
+        make_transient_to_detached(entry)  # the row is written: the object joins the session as loaded
+        session.add(entry)
+        _loaded_accounts_moved(session, {i: (b, entry.effective_date) for i, b in zip(account_ids, balances)})
+        return entry, True
+    if status == "existing":
+        return session.get(JournalEntry, entry_id), False
+    raise _refusal(status, detail, entry.effective_date)
+
+
+def _loaded_accounts_moved(session: Session, moved: dict[int, tuple[int, date]]) -> None:
+    """Accounts this session has loaded take the (balance, last posting date) the database now holds."""
+    for account_id, (balance, day) in moved.items():
+        acct = session.identity_map.get(identity_key(Account, account_id))
+        if acct is not None:
+            set_committed_value(acct, "balance_minor", balance)
+            set_committed_value(acct, "last_posted_on", day)
+
+
+def _refusal(status: str, detail: str | None, day: date | None) -> LedgerError:
+    """The refusal for a status of ledger_post (the engine's Python paths word theirs here too)."""
+    if status == "unknown_account":
+        return UnknownAccount(N_("Unknown account: %(accounts)s."), accounts=detail)
+    if status == "closed_account":
+        return UnknownAccount(N_("Closed account: %(accounts)s."), accounts=detail)
+    if status == "key_reused":
+        return KeyReused(N_("This idempotency key was already used for a different entry."))
+    if status == "period_closed":
+        return PeriodClosed(N_("The period of %(date)s is closed."), date=day.isoformat())
+    if status == "late":
+        return _going_back(detail)
+    if status == "already_reversed":
+        return _already_reversed()
+    raise RuntimeError(f"ledger_post answered {status!r}")
+
+
+def _going_back(accounts: str) -> LedgerError:
+    return LedgerError(N_("Posting dates cannot go back on an account (%(accounts)s): post at today's date."),
+                       accounts=accounts)
+
+
+def _already_reversed() -> LedgerError:
+    return LedgerError(N_("This entry was already reversed."))
 
 
 def reverse(session: Session, entry: JournalEntry, *, key: str, effective_date: date,
@@ -221,7 +256,7 @@ def reverse(session: Session, entry: JournalEntry, *, key: str, effective_date: 
     """The correction of a posted entry: the same postings with opposite signs, referencing it."""
     done = session.execute(select(JournalEntry).where(JournalEntry.reverses_id == entry.id)).scalar_one_or_none()
     if done is not None and done.idempotency_key != key:
-        raise LedgerError(N_("This entry was already reversed."))
+        raise _already_reversed()
     lines = [Line(p.account.code, p.currency, -p.amount_minor) for p in entry.postings]
     return post(session, key=key, effective_date=effective_date, lines=lines, reverses=entry,
                 description=description or f"Reversal of {entry.description}"[:500],
@@ -260,28 +295,51 @@ class _Plan:
     this request creates it)."""
 
     outcomes: list[tuple[JournalEntry | int, bool]]
-    new: list[tuple[_Request, str, list[dict]]]
+    new: list[tuple[_Request, str, list[tuple]]]
     balances: dict[int, int]
     last_posted: dict[int, date]
 
 
-def _fresh_locked_accounts(session: Session, lines: list[Line]) -> dict[tuple[str, str], Account]:
-    # The lock's SELECT does not overwrite accounts the session loaded earlier in this transaction (by
-    # open_account, say): their balances could predate another poster's commit. Expire those first, after
-    # flushing so that no pending change is lost, and the lock loads them as they are now.
-    pairs = {(ln.account, ln.currency) for ln in lines}
-    session.flush()
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Account):
-            loaded = inspect(obj).dict
-            if (loaded.get("code"), loaded.get("currency")) in pairs:
-                session.expire(obj)
-    return _locked_accounts(session, lines)
+@dataclass(frozen=True)
+class _Locked:
+    """An account as a batch locks it: plain values (loading hundreds of ORM objects costs more than the rest)."""
+
+    id: int
+    code: str
+    currency: str
+    balance_minor: int
+    last_posted_on: date | None
+    closed_at: object
+
+
+def _lock_for_batch(session: Session, lines: list[Line]) -> dict[tuple[str, str], _Locked]:
+    """Every account of the batch locked once, in id order, and read as it is now."""
+    pairs = sorted({(ln.account, ln.currency) for ln in lines})
+    session.flush()  # what the session holds must be in the database before the balances are read
+    columns = (Account.id, Account.code, Account.currency, Account.balance_minor, Account.last_posted_on,
+               Account.closed_at)
+    if session.get_bind().dialect.name == "postgresql":
+        # two array parameters rather than a list of pairs psycopg would rewrite parameter by parameter
+        wanted = func.unnest(bindparam("codes", type_=ARRAY(String)),
+                             bindparam("currencies", type_=ARRAY(String))).table_valued("code", "currency").render_derived()
+        where = tuple_(Account.code, Account.currency).in_(select(wanted.c.code, wanted.c.currency))
+        params = {"codes": [code for code, _ in pairs], "currencies": [currency for _, currency in pairs]}
+    else:
+        _take_sqlite_write_lock(session, pairs)
+        where, params = tuple_(Account.code, Account.currency).in_(pairs), {}
+    rows = session.execute(select(*columns).where(where).order_by(Account.id).with_for_update(), params)
+    accounts = {(row.code, row.currency): _Locked(*row) for row in rows}
+    _refuse_missing_or_closed(pairs, accounts)
+    return accounts
 
 
 def _entries_by_key(session: Session, keys: set[str]) -> dict[str, JournalEntry]:
     found: dict[str, JournalEntry] = {}
     ordered = sorted(keys)
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter
+        return {e.idempotency_key: e for e in session.execute(
+            select(JournalEntry).where(JournalEntry.idempotency_key == any_(bindparam("keys", type_=ARRAY(String)))),
+            {"keys": ordered}).scalars()}
     for start in range(0, len(ordered), 1000):  # bounded IN lists (SQLite's parameter limit)
         chunk = ordered[start:start + 1000]
         found.update((e.idempotency_key, e) for e in session.execute(
@@ -294,7 +352,7 @@ def _closed_months(session: Session, days: set[date]) -> set[date]:
     return set(session.execute(select(Period.month).where(Period.month.in_(months))).scalars())
 
 
-def _plan_batch(session: Session, requests: list[_Request], accounts: dict[tuple[str, str], Account],
+def _plan_batch(session: Session, requests: list[_Request], accounts: dict[tuple[str, str], _Locked],
                 existing: dict[str, JournalEntry]) -> _Plan:
     """Apply `post`'s checks to the requests in order, as if posted one after the other, and compute each new
     posting's running balance. Raises on the first refusal; writes nothing."""
@@ -311,11 +369,11 @@ def _plan_batch(session: Session, requests: list[_Request], accounts: dict[tuple
         if r.key in existing or r.key in index:
             first_digest = existing[r.key].request_hash if r.key in existing else plan.new[index[r.key]][1]
             if first_digest != digest:
-                raise KeyReused(N_("This idempotency key was already used for a different entry."))
+                raise _refusal("key_reused", None, r.effective_date)
             plan.outcomes.append((existing[r.key] if r.key in existing else index[r.key], False))
             continue
         if r.effective_date.replace(day=1) in closed:
-            raise PeriodClosed(N_("The period of %(date)s is closed."), date=r.effective_date.isoformat())
+            raise _refusal("period_closed", None, r.effective_date)
         targets = [ids[(ln.account, ln.currency)] for ln in r.lines]
         _check_dates_and_reversal(r, targets, codes, plan.last_posted, reversed_ids)
         index[r.key] = len(plan.new)
@@ -328,22 +386,27 @@ def _check_dates_and_reversal(r: _Request, targets: list[int], codes: dict[int, 
                               last_posted: dict[int, date | None], reversed_ids: set[int]) -> None:
     late = sorted({codes[i] for i in targets if last_posted[i] and r.effective_date < last_posted[i]})
     if late:
-        raise LedgerError(N_("Posting dates cannot go back on an account (%(accounts)s): post at today's date."),
-                          accounts=", ".join(late))
+        raise _going_back(", ".join(late))
     if r.reverses_id is not None:
         if r.reverses_id in reversed_ids:
-            raise LedgerError(N_("This entry was already reversed."))
+            raise _already_reversed()
         reversed_ids.add(r.reverses_id)
 
 
-def _postings(r: _Request, targets: list[int], plan: _Plan) -> list[dict]:
-    """The request's postings in account-id order (as `post` writes them), moving the running balances."""
+_POSTING_COLUMNS = ("entry_id", "account_id", "amount_minor", "currency", "effective_date", "balance_after")
+_ENTRY_COLUMNS = ("public_id", "created_at", "idempotency_key", "request_hash", "effective_date", "description",
+                  "event_kind", "event_ref", "event_date", "details", "reverses_id")
+
+
+def _postings(r: _Request, targets: list[int], plan: _Plan) -> list[tuple]:
+    """The request's postings in account-id order (as `post` writes them), moving the running balances: rows of
+    _POSTING_COLUMNS but the entry id."""
     postings = []
     for line, account_id in sorted(zip(r.lines, targets), key=lambda pair: pair[1]):
         plan.balances[account_id] += line.amount_minor
         plan.last_posted[account_id] = r.effective_date
-        postings.append(dict(account_id=account_id, amount_minor=line.amount_minor, currency=line.currency,
-                             effective_date=r.effective_date, balance_after=plan.balances[account_id]))
+        postings.append((account_id, line.amount_minor, line.currency, r.effective_date,
+                         plan.balances[account_id]))
     return postings
 
 
@@ -352,49 +415,51 @@ def _insert_entries(session: Session, plan: _Plan) -> list[JournalEntry]:
     rows, which SQLAlchemy sends 1,000 rows a statement with every value a named parameter for psycopg to
     rewrite (and SQLite one row at a time, to keep the order)."""
     now = utcnow()
-    rows = [dict(public_id=new_public_id(), created_at=now, idempotency_key=r.key, request_hash=digest,
-                 effective_date=r.effective_date, description=r.description[:500], event_kind=r.event_kind,
-                 event_ref=r.event_ref, event_date=r.event_date, details=r.details or {}, reverses_id=r.reverses_id)
-            for r, digest, _postings in plan.new]
-    _bulk_insert(session, JournalEntry.__table__, rows)
-    by_key = _entries_by_key(session, {row["idempotency_key"] for row in rows})
-    return [by_key[row["idempotency_key"]] for row in rows]
+    as_text = json.dumps if session.get_bind().dialect.name == "postgresql" else lambda details: details
+    rows = [(new_public_id(), now, r.key, digest, r.effective_date, r.description[:500], r.event_kind, r.event_ref,
+             r.event_date, as_text(r.details or {}), r.reverses_id) for r, digest, _postings in plan.new]
+    _bulk_insert(session, JournalEntry.__table__, _ENTRY_COLUMNS, rows)
+    by_key = _entries_by_key(session, {r.key for r, _digest, _postings in plan.new})
+    return [by_key[r.key] for r, _digest, _postings in plan.new]
 
 
-def _insert_postings(session: Session, rows: list[dict]) -> None:
-    _bulk_insert(session, Posting.__table__, rows)
-
-
-def _bulk_insert(session: Session, table, rows: list[dict]) -> None:
+def _bulk_insert(session: Session, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Many rows in one go: COPY on PostgreSQL (a third faster than psycopg's pipelined executemany, the rows
-    go as one stream), executemany elsewhere. A refused row raises IntegrityError either way."""
+    go as one stream; JSON goes as text), executemany elsewhere. A refused row raises IntegrityError either way."""
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+        session.execute(insert(table), [dict(zip(columns, row)) for row in rows])
         return
-    columns = list(rows[0])
-    as_json = [isinstance(table.c[name].type, JSON) for name in columns]  # COPY takes JSON as text
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     cursor = session.connection().connection.dbapi_connection.cursor()
     try:
         with cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row([json.dumps(v) if j else v for v, j in zip(row.values(), as_json)])
+                copy.write_row(row)
     except dialect.loaded_dbapi.IntegrityError as exc:  # the driver's own error: COPY bypasses SQLAlchemy
         raise IntegrityError(sql, None, exc) from exc
 
 
-def _store_balances(session: Session, accounts: list[Account], plan: _Plan) -> None:
-    """One UPDATE per 1,000 accounts of the batch (a CASE on the id), then the loaded objects set to match."""
+def _store_balances(session: Session, accounts: list[_Locked], plan: _Plan) -> None:
+    """The balances that moved, in one UPDATE (PostgreSQL: from arrays; elsewhere a CASE on the id per 1,000
+    accounts); accounts the session has loaded take the stored values."""
     table = Account.__table__
-    for start in range(0, len(accounts), 1000):  # bounded parameter lists (SQLite's limit)
-        ids = [a.id for a in accounts[start:start + 1000]]
-        session.execute(update(table).where(table.c.id.in_(ids)).values(
-            balance_minor=case({i: plan.balances[i] for i in ids}, value=table.c.id),
-            last_posted_on=case({i: plan.last_posted[i] for i in ids}, value=table.c.id)))
-    for acct in accounts:
-        set_committed_value(acct, "balance_minor", plan.balances[acct.id])
-        set_committed_value(acct, "last_posted_on", plan.last_posted[acct.id])
+    moved = [a.id for a in accounts if plan.last_posted[a.id] != a.last_posted_on
+             or plan.balances[a.id] != a.balance_minor]
+    if moved and session.get_bind().dialect.name == "postgresql":
+        new = func.unnest(bindparam("ids", type_=ARRAY(BigInteger)), bindparam("balances", type_=ARRAY(BigInteger)),
+                          bindparam("days", type_=ARRAY(Date))).table_valued("id", "balance", "day").render_derived()
+        session.execute(update(table).where(table.c.id == new.c.id)
+                        .values(balance_minor=new.c.balance, last_posted_on=new.c.day),
+                        {"ids": moved, "balances": [plan.balances[i] for i in moved],
+                         "days": [plan.last_posted[i] for i in moved]})
+    else:
+        for start in range(0, len(moved), 1000):  # bounded parameter lists (SQLite's limit)
+            ids = moved[start:start + 1000]
+            session.execute(update(table).where(table.c.id.in_(ids)).values(
+                balance_minor=case({i: plan.balances[i] for i in ids}, value=table.c.id),
+                last_posted_on=case({i: plan.last_posted[i] for i in ids}, value=table.c.id)))
+    _loaded_accounts_moved(session, {a.id: (plan.balances[a.id], plan.last_posted[a.id]) for a in accounts})
 
 
 def post_batch(session: Session, requests: list[dict]) -> list[tuple[JournalEntry, bool]]:
@@ -413,7 +478,7 @@ def post_batch(session: Session, requests: list[dict]) -> list[tuple[JournalEntr
         _check_lines(r.lines)
     if not reqs:
         return []
-    accounts = _fresh_locked_accounts(session, [ln for r in reqs for ln in r.lines])
+    accounts = _lock_for_batch(session, [ln for r in reqs for ln in r.lines])
     existing = _entries_by_key(session, {r.key for r in reqs})
     while True:
         plan = _plan_batch(session, reqs, accounts, existing)
@@ -427,12 +492,12 @@ def post_batch(session: Session, requests: list[dict]) -> list[tuple[JournalEntr
             # a key (or a reversal) taken meanwhile by a transaction on other accounts: look again
             found = _entries_by_key(session, {r.key for r, _digest, _postings in plan.new})
             if not found:
-                raise LedgerError(N_("This entry was already reversed.")) from None
+                raise _already_reversed() from None
             existing.update(found)
-    _insert_postings(session, [dict(posting, entry_id=entry.id)
-                               for entry, (_r, _digest, postings) in zip(entries, plan.new) for posting in postings])
-    _store_balances(session, [a for a in accounts.values() if plan.last_posted[a.id] != a.last_posted_on
-                              or plan.balances[a.id] != a.balance_minor], plan)
+    _bulk_insert(session, Posting.__table__, _POSTING_COLUMNS,
+                 [(entry.id, *posting) for entry, (_r, _digest, postings) in zip(entries, plan.new)
+                  for posting in postings])
+    _store_balances(session, list(accounts.values()), plan)
     return [(entries[found] if isinstance(found, int) else found, created) for found, created in plan.outcomes]
 
 
@@ -445,7 +510,7 @@ _ACCOUNT = select(Account).where(Account.code == bindparam("code"), Account.curr
 def account(session: Session, code: str, currency: str) -> Account:
     found = session.execute(_ACCOUNT, {"code": code, "currency": currency}).scalar_one_or_none()
     if found is None:
-        raise UnknownAccount(N_("Unknown account: %(accounts)s."), accounts=f"{code} ({currency})")
+        raise _refusal("unknown_account", f"{code} ({currency})", None)
     return found
 
 

@@ -27,3 +27,27 @@ def triggers_suspended(conn, table: str | None = None):
 
 def audit_triggers_suspended(conn):
     return triggers_suspended(conn, "audit_events")
+
+
+@contextmanager
+def failure_injected(eng, table: str, event: str, condition: str):
+    """A trigger that makes the database fail the statement writing a row of `table` matching `condition`
+    (on NEW), for the duration: a crash in the middle of a write, wherever the write runs (Python or SQL)."""
+    with eng.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS "
+                              "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$"))
+            conn.execute(text(f"CREATE TRIGGER injected_failure BEFORE {event} ON {table} FOR EACH ROW "
+                              f"WHEN ({condition}) EXECUTE FUNCTION injected_failure()"))
+        else:
+            conn.execute(text(f"CREATE TRIGGER injected_failure BEFORE {event} ON {table} FOR EACH ROW "
+                              f"WHEN {condition} BEGIN SELECT RAISE(ABORT, 'injected failure'); END"))
+    try:
+        yield
+    finally:
+        with eng.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"DROP TRIGGER injected_failure ON {table}"))
+                conn.execute(text("DROP FUNCTION injected_failure()"))
+            else:
+                conn.execute(text("DROP TRIGGER injected_failure"))

@@ -13,13 +13,14 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session
 
 from ledger import engine
 from ledger.engine import credit, debit
 from ledger.models import Account, AccountType, JournalEntry, Posting
 from portal.extensions import db
+from tests.dbtools import failure_injected
 
 DAY = date(2026, 12, 1)
 THREADS = 8
@@ -161,54 +162,26 @@ def test_the_same_key_with_different_requests_concurrently_posts_one_of_them(boo
     assert balances[HOT] == 100 + winner and (entries, postings, problems) == (1, 2, [])
 
 
-class Injected(RuntimeError):
-    pass
+# where a write fails: the second posting of the entry (the income line), or the balance update of the hot account
+FAILURES = {"posting": ("ledger_postings", "INSERT", "NEW.amount_minor = -700"),
+            "balance": ("ledger_accounts", "UPDATE", "NEW.balance_minor = 1200")}
 
 
-def _fail_on_second_posting(monkeypatch):
-    real, calls = engine.Posting, []
-
-    def flaky(**kw):
-        calls.append(kw)
-        if len(calls) == 2:
-            raise Injected("failure between the postings of one entry")
-        return real(**kw)
-
-    monkeypatch.setattr(engine, "Posting", flaky)
-
-
-def _fail_on_last_flush(monkeypatch, s):
-    real = s.flush
-
-    def flaky(*a, **kw):
-        if any(isinstance(obj, Posting) for obj in s.new):  # the flush that writes postings and balances
-            raise Injected("failure while flushing the postings")
-        return real(*a, **kw)
-
-    monkeypatch.setattr(s, "flush", flaky)
-
-
-
-
-@pytest.mark.parametrize("where", ["posting", "flush"])
-def test_a_failure_mid_posting_leaves_nothing_behind(books, backend_name, monkeypatch, where, request):
+@pytest.mark.parametrize("where", sorted(FAILURES))
+def test_a_failure_mid_posting_leaves_nothing_behind(books, where):
     in_transaction(books, lambda s: engine.post(s, key="before", effective_date=DAY, description="receipt",
                                                 lines=receipt_lines(500))[0].id)
     before = state(books)
 
     def failing(i):
         with Session(books) as s:
-            if where == "posting":
-                _fail_on_second_posting(monkeypatch)
-            else:
-                _fail_on_last_flush(monkeypatch, s)
-            with pytest.raises(Injected):
+            with pytest.raises(DatabaseError, match="injected failure"):
                 engine.post(s, key="broken", effective_date=DAY, description="receipt", lines=receipt_lines(700))
             s.rollback()
-            monkeypatch.undo()
         return True
 
-    run_threads(1, failing)
+    with failure_injected(books, *FAILURES[where]):
+        run_threads(1, failing)
     assert state(books) == before
     assert before[1:] == (1, 2, [])
     # the key was not burnt: the same request posts normally afterwards
@@ -218,25 +191,14 @@ def test_a_failure_mid_posting_leaves_nothing_behind(books, backend_name, monkey
     assert entry_id and balances[HOT] == 1_200 and (entries, postings, problems) == (2, 4, [])
 
 
-def test_a_failing_poster_among_concurrent_ones_leaves_only_the_good_entries(books, backend_name, monkeypatch,
-                                                                            request):
-    """One thread's entry blows up between its postings while others post on the same accounts."""
-    real = engine.Posting
-    local = threading.local()  # only the failing thread sets local.fail
-
-    def maybe_failing(**kw):
-        if getattr(local, "fail", False) and kw["amount_minor"] < 0:
-            raise Injected("failure between the postings of one entry")
-        return real(**kw)
-
-    monkeypatch.setattr(engine, "Posting", maybe_failing)
+def test_a_failing_poster_among_concurrent_ones_leaves_only_the_good_entries(books):
+    """One thread's entries fail between their postings while others post on the same accounts."""
 
     def poster(i):
         if i == 0:
-            local.fail = True
             for j in range(10):
                 with Session(books) as s:
-                    with pytest.raises(Injected):
+                    with pytest.raises(DatabaseError, match="injected failure"):
                         engine.post(s, key=f"bad:{j}", effective_date=DAY, description="receipt",
                                     lines=receipt_lines(1_000_000))
                     s.rollback()
@@ -246,8 +208,8 @@ def test_a_failing_poster_among_concurrent_ones_leaves_only_the_good_entries(boo
                                                              description="receipt", lines=receipt_lines(3))[0].id)
         return 20
 
-    posted = sum(run_threads(4, poster))
-    monkeypatch.undo()
+    with failure_injected(books, "ledger_postings", "INSERT", "NEW.amount_minor = -1000000"):
+        posted = sum(run_threads(4, poster))
     balances, entries, postings, problems = state(books)
     assert balances[HOT] == 3 * posted and balances["commission_income"] == -3 * posted
     assert (entries, postings, problems) == (posted, 2 * posted, [])
