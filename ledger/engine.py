@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import (BigInteger, Date, String, any_, bindparam, case, func, insert, select, text, tuple_,
+from sqlalchemy import (BigInteger, Date, String, any_, bindparam, func, insert, select, text, tuple_,
                         update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
@@ -154,8 +154,7 @@ def _take_sqlite_write_lock(session: Session, pairs: list[tuple[str, str]]) -> N
     before the balances are read, so they cannot be stale when we add to them. Being a write, it also makes the
     sqlite3 driver open the transaction now, so a SAVEPOINT after it nests inside it (issued first, the driver
     would let its RELEASE commit the entry on its own)."""
-    session.execute(update(Account).where(tuple_(Account.code, Account.currency).in_(pairs))
-                    .values(balance_minor=Account.balance_minor).execution_options(synchronize_session=False))
+    session.execute(_SQLITE_WRITE_LOCK, {"pairs": pairs})
 
 
 def _refuse_missing_or_closed(pairs: list[tuple[str, str]], found: dict) -> None:
@@ -312,44 +311,52 @@ class _Locked:
     closed_at: object
 
 
+# Prebuilt statements (expanding or array parameters): building them anew for each batch cost more than running
+# them for small batches, and a batch of one is SQLite's `post`.
+_PAIRS = tuple_(Account.code, Account.currency)
+_SQLITE_WRITE_LOCK = (update(Account).where(_PAIRS.in_(bindparam("pairs", expanding=True)))
+                      .values(balance_minor=Account.balance_minor).execution_options(synchronize_session=False))
+_LOCK_COLUMNS = select(Account.id, Account.code, Account.currency, Account.balance_minor, Account.last_posted_on,
+                       Account.closed_at).order_by(Account.id).with_for_update()
+# PostgreSQL: two array parameters rather than a list of pairs psycopg would rewrite parameter by parameter
+_WANTED = func.unnest(bindparam("codes", type_=ARRAY(String)), bindparam("currencies", type_=ARRAY(String))
+                      ).table_valued("code", "currency").render_derived()
+_LOCK_BY_ARRAYS = _LOCK_COLUMNS.where(_PAIRS.in_(select(_WANTED.c.code, _WANTED.c.currency)))
+_LOCK_BY_PAIRS = _LOCK_COLUMNS.where(_PAIRS.in_(bindparam("pairs", expanding=True)))
+_ENTRIES_BY_ARRAY = select(JournalEntry).where(
+    JournalEntry.idempotency_key == any_(bindparam("keys", type_=ARRAY(String))))
+_ENTRIES_BY_KEYS = select(JournalEntry).where(JournalEntry.idempotency_key.in_(bindparam("keys", expanding=True)))
+_CLOSED_MONTHS = select(Period.month).where(Period.month.in_(bindparam("months", expanding=True)))
+
+
 def _lock_for_batch(session: Session, lines: list[Line]) -> dict[tuple[str, str], _Locked]:
     """Every account of the batch locked once, in id order, and read as it is now."""
     pairs = sorted({(ln.account, ln.currency) for ln in lines})
     session.flush()  # what the session holds must be in the database before the balances are read
-    columns = (Account.id, Account.code, Account.currency, Account.balance_minor, Account.last_posted_on,
-               Account.closed_at)
     if session.get_bind().dialect.name == "postgresql":
-        # two array parameters rather than a list of pairs psycopg would rewrite parameter by parameter
-        wanted = func.unnest(bindparam("codes", type_=ARRAY(String)),
-                             bindparam("currencies", type_=ARRAY(String))).table_valued("code", "currency").render_derived()
-        where = tuple_(Account.code, Account.currency).in_(select(wanted.c.code, wanted.c.currency))
-        params = {"codes": [code for code, _ in pairs], "currencies": [currency for _, currency in pairs]}
+        rows = session.execute(_LOCK_BY_ARRAYS, {"codes": [code for code, _ in pairs],
+                                                 "currencies": [currency for _, currency in pairs]})
     else:
         _take_sqlite_write_lock(session, pairs)
-        where, params = tuple_(Account.code, Account.currency).in_(pairs), {}
-    rows = session.execute(select(*columns).where(where).order_by(Account.id).with_for_update(), params)
+        rows = session.execute(_LOCK_BY_PAIRS, {"pairs": pairs})
     accounts = {(row.code, row.currency): _Locked(*row) for row in rows}
     _refuse_missing_or_closed(pairs, accounts)
     return accounts
 
 
 def _entries_by_key(session: Session, keys: set[str]) -> dict[str, JournalEntry]:
-    found: dict[str, JournalEntry] = {}
     ordered = sorted(keys)
-    if session.get_bind().dialect.name == "postgresql":  # one array parameter
-        return {e.idempotency_key: e for e in session.execute(
-            select(JournalEntry).where(JournalEntry.idempotency_key == any_(bindparam("keys", type_=ARRAY(String)))),
-            {"keys": ordered}).scalars()}
+    if session.get_bind().dialect.name == "postgresql":
+        return {e.idempotency_key: e for e in session.execute(_ENTRIES_BY_ARRAY, {"keys": ordered}).scalars()}
+    found: dict[str, JournalEntry] = {}
     for start in range(0, len(ordered), 1000):  # bounded IN lists (SQLite's parameter limit)
-        chunk = ordered[start:start + 1000]
         found.update((e.idempotency_key, e) for e in session.execute(
-            select(JournalEntry).where(JournalEntry.idempotency_key.in_(chunk))).scalars())
+            _ENTRIES_BY_KEYS, {"keys": ordered[start:start + 1000]}).scalars())
     return found
 
 
 def _closed_months(session: Session, days: set[date]) -> set[date]:
-    months = {d.replace(day=1) for d in days}
-    return set(session.execute(select(Period.month).where(Period.month.in_(months))).scalars())
+    return set(session.execute(_CLOSED_MONTHS, {"months": sorted({d.replace(day=1) for d in days})}).scalars())
 
 
 def _plan_batch(session: Session, requests: list[_Request], accounts: dict[tuple[str, str], _Locked],
@@ -440,25 +447,25 @@ def _bulk_insert(session: Session, table, columns: tuple[str, ...], rows: list[t
         raise IntegrityError(sql, None, exc) from exc
 
 
+_NEW_BALANCES = func.unnest(bindparam("ids", type_=ARRAY(BigInteger)), bindparam("balances", type_=ARRAY(BigInteger)),
+                            bindparam("days", type_=ARRAY(Date))).table_valued("id", "balance", "day").render_derived()
+_STORE_BALANCES_FROM_ARRAYS = (update(Account.__table__).where(Account.__table__.c.id == _NEW_BALANCES.c.id)
+                               .values(balance_minor=_NEW_BALANCES.c.balance, last_posted_on=_NEW_BALANCES.c.day))
+_STORE_BALANCE = (update(Account.__table__).where(Account.__table__.c.id == bindparam("account_id"))
+                  .values(balance_minor=bindparam("balance"), last_posted_on=bindparam("day")))
+
+
 def _store_balances(session: Session, accounts: list[_Locked], plan: _Plan) -> None:
-    """The balances that moved, in one UPDATE (PostgreSQL: from arrays; elsewhere a CASE on the id per 1,000
-    accounts); accounts the session has loaded take the stored values."""
-    table = Account.__table__
+    """The balances that moved, in one UPDATE from arrays on PostgreSQL, an executemany elsewhere; accounts the
+    session has loaded take the stored values."""
     moved = [a.id for a in accounts if plan.last_posted[a.id] != a.last_posted_on
              or plan.balances[a.id] != a.balance_minor]
     if moved and session.get_bind().dialect.name == "postgresql":
-        new = func.unnest(bindparam("ids", type_=ARRAY(BigInteger)), bindparam("balances", type_=ARRAY(BigInteger)),
-                          bindparam("days", type_=ARRAY(Date))).table_valued("id", "balance", "day").render_derived()
-        session.execute(update(table).where(table.c.id == new.c.id)
-                        .values(balance_minor=new.c.balance, last_posted_on=new.c.day),
-                        {"ids": moved, "balances": [plan.balances[i] for i in moved],
-                         "days": [plan.last_posted[i] for i in moved]})
-    else:
-        for start in range(0, len(moved), 1000):  # bounded parameter lists (SQLite's limit)
-            ids = moved[start:start + 1000]
-            session.execute(update(table).where(table.c.id.in_(ids)).values(
-                balance_minor=case({i: plan.balances[i] for i in ids}, value=table.c.id),
-                last_posted_on=case({i: plan.last_posted[i] for i in ids}, value=table.c.id)))
+        session.execute(_STORE_BALANCES_FROM_ARRAYS, {"ids": moved, "balances": [plan.balances[i] for i in moved],
+                                                      "days": [plan.last_posted[i] for i in moved]})
+    elif moved:
+        session.execute(_STORE_BALANCE, [{"account_id": i, "balance": plan.balances[i], "day": plan.last_posted[i]}
+                                         for i in moved])
     _loaded_accounts_moved(session, {a.id: (plan.balances[a.id], plan.last_posted[a.id]) for a in accounts})
 
 
