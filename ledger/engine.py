@@ -186,7 +186,7 @@ def post(session: Session, *, key: str, effective_date: date, description: str, 
     return _post_in_database(session, entry, lines)
 
 
-# ledger_post (migration 7c2d9e4b1a30) does on the server, in one round trip, what _post_through_orm does below
+# ledger_post (migration 7c2d9e4b1a30) applies on the server, in one round trip, the rules post_batch plans in Python
 _LEDGER_POST = text(
     "SELECT status, entry_id, detail, account_ids, balances FROM ledger_post(:key, :hash, :public_id, :created_at, "
     ":day, :description, :event_kind, :event_ref, :event_date, CAST(:details AS json), :reverses_id, "
