@@ -6,17 +6,40 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 LANGS  := en fr it es ru uk
+# Resolved for the oldest Python the project supports, so the lock is the same on any machine.
+LOCK_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --no-header --quiet \
+  --python-version 3.11
 CATALOGS := $(foreach l,$(LANGS),portal/translations/$(l)/LC_MESSAGES/messages.mo)
 
-.PHONY: run test lint install translations i18n-extract i18n-update migrate-check bench worker clean
+.PHONY: run test lint install lock lock-upgrade lock-check translations i18n-extract i18n-update migrate-check bench worker clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly what requirements.lock names (every package, transitive ones included, with hashes), so a
+# release of some dependency tomorrow cannot change what a fresh clone gets. The installer itself (uv) is
+# pinned by hash in requirements-uv.lock.
+$(VENV)/.installed: requirements.lock requirements-uv.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-uv.lock
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
+
+## Bring the lock in line with pyproject.toml, keeping every pin it can (commit the result).
+lock: $(VENV)/.installed
+	$(LOCK_COMPILE) -o requirements.lock
+
+## The same, moving every pin to the newest release pyproject.toml allows (then run make test).
+lock-upgrade: $(VENV)/.installed
+	$(LOCK_COMPILE) --upgrade -o requirements.lock
+
+## Fails when pyproject.toml and requirements.lock disagree (CI runs it). Compiling over a copy keeps the
+## locked pins as they are, so only a change to pyproject.toml (not a new release elsewhere) makes a difference.
+lock-check: $(VENV)/.installed
+	cp requirements.lock $(VENV)/requirements.check.lock
+	$(LOCK_COMPILE) -o $(VENV)/requirements.check.lock
+	diff -u requirements.lock $(VENV)/requirements.check.lock || \
+	  { echo "requirements.lock is out of date with pyproject.toml: run 'make lock' and commit it" >&2; exit 1; }
 
 portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -l $* -i $< -o $@

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,9 +15,9 @@ from agreements.certificates import make_self_signed
 from agreements.sealing import check_seal
 from portal.accounts.models import PartnerStatus, Register
 from tests.agreements.conftest import BROKER, BROKER_IP, PARTNER_IP
+from tests.system_tools import system_tool
 from tests.agreements.pdftools import pages_text, squash, tamper_content_stream
 
-PDFSIG = shutil.which("pdfsig") or "/usr/bin/pdfsig"
 TEMPLATES = Path(__file__).resolve().parents[2] / "agreements" / "templates"
 VALID = "Signature Validation: Signature is Valid."
 WHOLE = "- Total document signed"
@@ -29,17 +27,13 @@ WHOLE = "- Total document signed"
 def pdfsig():
     """Runs poppler's pdfsig on PDF bytes and returns its report. pdfsig exits 0 even for a broken signature,
     so callers read the report."""
-    if not os.path.exists(PDFSIG):
-        reason = "poppler's pdfsig is not installed (apt-get install -y poppler-utils); PDF seal checks skipped"
-        if os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("CI"):
-            pytest.fail(reason.replace("skipped", "required in CI (REQUIRE_BROWSER=1 or CI set)"))
-        pytest.skip(reason)
+    program = system_tool("pdfsig", "poppler-utils", "the independent check of the PDF seal")
 
     def run(pdf: bytes, tmp_path: Path, name: str = "agreement.pdf") -> str:
         path = tmp_path / name
         path.write_bytes(pdf)
         # -nocert: the development seal is self-signed; the signature itself is what is checked here.
-        done = subprocess.run([PDFSIG, "-nocert", str(path)], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([program, "-nocert", str(path)], capture_output=True, text=True, timeout=60)
         return done.stdout + done.stderr
 
     return run
