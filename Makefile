@@ -47,12 +47,15 @@ portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES
 translations: $(CATALOGS)
 
 ## Serve the portal with demo data on SQLite (instance/portal.db); e-mail goes to instance/mail/*.eml.
+## `make run PORT=5077` serves on 5077, and e-mailed links point there (PUBLIC_URL follows unless it is set).
+run: export FLASK_RUN_HOST = $(HOST)
+run: export FLASK_RUN_PORT = $(PORT)
 run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) demo-data
 	@echo "Portal on http://$(HOST):$(PORT)/ (the outbox worker runs alongside; Ctrl-C stops both)"
 	$(FLASK) outbox work --interval 2 & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
-	  $(FLASK) run --host $(HOST) --port $(PORT)
+	  $(FLASK) run
 
 ## The whole suite: SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set (CI sets it).
 test: install translations

@@ -50,8 +50,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_NAME": env.get("SERVER_NAME"),
-        # Links in e-mails written outside a request (the outbox worker, commands) start with this.
-        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Links in e-mails written outside a request (the outbox worker, commands) start with this. Unset, it
+        # follows the address `flask run` serves on (`make run PORT=5077` exports FLASK_RUN_PORT=5077).
+        "PUBLIC_URL": env.get("PUBLIC_URL") or "http://{}:{}".format(env.get("FLASK_RUN_HOST") or "127.0.0.1",
+                                                                    env.get("FLASK_RUN_PORT") or "5000"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),

@@ -1,6 +1,7 @@
 """The set-up a fresh clone relies on: warnings policy, the lock, and the README's promises."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -44,3 +45,24 @@ def test_a_warning_from_our_own_code_still_fails(tmp_path):
     """, "probe.x")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed" in done.stdout and "old call" in done.stdout
+
+
+def _public_url_under_make_run(*make_args: str, **env: str) -> str:
+    """What PUBLIC_URL the portal gets under `make run ...`: the probe stands in for `flask` and stops make at its
+    first command, so nothing is served."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_URL", "FLASK_RUN_PORT", "FLASK_RUN_HOST")}
+    done = subprocess.run(["make", "-s", "run", *make_args, f"FLASK={sys.executable} tests/public_url_probe.py"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env={**environ, **env})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("PUBLIC_URL=")]
+    assert lines, done.stdout + done.stderr
+    return lines[0].removeprefix("PUBLIC_URL=")
+
+
+def test_make_run_on_another_port_puts_that_port_in_emailed_links():
+    assert _public_url_under_make_run("PORT=5077") == "http://127.0.0.1:5077"
+    assert _public_url_under_make_run() == "http://127.0.0.1:5000"
+
+
+def test_an_explicit_public_url_wins():
+    assert _public_url_under_make_run("PORT=5077", PUBLIC_URL="https://portal.example.org") == \
+        "https://portal.example.org"

@@ -10,7 +10,6 @@ Only client initials and policy references appear: a statement carries no other 
 """
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from decimal import Decimal
@@ -29,6 +28,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from agreements.rendering import FONT, FONT_BOLD, FONT_DIR
+from core.csv_export import csv_text
 from ledger.statements import PartnerStatement, StatementLine, month_bounds
 
 from ..accounts.models import LANGUAGES, Organisation
@@ -72,18 +72,16 @@ def _csv_summary(st: PartnerStatement, day: date, kind: str, description: str, b
 
 
 def statement_csv(period: date, statements: list[PartnerStatement], language: str) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     with force_locale(language):
         labels = _labels()
         for st in statements:
-            writer.writerow(_csv_summary(st, st.start, "opening_balance", labels["opening"], st.opening_minor))
-            writer.writerows(_csv_line(st, line) for line in st.lines)
-            writer.writerow(_csv_summary(st, st.end, "closing_balance", labels["closing"], st.closing_minor))
-            writer.writerow(_csv_summary(st, st.end, "closing_held", labels["held"], st.held_minor))
-            writer.writerow(_csv_summary(st, st.end, "closing_available", labels["available"], st.available_minor))
-    return buffer.getvalue()
+            rows.append(_csv_summary(st, st.start, "opening_balance", labels["opening"], st.opening_minor))
+            rows.extend(_csv_line(st, line) for line in st.lines)
+            rows.append(_csv_summary(st, st.end, "closing_balance", labels["closing"], st.closing_minor))
+            rows.append(_csv_summary(st, st.end, "closing_held", labels["held"], st.held_minor))
+            rows.append(_csv_summary(st, st.end, "closing_available", labels["available"], st.available_minor))
+    return csv_text(CSV_COLUMNS, rows)
 
 
 # --- PDF -----------------------------------------------------------------------------------------------------

