@@ -1,0 +1,14 @@
+"""The layers of DESIGN.md §3 hold: `portal` on top, the domain packages importing one way, `core` at the bottom,
+and no Flask below the web layer (import-linter's contracts in pyproject.toml)."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_import_contracts_are_kept():
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "2 kept, 0 broken" in done.stdout
