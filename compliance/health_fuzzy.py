@@ -44,7 +44,7 @@ def allowed_distance(term: str) -> int:
 
 
 def _close(word: str, term: str, stem: bool, same_length: bool = False) -> bool:
-    """The rest of the rule, for a word (or the beginning of one, against a stem) within the allowed distance.
+    r"""The rest of the rule, for a word (or the beginning of one, against a stem) within the allowed distance.
 
     A misspelling keeps the first letter; a word that only adds to a term or lacks its end is another word form
     the lexicon chose not to list ("chirurgien", "hospitals"), as is one that differs only where a stem ends
