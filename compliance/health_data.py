@@ -155,16 +155,29 @@ class _FoldTable(dict):
 
     def __missing__(self, code: int) -> str:
         folded = _fold_char(chr(code))
+        if len(folded) != 1:
+            _IRREGULAR.add(chr(code))
         if len(self) < self._MAX:
             self[code] = folded
         return folded
 
 
+#: characters that do not fold to exactly one character (filled as the fold table meets them)
+_IRREGULAR: set[str] = set()
+
+
 _FOLD = _FoldTable()
 
 
-def _fold_one(ch: str) -> str:
-    return _FOLD[ord(ch)]
+def _fold_text(text: str) -> tuple[str, range | list[int]]:
+    """``normalise(text)`` and, for each of its characters, the index of the original character it came from."""
+    folded = normalise(text)
+    if len(folded) == len(text) and _IRREGULAR.isdisjoint(text):
+        return folded, range(len(text))
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        origin.extend([i] * len(_FOLD[ord(ch)]))
+    return folded, origin
 
 
 #: the order in which readings of a text are preferred when several find a term at the same place
@@ -453,8 +466,7 @@ class Screener:
         self._by_language_cache: tuple[tuple[re.Pattern, tuple[int, ...]], ...] | None = None
         self._allow = _build_regex(allow_items)[0] if allow_items else None
         self._fuzzy = FuzzyIndex([(*word, index) for index, entry in enumerate(entries) if entry.category != ALLOW
-                                  for part in _split_top_level(normalise(entry.source))
-                                  if (word := plain_word(part)) is not None])
+                                  for part in _split_top_level(normalise(entry.source)) for word in plain_word(part)])
         self._abbreviations, abbreviation_entries = _load_abbreviations(self.directory, self.languages,
                                                                         len(entries))
         self._abbreviation_base = len(entries)
@@ -467,7 +479,7 @@ class Screener:
         if not isinstance(text, str):
             raise TypeError(f"screen() needs a str, not {type(text).__name__}")
         found: list[tuple[int, int, int, str, _Entry]] = []     # (start, end, rank of how, how, entry)
-        for view in views(text, _fold_one):
+        for view in views(text, _fold_text):
             found.extend(self._scan_view(view))
         if self._abbreviations is not None:
             found.extend((m.start(), m.end(), 3, "abbreviation", self._entries[self._abbreviation_index(m)])

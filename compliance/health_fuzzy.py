@@ -7,8 +7,9 @@ the allowed distance (optimal string alignment: insertions, deletions, substitut
 grows with the length of the term:
 
 * fewer than 6 letters: never;
-* 6 letters: one letter too many, too few, or two neighbours swapped (no substitution: "strike" is no "stroke");
-* 7 to 9 letters: one edit;
+* 6 or 7 letters: one letter too many, too few, or two neighbours swapped (no substitution: "strike" is no
+  "stroke", "insured" no "injured");
+* 8 or 9 letters: one edit;
 * 10 letters or more: two edits.
 
 A term written as a stem (``diabet\\w*``) is compared, within one edit, with the beginning of each word. The first letter must be
@@ -26,16 +27,23 @@ from rapidfuzz.distance import OSA
 
 __all__ = ["FuzzyIndex", "allowed_distance", "plain_word"]
 
-_PLAIN = re.compile(r"([^\W\d_]{6,})(\\w\*|s\?|es\?|'\?s\?|e\?|)")
+_PLAIN = re.compile(r"([^\W\d_]{6,})(\\w\*|\[[^\W\d_]+\]s?\??|s\?|es\?|'\?s\?|e\?|)")
 _TOKEN = re.compile(r"[^\W\d_]{5,}")
 
 
-def plain_word(folded_pattern: str) -> tuple[str, bool] | None:
-    """(literal, is_stem) for a lexicon alternative that is one plain word, else None."""
+def plain_word(folded_pattern: str) -> list[tuple[str, bool]]:
+    """The (word, is_stem) pairs a lexicon alternative stands for when it is one plain word, else none.
+
+    ``diabet\\w*`` is a stem; ``cancers?`` the word "cancer"; ``embarazad[oa]s?`` the words "embarazado" and
+    "embarazada" (a closed list of endings is a list of words, not a stem).
+    """
     m = _PLAIN.fullmatch(folded_pattern)
     if m is None:
-        return None
-    return m.group(1), m.group(2) == "\\w*"
+        return []
+    literal, suffix = m.group(1), m.group(2)
+    if suffix.startswith("["):
+        return [(literal + ending, False) for ending in suffix[1:suffix.index("]")]]
+    return [(literal, suffix == "\\w*")]
 
 
 def allowed_distance(term: str) -> int:
@@ -54,10 +62,12 @@ def _close(word: str, term: str, stem: bool, same_length: bool = False) -> bool:
     if word == term or word[0] != term[0]:
         return False
     if stem:
+        if same_length and len(term) < 8 and sorted(word) != sorted(term):
+            return False           # a short stem, like a short word, takes no substitution ("infort" vs "infart")
         return not (same_length and word.startswith(term[:-1]))
     if word.startswith(term) or term.startswith(word) or word[-1] != term[-1] or abs(len(word) - len(term)) > 1:
         return False
-    return len(term) >= 7 or len(word) != len(term) or sorted(word) == sorted(term)
+    return len(term) >= 8 or len(word) != len(term) or sorted(word) == sorted(term)
 
 
 class FuzzyIndex:

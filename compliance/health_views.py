@@ -13,7 +13,7 @@ The pipeline, in this order (each step is one function below):
    is written in one script, the word's majority script, or the text's when the word is evenly split; a word in
    the text's minority script made only of look-alike letters joins the text's script too ("у отца pak" reads
    "рак"). Look-alikes come from Unicode's confusables data (``confusable-homoglyphs``). One character for one.
-2. **Fold** (``fold``, given by the caller): NFKD, combining marks stripped, casefold, apostrophes and dashes
+2. **Fold** (``fold``, given by the caller: the folded text and the origin of each of its characters): NFKD, combining marks stripped, casefold, apostrophes and dashes
    unified, invisible characters removed -- the lexicons' own normalisation.
 3. **De-spacing** (:func:`_despace`): three or more single letters (or digits standing for letters) separated by
    one space or punctuation character each are joined ("d i a b e t e s", "c-a-n-c-e-r", "д і а б е т").
@@ -31,7 +31,7 @@ text ("disguised") and its transliterations ("transliterated").
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -47,7 +47,7 @@ class View:
 
     how: str             # plain, disguised, transliterated
     text: str
-    origin: tuple[int, ...]
+    origin: Sequence[int]
 
 
 # --------------------------------------------------------------------------- 1. confusables skeleton
@@ -79,7 +79,14 @@ def _look_alike(ch: str, script: str) -> str:
     return ch
 
 
+_CYRILLIC = re.compile(r"[\u0400-\u052f]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_OTHER_SCRIPT = re.compile(r"[\u0370-\u052f]")
+
+
 def _skeleton(text: str) -> str:
+    if not (_OTHER_SCRIPT.search(text) and _LATIN_LETTER.search(text)):
+        return text          # one script only: nothing to mix
     counts = {"latin": 0, "cyrillic": 0}
     for ch in text:
         script = _script(ch)
@@ -113,6 +120,7 @@ _SPREAD = re.compile(r"(?<![^\W_])[^\W_@$](?:[ .\-_*·/|+~,:'][^\W_@$]){2,}(?![^
 _LATIN_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                              "@": "a", "$": "s", "!": "i", "|": "l"})
 _CYRILLIC_LEET = str.maketrans({"0": "о", "3": "з", "4": "ч", "6": "б", "@": "а", "$": "ѕ"})
+_LEET_CHARACTER = re.compile(r"[\d@$!|]")
 _LEET_WORD = re.compile(r"[@$]?[^\W_]+(?:[!|@$]+[^\W_]+)*")
 
 
@@ -133,7 +141,9 @@ def _despace(text: str, keep_first_word: bool = False) -> list[tuple[int, int, s
 
 
 def _unleet(text: str) -> list[tuple[int, int, str, None]]:
-    out = []
+    out: list = []
+    if not _LEET_CHARACTER.search(text):
+        return out
     for m in _LEET_WORD.finditer(text):
         word = m.group()
         letters = [ch for ch in word if ch.isalpha()]
@@ -161,9 +171,22 @@ _LATIN_LETTERS = {
 _LATIN_LETTERS["ru"]["x"] = _LATIN_LETTERS["uk"]["x"] = "кс"
 
 
-def _to_latin(text: str) -> list[tuple[int, int, str, None]]:
-    return [(i, i + 1, _CYRILLIC_TO_LATIN.get(ch, anyascii(ch).lower()), None)
-            for i, ch in enumerate(text) if _script(ch) == "cyrillic"]
+def _to_latin(text: str) -> list:
+    return [(m.start(), m.end(), *_word_to_latin(m.group())) for m in _CYRILLIC_WORD.finditer(text)]
+
+
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u052f]+")
+
+
+@lru_cache(maxsize=65_536)
+def _word_to_latin(word: str) -> tuple[str, list[int]]:
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(word):
+        latin = _CYRILLIC_TO_LATIN.get(ch, anyascii(ch).lower())
+        chars.append(latin)
+        offsets.extend([i] * len(latin))
+    return "".join(chars), offsets
 
 
 #: common words of the languages written in Latin letters (en, fr, it, es, de, pt, nl): a stretch of text with
@@ -189,25 +212,37 @@ def _to_cyrillic(text: str, original: str, origin: tuple[int, ...], way: str) ->
     return out
 
 
-def _segment_to_cyrillic(text: str, begin: int, finish: int, original: str, origin: tuple[int, ...],
-                         way: str) -> list[tuple[int, int, str, None]]:
-    out, digraphs, letters = [], _LATIN_DIGRAPHS[way], _LATIN_LETTERS[way]
-    for m in re.compile(r"[a-z']+").finditer(text, begin, finish):
+def _segment_to_cyrillic(text: str, begin: int, finish: int, original: str, origin, way: str) -> list:
+    out = []
+    for m in _LATIN_WORD.finditer(text, begin, finish):
         source = original[origin[m.start()]:origin[m.end() - 1] + 1]
         if len(source) > 1 and source.isupper():
             continue
-        i, word = m.start(), m.group()
-        pos = 0
-        while pos < len(word):
-            for latin, cyrillic in digraphs:
-                if word.startswith(latin, pos):
-                    out.append((i + pos, i + pos + len(latin), cyrillic, None))
-                    pos += len(latin)
-                    break
-            else:
-                out.append((i + pos, i + pos + 1, letters.get(word[pos], word[pos]), None))
-                pos += 1
+        cyrillic, offsets = _word_to_cyrillic(m.group(), way)
+        out.append((m.start(), m.end(), cyrillic, offsets))
     return out
+
+
+_LATIN_WORD = re.compile(r"[a-z']+")
+
+
+@lru_cache(maxsize=65_536)
+def _word_to_cyrillic(word: str, way: str) -> tuple[str, list[int]]:
+    """A Latin word in Cyrillic letters, with the offset in the word of the letter each one comes from."""
+    digraphs, letters = _LATIN_DIGRAPHS[way], _LATIN_LETTERS[way]
+    chars: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    while pos < len(word):
+        for latin, cyrillic in digraphs:
+            if word.startswith(latin, pos):
+                break
+        else:
+            latin, cyrillic = word[pos], letters.get(word[pos], word[pos])
+        chars.append(cyrillic)
+        offsets.extend([pos] * len(cyrillic))
+        pos += len(latin)
+    return "".join(chars), offsets
 
 
 # --------------------------------------------------------------------------- putting it together
@@ -232,33 +267,31 @@ def _apply(view: View, edits: list[tuple[int, int, str, list[int] | None]], how:
         pos = end
     chars.append(view.text[pos:])
     origin.extend(view.origin[pos:])
-    return View(how, "".join(chars), tuple(origin))
+    return View(how, "".join(chars), origin)
 
 
-def _folded(text: str, fold: Callable[[str], str], how: str) -> View:
-    chars, origin = [], []
-    for i, ch in enumerate(text):
-        folded = fold(ch)
-        chars.append(folded)
-        origin.extend([i] * len(folded))
-    return View(how, "".join(chars), tuple(origin))
+def _folded(text: str, fold: Callable[[str], tuple[str, Sequence[int]]], how: str) -> View:
+    return View(how, *fold(text))
 
 
-def views(text: str, fold: Callable[[str], str]) -> list[View]:
+def views(text: str, fold: Callable[[str], tuple[str, Sequence[int]]]) -> list[View]:
     """The readings of ``text`` to screen: plain first, then the de-obfuscated and transliterated ones."""
     plain = _folded(text, fold, "plain")
     skeleton = _skeleton(text)
     folded = plain if skeleton == text else _folded(skeleton, fold, "disguised")
     out = [plain]
-    disguised = []
-    for keep_first_word in (False, True):
-        view = _apply(folded, _despace(folded.text, keep_first_word), "disguised")
+    disguised: list[View] = []
+    spread = _despace(folded.text)
+    despaced = [_apply(folded, spread, "disguised")]
+    if spread:
+        despaced.append(_apply(folded, _despace(folded.text, keep_first_word=True), "disguised"))
+    for view in despaced:
         view = _apply(view, _unleet(view.text), "disguised")
         if all(view.text != seen.text for seen in out + disguised):
             disguised.append(View("disguised", view.text, view.origin))
     out += disguised
     base = disguised[0] if disguised else plain
-    if any(_script(ch) == "cyrillic" for ch in base.text):
+    if _CYRILLIC.search(base.text):
         out.append(_apply(base, _to_latin(base.text), "transliterated"))
     if re.search(r"[a-z]", base.text):
         for way in ("ru", "uk"):
