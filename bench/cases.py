@@ -434,7 +434,7 @@ def insert_leads(conn, rng: random.Random, now: datetime, pop: Population, count
                 id=lead_id, public_id=new_public_id(rng), created_at=t0, organisation_id=org, submitted_by_id=submitter,
                 consent_id=consent_id, first_name=first, last_name=last, email=email, phone=phone,
                 country_of_residence=country, timeline=rng.choice(("asap", "within_3_months", "later")),
-                need_summary=need[:500], language=language, status=status, match_email=match_email(email),
+                need_category="family_relocation", need_summary=need[:500], language=language, status=status, match_email=match_email(email),
                 match_phone=match_phone(phone), match_name=match_name(first, last, country),
                 possible_duplicate_of_id=duplicate_of, attribution_decided=False, attributed_organisation_id=org,
                 assigned_to_id=manager))
@@ -687,7 +687,7 @@ def screen_texts(app, rng: random.Random) -> tuple[list[str], int, int]:
     """The need descriptions of every lead in the database, plus the corpora (medical and clean), topped up
     with generated clean descriptions to at least SCREEN_MIN_TEXTS; shuffled."""
     with app.app_context():
-        texts = list(db.session.execute(select(Lead.need_summary).order_by(Lead.id)).scalars())
+        texts = [t for t in db.session.execute(select(Lead.need_summary).order_by(Lead.id)).scalars() if t]
     from_leads = len(texts)
     corpora = health_screen.load_corpora()
     corpus = [text_ for rows in corpora.values() for _, text_ in rows]

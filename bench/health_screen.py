@@ -141,7 +141,7 @@ def load_corpora() -> dict[str, list[tuple[str, str]]]:
             if not line.strip() or line.startswith("#"):
                 continue
             label, sep, text = line.partition("\t")
-            if not sep or label not in ("medical", "clean"):
+            if not sep or label not in ("medical", "evasion", "clean"):
                 raise SystemExit(f"{path}:{lineno}: malformed corpus line {line!r}")
             rows.append((label, text))
         corpora[language] = rows
@@ -151,20 +151,65 @@ def load_corpora() -> dict[str, list[tuple[str, str]]]:
 # --------------------------------------------------------------------------- measurements
 
 
+def load_heldout() -> dict[str, list[tuple[str, str]]]:
+    """The held-out set (written before the evasion work, never tuned on), by language."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    path = CORPUS_DIR / "heldout.tsv"
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3 or parts[1] not in ("evasion", "clean"):
+            raise SystemExit(f"{path}:{lineno}: malformed held-out line {line!r}")
+        out.setdefault(parts[0], []).append((parts[1], parts[2]))
+    return out
+
+
 def quality(corpora: dict[str, list[tuple[str, str]]]) -> dict[str, dict]:
+    """Per language: precision and recall over all texts to refuse, and recall per label (medical, evasion),
+    the share of clean texts refused, and how many refusals were "unsure" rather than certain."""
     figures = {}
     for language, rows in corpora.items():
-        tp = fp = fn = tn = 0
+        tp = fp = fn = tn = unsure = 0
+        by_label: dict[str, list[int]] = {}
+        missed, wrongly = [], []
         for label, text in rows:
-            refused = bool(health_data.screen(text))
-            if label == "medical":
+            verdict = health_data.assess(text).verdict
+            refused = verdict is not health_data.Verdict.clean
+            unsure += verdict is health_data.Verdict.unsure
+            by_label.setdefault(label, [0, 0])
+            by_label[label][0] += refused
+            by_label[label][1] += 1
+            if label != "clean":
                 tp, fn = tp + refused, fn + (not refused)
+                if not refused:
+                    missed.append(text)
             else:
                 fp, tn = fp + refused, tn + (not refused)
+                if refused:
+                    wrongly.append(text)
         figures[language] = {"precision": tp / (tp + fp) if tp + fp else 0.0,
                              "recall": tp / (tp + fn) if tp + fn else 0.0,
-                             "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+                             "tp": tp, "fp": fp, "fn": fn, "tn": tn, "unsure": unsure,
+                             "refused_by_label": {k: f"{v[0]}/{v[1]}" for k, v in by_label.items()},
+                             "missed": missed, "wrongly_refused": wrongly}
     return figures
+
+
+def print_quality(title: str, figures: dict[str, dict]) -> None:
+    print(title)
+    print(f"{'language':<9} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'unsure':>6}   "
+          f"refused per label")
+    for language, f in figures.items():
+        labels = ", ".join(f"{k} {v}" for k, v in f["refused_by_label"].items())
+        print(f"{language:<9} {f['precision']:>9.3f} {f['recall']:>7.3f} {f['tp']:>4} {f['fp']:>4} {f['fn']:>4} "
+              f"{f['tn']:>4} {f['unsure']:>6}   {labels}")
+    for language, f in figures.items():
+        for text in f["missed"]:
+            print(f"  {language} missed: {text}")
+        for text in f["wrongly_refused"]:
+            print(f"  {language} wrongly refused: {text}")
+    print()
 
 
 def throughput(texts: list[str], rounds: int) -> list[float]:
@@ -228,11 +273,9 @@ def main(argv=None) -> int:
           f"max {max(rates):,.0f})   {TARGET_TEXT}   {verdict}")
     print(f"per description: {1e6 / median_rate:.1f} µs")
     print()
-    print(f"{'language':<9} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4}")
-    for language, f in per_language.items():
-        print(f"{language:<9} {f['precision']:>9.3f} {f['recall']:>7.3f} {f['tp']:>4} {f['fp']:>4} {f['fn']:>4} "
-              f"{f['tn']:>4}")
-    print()
+    print_quality("tuning corpus (tests/compliance/health_corpus/<lang>.tsv: medical, evasion, clean)", per_language)
+    heldout = quality(load_heldout())
+    print_quality("held-out set (heldout.tsv: written before the evasion work, never tuned on)", heldout)
     share = refused_generated / len(generated) if generated else 0.0
     print(f"generated clean descriptions refused: {refused_generated} of {len(generated)} ({share:.2%})")
     for text in refused_examples:
@@ -246,7 +289,7 @@ def main(argv=None) -> int:
             "rounds": args.rounds, "seed": args.seed,
             "per_second": {"median": median_rate, "min": min(rates), "max": max(rates), "rounds": rates},
             "target_per_second": TARGET_PER_SECOND, "verdict": verdict,
-            "per_language": per_language,
+            "per_language": per_language, "heldout": heldout,
             "generated_clean_refused": refused_generated,
         }
         path = Path(args.json)

@@ -48,14 +48,19 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
+from .health_fuzzy import FuzzyIndex, plain_word
+from .health_views import View, views
+
 __all__ = [
-    "CATEGORIES", "LANGUAGES", "Hit", "LexiconError", "Screener", "contains_health_data", "default_screener",
-    "normalise", "screen",
+    "CATEGORIES", "LANGUAGES", "UNSURE_CATEGORIES", "Assessment", "Hit", "LexiconError", "Screener", "Verdict",
+    "assess", "contains_health_data", "default_screener", "normalise", "screen",
 ]
 
-LANGUAGES = ("en", "fr", "it", "es", "ru", "uk")
+#: the portal's six languages, then German: people write in the language they think in
+LANGUAGES = ("en", "fr", "it", "es", "ru", "uk", "de")
 
 #: categories a lexicon entry may have (besides ``allow``)
 CATEGORIES = (
@@ -70,8 +75,14 @@ CATEGORIES = (
     "mental_health",      # mental-health conditions, addiction, psychiatric care
     "diagnosis_or_test",  # diagnoses, tests and scans, results and measurements
     "health_status",      # smoking status, "in good health", BMI
+    # phrases that often hide one of the above but need not ("the big C", "heart trouble", "under treatment",
+    # "she is expecting", "on medication"): the screen is unsure, and the text is refused all the same
+    "euphemism",
 )
+#: a hit of these categories, or an approximate one, makes the screen unsure rather than certain
+UNSURE_CATEGORIES = ("euphemism",)
 ALLOW = "allow"
+ABBREVIATIONS_FILE = "abbreviations.txt"
 
 LEXICON_DIR = Path(__file__).resolve().parent / "health_terms"
 
@@ -94,6 +105,29 @@ class Hit:
     category: str
     start: int
     end: int
+    #: how the term was found: "plain", "disguised" (spread out, digits for letters, look-alike letters),
+    #: "transliterated", "abbreviation" or "approximate" (a misspelling within the allowed distance)
+    how: str = "plain"
+
+    @property
+    def certain(self) -> bool:
+        return self.category not in UNSURE_CATEGORIES and self.how != "approximate"
+
+
+class Verdict(str, Enum):
+    clean = "clean"                  # may be stored
+    health_data = "health_data"      # states something about a person's health: refused
+    unsure = "unsure"                # may hide health data: refused, asking the writer to remove health details
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdict: Verdict
+    hits: tuple[Hit, ...]
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted({hit.category for hit in self.hits})
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -121,12 +155,33 @@ class _FoldTable(dict):
 
     def __missing__(self, code: int) -> str:
         folded = _fold_char(chr(code))
+        if len(folded) != 1:
+            _IRREGULAR.add(chr(code))
         if len(self) < self._MAX:
             self[code] = folded
         return folded
 
 
+#: characters that do not fold to exactly one character (filled as the fold table meets them)
+_IRREGULAR: set[str] = set()
+
+
 _FOLD = _FoldTable()
+
+
+def _fold_text(text: str) -> tuple[str, range | list[int]]:
+    """``normalise(text)`` and, for each of its characters, the index of the original character it came from."""
+    folded = normalise(text)
+    if len(folded) == len(text) and _IRREGULAR.isdisjoint(text):
+        return folded, range(len(text))
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        origin.extend([i] * len(_FOLD[ord(ch)]))
+    return folded, origin
+
+
+#: the order in which readings of a text are preferred when several find a term at the same place
+_RANK = {"plain": 0, "disguised": 1, "transliterated": 2, "abbreviation": 3, "approximate": 4}
 
 
 def normalise(text: str) -> str:
@@ -229,7 +284,9 @@ def _prepare(pattern: str) -> str:
             out.append(ch.lower() if ch.isalpha() else ch)
         else:
             folded = normalise(ch)
-            if folded == "\u0456":
+            if folded in ("\u044c", "\u044a"):
+                out.append("[\u044c\u044a]?")    # soft and hard signs: often left out, lost in transliteration
+            elif folded == "\u0456":
                 out.append("[\u0456i]")
             elif len(folded) == 1 or not folded:
                 out.append(re.escape(folded))
@@ -408,32 +465,53 @@ class Screener:
             self._language_items[entries[item[1]].language].append(item)
         self._by_language_cache: tuple[tuple[re.Pattern, tuple[int, ...]], ...] | None = None
         self._allow = _build_regex(allow_items)[0] if allow_items else None
-        self.size = sum(1 for e in entries if e.category != ALLOW)
-        self.allow_size = len(entries) - self.size
+        self._fuzzy = FuzzyIndex([(*word, index) for index, entry in enumerate(entries) if entry.category != ALLOW
+                                  for part in _split_top_level(normalise(entry.source)) for word in plain_word(part)])
+        self._abbreviations, abbreviation_entries = _load_abbreviations(self.directory, self.languages,
+                                                                        len(entries))
+        self._abbreviation_base = len(entries)
+        self._entries = tuple(entries) + tuple(abbreviation_entries)
+        self.size = sum(1 for e in entries if e.category != ALLOW) + len(abbreviation_entries)
+        self.allow_size = len(entries) - self.size + len(abbreviation_entries)
+        self.fuzzy_size = len(self._fuzzy)
 
     def _scan(self, text: str) -> list[tuple[Hit, _Entry]]:
         if not isinstance(text, str):
             raise TypeError(f"screen() needs a str, not {type(text).__name__}")
-        norm = normalise(text)
-        found = [(m.start(), m.end(), m.lastindex) for m in self._regex.finditer(norm)]
-        if not found:
-            return []
-        if self._allow is not None:
-            allowed = [m.span() for m in self._allow.finditer(norm)]
-            if allowed:
-                found = [f for f in found if not any(a <= f[0] and f[1] <= b for a, b in allowed)]
-                if not found:
-                    return []
-        mapping = _offset_map(text)
-        out = []
-        for start, end, group in found:
-            entry = self._first_language_entry(norm, start, end, self._entries[self._order[group - 1]])
-            if mapping is not None:
-                start, end = mapping[start], mapping[end - 1] + 1
+        found: list[tuple[int, int, int, str, _Entry]] = []     # (start, end, rank of how, how, entry)
+        for view in views(text, _fold_text):
+            found.extend(self._scan_view(view))
+        if self._abbreviations is not None:
+            found.extend((m.start(), m.end(), 3, "abbreviation", self._entries[self._abbreviation_index(m)])
+                         for m in self._abbreviations.finditer(text))
+        # several readings find the same word: keep the first hit at a place, preferring the plainest reading
+        found.sort(key=lambda f: (f[0], f[2], -f[1]))
+        out, reached = [], 0
+        for start, end, _, how, entry in found:
+            if start < reached:
+                continue
+            reached = end
             while end < len(text) and unicodedata.combining(text[end]):
                 end += 1                      # decomposed input: keep the accent with its letter
-            out.append((Hit(text[start:end], entry.language, entry.category, start, end), entry))
+            out.append((Hit(text[start:end], entry.language, entry.category, start, end, how), entry))
         return out
+
+    def _scan_view(self, view: View) -> list[tuple[int, int, int, str, _Entry]]:
+        norm = view.text
+        spans = [(m.start(), m.end(), self._first_language_entry(norm, m.start(), m.end(),
+                                                                 self._entries[self._order[m.lastindex - 1]]),
+                  view.how) for m in self._regex.finditer(norm)]
+        if view.how != "transliterated":
+            spans += [(start, end, self._entries[index], "approximate")
+                      for start, end, index in self._fuzzy.find(norm)]
+        if spans and self._allow is not None:
+            allowed = [m.span() for m in self._allow.finditer(norm)]
+            spans = [f for f in spans if not any(a <= f[0] and f[1] <= b for a, b in allowed)]
+        return [(view.origin[start], view.origin[end - 1] + 1, _RANK[how], how, entry)
+                for start, end, entry, how in spans if end > start]
+
+    def _abbreviation_index(self, match: re.Match) -> int:
+        return self._abbreviation_base + match.lastindex - 1
 
     def _first_language_entry(self, norm: str, start: int, end: int, entry: _Entry) -> _Entry:
         """The entry of the first language whose lexicon matches exactly ``norm[start:end]`` (else ``entry``)."""
@@ -459,6 +537,40 @@ class Screener:
         return [m.span() for m in self._allow.finditer(normalise(text))] if self._allow is not None else []
 
 
+def _load_abbreviations(directory: Path, languages: tuple[str, ...], base: int) -> tuple[re.Pattern | None,
+                                                                                      list[_Entry]]:
+    """Clinical abbreviations (HIV, T2D, ВИЧ), matched as whole tokens of the original text, in capitals as
+    written (short ones are ordinary words in small letters: "ms", "sep"); four characters or more in any case.
+
+    File format: ``language<TAB>category<TAB>ABBREVIATION``. Entries of languages not screened are skipped.
+    """
+    path = directory / ABBREVIATIONS_FILE
+    if not path.exists():
+        return None, []
+    entries, alternatives = [], []
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = [part.strip() for part in line.split("\t")]
+        if len(parts) != 3 or not parts[2]:
+            raise LexiconError(f"{path.name}:{lineno}: expected 'language<TAB>category<TAB>ABBREVIATION'")
+        language, category, abbreviation = parts
+        if category not in CATEGORIES:
+            raise LexiconError(f"{path.name}:{lineno}: unknown category {category!r}")
+        if language not in languages:
+            continue
+        entries.append(_Entry(language, category, abbreviation, f"{path.name}:{lineno}"))
+        escaped = re.escape(abbreviation)
+        alternatives.append((abbreviation, f"(?i:{escaped})()" if len(abbreviation) >= 4 else f"{escaped}()"))
+    if not entries:
+        return None, []
+    order = sorted(range(len(alternatives)), key=lambda i: -len(alternatives[i][0]))
+    regex = re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives[i][1] for i in order) + r")(?![^\W_])")
+    # group k (1-based) belongs to alternatives[order[k - 1]]: reorder the entries to match
+    return regex, [entries[i] for i in order]
+
+
 _default: Screener | None = None
 _default_lock = threading.Lock()
 
@@ -479,5 +591,14 @@ def screen(text: str) -> list[Hit]:
 
 
 def contains_health_data(text: str) -> bool:
-    """True when ``text`` states something about a person's health and must be refused."""
+    """True when ``text`` states something about a person's health, or may hide it, and must be refused."""
     return bool(default_screener().screen(text))
+
+
+def assess(text: str) -> Assessment:
+    """The screen's verdict on ``text``: clean, health data (a certain hit), or unsure (only euphemisms or
+    approximate matches)."""
+    hits = tuple(default_screener().screen(text))
+    if not hits:
+        return Assessment(Verdict.clean, hits)
+    return Assessment(Verdict.health_data if any(hit.certain for hit in hits) else Verdict.unsure, hits)

@@ -154,10 +154,10 @@ def _demo_pipeline(session: Session) -> int:
     consent = lead_services.ConsentInput(share_with_broker=True, cc_on_milestones=True, text_version="2026-11",
                                          given_at=now - timedelta(hours=2))
 
-    def lead(first, last, email, country, timeline, need, language="en"):
+    def lead(first, last, email, country, timeline, category, need, language="en"):
         return lead_services.submit_lead(session, user["introducer"], lead_services.LeadInput(
             first_name=first, last_name=last, email=email, phone=None, country_of_residence=country,
-            timeline=timeline, need_summary=need, language=language, consent=consent))[0]
+            timeline=timeline, need_category=category, need_summary=need, language=language, consent=consent))[0]
 
     def case_input(first, last, email, adults, ages, country, line, band, model, **extra):
         return case_services.CaseInput(
@@ -173,10 +173,10 @@ def _demo_pipeline(session: Session) -> int:
             pipeline.move(session, user["manager"], case, stage, **(kwargs if stage is stages[-1] else {}))
 
     ana = lead("Ana", "Silva", "ana.silva@example.org", "PT", (now.date() + timedelta(days=60)).isoformat(),
-               "Family of four moving to Lisbon, needs international health cover from January")
-    lead("Tomás", "Ruiz", "tomas.ruiz@example.org", "ES", "within_3_months",
+               "family_relocation", "Family of four moving to Lisbon, needs international health cover from January")
+    lead("Tomás", "Ruiz", "tomas.ruiz@example.org", "ES", "within_3_months", "individual_expatriate",
          "Freelance designer relocating to Valencia, wants cover valid in Europe and Latin America", "es")
-    marta = lead("Marta", "Costa", "marta.costa@example.org", "PT", "asap",
+    marta = lead("Marta", "Costa", "marta.costa@example.org", "PT", "asap", "retiree_abroad",
                  "Retired couple settling in the Algarve, looking for long-term international cover")
     lead_services.set_status(session, user["manager"], marta, LeadStatus.contacted)
     converted = case_services.convert_lead(session, user["manager"], ana, case_input(

@@ -24,3 +24,4 @@ def test_downgrade_to_base_and_upgrade_again(app):
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     upgrade()
     assert _diff(app) == []
+

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from ..accounts.models import LANGUAGES, PartnerStatus
 from ..extensions import db
 from ..leads import services
-from ..leads.models import Consent, Lead, LeadStatus
+from ..leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX, Consent, Lead, LeadStatus, NeedCategory
 from ..security.access import PARTNERS, STAFF, allow, principal
 from ..security.scoping import scoped
 from . import bp
@@ -43,7 +43,13 @@ class LeadInSchema(Schema):
     country_of_residence = fields.String(required=True, validate=validate.Length(equal=2))
     timeline = fields.String(required=True, validate=validate.Length(1, 32),
                              metadata={"description": "YYYY-MM-DD, or asap / within_3_months / within_6_months / later"})
-    need_summary = fields.String(required=True, validate=validate.Length(1, 500))
+    need_category = fields.String(required=True, validate=validate.OneOf([c.value for c in CHOOSABLE_NEED_CATEGORIES]),
+                                  metadata={"description": "The kind of client the referral is about"})
+    need_summary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=NEED_SUMMARY_MAX),
+                                 metadata={"description": "An optional short note. Never health details: a note "
+                                                          "with health data (health_data_not_allowed) or that may "
+                                                          "hide some (health_data_suspected) is refused with 422 "
+                                                          "and not stored."})
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
     consent = fields.Nested(ConsentInSchema, required=True)
 
@@ -61,7 +67,9 @@ class LeadSchema(Schema):
     phone = fields.String(allow_none=True)
     country_of_residence = fields.String()
     timeline = fields.String()
-    need_summary = fields.String()
+    need_category = fields.Function(lambda lead: lead.need_category.value,
+                                    metadata={"enum": [c.value for c in NeedCategory]})
+    need_summary = fields.String(allow_none=True)
     language = fields.String()
     consent = fields.Function(lambda lead: {"share_with_broker": True, "cc_on_milestones": lead.consent.cc_allowed,
                                             "text_version": lead.consent.text_version,

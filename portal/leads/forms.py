@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, EmailField, RadioField, SelectField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..forms import country_choices, language_choices
+from .models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX
 from .services import URGENCIES
 
 URGENCY_LABELS = {"asap": _l("As soon as possible"), "within_3_months": _l("Within 3 months"),
@@ -20,7 +21,8 @@ class LeadForm(FlaskForm):
     country_of_residence = SelectField(_l("Country of residence"), validators=[DataRequired()])
     urgency = SelectField(_l("Timeline"), validators=[Optional()])
     target_date = DateField(_l("…or a target start date"), validators=[Optional()])
-    need_summary = TextAreaField(_l("The need, in a few words"), validators=[DataRequired(), Length(min=10, max=500)])
+    need_category = SelectField(_l("Kind of need"), validators=[DataRequired(message=_l("Choose the kind of need."))])
+    need_summary = TextAreaField(_l("A short note (optional)"), validators=[Optional(), Length(max=NEED_SUMMARY_MAX)])
     language = SelectField(_l("Client's preferred language"), validators=[DataRequired()])
     share_with_broker = BooleanField(_l("The client agreed that these details are shared with the broker"),
                                      validators=[DataRequired(message=_l("No consent, no lead."))])
@@ -33,6 +35,8 @@ class LeadForm(FlaskForm):
         self.country_of_residence.choices = [("", _l("— choose —"))] + country_choices()
         self.urgency.choices = [("", _l("— choose —"))] + [(u, URGENCY_LABELS[u]) for u in URGENCIES]
         self.language.choices = language_choices()
+        self.need_category.choices = [("", _l("— choose —"))] + [(c.value, _l(c.label))
+                                                                 for c in CHOOSABLE_NEED_CATEGORIES]
 
     def timeline(self) -> str:
         return self.target_date.data.isoformat() if self.target_date.data else (self.urgency.data or "")

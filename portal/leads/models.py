@@ -1,7 +1,7 @@
 """Consents and consent-minimal leads referred by introducers.
 
-A lead holds only what an introducer may pass: name, contact, country of residence, timeline, a short need
-description and language — nothing else, and never medical details. Consents and their withdrawals are
+A lead holds only what an introducer may pass: name, contact, country of residence, timeline, the kind of need
+(a category), an optional short note and language — nothing else, and never medical details. Consents and their withdrawals are
 append-only records.
 """
 from __future__ import annotations
@@ -86,6 +86,37 @@ LEAD_STATUS_LABELS = {
 }
 
 
+class NeedCategory(enum.Enum):
+    """What kind of client the referral is about. A lead carries its need as one of these rather than as free
+    text, so that little can travel with it; ``unspecified`` marks the leads referred before the field existed."""
+
+    individual_expatriate = "individual_expatriate"
+    family_relocation = "family_relocation"
+    student = "student"
+    retiree_abroad = "retiree_abroad"
+    small_business_team = "small_business_team"
+    other = "other"
+    unspecified = "unspecified"
+
+    @property
+    def label(self) -> str:
+        return NEED_CATEGORY_LABELS[self]
+
+
+NEED_CATEGORY_LABELS = {
+    NeedCategory.individual_expatriate: N_("Individual expatriate"),
+    NeedCategory.family_relocation: N_("Family relocation"),
+    NeedCategory.student: N_("Student abroad"),
+    NeedCategory.retiree_abroad: N_("Retiree abroad"),
+    NeedCategory.small_business_team: N_("Small business team"),
+    NeedCategory.other: N_("Other need"),
+    NeedCategory.unspecified: N_("Not specified (referred before the need categories)"),
+}
+#: what a new lead may choose (``unspecified`` only back-fills the older leads)
+CHOOSABLE_NEED_CATEGORIES = tuple(c for c in NeedCategory if c is not NeedCategory.unspecified)
+NEED_SUMMARY_MAX = 500
+
+
 class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (
@@ -115,7 +146,9 @@ class Lead(Base):
     country_of_residence: Mapped[str] = mapped_column(String(2))
     #: an ISO date (target start) or an urgency: asap, within_3_months, within_6_months, later
     timeline: Mapped[str] = mapped_column(String(32))
-    need_summary: Mapped[str] = mapped_column(String(500))
+    need_category: Mapped[NeedCategory] = mapped_column(enum_column(NeedCategory))
+    #: an optional short note, screened for health data before it is stored
+    need_summary: Mapped[str | None] = mapped_column(String(NEED_SUMMARY_MAX))
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[LeadStatus] = mapped_column(enum_column(LeadStatus), default=LeadStatus.received)
     #: the API client's Idempotency-Key and a fingerprint of what it sent with it

@@ -12,13 +12,13 @@ from babel import Locale
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from compliance.health_data import screen
+from compliance.health_data import Verdict, assess
 from core import audit
 from core.db import DomainError, utcnow
 from core.i18n import N_
 
 from ..accounts.models import LANGUAGES, PartnerStatus, User
-from .models import CONSENT_TEXT_VERSIONS, Consent, Lead
+from .models import CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory
 
 URGENCIES = ("asap", "within_3_months", "within_6_months", "later")
 #: the consent statement the partner shows the client; a new wording is a new version
@@ -41,6 +41,20 @@ class HealthDataNotAllowed(DomainError):
                      "information (conditions, treatments, pregnancy, medication…): the broker asks the client "
                      "directly through its secure channel.")
         super().__init__(message, fields={"need_summary": [message]})
+        self.categories = categories
+
+
+class HealthDataSuspected(HealthDataNotAllowed):
+    """The screen is unsure: the note may hide health details (a euphemism, a near-miss spelling). Refused all the
+    same, and nothing of it is stored, with a message that asks for the note without them."""
+
+    code = "health_data_suspected"
+    MESSAGE = N_("This note may contain health details. Remove anything about the client's or their family's "
+                 "health (conditions, treatments, pregnancy, medication, even in other words) and send it again, "
+                 "or leave the note empty: the category of need is enough.")
+
+    def __init__(self, categories: list[str]):
+        DomainError.__init__(self, self.MESSAGE, fields={"need_summary": [self.MESSAGE]})
         self.categories = categories
 
 
@@ -70,7 +84,8 @@ class LeadInput:
     phone: str | None
     country_of_residence: str
     timeline: str
-    need_summary: str
+    need_category: str
+    need_summary: str | None
     language: str
     consent: ConsentInput
 
@@ -128,8 +143,11 @@ def _check(values: LeadInput, now: datetime) -> None:
                                               "within_3_months, within_6_months, later.")) from None
         if target < now.date() - timedelta(days=1):
             raise _field_error("timeline", N_("The target date is in the past."))
-    if not 10 <= len(values.need_summary.strip()) <= 500:
-        raise _field_error("need_summary", N_("Describe the need in 10 to 500 characters."))
+    if values.need_category not in {c.value for c in CHOOSABLE_NEED_CATEGORIES}:
+        raise _field_error("need_category", N_("Choose the kind of need."))
+    if len((values.need_summary or "").strip()) > NEED_SUMMARY_MAX:
+        raise _field_error("need_summary", N_("Keep the note to %(max)s characters."),
+                           max=NEED_SUMMARY_MAX)
     if values.language not in LANGUAGES:
         raise _field_error("language", N_("Choose one of the portal's languages."))
     check_consent(values.consent, now)
@@ -173,15 +191,14 @@ def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_
                 raise IdempotencyConflict(N_("This Idempotency-Key was already used for a different lead."))
             return existing, False
     _check(values, now)
-    hits = screen(values.need_summary) + screen(values.timeline)
-    if hits:
-        raise HealthDataNotAllowed(sorted({h.category for h in hits}))
+    note = (values.need_summary or "").strip() or None
+    _screen(note or "")
     consent = new_consent(user, values.consent, values.language)
     lead = Lead(organisation_id=org.id, submitted_by_id=user.id, consent=consent,
                 first_name=values.first_name.strip(), last_name=values.last_name.strip(),
                 email=(values.email or "").strip() or None, phone=(values.phone or "").strip() or None,
                 country_of_residence=values.country_of_residence, timeline=values.timeline,
-                need_summary=values.need_summary.strip(), language=values.language,
+                need_category=NeedCategory(values.need_category), need_summary=note, language=values.language,
                 idempotency_key=idempotency_key, request_fingerprint=fingerprint,
                 match_email=match_email(values.email), match_phone=match_phone(values.phone),
                 match_name=match_name(values.first_name, values.last_name, values.country_of_residence))
@@ -192,6 +209,15 @@ def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_
     audit.record(session, "lead.submitted", actor=user, subject=lead, ip=ip, organisation=org.public_id,
                  possible_duplicate=lead.possible_duplicate_of.public_id if lead.possible_duplicate_of else None)
     return lead, True
+
+
+def _screen(note: str) -> None:
+    """Refuse a note with health data, or one the screen is unsure about; a clean note passes."""
+    assessment = assess(note)
+    if assessment.verdict is Verdict.health_data:
+        raise HealthDataNotAllowed(assessment.categories)
+    if assessment.verdict is Verdict.unsure:
+        raise HealthDataSuspected(assessment.categories)
 
 
 def _earlier_referral(session: Session, lead: Lead) -> Lead | None:

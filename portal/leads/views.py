@@ -56,7 +56,8 @@ def new():
         values = services.LeadInput(
             first_name=form.first_name.data, last_name=form.last_name.data, email=form.email.data or None,
             phone=form.phone.data or None, country_of_residence=form.country_of_residence.data,
-            timeline=form.timeline(), need_summary=form.need_summary.data, language=form.language.data,
+            timeline=form.timeline(), need_category=form.need_category.data,
+            need_summary=form.need_summary.data or None, language=form.language.data,
             consent=services.ConsentInput(share_with_broker=bool(form.share_with_broker.data),
                                           cc_on_milestones=bool(form.cc_on_milestones.data),
                                           text_version=CONSENT_TEXT_VERSIONS[-1], given_at=given))

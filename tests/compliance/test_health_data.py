@@ -14,6 +14,8 @@ from compliance.health_data import (
 CORPUS_DIR = Path(__file__).resolve().parent / "health_corpus"
 MIN_PRECISION = MIN_RECALL = 0.95
 MIN_SENTENCES = 40          # of each label, per language
+#: medical: a plain statement about health; evasion: the same, disguised (both must be refused); clean: must pass
+LABELS = ("medical", "evasion", "clean")
 
 
 def load_corpus(language: str) -> list[tuple[str, str]]:
@@ -23,7 +25,7 @@ def load_corpus(language: str) -> list[tuple[str, str]]:
         if not line.strip() or line.startswith("#"):
             continue
         label, sep, text = line.partition("\t")
-        assert sep and label in ("medical", "clean") and text.strip(), f"{path.name}:{lineno}: bad line {line!r}"
+        assert sep and label in LABELS and text.strip(), f"{path.name}:{lineno}: bad line {line!r}"
         rows.append((label, text))
     return rows
 
@@ -35,7 +37,8 @@ def load_corpus(language: str) -> list[tuple[str, str]]:
 def test_corpus_is_large_enough_and_balanced(language):
     rows = load_corpus(language)
     medical = sum(1 for label, _ in rows if label == "medical")
-    clean = len(rows) - medical
+    clean = sum(1 for label, _ in rows if label == "clean")
+    assert any(label == "evasion" for label, _ in rows), f"{language}: no evasions"
     assert medical >= MIN_SENTENCES and clean >= MIN_SENTENCES, f"{language}: {medical} medical, {clean} clean"
     texts = [text for _, text in rows]
     assert len(texts) == len(set(texts)), f"{language}: duplicate sentences"
@@ -47,7 +50,7 @@ def test_precision_and_recall_on_the_corpus(language):
     missed, wrongly_refused = [], []
     for label, text in load_corpus(language):
         hits = screen(text)
-        if label == "medical":
+        if label != "clean":
             if hits:
                 tp += 1
             else:
@@ -275,3 +278,53 @@ def test_category_names_do_not_repeat_the_words_they_stand_for():
 def test_explain_names_the_lexicon_line():
     ((hit, where),) = health_data.default_screener().explain("He takes insulin")
     assert hit.term == "insulin" and where.startswith("en.txt:") and "insulin" in where
+
+
+# --------------------------------------------------------------------------- disguises and the three verdicts
+
+
+@pytest.mark.parametrize("text, term, how", [
+    ("son has d i a b e t e s", "d i a b e t e s", "disguised"),                 # spread out with spaces
+    ("c.a.n.c.e.r survivor", "c.a.n.c.e.r", "disguised"),                       # spread out with punctuation
+    ("daughter has a5thma", "a5thma", "disguised"),                             # digits for letters
+    ("wife is pr3gn@nt", "pr3gn@nt", "disguised"),                              # digits and symbols
+    ("he has c\u0430ncer", "c\u0430ncer", "disguised"),                         # a Cyrillic "а" in a Latin word
+    ("у отца p@к", "p@к", "disguised"),                                         # Latin and symbol in a Cyrillic word
+    ("zhena beremenna", "beremenna", "transliterated"),                         # Russian in Latin letters
+    ("muzh perenes insult", "insult", "transliterated"),
+    ("syn maie diabet", "diabet", "plain"),                                     # the English lexicon knows the stem
+    ("T2D since 2019", "T2D", "abbreviation"),
+    ("Husband: CKD", "CKD", "abbreviation"),
+    ("mother has alzhiemers", "alzhiemers", "approximate"),                    # a misspelling
+])
+def test_disguised_terms_are_found_where_they_were_written(text, term, how):
+    hits = screen(text)
+    assert [(h.term, h.how) for h in hits] == [(term, how)], health_data.default_screener().explain(text)
+    assert all(text[h.start:h.end] == h.term for h in hits)
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ("Family of four moving to Lisbon", health_data.Verdict.clean),
+    ("He had cancer surgery last year", health_data.Verdict.health_data),
+    ("wife is pr3gnant", health_data.Verdict.health_data),                     # a disguise is no doubt
+    ("Dad is fighting the big C", health_data.Verdict.unsure),                  # a euphemism
+    ("she is expecting, due in June", health_data.Verdict.unsure),
+    ("mother has alzhiemers", health_data.Verdict.unsure),                      # only an approximate match
+])
+def test_the_screen_is_clean_certain_or_unsure(text, verdict):
+    assert health_data.assess(text).verdict is verdict
+
+
+@pytest.mark.parametrize("text", [
+    "Ms Smith is moving to Cancún", "Moving to RAK (Ras Al Khaimah) in May", "Please cancel the earlier referral",
+    "Airline strike delayed the move", "Le document fourni est invalide", "Family of four, retiring to Portugal",
+    "Small business team of 6 at Acme GmbH", "Expecting the work permit in March", "He works in operations",
+    "Student at 4 different schools", "Budget 4000 EUR, 2 adults, 3 kids", "Deadline is 15/03, call back@noon",
+])
+def test_benign_notes_pass_the_disguise_readings(text):
+    assert screen(text) == [], health_data.default_screener().explain(text)
+
+
+def test_short_abbreviations_count_only_in_capitals():
+    assert [h.term for h in screen("MS since 2018")] == ["MS"]
+    assert screen("ms Jones, 3 ms delay") == []

@@ -27,6 +27,6 @@ def case_input(first_name: str = "Marc", *, cc: bool = True, **changes) -> CaseI
 
 def lead_input(first_name: str = "Ana") -> LeadInput:
     return LeadInput(first_name=first_name, last_name="Silva", email=f"{first_name.lower()}@example.org", phone=None,
-                     country_of_residence="PT", timeline="asap",
+                     country_of_residence="PT", timeline="asap", need_category="family_relocation",
                      need_summary="Family of four moving to Lisbon, needs international health cover",
                      language="en", consent=consent())

@@ -10,6 +10,7 @@ from tests.conftest import csrf_from
 
 LEAD = {"first_name": "Ana", "last_name": "Silva", "email": "ana@example.org", "phone": "+33612345678",
         "country_of_residence": "PT", "timeline": "2027-01-15",
+        "need_category": "family_relocation",
         "need_summary": "Family of four moving to Lisbon, needs international health cover from January",
         "language": "en",
         "consent": {"share_with_broker": True, "cc_on_milestones": True, "text_version": "2026-11",
@@ -134,6 +135,7 @@ def test_form_submission_with_consent_and_field_messages(app, session, introduce
     page = c.get("/leads/new").get_data(as_text=True)
     form = {"csrf_token": csrf_from(page), "first_name": "Ana", "last_name": "Silva", "email": "ana@example.org",
             "country_of_residence": "PT", "urgency": "within_3_months", "language": "pt" if False else "en",
+            "need_category": "family_relocation",
             "need_summary": "Couple relocating to Porto, looking for international health cover",
             "consent_given_on": "2026-11-20"}
     no_consent = c.post("/leads/new", data=form)
@@ -251,3 +253,81 @@ def test_account_manager_home_shows_the_queue_oldest_first(client, session, intr
     home = login(make_user(Role.account_manager)).get("/").get_data(as_text=True)
     assert "New leads nobody works yet" in home
     assert home.index("Ana Anason") < home.index("Bea Beason"), "the oldest lead comes first"
+
+
+# --- the kind of need, the optional note and the health-data screen's verdicts --------------------------------
+
+def test_the_kind_of_need_is_required_and_unknown_kinds_are_refused_by_name(client, session, introducer, bearer):
+    user = introducer()
+    missing = client.post("/api/v1/leads", json={k: v for k, v in LEAD.items() if k != "need_category"},
+                          headers=bearer(user))
+    unknown = client.post("/api/v1/leads", json={**LEAD, "need_category": "medical_evacuation"}, headers=bearer(user))
+    backfill_only = client.post("/api/v1/leads", json={**LEAD, "need_category": "unspecified"}, headers=bearer(user))
+    for r in (missing, unknown, backfill_only):
+        assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"need_category"}
+    assert _count(session, Lead) == 0
+
+
+def test_the_note_is_optional_and_the_kind_is_shown_on_the_lead(client, session, introducer, bearer, login):
+    user = introducer()
+    r = client.post("/api/v1/leads", json={**LEAD, "need_category": "student", "need_summary": None},
+                    headers=bearer(user))
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["need_category"] == "student" and r.get_json()["need_summary"] is None
+    page = login(user).get(f"/leads/{r.get_json()['id']}").get_data(as_text=True)
+    assert "Student abroad" in page
+
+
+def test_the_api_documents_the_kinds_of_need(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    body = spec["components"]["schemas"]["LeadIn"]
+    assert body["properties"]["need_category"]["enum"] == [
+        "individual_expatriate", "family_relocation", "student", "retiree_abroad", "small_business_team", "other"]
+    assert "need_category" in body["required"] and "need_summary" not in body["required"]
+
+
+@pytest.mark.parametrize("note", [
+    "wife is pr3gnant, due in may",             # digits for letters
+    "son has d i a b e t e s",                  # spread out
+    "u syna diabet, zhena beremenna",           # Russian in Latin letters
+    "husband had a heart attack",               # plain
+])
+def test_disguised_health_data_is_refused_and_not_stored(client, session, introducer, bearer, note):
+    r = client.post("/api/v1/leads", json={**LEAD, "need_summary": note}, headers=bearer(introducer()))
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "health_data_not_allowed"
+    assert _count(session, Lead) == 0
+
+
+def test_a_note_the_screen_is_unsure_about_is_refused_with_a_request_to_remove_health_details(
+        client, session, introducer, bearer, login):
+    user = introducer()
+    note = "Dad is fighting the big C, moving to Malta"
+    r = client.post("/api/v1/leads", json={**LEAD, "need_summary": note}, headers=bearer(user))
+    assert r.status_code == 422
+    error = r.get_json()["error"]
+    assert error["code"] == "health_data_suspected" and "Remove anything about" in error["fields"]["need_summary"][0]
+    assert _count(session, Lead) == 0 and _count(session, Consent) == 0
+    event = session.execute(select(AuditEvent).where(AuditEvent.action == "lead.health_data_refused")).scalar_one()
+    assert "big" not in event.data.lower() and "malta" not in event.data.lower()
+    c = login(user)
+    page = c.get("/leads/new").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "first_name": "Ana", "last_name": "Silva", "email": "ana@example.org",
+            "country_of_residence": "PT", "urgency": "asap", "language": "en", "need_category": "retiree_abroad",
+            "need_summary": "Retiring to Portugal, she is expecting, due in June", "share_with_broker": "y",
+            "consent_given_on": "2026-11-20"}
+    refused = c.post("/leads/new", data=form)
+    assert refused.status_code == 422 and "Remove anything about" in refused.get_data(as_text=True)
+    ok = c.post("/leads/new", data={**form, "need_summary": "Retiring to Portugal in June, budget 400 EUR a month"})
+    assert ok.status_code == 302 and _count(session, Lead) == 1
+
+
+def test_leads_referred_before_the_kind_of_need_are_back_filled_as_unspecified(app, client, session, introducer,
+                                                                                bearer):
+    from flask_migrate import downgrade, upgrade
+
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(introducer())).get_json()["id"]
+    session.remove()
+    downgrade(revision="7c2d9e4b1a30")
+    upgrade()
+    lead = session.execute(select(Lead).where(Lead.public_id == lead_id)).scalar_one()
+    assert lead.need_category.value == "unspecified" and lead.need_summary == LEAD["need_summary"]

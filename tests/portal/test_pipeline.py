@@ -56,7 +56,7 @@ def case_input(*, cc: bool = True, model: CommunicationModel = CommunicationMode
 
 def lead_input(cc: bool = True, **changes) -> LeadInput:
     values = dict(first_name="Ana", last_name="Silva", email="ana@example.org", phone="+351912345678",
-                  country_of_residence="PT", timeline="asap",
+                  country_of_residence="PT", timeline="asap", need_category="family_relocation",
                   need_summary="Family of four moving to Lisbon, needs international health cover",
                   language="en", consent=consent_input(cc))
     values.update(changes)

@@ -1,0 +1,301 @@
+"""Ways of reading a text that undo the usual disguises of a word, for the health-data screen.
+
+People who want a forbidden word through a word filter write it so that a person still reads it and a plain
+matcher does not: "d i a b e t e s", "c.a.n.c.e.r", "d1abetes", "cаncer" with a Cyrillic "а", "zhena
+beremenna" (Russian in Latin letters), "p@к". :func:`views` returns the text as the lexicons should see it,
+read in a few ways; the screen matches its lexicons against each of them. Every view is a string with, for each
+of its characters, the index of the character of the ORIGINAL text it came from, so that a hit found in any view
+points at the words the person wrote.
+
+The pipeline, in this order (each step is one function below):
+
+1. **Confusables skeleton** (:func:`_skeleton`): a word mixing scripts (Latin with Cyrillic or Greek look-alikes)
+   is written in one script, the word's majority script, or the text's when the word is evenly split; a word in
+   the text's minority script made only of look-alike letters joins the text's script too ("у отца pak" reads
+   "рак"). Look-alikes come from Unicode's confusables data (``confusable-homoglyphs``). One character for one.
+2. **Fold** (``fold``, given by the caller: the folded text and the origin of each of its characters): NFKD, combining marks stripped, casefold, apostrophes and dashes
+   unified, invisible characters removed -- the lexicons' own normalisation.
+3. **De-spacing** (:func:`_despace`): three or more single letters (or digits standing for letters) separated by
+   one space or punctuation character each are joined ("d i a b e t e s", "c-a-n-c-e-r", "д і а б е т").
+4. **Digits and symbols for letters** (:func:`_unleet`): in a word that has at least two letters, 0→o 1→i 3→e
+   4→a 5→s 7→t 8→b @→a $→s, and !→i |→l between letters (Cyrillic words: 0→о 3→з 4→ч 6→б @→а).
+5. **Transliteration both ways** (:func:`_to_latin`, :func:`_to_cyrillic`): Cyrillic words in Latin letters
+   (anyascii), and Latin words in Cyrillic, once the Russian way and once the Ukrainian way, so that "diabet",
+   "rak", "insult", "vahitna" meet the Russian and Ukrainian lexicons. Words written all in capitals are left
+   alone (acronyms such as RAK, the emirate, are not Russian words), and so is a stretch of text (between
+   punctuation) with a common word of a language written in Latin letters ("le document est invalide").
+
+:func:`views` returns the folded text first ("plain"), then, only when they differ from it, the de-obfuscated
+text ("disguised") and its transliterations ("transliterated").
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from anyascii import anyascii
+from confusable_homoglyphs import confusables
+
+__all__ = ["View", "views"]
+
+
+@dataclass(frozen=True)
+class View:
+    """A reading of the text: ``text[i]`` came from ``original[origin[i]]``."""
+
+    how: str             # plain, disguised, transliterated
+    text: str
+    origin: Sequence[int]
+
+
+# --------------------------------------------------------------------------- 1. confusables skeleton
+
+def _script(ch: str) -> str | None:
+    if not ch.isalpha():
+        return None
+    code = ord(ch)
+    if code < 0x250:
+        return "latin"
+    if 0x370 <= code < 0x400:
+        return "greek"
+    if 0x400 <= code < 0x530:
+        return "cyrillic"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _look_alike(ch: str, script: str) -> str:
+    """The letter of ``script`` that looks like ``ch`` (``ch`` itself when none does)."""
+    if _script(ch) == script:
+        return ch
+    if script == "cyrillic" and ch in "kK":      # missing from the confusables data, common in disguises
+        return {"k": "к", "K": "К"}[ch]
+    found = confusables.is_confusable(ch, preferred_aliases=[script])
+    for glyph in (found[0]["homoglyphs"] if found else []):
+        if len(glyph["c"]) == 1 and _script(glyph["c"]) == script and glyph["c"] not in "гГ":   # г is no r
+            return glyph["c"]
+    return ch
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u052f]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_OTHER_SCRIPT = re.compile(r"[\u0370-\u052f]")
+
+
+def _skeleton(text: str) -> str:
+    if not (_OTHER_SCRIPT.search(text) and _LATIN_LETTER.search(text)):
+        return text          # one script only: nothing to mix
+    counts = {"latin": 0, "cyrillic": 0}
+    for ch in text:
+        script = _script(ch)
+        if script in counts:
+            counts[script] += 1
+    text_script = "cyrillic" if counts["cyrillic"] > counts["latin"] else "latin"
+    out = list(text)
+    for word in re.finditer(r"[^\W\d_]+(?:[\d@$!|]+[^\W\d_]+)*", text):
+        letters = [s for s in map(_script, word.group()) if s]
+        tally = {s: letters.count(s) for s in set(letters)}
+        if len(tally) > 1:
+            best = max(tally.values())
+            leaders = [s for s, n in tally.items() if n == best]
+            target = text_script if text_script in leaders or len(leaders) > 1 else leaders[0]
+            if target == "greek":
+                target = "latin"
+        elif tally and next(iter(tally)) != text_script:
+            target = text_script
+            if any(_look_alike(ch, target) == ch for ch in word.group() if _script(ch)):
+                continue       # a genuine foreign word, not one made of look-alikes
+        else:
+            continue
+        for i in range(word.start(), word.end()):
+            out[i] = _look_alike(text[i], target)
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- 3. de-spacing, 4. digits for letters
+
+_SPREAD = re.compile(r"(?<![^\W_])[^\W_@$](?:[ .\-_*·/|+~,:'][^\W_@$]){2,}(?![^\W_])")
+_LATIN_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
+                             "@": "a", "$": "s", "!": "i", "|": "l"})
+_CYRILLIC_LEET = str.maketrans({"0": "о", "3": "з", "4": "ч", "6": "б", "@": "а", "$": "ѕ"})
+_LEET_CHARACTER = re.compile(r"[\d@$!|]")
+_LEET_WORD = re.compile(r"[@$]?[^\W_]+(?:[!|@$]+[^\W_]+)*")
+
+
+#: one-letter words that may stand just before a word spread out ("had a h e a r t  a t t a c k")
+_ONE_LETTER_WORDS = set("aiyeouàèéвсукиаояізй")
+
+
+def _despace(text: str, keep_first_word: bool = False) -> list[tuple[int, int, str, list[int]]]:
+    out = []
+    for m in _SPREAD.finditer(text):
+        run, offsets = m.group()[::2], list(range(0, len(m.group()), 2))
+        after_word = re.search(r"[^\W_]{2,}[\s]+$", text[:m.start()]) is not None
+        if keep_first_word and after_word and run[0] in _ONE_LETTER_WORDS and len(run) > 3:
+            run, offsets = run[0] + " " + run[1:], [0, 1] + offsets[1:]
+        if sum(ch.isalpha() for ch in run) >= 2:
+            out.append((m.start(), m.end(), run, offsets))
+    return out
+
+
+def _unleet(text: str) -> list[tuple[int, int, str, None]]:
+    out: list = []
+    if not _LEET_CHARACTER.search(text):
+        return out
+    for m in _LEET_WORD.finditer(text):
+        word = m.group()
+        letters = [ch for ch in word if ch.isalpha()]
+        if len(letters) < 2 or len(letters) == len(word) or word.isdigit():
+            continue
+        cyrillic = sum(_script(ch) == "cyrillic" for ch in letters) * 2 > len(letters)
+        out.append((m.start(), m.end(), word.translate(_CYRILLIC_LEET if cyrillic else _LATIN_LEET), None))
+    return out
+
+
+# --------------------------------------------------------------------------- 5. transliteration
+
+_CYRILLIC_TO_LATIN = {"ь": "", "ъ": "", "й": "i", "ы": "y"}
+_LATIN_DIGRAPHS = {   # longest first; the Russian and Ukrainian ways differ on a few letters
+    "ru": [("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"), ("ts", "ц"),
+           ("tz", "ц"), ("yu", "ю"), ("iu", "ю"), ("ju", "ю"), ("ya", "я"), ("ia", "я"), ("ja", "я"),
+           ("yo", "е"), ("ye", "е"), ("je", "е"), ("iy", "ий"), ("yy", "ый"), ("'", "ь")],
+    "uk": [("shch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"), ("ts", "ц"), ("yu", "ю"),
+           ("iu", "ю"), ("ya", "я"), ("ia", "я"), ("ie", "є"), ("ye", "є"), ("yi", "ї"), ("'", "ь")],
+}
+_LATIN_LETTERS = {
+    "ru": dict(zip("abvgdezijklmnoprstufhcyxwq", "абвгдезийклмнопрстуфхцыкввк")),
+    "uk": dict(zip("abvgdezijklmnoprstufhcyxwq", "абвгдезіїклмнопрстуфгцикввк")),
+}
+_LATIN_LETTERS["ru"]["x"] = _LATIN_LETTERS["uk"]["x"] = "кс"
+
+
+def _to_latin(text: str) -> list:
+    return [(m.start(), m.end(), *_word_to_latin(m.group())) for m in _CYRILLIC_WORD.finditer(text)]
+
+
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u052f]+")
+
+
+@lru_cache(maxsize=65_536)
+def _word_to_latin(word: str) -> tuple[str, list[int]]:
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(word):
+        latin = _CYRILLIC_TO_LATIN.get(ch, anyascii(ch).lower())
+        chars.append(latin)
+        offsets.extend([i] * len(latin))
+    return "".join(chars), offsets
+
+
+#: common words of the languages written in Latin letters (en, fr, it, es, de, pt, nl): a stretch of text with
+#: one of them is not Russian or Ukrainian in Latin letters, and is not transliterated ("le document est invalide")
+_LATIN_FUNCTION_WORDS = frozenset("""
+the and is are was with for to of in on has have from at by an this that his her their who
+le la les est et avec pour des du une un dans il elle ils sur au aux
+lo gli che con per di del della una sono ha nel
+el los las con para por que esta tiene su sus muy
+der die das und ist mit fur von ein eine einen nach hat sich
+os com uma nao tem
+het een van voor naar met
+""".split())
+_SEGMENT = re.compile(r"[^.;:!?,()\n]+")
+
+
+def _to_cyrillic(text: str, original: str, origin: tuple[int, ...], way: str) -> list[tuple[int, int, str, None]]:
+    out = []
+    for segment in _SEGMENT.finditer(text):
+        words = re.findall(r"[a-z]+", segment.group())
+        if words and not _LATIN_FUNCTION_WORDS.intersection(words):
+            out += _segment_to_cyrillic(text, segment.start(), segment.end(), original, origin, way)
+    return out
+
+
+def _segment_to_cyrillic(text: str, begin: int, finish: int, original: str, origin, way: str) -> list:
+    out = []
+    for m in _LATIN_WORD.finditer(text, begin, finish):
+        source = original[origin[m.start()]:origin[m.end() - 1] + 1]
+        if len(source) > 1 and source.isupper():
+            continue
+        cyrillic, offsets = _word_to_cyrillic(m.group(), way)
+        out.append((m.start(), m.end(), cyrillic, offsets))
+    return out
+
+
+_LATIN_WORD = re.compile(r"[a-z']+")
+
+
+@lru_cache(maxsize=65_536)
+def _word_to_cyrillic(word: str, way: str) -> tuple[str, list[int]]:
+    """A Latin word in Cyrillic letters, with the offset in the word of the letter each one comes from."""
+    digraphs, letters = _LATIN_DIGRAPHS[way], _LATIN_LETTERS[way]
+    chars: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    while pos < len(word):
+        for latin, cyrillic in digraphs:
+            if word.startswith(latin, pos):
+                break
+        else:
+            latin, cyrillic = word[pos], letters.get(word[pos], word[pos])
+        chars.append(cyrillic)
+        offsets.extend([pos] * len(cyrillic))
+        pos += len(latin)
+    return "".join(chars), offsets
+
+
+# --------------------------------------------------------------------------- putting it together
+
+def _apply(view: View, edits: list[tuple[int, int, str, list[int] | None]], how: str) -> View:
+    """``view`` with ``text[start:end]`` replaced by each edit's string (edits in order, not overlapping).
+
+    An edit may say where each of its new characters came from (offsets from ``start``); by default a new
+    character points at the old one in the same place, or at the last one of the span.
+    """
+    if not edits:
+        return view
+    chars: list[str] = []
+    origin: list[int] = []
+    pos = 0
+    for start, end, new, offsets in edits:
+        chars.append(view.text[pos:start])
+        origin.extend(view.origin[pos:start])
+        chars.append(new)
+        offsets = offsets or [min(k, end - start - 1) for k in range(len(new))]
+        origin.extend(view.origin[start + k] for k in offsets)
+        pos = end
+    chars.append(view.text[pos:])
+    origin.extend(view.origin[pos:])
+    return View(how, "".join(chars), origin)
+
+
+def _folded(text: str, fold: Callable[[str], tuple[str, Sequence[int]]], how: str) -> View:
+    return View(how, *fold(text))
+
+
+def views(text: str, fold: Callable[[str], tuple[str, Sequence[int]]]) -> list[View]:
+    """The readings of ``text`` to screen: plain first, then the de-obfuscated and transliterated ones."""
+    plain = _folded(text, fold, "plain")
+    skeleton = _skeleton(text)
+    folded = plain if skeleton == text else _folded(skeleton, fold, "disguised")
+    out = [plain]
+    disguised: list[View] = []
+    spread = _despace(folded.text)
+    despaced = [_apply(folded, spread, "disguised")]
+    if spread:
+        despaced.append(_apply(folded, _despace(folded.text, keep_first_word=True), "disguised"))
+    for view in despaced:
+        view = _apply(view, _unleet(view.text), "disguised")
+        if all(view.text != seen.text for seen in out + disguised):
+            disguised.append(View("disguised", view.text, view.origin))
+    out += disguised
+    base = disguised[0] if disguised else plain
+    if _CYRILLIC.search(base.text):
+        out.append(_apply(base, _to_latin(base.text), "transliterated"))
+    if re.search(r"[a-z]", base.text):
+        for way in ("ru", "uk"):
+            edits = _to_cyrillic(base.text, text, base.origin, way)
+            if edits:
+                out.append(_apply(base, edits, "transliterated"))
+    return out
