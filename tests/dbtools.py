@@ -8,16 +8,21 @@ from sqlalchemy import text
 
 @contextmanager
 def triggers_suspended(conn, table: str | None = None):
-    """Lift the append-only triggers on `table` (every table when None) for the duration, as a database
-    owner could."""
+    """Lift the append-only triggers on `table` (comma-separated tables; every table when None, SQLite only) for
+    the duration, as a database owner could."""
     if conn.dialect.name == "postgresql":
-        assert table is not None, "PostgreSQL: name the table (TRUNCATE needs no suspension)"
-        conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        assert table is not None, "PostgreSQL: name the table"
+        tables = table.split(",")
+        for name in tables:  # USER: the append-only and TRUNCATE refusals alike
+            conn.execute(text(f"ALTER TABLE {name.strip()} DISABLE TRIGGER USER"))
         yield
-        conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        for name in tables:
+            conn.execute(text(f"ALTER TABLE {name.strip()} ENABLE TRIGGER USER"))
         return
-    query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-    saved = conn.execute(text(query + (" AND tbl_name = :t" if table else "")), {"t": table}).all()
+    names = [name.strip() for name in table.split(",")] if table else None
+    saved = [(name, sql) for name, sql, tbl in conn.execute(text(
+        "SELECT name, sql, tbl_name FROM sqlite_master WHERE type = 'trigger'")).all()
+        if names is None or tbl in names]
     for name, _sql in saved:
         conn.execute(text(f'DROP TRIGGER "{name}"'))
     yield
