@@ -160,7 +160,7 @@ def verify(session: Session, keyring: Keyring | None = None, checkpoint: ChainEn
             problems += _event_problems(ev, keyring, keyed_seen, legacy_limit)
             if checkpoint and ev.seq == checkpoint.seq and ev.hash != checkpoint.hash:
                 problems.append(ChainProblem(ev.seq, "differs from the checkpoint of this event: the chain was "
-                                                     f"rewritten"))
+                                                     "rewritten"))
             keyed_seen = keyed_seen or ev.key_id != LEGACY_KEY_ID
             expected_seq, prev_hash = ev.seq + 1, ev.hash
     head = session.get(AuditHead, 1)

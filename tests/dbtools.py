@@ -56,3 +56,30 @@ def failure_injected(eng, table: str, event: str, condition: str):
                 conn.execute(text("DROP FUNCTION injected_failure()"))
             else:
                 conn.execute(text("DROP TRIGGER injected_failure"))
+
+
+def rechain_audit(session, from_seq: int, keyring, key_id: str, through: int | None = None) -> None:
+    """Recompute, as an intruder would, the hash of every event from `from_seq` on (to `through`; to the end and
+    the head when None) with `keyring`'s key `key_id` (`sha256-legacy`: plain SHA-256, as before keys)."""
+    from core.audit import AuditEvent
+
+    session.expire_all()
+    events = session.query(AuditEvent).order_by(AuditEvent.seq).all()
+    prev = events[from_seq - 2].hash if from_seq > 1 else "0" * 64
+    rows = []
+    for ev in events[from_seq - 1:through]:
+        session.expunge(ev)  # a detached copy to compute with: the ORM would refuse the update
+        ev.prev_hash, ev.key_id = prev, key_id
+        ev.hash = prev = ev.compute_hash(keyring)
+        rows.append({"seq": ev.seq, "prev": ev.prev_hash, "hash": ev.hash, "key": key_id})
+    conn = session.connection()
+    with audit_triggers_suspended(conn):
+        # the hash column is unique: clear the old hashes first, so no new one collides with one not yet updated
+        conn.execute(text("UPDATE audit_events SET hash = 'x' || seq WHERE seq BETWEEN :s AND :t"),
+                     {"s": from_seq, "t": rows[-1]["seq"]})
+        conn.execute(text("UPDATE audit_events SET prev_hash = :prev, hash = :hash, key_id = :key WHERE seq = :seq"),
+                     rows)
+        if through is None:
+            conn.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash"), {"seq": rows[-1]["seq"],
+                                                                                  "hash": rows[-1]["hash"]})
+    session.commit()
