@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db, limiter
-from tests.dbtools import triggers_suspended
+from tests.dbtools import emptied
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -115,14 +115,7 @@ def _empty_tables(app):
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
-            if db.engine.dialect.name == "postgresql":
-                # the append-only tables refuse TRUNCATE by trigger; replica mode fires no ordinary trigger
-                conn.execute(text("SET LOCAL session_replication_role = replica"))
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                with triggers_suspended(conn):
-                    for t in tables:
-                        conn.execute(text(f'DELETE FROM "{t}"'))
+            emptied(conn, tables)
 
 
 @pytest.fixture
