@@ -68,7 +68,10 @@ def problems(session: Session) -> list[Problem]:
     seen, found = _Seen(), []
     for row in rows:
         check = _release if row.event_kind == RELEASED else _clawback if row.event_kind == CONTRACT_CANCELLED else _term
-        expected = check(session, row, seen)
+        try:
+            expected = check(session, row, seen)
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+            expected = "records incomplete or malformed facts (details) for its event"
         if isinstance(expected, str):
             found.append(Problem(f"entry {row.public_id}", expected))
             continue
