@@ -34,34 +34,30 @@ def _account(code: str, currency: str) -> str:
 
 
 def _running_balances(session: Session) -> list[Problem]:
-    """One pass over the postings in each account's order: the postings whose running balance does not follow,
-    and each account's last running balance to hold against its stored balance."""
-    order = (Posting.effective_date, Posting.id)
-    ranked = select(
-        Posting.id, Posting.entry_id, Posting.account_id, Posting.amount_minor, Posting.balance_after,
-        func.lag(Posting.balance_after, 1, 0).over(partition_by=Posting.account_id, order_by=order).label("prev"),
-        func.row_number().over(partition_by=Posting.account_id, order_by=[c.desc() for c in order]).label("from_end"),
-    ).subquery()
+    """The postings whose running balance does not follow the account's previous one (one pass in the order of
+    the (account, date, id) index: no sort), and each account's stored balance against its last one."""
+    window = dict(partition_by=Posting.account_id, order_by=(Posting.effective_date, Posting.id))
+    ranked = select(Posting.id, Posting.entry_id, Posting.account_id, Posting.amount_minor, Posting.balance_after,
+                    func.lag(Posting.balance_after, 1, 0).over(**window).label("prev")).subquery()
     rows = session.execute(
         select(ranked.c.id, ranked.c.account_id, ranked.c.amount_minor, ranked.c.balance_after, ranked.c.prev,
-               ranked.c.from_end, JournalEntry.public_id)
+               JournalEntry.public_id)
         .join(JournalEntry, JournalEntry.id == ranked.c.entry_id)
-        .where((ranked.c.balance_after != ranked.c.prev + ranked.c.amount_minor) | (ranked.c.from_end == 1))
+        .where(ranked.c.balance_after != ranked.c.prev + ranked.c.amount_minor)
         .order_by(ranked.c.account_id, ranked.c.id)).all()
     accounts = {a.id: a for a in session.execute(select(Account).order_by(Account.id)).scalars()}
-    problems, last = [], {}
-    for posting_id, account_id, amount, after, prev, from_end, entry in rows:
-        acct = accounts[account_id]
-        if after != prev + amount:
+    problems = [Problem(_account(accounts[account_id].code, accounts[account_id].currency),
+                        f"posting {posting_id} (entry {entry}): running balance {after}, expected {prev} + {amount} "
+                        f"= {prev + amount}")
+                for posting_id, account_id, amount, after, prev, entry in rows]
+    last = (select(Posting.balance_after).where(Posting.account_id == Account.id)
+            .order_by(Posting.effective_date.desc(), Posting.id.desc()).limit(1).scalar_subquery())
+    for account_id, stored, running in session.execute(select(Account.id, Account.balance_minor, last)
+                                                       .order_by(Account.id)):
+        if (running or 0) != stored:
+            acct = accounts[account_id]
             problems.append(Problem(_account(acct.code, acct.currency),
-                                    f"posting {posting_id} (entry {entry}): running balance {after}, expected "
-                                    f"{prev} + {amount} = {prev + amount}"))
-        if from_end == 1:
-            last[account_id] = after
-    for acct in accounts.values():
-        if last.get(acct.id, 0) != acct.balance_minor:
-            problems.append(Problem(_account(acct.code, acct.currency), f"stored balance {acct.balance_minor} but "
-                                    f"the last running balance is {last.get(acct.id, 0)}"))
+                                    f"stored balance {stored} but the last running balance is {running or 0}"))
     return problems
 
 
