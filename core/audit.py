@@ -1,21 +1,31 @@
 """Append-only, hash-chained audit events.
 
-Each event stores the hash of the previous one and a hash over its own canonical content, so editing or
-deleting any event breaks the chain from that point on. A single-row head (sequence number and hash of the
-last event) is updated in the same transaction: it serialises writers (row lock on PostgreSQL) and lets
-`verify` notice a deleted last event too.
+Each event stores the hash of the previous one and an HMAC-SHA256 over its own canonical content under a key
+kept outside the database (`core.integrity.Keyring`), so editing or deleting any event breaks the chain from that
+point on, and someone with database access but not the key cannot recompute the chain after an edit. Each event
+records the id of its key: new events use the newest key, older keys stay listed so their events still verify.
+
+A single-row head (sequence number and hash of the last event) is updated in the same transaction: it serialises
+writers (row lock on PostgreSQL) and lets `verify` notice a deleted last event. A deleted tail with the head reset
+to match is caught by the signed checkpoint kept outside the database (`verify(..., checkpoint=...)`).
+
+Events recorded before keys were introduced carry the key id `sha256-legacy` (plain SHA-256). They are accepted
+only as the start of the chain: the first keyed event chains on the last legacy hash, so editing them breaks that
+keyed event; a legacy event after a keyed one, or past the legacy events a checkpoint saw, is reported.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, event, select
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, intpk, utcnow
+from .integrity import LEGACY_KEY_ID, Keyring
 
 GENESIS = "0" * 64
 
@@ -39,17 +49,20 @@ class AuditEvent(Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the id of the key the hash was computed with (`sha256-legacy`: plain SHA-256, before keys)
+    key_id: Mapped[str] = mapped_column(String(32))
 
     def details(self) -> dict:
         return json.loads(self.data)
 
-    def compute_hash(self) -> str:
-        content = json.dumps(
-            [self.seq, self.occurred_at.isoformat(), self.action, self.actor_id, self.actor_label,
-             self.subject_type, self.subject_id, self.ip, self.data, self.prev_hash],
-            separators=(",", ":"), ensure_ascii=True,
-        )
-        return hashlib.sha256(content.encode()).hexdigest()
+    def compute_hash(self, keyring: Keyring) -> str:
+        """The event's HMAC under its key (KeyError for a key the keyring does not hold)."""
+        fields = [self.seq, self.occurred_at.isoformat(), self.action, self.actor_id, self.actor_label,
+                  self.subject_type, self.subject_id, self.ip, self.data, self.prev_hash]
+        if self.key_id == LEGACY_KEY_ID:
+            return hashlib.sha256(json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode()).hexdigest()
+        content = json.dumps(fields + [self.key_id], separators=(",", ":"), ensure_ascii=True)
+        return keyring.mac(self.key_id, content.encode())
 
 
 class AuditHead(Base):
@@ -60,9 +73,28 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
 
 
+_KEYRINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def use_keyring(engine, keyring: Keyring) -> None:
+    """Chain (and verify) the audit events of sessions on `engine` with `keyring`: the application sets it once,
+    so the many callers of `record` need not pass it."""
+    _KEYRINGS[engine] = keyring
+
+
+def keyring_of(session: Session) -> Keyring:
+    bind = session.get_bind()
+    keyring = _KEYRINGS.get(getattr(bind, "engine", bind))
+    if keyring is None:
+        raise RuntimeError("no audit chain keys for this database: call core.audit.use_keyring(engine, keyring)")
+    return keyring
+
+
 def record(session: Session, action: str, *, actor=None, subject=None, subject_type: str | None = None,
-           subject_id: str | None = None, ip: str | None = None, **data) -> AuditEvent:
+           subject_id: str | None = None, ip: str | None = None, keyring: Keyring | None = None,
+           **data) -> AuditEvent:
     """Append an event to the chain in the caller's transaction (it commits with the change it records)."""
+    keyring = keyring or keyring_of(session)
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
@@ -75,8 +107,9 @@ def record(session: Session, action: str, *, actor=None, subject=None, subject_t
         actor_id=getattr(actor, "id", None), actor_label=getattr(actor, "email", None) or "system",
         subject_type=subject_type, subject_id=subject_id, ip=ip,
         data=json.dumps(data, sort_keys=True, separators=(",", ":"), default=str), prev_hash=head.hash,
+        key_id=keyring.current_id,
     )
-    ev.hash = ev.compute_hash()
+    ev.hash = ev.compute_hash(keyring)
     head.seq, head.hash = ev.seq, ev.hash
     session.add(ev)
     session.flush()
@@ -89,10 +122,30 @@ class ChainProblem:
     problem: str
 
 
-def verify(session: Session, batch: int = 5000) -> list[ChainProblem]:
-    """Walk the whole chain; return every break found (an empty list means the log is intact)."""
+@dataclass(frozen=True)
+class ChainEnd:
+    """What a checkpoint keeps of a verified chain: its last event, and how far the legacy events went."""
+
+    seq: int
+    hash: str
+    legacy_through: int
+
+    def as_dict(self) -> dict:
+        return {"seq": self.seq, "hash": self.hash, "legacy_through": self.legacy_through}
+
+    @classmethod
+    def from_dict(cls, body: dict) -> ChainEnd:
+        return cls(int(body["seq"]), str(body["hash"]), int(body["legacy_through"]))
+
+
+def verify(session: Session, keyring: Keyring | None = None, checkpoint: ChainEnd | None = None,
+           batch: int = 5000) -> list[ChainProblem]:
+    """Walk the whole chain; return every break found (an empty list means the log is intact). With the last
+    checkpoint, also report a chain that no longer holds what the checkpoint saw."""
+    keyring = keyring or keyring_of(session)
+    legacy_limit = checkpoint.legacy_through if checkpoint else None
     problems: list[ChainProblem] = []
-    expected_seq, prev_hash = 1, GENESIS
+    expected_seq, prev_hash, keyed_seen = 1, GENESIS, False
     while True:
         rows = session.execute(
             select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch)
@@ -104,13 +157,43 @@ def verify(session: Session, batch: int = 5000) -> list[ChainProblem]:
                 problems.append(ChainProblem(expected_seq, f"events {expected_seq}..{ev.seq - 1} are missing"))
             if ev.prev_hash != prev_hash:
                 problems.append(ChainProblem(ev.seq, "does not follow the previous event (deleted or altered)"))
-            if ev.compute_hash() != ev.hash:
-                problems.append(ChainProblem(ev.seq, "content was modified after it was recorded"))
+            problems += _event_problems(ev, keyring, keyed_seen, legacy_limit)
+            if checkpoint and ev.seq == checkpoint.seq and ev.hash != checkpoint.hash:
+                problems.append(ChainProblem(ev.seq, "differs from the checkpoint of this event: the chain was "
+                                                     "rewritten"))
+            keyed_seen = keyed_seen or ev.key_id != LEGACY_KEY_ID
             expected_seq, prev_hash = ev.seq + 1, ev.hash
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
         problems.append(ChainProblem(head.seq, "the last recorded events are missing"))
+    if checkpoint and expected_seq - 1 < checkpoint.seq:
+        problems.append(ChainProblem(expected_seq, f"events {expected_seq}..{checkpoint.seq} were seen by the "
+                                                   f"checkpoint and are gone (the tail was deleted)"))
     return problems
+
+
+def _event_problems(ev: AuditEvent, keyring: Keyring, keyed_seen: bool,
+                    legacy_limit: int | None) -> list[ChainProblem]:
+    if ev.key_id == LEGACY_KEY_ID and (keyed_seen or (legacy_limit is not None and ev.seq > legacy_limit)):
+        return [ChainProblem(ev.seq, "claims to predate the chain keys but comes after keyed events "
+                                     "(re-chained without the key)")]
+    if ev.key_id != LEGACY_KEY_ID and not keyring.knows(ev.key_id):
+        return [ChainProblem(ev.seq, f"chained with key {ev.key_id!r}, which is not configured "
+                                     f"(forged, or AUDIT_HMAC_KEYS lost a key still in use)")]
+    if ev.compute_hash(keyring) != ev.hash:
+        return [ChainProblem(ev.seq, "content was modified after it was recorded")]
+    return []
+
+
+def chain_end(session: Session, checkpoint: ChainEnd | None = None) -> ChainEnd:
+    """The chain as it ends now, for the next checkpoint (after a clean `verify`). The legacy boundary never
+    moves forward: no legacy event is written after keys were introduced."""
+    last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    legacy = session.execute(select(func.max(AuditEvent.seq)).where(AuditEvent.key_id == LEGACY_KEY_ID)).scalar()
+    legacy_through = legacy or 0
+    if checkpoint is not None:
+        legacy_through = min(legacy_through, checkpoint.legacy_through)
+    return ChainEnd(last.seq if last else 0, last.hash if last else GENESIS, legacy_through)
 
 
 @event.listens_for(AuditEvent, "before_update")

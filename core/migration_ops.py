@@ -39,3 +39,31 @@ def drop_append_only(table: str) -> None:
         op.execute(f"DROP TRIGGER {table}_no_delete")
         return
     op.execute(f"DROP TRIGGER {table}_append_only ON {table}")
+
+
+TRUNCATE_FUNCTION = "refuse_truncate"
+
+
+def create_truncate_refusal_function() -> None:
+    """PostgreSQL's TRUNCATE fires no row trigger: without a statement-level refusal it empties an append-only
+    table past the UPDATE/DELETE triggers. (SQLite has no TRUNCATE; its DELETE triggers cover it.)"""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"""
+        CREATE FUNCTION {TRUNCATE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '% rows are append-only (TRUNCATE refused)', TG_TABLE_NAME
+                USING ERRCODE = 'insufficient_privilege';
+        END $$;
+    """)
+
+
+def refuse_truncate(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                   f"FOR EACH STATEMENT EXECUTE FUNCTION {TRUNCATE_FUNCTION}()")
+
+
+def allow_truncate(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")

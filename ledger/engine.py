@@ -609,28 +609,8 @@ class Problem:
 
 
 def verify(session: Session) -> list[Problem]:
-    """Recompute every balance from the postings and check every entry balances; report each difference."""
-    problems: list[Problem] = []
-    sums = dict(session.execute(select(Posting.account_id, func.sum(Posting.amount_minor))
-                                .group_by(Posting.account_id)).all())
-    for acct in session.execute(select(Account).order_by(Account.id)).scalars():
-        computed = int(sums.get(acct.id) or 0)
-        if computed != acct.balance_minor:
-            problems.append(Problem(f"{acct.code} ({acct.currency})",
-                                    f"stored balance {acct.balance_minor} but postings sum to {computed}"))
-        last = session.execute(select(Posting.balance_after).where(Posting.account_id == acct.id)
-                               .order_by(Posting.id.desc()).limit(1)).scalar_one_or_none()
-        if last is not None and last != acct.balance_minor:
-            problems.append(Problem(f"{acct.code} ({acct.currency})",
-                                    f"stored balance {acct.balance_minor} but the last running balance is {last}"))
-    unbalanced = session.execute(select(Posting.entry_id, Posting.currency, func.sum(Posting.amount_minor))
-                                 .group_by(Posting.entry_id, Posting.currency)
-                                 .having(func.sum(Posting.amount_minor) != 0)).all()
-    empty = session.execute(select(JournalEntry.public_id).where(
-        ~select(Posting.id).where(Posting.entry_id == JournalEntry.id).exists())).scalars()
-    problems += [Problem(f"entry {ref}", "has no postings") for ref in empty]
-    for entry_id, currency, total in unbalanced:
-        ref = session.get(JournalEntry, entry_id)
-        problems.append(Problem(f"entry {ref.public_id if ref else entry_id}",
-                                f"does not balance in {currency} (off by {total})"))
-    return problems
+    """Every running balance, stored balance and entry checked, and each commission entry against its source
+    event (`ledger.integrity`); each difference reported."""
+    from .integrity import verify as verify_books
+
+    return verify_books(session)

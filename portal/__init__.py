@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .security import access, headers
 
     db.init_app(app)
+    _use_audit_keys(app)
     migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True,
                      render_item=render_migration_item)
     csrf.init_app(app)
@@ -39,6 +40,17 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_commands(app)
     return app
+
+
+def _use_audit_keys(app: Flask) -> None:
+    """Every session on this app's database chains audit events with the configured keys."""
+    from core import audit
+    from core.integrity import Keyring
+
+    from .extensions import db
+
+    with app.app_context():
+        audit.use_keyring(db.engine, Keyring.parse(app.config["AUDIT_HMAC_KEYS"]))
 
 
 def _root():

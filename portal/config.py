@@ -89,15 +89,33 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Fernet keys for sensitive case text, newest first (rotation keeps older keys after the first).
         "CASE_ENCRYPTION_KEYS": env.get("CASE_ENCRYPTION_KEYS") or (None if production else _instance_fernet_key(
             instance)),
+        # HMAC keys of the audit chain and of the integrity checkpoints, `id:secret` newest first; kept out of the
+        # database so that database access alone cannot recompute the chain. Never drop a key still in use.
+        "AUDIT_HMAC_KEYS": env.get("AUDIT_HMAC_KEYS") or (None if production else "dev:" + _instance_secret(
+            instance, "audit_hmac_key")),
+        # where `audit verify` and `ledger verify` keep their signed checkpoints: outside the database
+        "AUDIT_CHECKPOINT_DIR": env.get("AUDIT_CHECKPOINT_DIR") or str(instance / "audit-checkpoints"),
     }
     cfg.update(overrides)
     if production and not (cfg["SEAL_P12_PATH"] and cfg["SEAL_P12_PASSWORD"]):
         raise ConfigError("refusing to start in production without SEAL_P12_PATH and SEAL_P12_PASSWORD")
     if production and not cfg["CASE_ENCRYPTION_KEYS"]:
         raise ConfigError("refusing to start in production without CASE_ENCRYPTION_KEYS")
+    if production and not cfg["AUDIT_HMAC_KEYS"]:
+        raise ConfigError("refusing to start in production without AUDIT_HMAC_KEYS")
+    _check_keyring(cfg["AUDIT_HMAC_KEYS"])
     if production and cfg["MAIL_TRANSPORT"] == "file":
         raise ConfigError("refusing to start in production with MAIL_TRANSPORT=file; set SMTP_HOST")
     return cfg
+
+
+def _check_keyring(spec: str) -> None:
+    from core.integrity import Keyring, KeyringError
+
+    try:
+        Keyring.parse(spec)
+    except KeyringError as exc:
+        raise ConfigError(f"AUDIT_HMAC_KEYS: {exc}") from None
 
 
 def _database_url(url: str | None, instance: Path) -> str:

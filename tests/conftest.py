@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db, limiter
-from tests.dbtools import triggers_suspended
+from tests.dbtools import emptied
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -78,6 +78,7 @@ def _make_app(database_url: str, instance: Path):
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
         "SEAL_P12_PATH": str(instance / "seal-test.p12"),
         "SEAL_P12_PASSWORD": "test-seal-password",
+        "AUDIT_HMAC_KEYS": "test-1:test-audit-chain-key-0123456789",
     })
     app.instance_path = str(instance)
     app.test_client_class = IsolatedClient
@@ -114,19 +115,16 @@ def _empty_tables(app):
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
-            if db.engine.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                with triggers_suspended(conn):
-                    for t in tables:
-                        conn.execute(text(f'DELETE FROM "{t}"'))
+            emptied(conn, tables)
 
 
 @pytest.fixture
-def app(backend):
+def app(backend, tmp_path):
     _name, _url, app = backend
     _empty_tables(app)
     limiter.reset()
+    # checkpoints are about the database they saw: each test's empty database starts without any
+    app.config["AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
     with app.app_context():
         yield app
         db.session.remove()

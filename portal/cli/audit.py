@@ -1,9 +1,29 @@
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
-from core.audit import verify
+from core import audit
+from core.integrity import BadCheckpoint, Keyring, read_checkpoint, write_checkpoint
 
 from ..extensions import db
+
+CHECKPOINT = "audit"
+
+
+def keyring() -> Keyring:
+    return Keyring.parse(current_app.config["AUDIT_HMAC_KEYS"])
+
+
+def checkpoint_dir() -> str:
+    return current_app.config["AUDIT_CHECKPOINT_DIR"]
+
+
+def last_checkpoint(kind: str):
+    """(the last checkpoint of `kind` or None, a problem message if its file is not authentic)."""
+    try:
+        return read_checkpoint(checkpoint_dir(), kind, keyring()), None
+    except BadCheckpoint as exc:
+        return None, f"checkpoint refused: {exc}"
 
 
 @click.group("audit", help="The hash-chained audit log.")
@@ -14,10 +34,18 @@ def cli():
 @cli.command("verify")
 @with_appcontext
 def verify_command():
-    """Check the whole chain; exit 1 and name each break if any event was modified or deleted."""
-    problems = verify(db.session)
-    if problems:
+    """Check the whole chain against the last checkpoint; exit 1 and name each break if any event was modified or
+    deleted. A clean run writes a new checkpoint (schedule it, e.g. hourly)."""
+    found, refused = last_checkpoint(CHECKPOINT)
+    previous = audit.ChainEnd.from_dict(found.body) if found else None
+    problems = audit.verify(db.session, keyring(), previous)
+    if problems or refused:
+        if refused:
+            click.echo(refused, err=True)
         for p in problems:
             click.echo(f"event {p.seq}: {p.problem}", err=True)
         raise SystemExit(1)
-    click.echo("audit log intact")
+    end = audit.chain_end(db.session, previous)
+    write_checkpoint(checkpoint_dir(), CHECKPOINT, keyring(), end.as_dict())
+    seen = f" (last checkpoint {found.written_at})" if found else " (first checkpoint)"
+    click.echo(f"audit log intact: {end.seq} events{seen}; checkpoint written")

@@ -1,9 +1,14 @@
 import click
 from flask.cli import with_appcontext
 
+from core.integrity import write_checkpoint
+from ledger import checkpoint
 from ledger.engine import verify
 
 from ..extensions import db
+from .audit import checkpoint_dir, keyring, last_checkpoint
+
+CHECKPOINT = "ledger"
 
 
 @click.group("ledger", help="The commission ledger.")
@@ -14,13 +19,22 @@ def cli():
 @cli.command("verify")
 @with_appcontext
 def verify_command():
-    """Recompute every balance from its postings and check every entry balances; exit 1 naming each problem."""
+    """Check every running balance, entry and commission against its source event, and the ledger against the last
+    checkpoint; exit 1 naming each problem. A clean run writes a new checkpoint (schedule it, e.g. nightly)."""
+    found, refused = last_checkpoint(CHECKPOINT)
     problems = verify(db.session)
-    if problems:
+    if found is not None:
+        problems += checkpoint.compare(db.session, found.body, found.written_at)
+    if problems or refused:
+        if refused:
+            click.echo(refused, err=True)
         for p in problems:
             click.echo(f"{p.subject}: {p.message}", err=True)
         raise SystemExit(1)
-    click.echo("ledger consistent: every balance matches its postings and every entry balances")
+    seen = checkpoint.fingerprint(db.session)
+    write_checkpoint(checkpoint_dir(), CHECKPOINT, keyring(), seen.as_dict())
+    click.echo("ledger consistent: every balance matches its postings, every entry balances and matches its "
+               f"business event; {seen.entries} entries checkpointed")
 
 
 @cli.command("post-events")

@@ -32,7 +32,8 @@ def books(session):
 
 
 def placement(key, amount=10_000, share=4_000, day=D1, currency="EUR", receivable=HOT, partner="p1"):
-    return dict(key=key, effective_date=day, description=f"Contract placed {key}", event_kind="contract.placed",
+    # an engine-level event kind: `ledger verify` holds real contract.placed entries to their business event
+    return dict(key=key, effective_date=day, description=f"Contract placed {key}", event_kind="test.placed",
                 event_ref=key, details={"contract": key},
                 lines=[debit(receivable, amount, currency), credit("income", amount, currency),
                        debit("expense", share, currency), credit(f"payable:held:{partner}", share, currency)])

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
 from core import events
@@ -23,7 +23,7 @@ from ledger.engine import credit, debit
 from ledger.models import Account, AccountType, JournalEntry
 from portal.accounts.models import Organisation, PartnerStatus, Role
 from portal.extensions import db
-from tests.dbtools import triggers_suspended
+from tests.dbtools import emptied
 
 BASE = date(2026, 12, 1)
 FAR_START, FAR_END = date(2000, 1, 1), date(2100, 12, 31)
@@ -101,12 +101,7 @@ def clean_ledger(session):
     session.rollback()
     session.close()
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(LEDGER_TABLES)} RESTART IDENTITY CASCADE"))
-        else:
-            with triggers_suspended(conn, "ledger_postings"), triggers_suspended(conn, "ledger_entries"):
-                for t in LEDGER_TABLES:
-                    conn.execute(text(f'DELETE FROM "{t}"'))
+        emptied(conn, LEDGER_TABLES)
 
 
 # premiums from 1 minor unit: tiny ones make commissions and clawbacks that round to nothing

@@ -63,6 +63,13 @@ def test_production_refuses_to_start_without_secrets(monkeypatch, tmp_path):
     monkeypatch.setenv("SEAL_P12_PATH", str(tmp_path / "seal.p12"))
     monkeypatch.setenv("SEAL_P12_PASSWORD", "s" * 20)
     monkeypatch.setenv("CASE_ENCRYPTION_KEYS", "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItZmVybmV0IT0=")
+    monkeypatch.delenv("AUDIT_HMAC_KEYS", raising=False)
+    with pytest.raises(ConfigError, match="AUDIT_HMAC_KEYS"):
+        create_app({"PORTAL_ENV": "production"})
+    monkeypatch.setenv("AUDIT_HMAC_KEYS", "k1:short")
+    with pytest.raises(ConfigError, match="shorter than 16 bytes"):
+        create_app({"PORTAL_ENV": "production"})
+    monkeypatch.setenv("AUDIT_HMAC_KEYS", "k2:" + "n" * 32 + ",k1:" + "o" * 32)
     app = create_app({"PORTAL_ENV": "production"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
