@@ -10,7 +10,7 @@ SHA-256: they get the key id `sha256-legacy`, and the first keyed event anchors 
 core/audit.py for how `audit verify` treats them).
 
 Revision ID: 7604ef52b87a
-Revises: 7c2d9e4b1a30
+Revises: c1d79a0acfdf
 Create Date: 2026-12-07 10:00:00
 """
 from alembic import op
@@ -20,7 +20,7 @@ from core.migration_ops import (TRUNCATE_FUNCTION, allow_truncate, create_trunca
                                 refuse_truncate)
 
 revision = "7604ef52b87a"
-down_revision = "7c2d9e4b1a30"
+down_revision = "c1d79a0acfdf"
 branch_labels = None
 depends_on = None
 
