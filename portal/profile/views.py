@@ -67,7 +67,8 @@ def tokens():
             apply_domain_errors(form, exc)
         else:
             db.session.commit()
-            new_token = {"raw": raw, "expires_at": token.expires_at}
+            new_token = {"raw": raw, "expires_at": token.expires_at,
+                         "days": round((token.expires_at - token.created_at).total_seconds() / 86400)}
             form = TokenForm(formdata=None)
     status = 422 if form.errors else 200
     return render_template("profile/tokens.html", form=form, tokens=ops.tokens_of(db.session, current_user),
