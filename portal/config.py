@@ -57,6 +57,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Off only by an explicit choice (production without a shared store); failed sign-ins are counted in
+        # the database either way.
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Failed sign-ins, counted in the database (portal.auth.throttle): per account and address, per
         # address across accounts, and a ceiling per account across addresses that only slows each address.
@@ -102,9 +105,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError("refusing to start in production without SEAL_P12_PATH and SEAL_P12_PASSWORD")
     if production and not cfg["CASE_ENCRYPTION_KEYS"]:
         raise ConfigError("refusing to start in production without CASE_ENCRYPTION_KEYS")
-    if production and cfg["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+    if production and cfg["RATELIMIT_ENABLED"] and cfg["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         raise ConfigError("refusing to start in production with RATELIMIT_STORAGE_URI=memory://: each worker would "
-                          "count requests on its own; set a shared store such as redis://HOST:6379/0")
+                          "count requests on its own; set a shared store such as redis://HOST:6379/0, or turn the "
+                          "request limits off with RATELIMIT_ENABLED=false")
     if production and cfg["MAIL_TRANSPORT"] == "file":
         raise ConfigError("refusing to start in production with MAIL_TRANSPORT=file; set SMTP_HOST")
     return cfg

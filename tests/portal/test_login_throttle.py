@@ -128,6 +128,9 @@ PRODUCTION = {"PORTAL_ENV": "production", "SECRET_KEY": "k" * 40, "DATABASE_URL"
 def test_production_refuses_a_per_process_rate_limit_store():
     with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
         create_app({**PRODUCTION, "RATELIMIT_STORAGE_URI": "memory://"})
+    # Redis is optional: without it, production must turn the request limits off explicitly
+    app = create_app({**PRODUCTION, "RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_ENABLED": False})
+    assert app.config["PORTAL_ENV"] == "production"
     from portal.config import load_config
 
     assert load_config("/tmp", {**PRODUCTION, "RATELIMIT_STORAGE_URI": "redis://cache:6379/0"})[
