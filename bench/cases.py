@@ -178,7 +178,7 @@ def make_app(tmp: Path, database_url: str):
         "MAIL_TRANSPORT": "file",
         "MAIL_FILE_DIR": str(tmp / "mail"),
         "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute",
-        "LOGIN_LIMIT_PER_ACCOUNT": "1000 per minute",
+        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
         "SEAL_P12_PATH": str(tmp / "seal-bench.p12"),
         "SEAL_P12_PASSWORD": "bench-seal-password",

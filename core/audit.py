@@ -21,7 +21,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, event, func, select
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, event, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, intpk, utcnow
@@ -95,6 +95,11 @@ def record(session: Session, action: str, *, actor=None, subject=None, subject_t
            **data) -> AuditEvent:
     """Append an event to the chain in the caller's transaction (it commits with the change it records)."""
     keyring = keyring or keyring_of(session)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no FOR UPDATE: a no-op write takes the database's write lock before the head is read, so
+        # two concurrent events cannot both take the same sequence number.
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq)
+                        .execution_options(synchronize_session=False))
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)

@@ -90,7 +90,7 @@ def _register_models() -> None:
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
-    from .accounts.models import User
+    from .accounts.models import API_ONLY_ROLES, User
     from .extensions import db, login_manager
 
     login_manager.init_app(app)
@@ -105,7 +105,8 @@ def _init_login(app: Flask) -> None:
     # Built once (it runs on every signed-in request); the firm is needed on nearly every page (scoping,
     # navigation), so it comes in the same query.
     user_by_session = (select(User).options(joinedload(User.organisation))
-                       .where(User.session_token == bindparam("token"), User.active.is_(True)))
+                       .where(User.session_token == bindparam("token"), User.active.is_(True),
+                              User.role.not_in(API_ONLY_ROLES)))  # service accounts: API tokens only
 
     @login_manager.user_loader
     def load_user(session_token: str):
@@ -113,6 +114,7 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .admin import tokens as _admin_tokens  # noqa: F401  (the token routes of the admin blueprint)
     from .admin.views import bp as admin_bp
     from .agreements import services  # noqa: F401  (registers the sealing job)
     from .agreements.views import bp as agreements_bp

@@ -5,6 +5,7 @@ Nothing here is read at import time: `load_config()` is called by the app factor
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -58,9 +59,20 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Off only by an explicit choice (production without a shared store); failed sign-ins are counted in
+        # the database either way.
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed sign-ins, counted in the database (portal.auth.throttle): per account and address, per
+        # address across accounts, and a ceiling per account across addresses that only slows each address.
+        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": env.get("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "5 per 10 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
-        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
+        "LOGIN_ACCOUNT_CEILING": env.get("LOGIN_ACCOUNT_CEILING", "50 per hour"),
+        "LOGIN_CEILING_WAIT_SECONDS": int(env.get("LOGIN_CEILING_WAIT_SECONDS", 60)),
+        # "Remember me" keeps a browser signed in this long (Flask-Login's default is a year).
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(env.get("REMEMBER_DAYS", 30))),
+        "API_TOKEN_DAYS": int(env.get("API_TOKEN_DAYS", 90)),
+        "API_TOKEN_MAX_DAYS": int(env.get("API_TOKEN_MAX_DAYS", 365)),
         "RESET_TOKEN_HOURS": int(env.get("RESET_TOKEN_HOURS", 2)),
         "INVITATION_TOKEN_HOURS": int(env.get("INVITATION_TOKEN_HOURS", 72)),
         "MAIL_FROM": env.get("MAIL_FROM", "Partner portal <no-reply@portal.invalid>"),
@@ -104,6 +116,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if production and not cfg["AUDIT_HMAC_KEYS"]:
         raise ConfigError("refusing to start in production without AUDIT_HMAC_KEYS")
     _check_keyring(cfg["AUDIT_HMAC_KEYS"])
+    if production and cfg["RATELIMIT_ENABLED"] and cfg["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        raise ConfigError("refusing to start in production with RATELIMIT_STORAGE_URI=memory://: each worker would "
+                          "count requests on its own; set a shared store such as redis://HOST:6379/0, or turn the "
+                          "request limits off with RATELIMIT_ENABLED=false")
     if production and cfg["MAIL_TRANSPORT"] == "file":
         raise ConfigError("refusing to start in production with MAIL_TRANSPORT=file; set SMTP_HOST")
     return cfg

@@ -75,7 +75,7 @@ def _make_app(database_url: str, instance: Path):
         "MAIL_TRANSPORT": "file",
         "MAIL_FILE_DIR": str(instance / "mail"),
         "LOGIN_LIMIT_PER_ADDRESS": "30 per minute",
-        "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
+        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": "5 per minute",
         "SEAL_P12_PATH": str(instance / "seal-test.p12"),
         "SEAL_P12_PASSWORD": "test-seal-password",
         "AUDIT_HMAC_KEYS": "test-1:test-audit-chain-key-0123456789",

@@ -17,3 +17,17 @@ class InvalidToken(DomainError):
 
 class WeakPassword(DomainError):
     code = "weak_password"
+
+
+class InvalidTokenLifetime(DomainError):
+    code = "validation_error"
+
+
+class TokenExpired(DomainError):
+    code = "token_expired"
+    status = 401
+
+
+class ApiOnlyAccount(DomainError):
+    code = "api_only_account"
+    status = 403

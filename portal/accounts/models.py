@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, enum_column, created_at, intpk, new_secret, public_id, str255
@@ -40,6 +40,8 @@ ROLE_LABELS = {
     Role.volunteer: N_("Volunteer"),
     Role.programme_operator: N_("Programme operator (API)"),
 }
+#: service accounts: they use API tokens and never sign in to the web pages
+API_ONLY_ROLES = frozenset({Role.programme_operator})
 STAFF_ROLES = frozenset({Role.admin, Role.compliance, Role.finance, Role.account_manager})
 PARTNER_ROLES = frozenset({Role.partner_admin, Role.partner_member})
 
@@ -197,6 +199,10 @@ class User(UserMixin, Base):
         return self.role in PARTNER_ROLES
 
     @property
+    def api_only(self) -> bool:
+        return self.role in API_ONLY_ROLES
+
+    @property
     def partner_status(self) -> PartnerStatus | None:
         return self.organisation.status if self.is_partner and self.organisation else None
 
@@ -225,8 +231,16 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: refused from then on (401 token_expired); chosen at creation within API_TOKEN_MAX_DAYS
+    expires_at: Mapped[datetime]
 
     user: Mapped[User] = relationship()
+
+    def state(self, now: datetime) -> str:
+        """revoked, expired or active (for the token lists)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
 
 
 class TokenPurpose(enum.Enum):
@@ -248,3 +262,20 @@ class PasswordResetToken(Base):
     used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed (or in-progress) sign-in, kept in the database so every worker counts the same attempts
+    (portal.auth.throttle). Rows older than the longest window are pruned as new attempts arrive."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_account_address", "account_key", "address", "at"),
+                      Index("ix_login_failures_address", "address", "at"),
+                      Index("ix_login_failures_at", "at"))
+
+    id: Mapped[intpk]
+    #: SHA-256 of the normalised e-mail address typed (the address itself need not be kept)
+    account_key: Mapped[str] = mapped_column(String(64))
+    #: the client's IP address as the application sees it
+    address: Mapped[str] = mapped_column(String(45))
+    at: Mapped[datetime]

@@ -2,10 +2,10 @@
 CLI command) commits once, so an e-mail queued here leaves only if the change it announces is saved."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from compliance.registers import check_registration
@@ -16,7 +16,7 @@ from core.i18n import N_
 
 from ..mail import queue_mail
 from ..security.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
-from .errors import EmailTaken, InvalidToken, RoleNotAllowed, WeakPassword
+from .errors import ApiOnlyAccount, EmailTaken, InvalidToken, InvalidTokenLifetime, RoleNotAllowed, TokenExpired, WeakPassword
 from .models import (LANGUAGES, PARTNER_ROLES, ApiToken, Organisation, PasswordResetToken, Role, TokenPurpose,
                      User, hash_token)
 
@@ -141,13 +141,18 @@ def set_password(user: User, password: str) -> None:
 
 
 def authenticate(session: Session, email: str, password: str, ip: str | None) -> User | None:
-    """The user if the credentials are right and the account active; None otherwise (no hint which)."""
+    """The user if the credentials are right and the account active; None otherwise (no hint which).
+    ApiOnlyAccount, once the password is right, for a service account (it works through API tokens only)."""
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         audit.record(session, "auth.login_failed", actor=user, ip=ip, email=normalise_email(email)[:254],
                      reason="bad_credentials" if not ok else "inactive")
         return None
+    if user.api_only:
+        audit.record(session, "auth.login_refused", actor=user, subject=user, ip=ip, reason="api_only")
+        raise ApiOnlyAccount(N_("This is a service account for the API: it cannot sign in to the web pages. "
+                                "Use an API token."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -181,21 +186,35 @@ def find_valid_token(session: Session, raw: str) -> PasswordResetToken:
     return token
 
 
+def _claim(session: Session, token: PasswordResetToken) -> datetime:
+    """Mark the link used in one conditional UPDATE: of requests racing with the same link, the database lets
+    exactly one through (the others find `used_at` already set once the winner commits)."""
+    now = utcnow()
+    claimed = session.execute(
+        update(PasswordResetToken).where(PasswordResetToken.id == token.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise InvalidToken(N_("This link is invalid, has expired or was already used. Ask for a new one."))
+    return now
+
+
 def reset_password(session: Session, raw: str, new_password: str, ip: str | None = None) -> User:
     token = find_valid_token(session, raw)
-    set_password(token.user, new_password)
-    token.used_at = utcnow()
+    used_at = _claim(session, token)
+    user = token.user
+    set_password(user, new_password)
     # Opening the e-mailed link proves the address works.
-    if token.user.email_verified_at is None:
-        token.user.email_verified_at = token.used_at
+    if user.email_verified_at is None:
+        user.email_verified_at = used_at
     # Any other outstanding link for this user stops working too.
-    for other in session.execute(select(PasswordResetToken).where(
-            PasswordResetToken.user_id == token.user_id, PasswordResetToken.used_at.is_(None))).scalars():
-        other.used_at = token.used_at
-    audit.record(session, "user.password_set", actor=token.user, subject=token.user, ip=ip,
-                 purpose=token.purpose.value)
+    session.execute(update(PasswordResetToken).where(
+        PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)).values(used_at=used_at)
+        .execution_options(synchronize_session=False))
+    audit.record(session, "user.password_set", actor=user, subject=user, ip=ip, purpose=token.purpose.value)
+    # Whoever knew the old password may have made tokens with it: a new password ends them all.
+    revoke_all_api_tokens(session, user, actor=user, ip=ip, reason="password_reset")
     session.flush()
-    return token.user
+    return user
 
 
 # --- API tokens ----------------------------------------------------------------------------------------
@@ -203,13 +222,27 @@ def reset_password(session: Session, raw: str, new_password: str, ip: str | None
 TOKEN_PREFIX = "ppt_"
 
 
-def create_api_token(session: Session, user: User, name: str, ip: str | None = None) -> tuple[ApiToken, str]:
+def token_lifetime_days(requested: int | None = None) -> int:
+    """The lifetime of a new token: the default when none is asked for, else the request, up to the maximum."""
+    default, maximum = current_app.config["API_TOKEN_DAYS"], current_app.config["API_TOKEN_MAX_DAYS"]
+    if requested is None:
+        return default
+    if not 1 <= requested <= maximum:
+        raise InvalidTokenLifetime(N_("Choose between 1 and %(n)s days."), n=maximum,
+                                   fields={"days": [N_("Choose between 1 and %(n)s days.")]})
+    return requested
+
+
+def create_api_token(session: Session, user: User, name: str, ip: str | None = None, *,
+                     days: int | None = None) -> tuple[ApiToken, str]:
+    days = token_lifetime_days(days)
     raw = TOKEN_PREFIX + new_secret(32)
     token = ApiToken(user=user, name=name.strip()[:100] or "API token", prefix=raw[:10],
-                     token_hash=hash_token(raw))
+                     token_hash=hash_token(raw), expires_at=utcnow() + timedelta(days=days))
     session.add(token)
     session.flush()
-    audit.record(session, "api_token.created", actor=user, subject=token, ip=ip, name=token.name)
+    audit.record(session, "api_token.created", actor=user, subject=token, ip=ip, name=token.name,
+                 expires_at=token.expires_at.isoformat())
     return token, raw
 
 
@@ -217,16 +250,38 @@ def revoke_api_token(session: Session, actor: User, token: ApiToken, ip: str | N
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
-        audit.record(session, "api_token.revoked", actor=actor, subject=token, ip=ip, name=token.name)
+        audit.record(session, "api_token.revoked", actor=actor, subject=token, ip=ip, name=token.name,
+                     owner=token.user.public_id)
+
+
+def revoke_all_api_tokens(session: Session, user: User, *, actor: User | None, ip: str | None = None,
+                          reason: str) -> int:
+    revoked = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if revoked:
+        audit.record(session, "api_token.revoked_all", actor=actor, subject=user, ip=ip, count=revoked,
+                     reason=reason)
+    return revoked
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    return list(session.execute(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).scalars())
 
 
 def user_for_token(session: Session, raw: str) -> User | None:
+    """The token's user; None for an unknown, revoked or deactivated one; TokenExpired past its expiry (so
+    the program's owner learns why it stopped working)."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
     token = session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))).scalar_one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()
+    if token.expires_at <= now:
+        raise TokenExpired(N_("This API token expired on %(date)s. Create a new one."),
+                           date=token.expires_at.date().isoformat())
     # Write at most once a minute per token, not on every call.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now

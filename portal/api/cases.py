@@ -15,11 +15,12 @@ from ..cases import crypto, services
 from ..cases.models import BudgetBand, Case, CaseStatus
 from ..extensions import db
 from ..leads.services import ConsentInput
-from ..security.access import PARTNERS, STAFF, allow, principal
+from ..security import policy
+from ..security.access import PARTNERS, allow, permit, principal
 from ..security.scoping import scoped
 from . import bp
 from ..cases.models import Milestone
-from ..cases.pipeline import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES, UNDERWRITING_READERS
+from ..cases.pipeline import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
 from .common import (PageQuerySchema, created_between, creation_response, idempotency_key, load_body, load_query,
                      page_response)
 from .leads import ConsentInSchema
@@ -140,8 +141,7 @@ def case_create():
 
 def _case_schema(**kwargs) -> CaseSchema:
     """Finance staff do not read the specialist's encrypted texts; the submitting firm and the other staff do."""
-    user = principal()
-    if user.is_staff and user.role not in UNDERWRITING_READERS:
+    if not policy.may_read_underwriting(principal()):
         return CaseSchema(exclude=("case_summary", "underwriting_sensitivities"), **kwargs)
     return CaseSchema(**kwargs)
 
@@ -155,7 +155,7 @@ def _scoped_case(public_id: str) -> Case:
 
 
 @bp.route("/cases/<public_id>")
-@allow(*STAFF, *PARTNERS, statuses=BROKERS)
+@permit(policy.READ_CASES)
 @documented(summary="One case of the caller's firm (staff: any)", response=CaseSchema, tags=("cases",),
             errors=("401", "403", "404"))
 def case_get(public_id: str):
@@ -163,19 +163,26 @@ def case_get(public_id: str):
 
 
 @bp.route("/cases/<public_id>/milestones")
-@allow(*STAFF, *PARTNERS, statuses=BROKERS)
-@documented(summary="The case's history, oldest first (internal notes and who recorded: staff only)",
+@permit(policy.READ_CASES)
+@documented(summary="The case's history, oldest first (who recorded: staff only; internal notes: the staff who "
+                    "work the case, not finance)",
             response=MilestoneListSchema, tags=("cases",), errors=("401", "403", "404"))
 def case_milestones(public_id: str):
     case = _scoped_case(public_id)
     rows = db.session.execute(select(Milestone).where(Milestone.case_id == case.id)
                               .order_by(Milestone.id)).scalars().all()
-    schema = StaffMilestoneSchema(many=True) if principal().is_staff else MilestoneSchema(many=True)
+    user = principal()
+    if not user.is_staff:
+        schema = MilestoneSchema(many=True)
+    elif policy.may_read_internal_notes(user):
+        schema = StaffMilestoneSchema(many=True)
+    else:
+        schema = StaffMilestoneSchema(many=True, exclude=("internal_note",))
     return jsonify(items=schema.dump(rows))
 
 
 @bp.route("/cases")
-@allow(*STAFF, *PARTNERS, statuses=BROKERS)
+@permit(policy.READ_CASES)
 @documented(summary="Cases of the caller's firm (staff: all), newest first; status=open for the work in progress",
             response=CaseListSchema, tags=("cases",), errors=("401", "403", "422"), query=CaseQuerySchema)
 def case_list():

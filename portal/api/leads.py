@@ -12,7 +12,8 @@ from ..accounts.models import LANGUAGES, PartnerStatus
 from ..extensions import db
 from ..leads import services
 from ..leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX, Consent, Lead, LeadStatus, NeedCategory
-from ..security.access import PARTNERS, STAFF, allow, principal
+from ..security import policy
+from ..security.access import PARTNERS, allow, permit, principal
 from ..security.scoping import scoped
 from . import bp
 from .common import (PageQuerySchema, created_between, creation_response, idempotency_key, load_body, load_query,
@@ -104,7 +105,7 @@ def lead_create():
 
 
 @bp.route("/leads/<public_id>")
-@allow(*STAFF, *PARTNERS)
+@permit(policy.READ_LEADS)
 @documented(summary="One lead of the caller's firm", response=LeadSchema, tags=("leads",),
             errors=("401", "403", "404"))
 def lead_get(public_id: str):
@@ -120,7 +121,7 @@ class LeadQuerySchema(PageQuerySchema):
 
 
 @bp.route("/leads")
-@allow(*STAFF, *PARTNERS)
+@permit(policy.READ_LEADS)
 @documented(summary="Leads of the caller's firm (staff: all), newest first", response=LeadListSchema,
             tags=("leads",), errors=("401", "403", "422"), query=LeadQuerySchema)
 def lead_list():

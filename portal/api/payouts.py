@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from ledger.payouts import PayoutRun, RunStatus, get_run
 
-from ..accounts.models import Role
 from ..extensions import db
-from ..security.access import allow
+from ..security import policy
+from ..security.access import permit
 from . import bp
 from .common import PageQuerySchema, created_between, load_query, page_response
 from .openapi import documented
@@ -55,8 +55,8 @@ class PayoutRunQuerySchema(PageQuerySchema):
 
 
 @bp.route("/payout-runs")
-@allow(Role.finance)
-@documented(summary="Payout runs, newest first, with their lines and exclusions (finance)",
+@permit(policy.READ_PAYOUT_RUNS)
+@documented(summary="Payout runs, newest first, with their lines and exclusions (finance; admin reads)",
             response=PayoutRunSchema(many=True), tags=("finance",), errors=("401", "403", "422"),
             query=PayoutRunQuerySchema)
 def payout_run_list():
@@ -70,16 +70,17 @@ def payout_run_list():
 
 
 @bp.route("/payout-runs/<public_id>")
-@allow(Role.finance)
-@documented(summary="One payout run (finance)", response=PayoutRunSchema, tags=("finance",),
+@permit(policy.READ_PAYOUT_RUNS)
+@documented(summary="One payout run (finance; admin reads)", response=PayoutRunSchema, tags=("finance",),
             errors=("401", "403", "404"))
 def payout_run_get(public_id: str):
     return PayoutRunSchema().dump(get_run(db.session, public_id))
 
 
 @bp.route("/payout-runs/<public_id>/pain001")
-@allow(Role.finance)
-@documented(summary="The run's SEPA credit transfer file (pain.001.001.03 XML), once approved (finance)",
+@permit(policy.READ_PAYOUT_RUNS)
+@documented(summary="The run's SEPA credit transfer file (pain.001.001.03 XML), once approved (finance; admin "
+                    "reads)",
             tags=("finance",), errors=("401", "403", "404"))
 def payout_run_pain001(public_id: str):
     run = get_run(db.session, public_id)

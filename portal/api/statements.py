@@ -13,9 +13,10 @@ from sqlalchemy import select
 from core.i18n import N_
 from ledger.statements import LineKind, parse_period, partner_statement
 
-from ..accounts.models import Organisation, Role
+from ..accounts.models import Organisation
 from ..extensions import db
-from ..security.access import PARTNERS, allow, principal
+from ..security import policy
+from ..security.access import permit, principal
 from . import bp
 from .common import InvalidBody, load_query
 from .openapi import documented
@@ -80,7 +81,7 @@ def _firm(requested: str | None) -> Organisation:
 
 
 @bp.route("/statements")
-@allow(*PARTNERS, Role.finance, Role.admin)
+@permit(policy.READ_STATEMENTS)
 @documented(summary="A partner firm's commission statement for a month, per currency (partners: their own firm; "
                     "finance and admin: any firm, named by organisation)", response=StatementListSchema,
             tags=("statements",), errors=("401", "403", "404", "422"), query=StatementQuerySchema)

@@ -3,29 +3,24 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from datetime import timedelta
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from core.db import DomainError
 
 from ..accounts import operations as ops
+from ..accounts.errors import ApiOnlyAccount, InvalidToken
 from ..accounts.models import TokenPurpose
 from ..extensions import db, limiter
 from ..i18n import tr
 from ..security.access import public, signed_in
+from . import throttle
 from .forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 
 bp = Blueprint("auth", __name__)
-
-
-def _account_key() -> str:
-    return "account:" + ops.normalise_email(request.form.get("email", ""))
-
-
-def _failed(response) -> bool:
-    # Only failed attempts count towards the limits; a successful sign-in redirects.
-    return response.status_code != 302
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -39,23 +34,43 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], deduct_when=_failed,
-               key_func=_account_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = ops.authenticate(db.session, form.email.data, form.password.data, request.remote_addr)
+        policy = throttle.Policy.from_config(current_app.config)
+        reservation = throttle.reserve(db.session, form.email.data, request.remote_addr or "", policy)
+        db.session.commit()  # counted before the password is checked: see portal.auth.throttle
+        if reservation.attempt is None:
+            return _too_many(form, reservation.retry_after)
+        attempt = reservation.attempt
+        try:
+            user = ops.authenticate(db.session, form.email.data, form.password.data, request.remote_addr)
+        except ApiOnlyAccount as exc:
+            user = None
+            throttle.succeeded(db.session, attempt)  # the right password: not a guess
+            form.email.errors.append(tr(exc.message))
+        else:
+            if user is None:
+                form.password.errors.append(_("The e-mail address or password is incorrect."))
+            else:
+                throttle.succeeded(db.session, attempt)
         db.session.commit()
         if user is not None:
             session.clear()  # a fresh session on sign-in: no fixation
             login_user(user, remember=form.remember.data)
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
-        form.password.errors.append(_("The e-mail address or password is incorrect."))
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
+
+
+def _too_many(form: LoginForm, seconds: int):
+    form.password.errors.append(_("Too many attempts: please try again in %(wait)s.",
+                                  wait=format_timedelta(timedelta(seconds=seconds), threshold=1.1)))
+    response = make_response(render_template("auth/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -96,7 +111,11 @@ def reset_password(token: str):
         return render_template("auth/reset_invalid.html", message=tr(exc.message)), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        ops.reset_password(db.session, token, form.password.data, request.remote_addr)
+        try:
+            ops.reset_password(db.session, token, form.password.data, request.remote_addr)
+        except InvalidToken as exc:  # another request used the link first
+            db.session.rollback()
+            return render_template("auth/reset_invalid.html", message=tr(exc.message)), 400
         db.session.commit()
         logout_user()
         flash(_("Your password is set. You can sign in now."), "success")

@@ -78,8 +78,6 @@ LEAD_LEVEL = {
 }
 
 PIPELINE_ROLES = (Role.account_manager, Role.admin)
-#: staff who may read a specialist's encrypted case summary and underwriting sensitivities
-UNDERWRITING_READERS = (Role.account_manager, Role.admin, Role.compliance)
 MAX_PREMIUM_MINOR = 10**11
 
 

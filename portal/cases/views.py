@@ -18,7 +18,8 @@ from ..leads.models import CONSENT_TEXT_VERSIONS
 from ..leads.forms import WithdrawalForm, consent_given_at
 from ..leads.services import CONSENT_CC_TEXT, CONSENT_TEXT, ConsentInput
 from ..pagination import paginate
-from ..security.access import PARTNERS, allow
+from ..security import policy
+from ..security.access import PARTNERS, allow, permit
 from ..security.scoping import get_scoped_or_404, scoped
 from . import crypto, pipeline, services
 from .forms import CaseForm, MoveForm
@@ -27,11 +28,10 @@ from .models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 BROKERS = (PartnerStatus.specialist_broker, PartnerStatus.generalist_broker)
-CASE_STAFF = (Role.account_manager, Role.admin, Role.compliance, Role.finance)
 
 
 @bp.route("/")
-@allow(*CASE_STAFF, *PARTNERS, statuses=BROKERS)
+@permit(policy.READ_CASES)
 def index():
     stmt = scoped(select(Case), Case, current_user).options(joinedload(Case.organisation))
     status = request.args.get("status", "")
@@ -103,7 +103,7 @@ def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 20
     user = current_user
     history = db.session.execute(select(Milestone).where(Milestone.case_id == case.id)
                                  .options(joinedload(Milestone.recorded_by)).order_by(Milestone.id)).scalars().all()
-    may_read_underwriting = (not user.is_staff) or user.role in pipeline.UNDERWRITING_READERS
+    may_read_underwriting = policy.may_read_underwriting(user)
     cc_log = []
     if user.role in (Role.compliance, Role.admin, Role.account_manager):
         cc_log = db.session.execute(select(CcLog).where(CcLog.case_id == case.id)
@@ -114,11 +114,12 @@ def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 20
         summary=crypto.decrypt(case.case_summary_encrypted) if may_read_underwriting else None,
         underwriting=crypto.decrypt(case.underwriting_encrypted) if may_read_underwriting else None,
         move_form=_move_form(case, move_form) if movable else None, next_step=pipeline.NEXT_STEP.get(case.status),
-        key_milestones=pipeline.KEY_MILESTONES, withdrawal_form=withdrawal_form or WithdrawalForm()), status
+        key_milestones=pipeline.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
+        withdrawal_form=withdrawal_form or WithdrawalForm()), status
 
 
 @bp.route("/<public_id>")
-@allow(*CASE_STAFF, *PARTNERS, statuses=BROKERS)
+@permit(policy.READ_CASES)
 def view(public_id: str):
     return _render_case(get_scoped_or_404(Case, public_id, current_user))
 

@@ -3,6 +3,7 @@ import os
 import click
 from flask.cli import with_appcontext
 
+from ..accounts.models import API_ONLY_ROLES, Role
 from ..demo import DEMO_LOGINS, load_demo
 from ..extensions import db
 from ..mail import link_context
@@ -21,4 +22,5 @@ def cli():
     click.echo(f"demo data: {created} new records" if created else "demo data: already loaded, nothing changed")
     click.echo(f"Sign in at /login with any of these (password: {password}):")
     for email, role in DEMO_LOGINS:
-        click.echo(f"  {email:<34} {role}")
+        api_only = " (API only: flask --app wsgi api-token create EMAIL)" if Role(role) in API_ONLY_ROLES else ""
+        click.echo(f"  {email:<34} {role}{api_only}")

@@ -23,7 +23,8 @@ from ..accounts.models import Organisation, Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr
-from ..security.access import allow
+from ..security import policy
+from ..security.access import allow, permit
 from . import bp
 from .exports import csv_response, decimal_amount
 from .forms import BankDetailsForm, InsurerRateForm, PayoutRunForm, SettleForm, parse_month
@@ -168,7 +169,7 @@ def _run_form() -> PayoutRunForm:
 
 
 @bp.route("/payout-runs", methods=["GET"])
-@allow(*READERS)
+@permit(policy.READ_PAYOUT_RUNS)
 def payout_runs():
     runs = payouts.runs(db.session, limit=200)
     if _wants_csv():
@@ -210,7 +211,7 @@ def _run(public_id: str) -> payouts.PayoutRun:
 
 
 @bp.route("/payout-runs/<public_id>")
-@allow(*READERS)
+@permit(policy.READ_PAYOUT_RUNS)
 def payout_run(public_id: str):
     run = _run(public_id)
     if _wants_csv():
@@ -283,7 +284,7 @@ def payout_run_cancel(public_id: str):
 
 
 @bp.route("/payout-runs/<public_id>/pain001.xml")
-@allow(*READERS)
+@permit(policy.READ_PAYOUT_RUNS)
 def payout_run_pain001(public_id: str):
     run = _run(public_id)
     if not run.pain001:

@@ -17,7 +17,8 @@ from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr
 from ..pagination import paginate
-from ..security.access import PARTNERS, allow
+from ..security import policy
+from ..security.access import PARTNERS, allow, permit
 from ..security.scoping import get_scoped_or_404, scoped
 from . import services
 from .forms import LeadForm, WithdrawalForm, consent_given_at
@@ -30,7 +31,7 @@ QUEUE_ROLES = (Role.account_manager, Role.admin, Role.compliance)
 
 
 @bp.route("/")
-@allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
+@permit(policy.READ_LEADS)
 def index():
     stmt = scoped(select(Lead), Lead, current_user)
     conflicts = request.args.get("conflicts") == "1" and current_user.is_staff
@@ -80,7 +81,7 @@ def new():
 
 
 @bp.route("/<public_id>")
-@allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
+@permit(policy.READ_LEADS)
 def view(public_id: str):
     lead = get_scoped_or_404(Lead, public_id, current_user)
     return _render_lead(lead)

@@ -1,19 +1,21 @@
 """The signed-in user's own settings: language and personal API tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from core.db import DomainError, utcnow
 
 from ..accounts import operations as ops
 from ..accounts.models import ApiToken
 from ..extensions import db
-from ..forms import language_choices
+from ..forms import apply_domain_errors, language_choices
 from ..security.access import signed_in
 
 bp = Blueprint("profile", __name__, url_prefix="/me")
@@ -30,6 +32,12 @@ class ProfileForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("What is this token for?"), validators=[DataRequired(), Length(max=100)])
+    days = IntegerField(_l("Valid for (days)"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.days.data is None and not self.days.raw_data:
+            self.days.data = current_app.config["API_TOKEN_DAYS"]
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -45,22 +53,27 @@ def settings():
     return render_template("profile/settings.html", form=form), 200 if not form.errors else 422
 
 
-def _own_tokens():
-    return db.session.execute(select(ApiToken).where(ApiToken.user_id == current_user.id)
-                              .order_by(ApiToken.created_at.desc())).scalars().all()
-
-
 @bp.route("/tokens", methods=["GET", "POST"])
 @signed_in
 def tokens():
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        _token, new_token = ops.create_api_token(db.session, current_user, form.name.data, request.remote_addr)
-        db.session.commit()
-        form = TokenForm(formdata=None)
+        try:
+            token, raw = ops.create_api_token(db.session, current_user, form.name.data, request.remote_addr,
+                                              days=form.days.data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_errors(form, exc)
+        else:
+            db.session.commit()
+            new_token = {"raw": raw, "expires_at": token.expires_at,
+                         "days": round((token.expires_at - token.created_at).total_seconds() / 86400)}
+            form = TokenForm(formdata=None)
     status = 422 if form.errors else 200
-    return render_template("profile/tokens.html", form=form, tokens=_own_tokens(), new_token=new_token), status
+    return render_template("profile/tokens.html", form=form, tokens=ops.tokens_of(db.session, current_user),
+                           new_token=new_token, now=utcnow(), owner=None,
+                           max_days=current_app.config["API_TOKEN_MAX_DAYS"]), status
 
 
 @bp.route("/tokens/<public_id>/revoke", methods=["POST"])

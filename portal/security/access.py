@@ -65,6 +65,13 @@ def allow(*roles: Role, statuses: tuple[PartnerStatus, ...] | None = None):
     return _declare(Access(roles=frozenset(roles), statuses=frozenset(statuses) if statuses else None))
 
 
+def permit(rule: Access):
+    """Declare a rule shared by a web page and an API endpoint (see portal.security.policy)."""
+    if not isinstance(rule, Access):
+        raise TypeError("permit() needs an Access rule")
+    return _declare(rule)
+
+
 STAFF = tuple(STAFF_ROLES)
 PARTNERS = tuple(PARTNER_ROLES)
 

@@ -16,13 +16,12 @@ from sqlalchemy import select
 
 from ledger.statements import parse_period, partner_statement, statement_periods
 
-from ..accounts.models import Organisation, Role
+from ..accounts.models import Organisation
 from ..extensions import db
-from ..security.access import PARTNERS, allow
+from ..security import policy
+from ..security.access import permit
 from ..security.scoping import get_scoped_or_404
 from . import bp, rendering
-
-READERS = (Role.finance, Role.admin)
 
 
 def month_label(period) -> str:
@@ -58,7 +57,7 @@ def _staff_choice() -> tuple[Organisation | None, str | None]:
 
 
 @bp.route("/")
-@allow(*PARTNERS, *READERS)
+@permit(policy.READ_STATEMENTS)
 def index():
     error, firms = None, []
     if current_user.is_partner:
@@ -76,7 +75,7 @@ def index():
 
 
 @bp.route("/<org_public_id>")
-@allow(*PARTNERS, *READERS)
+@permit(policy.READ_STATEMENTS)
 def view(org_public_id: str):
     """One month (?period=YYYY-MM) of the firm's statement; without a month, the list of its months."""
     org = _firm(org_public_id)
@@ -90,7 +89,7 @@ def view(org_public_id: str):
 
 
 @bp.route("/<org_public_id>/<filename>")
-@allow(*PARTNERS, *READERS)
+@permit(policy.READ_STATEMENTS)
 def download(org_public_id: str, filename: str):
     """`YYYY-MM.pdf` or `YYYY-MM.csv` (URL arguments are opaque ids or file names, never other values)."""
     org = _firm(org_public_id)

@@ -123,3 +123,77 @@ def test_urls_use_opaque_ids(app):
     for rule in app.url_map.iter_rules():
         for arg in rule.arguments:
             assert arg.endswith("public_id") or arg in ("token", "filename"), f"{rule.rule} exposes {arg}"
+
+
+# --- the route × role walk, web pages and /api/v1 alike -------------------------------------------------------
+
+WALKERS = {
+    "admin": (Role.admin, None), "compliance": (Role.compliance, None), "finance": (Role.finance, None),
+    "account_manager": (Role.account_manager, None),
+    "specialist_admin": (Role.partner_admin, PartnerStatus.specialist_broker),
+    "generalist_member": (Role.partner_member, PartnerStatus.generalist_broker),
+    "introducer_admin": (Role.partner_admin, PartnerStatus.introducer),
+    "introducer_member": (Role.partner_member, PartnerStatus.introducer),
+    "volunteer": (Role.volunteer, None), "programme_operator": (Role.programme_operator, None),
+}
+#: a web page and the API endpoint that read the same records: they must let in exactly the same people
+SAME_RECORDS = [("leads.index", "api.lead_list"), ("leads.view", "api.lead_get"), ("leads.new", "api.lead_create"),
+                ("cases.index", "api.case_list"), ("cases.view", "api.case_get"),
+                ("cases.view", "api.case_milestones"), ("cases.new", "api.case_create"),
+                ("agreements.index", "api.agreements"), ("agreements.document", "api.agreement_pdf"),
+                ("statements.view", "api.statement_get"), ("finance.payout_runs", "api.payout_run_list"),
+                ("finance.payout_run", "api.payout_run_get"), ("finance.payout_run_pain001", "api.payout_run_pain001")]
+
+
+def _walk_api(app, user, bearer):
+    """{endpoint: let in?} for every non-public API route, asserting each refusal is a 403 in the error shape."""
+    let_in = {}
+    for rule in app.url_map.iter_rules():
+        access = access_for(app, rule.endpoint)
+        if not rule.endpoint.startswith("api.") or access.public:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = app.test_client().open(_sample_url(rule), method=method, headers=bearer)
+            refused = response.status_code in (401, 403)
+            assert refused is not access.permits(user), (rule.rule, method, response.status_code)
+            if refused:
+                assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
+            let_in[rule.endpoint] = not refused
+    return let_in
+
+
+def _walk_web(app, user, client):
+    """{endpoint: let in?} for every non-public web route; a refused POST is tried too (it changes nothing)."""
+    from tests.conftest import csrf_from
+
+    csrf = csrf_from(client.get("/me/").get_data(as_text=True)) if client else None
+    let_in = {}
+    for rule in app.url_map.iter_rules():
+        access = access_for(app, rule.endpoint)
+        if rule.endpoint.startswith("api.") or access.public:
+            continue
+        permitted = client is not None and access.permits(user)
+        if "GET" in rule.methods and client is not None:
+            response = client.get(_sample_url(rule))
+            refused = response.status_code == 403 or "/login" in (response.location or "")
+            assert refused is not permitted, (rule.rule, response.status_code)
+        elif not permitted and client is not None:
+            assert client.post(_sample_url(rule), data={"csrf_token": csrf}).status_code == 403, rule.rule
+        let_in[rule.endpoint] = permitted
+    return let_in
+
+
+@pytest.mark.parametrize("walker", list(WALKERS))
+def test_every_route_answers_every_role_as_declared_and_the_api_agrees_with_the_web(
+        walker, app, session, make_org, make_user, login):
+    from portal.accounts.operations import create_api_token
+
+    role, status = WALKERS[walker]
+    user = make_user(role, make_org(status) if status else None)
+    _token, raw = create_api_token(session, user, "walk")
+    session.commit()
+    api = _walk_api(app, user, {"Authorization": f"Bearer {raw}"})
+    # a service account never gets a web session: it is let into no page at all
+    web = _walk_web(app, user, None if user.api_only else login(user))
+    for page, endpoint in SAME_RECORDS:
+        assert web[page] == api[endpoint], f"{walker}: {page} says {web[page]}, {endpoint} says {api[endpoint]}"

@@ -103,7 +103,8 @@ def test_api_token_cli_prints_a_working_token(app, make_user, client):
     user = make_user(Role.programme_operator)
     result = app.test_cli_runner().invoke(args=["api-token", "create", user.email])
     assert result.exit_code == 0
-    raw = result.output.strip()
+    raw = result.stdout.strip()
+    assert result.stderr.startswith("expires ")  # the lifetime is shown at creation
     assert client.get("/api/v1/me", headers=_bearer(raw)).get_json()["role"] == "programme_operator"
     bad = app.test_cli_runner().invoke(args=["api-token", "create", "nobody@example.org"])
     assert bad.exit_code != 0

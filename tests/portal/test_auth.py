@@ -54,14 +54,15 @@ def test_inactive_account_cannot_sign_in(client, make_user):
     assert r.status_code == 401 and GENERIC in r.get_data(as_text=True)
 
 
-def test_failed_attempts_are_limited_per_account(app, make_user):
+def test_failed_attempts_are_limited_per_account_and_address(app, make_user):
     user = make_user()
     for i in range(5):
         assert _post_login(app.test_client(), user.email, f"wrong {i}").status_code == 401
-    # even from a fresh browser, and even with the right password, the account is locked for a while
+    # even from a fresh browser, and even with the right password, this address waits a while
     blocked = _post_login(app.test_client(), user.email, PASSWORD)
     assert blocked.status_code == 429
     assert "Too many attempts" in blocked.get_data(as_text=True)
+    assert 0 < int(blocked.headers["Retry-After"]) <= 60
     # another account from the same address is not affected
     other = make_user()
     assert _post_login(app.test_client(), other.email, PASSWORD).status_code == 302

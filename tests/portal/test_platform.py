@@ -70,6 +70,7 @@ def test_production_refuses_to_start_without_secrets(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match="shorter than 16 bytes"):
         create_app({"PORTAL_ENV": "production"})
     monkeypatch.setenv("AUDIT_HMAC_KEYS", "k2:" + "n" * 32 + ",k1:" + "o" * 32)
+    monkeypatch.setenv("RATELIMIT_ENABLED", "false")  # no Redis here (tests/portal/test_login_throttle.py)
     app = create_app({"PORTAL_ENV": "production"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
@@ -100,5 +101,8 @@ def test_demo_data_is_idempotent_and_every_login_works(app, session, login):
     assert engine.verify(session) == []
     for email, _role in DEMO_LOGINS:
         user = session.execute(select(User).where(User.email == email)).scalar_one()
+        if user.api_only:  # the roster feed's service account: API tokens, never the web pages
+            assert f"{email:<34} {user.role.value} (API only" in first.output
+            continue
         c = login(user, "demo-password")
         assert c.get("/").status_code == 200, email
