@@ -122,7 +122,8 @@ def test_old_failures_are_pruned(app, session, make_user):
 
 PRODUCTION = {"PORTAL_ENV": "production", "SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite://",
               "SQLALCHEMY_DATABASE_URI": "sqlite://", "SEAL_P12_PATH": "/nonexistent.p12",
-              "SEAL_P12_PASSWORD": "x", "CASE_ENCRYPTION_KEYS": "A" * 43 + "=", "MAIL_TRANSPORT": "smtp"}
+              "SEAL_P12_PASSWORD": "x", "CASE_ENCRYPTION_KEYS": "A" * 43 + "=", "MAIL_TRANSPORT": "smtp",
+              "AUDIT_HMAC_KEYS": "k1:" + "h" * 32}
 
 
 def test_production_refuses_a_per_process_rate_limit_store():
