@@ -88,7 +88,7 @@ def agreement_pdf(public_id: str):
 @public
 @limiter.limit("60 per hour")
 @documented(summary="Check whether a PDF is an agreement issued here and intact (multipart field `file`)",
-            response=VerdictSchema, tags=("agreements",), errors=("413", "422"), public=True, upload="file")
+            response=VerdictSchema, tags=("agreements",), errors=("413", "422", "429"), public=True, upload="file")
 def agreement_verify():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
