@@ -164,3 +164,11 @@ def test_case_email_that_outgrows_its_column_when_normalised(client, session, br
 def test_case_contacts_must_be_an_email_and_a_phone(client, session, broker, field, value):
     _error(client.post("/api/v1/cases", json={**CASE, field: value}, headers=_bearer(broker)), 422, field)
     assert _count(session, Case) == 0
+
+
+def test_a_method_not_allowed_names_the_allowed_ones(client):
+    api = client.delete("/api/v1/leads")
+    _error(api, 405)
+    assert set(api.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    web = client.put("/login")
+    assert web.status_code == 405 and set(web.headers["Allow"].split(", ")) >= {"GET", "POST"}
