@@ -83,8 +83,12 @@ def _json_paths(value, prefix: str = ""):
 
 
 def _multidict_paths(values) -> set[str]:
-    return {key if not UNSTORABLE.search(key) else "body"
-            for key, value in values.items(multi=True) if UNSTORABLE.search(key) or UNSTORABLE.search(value)}
+    bad = set()
+    for key, value in values.items(multi=True):
+        key = key or ""  # a multipart part without a usable name has None
+        if UNSTORABLE.search(key) or UNSTORABLE.search(value):
+            bad.add("body" if UNSTORABLE.search(key) or not key else key)
+    return bad
 
 
 def guard_request():

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
 
 from flask import abort, jsonify, request, url_for
-
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy.exc import IntegrityError
 

@@ -77,6 +77,13 @@ def test_nul_bytes_in_api_query_arguments(client, broker, make_user):
     _error(client.get("/api/v1/statements?period=2026-12&organisation=x%00", headers=finance), 422, "organisation")
 
 
+def test_a_multipart_part_without_a_name(client):
+    body = (b'--XX\r\nContent-Disposition: form-data\r\n\r\nnul\x00\r\n--XX\r\nContent-Disposition: form-data; '
+            b'name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4\r\n--XX--\r\n')
+    r = client.post("/api/v1/agreements/verify", data=body, content_type="multipart/form-data; boundary=XX")
+    _error(r, 422, "body")
+
+
 # --- the request guard: web forms and query arguments --------------------------------------------------------
 
 def test_nul_bytes_at_sign_in_and_application_are_refused_unauthenticated(client, session):
