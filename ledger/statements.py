@@ -91,11 +91,19 @@ def month_bounds(period: date) -> tuple[date, date]:
     return start, engine.month_end(start)
 
 
+#: the months a ledger can hold: the day before the first and after the last are still dates everywhere
+FIRST_PERIOD, LAST_PERIOD = date(1900, 1, 1), date(2999, 12, 1)
+
+
 def parse_period(value: str) -> date:
-    """"YYYY-MM" as the first day of that month; ValueError for anything else."""
-    if not isinstance(value, str) or len(value) != 7 or value[4] != "-":
+    """"YYYY-MM" as the first day of that month; ValueError for anything else, and for a month outside
+    FIRST_PERIOD..LAST_PERIOD (a statement reads the day before its month and the month's end)."""
+    if not isinstance(value, str) or len(value) != 7 or value[4] != "-" or not value.isascii():
         raise ValueError(f"not a YYYY-MM period: {value!r}")
-    return datetime.strptime(value, "%Y-%m").date()
+    month = datetime.strptime(value, "%Y-%m").date()
+    if not FIRST_PERIOD <= month <= LAST_PERIOD:
+        raise ValueError(f"period outside {FIRST_PERIOD:%Y-%m}..{LAST_PERIOD:%Y-%m}: {value!r}")
+    return month
 
 
 def _pairs(session: Session, partner_public_id: str) -> dict[str, tuple[Account | None, Account | None]]:

@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from core.db import render_migration_item
 
-    from . import errors, i18n
+    from . import errors, i18n, input_guard
     from .extensions import babel, csrf, db, limiter, migrate
     from .security import access, headers
 
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     headers.init_app(app)
     errors.init_app(app)
     app.before_request(access.enforce_access)
+    input_guard.init_app(app)
 
     _allow_example_domains(app)
     _register_models()

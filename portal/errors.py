@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from core.db import DomainError
 
@@ -52,9 +52,13 @@ def http_messages() -> dict[int, str]:
 def handle_http(exc: HTTPException):
     status = exc.code or 500
     message = http_messages().get(status, exc.description or "")
+    # a 405 names the methods that are allowed (RFC 9110), whichever body carries the message
+    headers = {"Allow": ", ".join(exc.valid_methods)} if isinstance(exc, MethodNotAllowed) and exc.valid_methods else {}
     if wants_json():
-        return api_error(status, HTTP_CODES.get(status, "error"), message)
-    return render_template("error.html", status=status, message=message), status
+        response = api_error(status, HTTP_CODES.get(status, "error"), message)
+        response.headers.update(headers)
+        return response
+    return render_template("error.html", status=status, message=message), status, headers
 
 
 def handle_domain(exc: DomainError):

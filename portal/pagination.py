@@ -3,10 +3,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
+from flask import abort, request
 from sqlalchemy import Select, func, select
 
 from .extensions import db
+
+
+#: beyond any list we keep, and small enough that page × page size stays far inside a 64-bit offset
+MAX_PAGE = 1_000_000
+
+
+def page_number(raw: str | None) -> int:
+    """The one reading of a `page` argument: a whole number from 1 to MAX_PAGE (absent: 1); anything else
+    is a 400, so an offset past what the database can count never reaches it."""
+    if raw is None or raw == "":
+        return 1
+    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(MAX_PAGE)) or not 1 <= int(raw) <= MAX_PAGE:
+        abort(400)
+    return int(raw)
 
 
 @dataclass
@@ -31,8 +45,7 @@ class Page:
 
 def paginate(stmt: Select, per_page: int = 25, page: int | None = None) -> Page:
     if page is None:
-        page = request.args.get("page", 1, type=int) or 1
-    page = max(1, page)
+        page = page_number(request.args.get("page"))
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return Page(items=items, page=page, per_page=per_page, total=total)

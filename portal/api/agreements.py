@@ -16,7 +16,7 @@ from ..extensions import db, limiter
 from ..security.access import PARTNERS, STAFF, allow, principal, public
 from ..security.scoping import scoped
 from . import bp
-from .common import page_response
+from .common import PageQuerySchema, created_between, load_query, page_response
 from .openapi import documented
 
 
@@ -58,11 +58,13 @@ class VerdictSchema(Schema):
 @bp.route("/agreements")
 @allow(*STAFF, *PARTNERS)
 @documented(summary="Agreements of the caller's firm (staff: all)", response=AgreementListSchema,
-            tags=("agreements",))
+            tags=("agreements",), errors=("401", "403", "422"), query=PageQuerySchema)
 def agreements():
+    query = load_query(PageQuerySchema())
     schema = AgreementSchema(many=True)
     schema.context_user = principal()
-    return page_response(scoped(select(Agreement), Agreement, principal()).order_by(Agreement.id.desc()), schema)
+    stmt = scoped(select(Agreement), Agreement, principal()).order_by(Agreement.id.desc())
+    return page_response(created_between(stmt, Agreement.created_at, query), schema, query)
 
 
 @bp.route("/agreements/<public_id>/pdf")
@@ -86,7 +88,7 @@ def agreement_pdf(public_id: str):
 @public
 @limiter.limit("60 per hour")
 @documented(summary="Check whether a PDF is an agreement issued here and intact (multipart field `file`)",
-            response=VerdictSchema, tags=("agreements",), errors=("413", "422"), public=True, upload="file")
+            response=VerdictSchema, tags=("agreements",), errors=("413", "422", "429"), public=True, upload="file")
 def agreement_verify():
     upload = request.files.get("file")
     if upload is None or not upload.filename:

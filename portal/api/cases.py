@@ -21,8 +21,8 @@ from ..security.scoping import scoped
 from . import bp
 from ..cases.models import Milestone
 from ..cases.pipeline import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
-from .common import (PageQuerySchema, created_between, creation_response, idempotency_key, load_body, load_query,
-                     page_response)
+from .common import (PageQuerySchema, create_once, created_between, creation_response, idempotency_key, load_body,
+                     load_query, page_response)
 from .leads import ConsentInSchema
 from .openapi import documented
 
@@ -133,8 +133,9 @@ def case_create():
     data.update(product_line=ProductLine(data["product_line"]), budget_band=BudgetBand(data["budget_band"]),
                 communication_model=CommunicationModel(data["communication_model"]),
                 consent=ConsentInput(**data["consent"]))
-    case, created = services.submit_case(db.session, principal(), services.CaseInput(**data),
-                                         idempotency_key=idempotency_key(), ip=request.remote_addr)
+    values = services.CaseInput(**data)
+    case, created = create_once(lambda: services.submit_case(
+        db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr))
     db.session.commit()
     return creation_response(case, CaseSchema(), created, "api.case_get")
 

@@ -1,15 +1,19 @@
 """What every JSON endpoint of the API does the same way: read a strict body, answer a creation, page a list."""
 from __future__ import annotations
 
-from flask import abort, jsonify, request, url_for
+import re
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
 
+from flask import abort, jsonify, request, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy.exc import IntegrityError
 
 from core.db import DomainError
 from core.i18n import N_
 
-from ..pagination import paginate
+from ..extensions import db
+from ..pagination import MAX_PAGE, paginate
 
 
 class InvalidBody(DomainError):
@@ -45,7 +49,7 @@ class PageQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     created_since = fields.Date(load_default=None, metadata={"description": "on or after this date (UTC)"})
     created_until = fields.Date(load_default=None, metadata={"description": "on or before this date (UTC)"})
@@ -68,8 +72,33 @@ def created_between(stmt, column, query: dict):
     return stmt
 
 
+#: the length of the leads' and cases' idempotency_key columns
+IDEMPOTENCY_KEY_LENGTH = 128
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,%d}" % IDEMPOTENCY_KEY_LENGTH)
+
+
 def idempotency_key() -> str | None:
-    return request.headers.get("Idempotency-Key") or None
+    """The Idempotency-Key header, if any: 1 to 128 visible ASCII characters, or a 422 naming the header."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidBody(N_("Some fields are not valid."), fields={"Idempotency-Key": [
+            N_("An Idempotency-Key is 1 to 128 visible ASCII characters.")]})
+    return key
+
+
+def create_once(create: Callable[[], tuple[object, bool]]) -> tuple[object, bool]:
+    """Run a creation that honours the Idempotency-Key. Two requests with the same key at once both find no
+    earlier record; the database's unique key lets one insert, and the other, rolled back, runs again and so
+    answers exactly what a replay answers (the first record, or 409 for different content)."""
+    try:
+        return create()
+    except IntegrityError:
+        db.session.rollback()
+        if idempotency_key() is None:
+            raise
+        return create()
 
 
 def creation_response(obj, schema: Schema, created: bool, endpoint: str):
@@ -80,8 +109,7 @@ def creation_response(obj, schema: Schema, created: bool, endpoint: str):
     return response
 
 
-def page_response(stmt, schema: Schema, query: dict | None = None):
-    query = query or {}
-    per_page = query.get("per_page") or min(max(request.args.get("per_page", 50, type=int), 1), 200)
-    page = paginate(stmt, per_page=per_page, page=query.get("page"))
+def page_response(stmt, schema: Schema, query: dict):
+    """One page of `stmt`; `query` is what a PageQuerySchema loaded (page and per_page already in range)."""
+    page = paginate(stmt, per_page=query["per_page"], page=query["page"])
     return jsonify(items=schema.dump(page.items), page=page.page, per_page=page.per_page, total=page.total)

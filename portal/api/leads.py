@@ -16,8 +16,8 @@ from ..security import policy
 from ..security.access import PARTNERS, allow, permit, principal
 from ..security.scoping import scoped
 from . import bp
-from .common import (PageQuerySchema, created_between, creation_response, idempotency_key, load_body, load_query,
-                     page_response)
+from .common import (PageQuerySchema, create_once, created_between, creation_response, idempotency_key, load_body,
+                     load_query, page_response)
 from .openapi import documented
 
 INTRODUCERS = (PartnerStatus.introducer,)
@@ -93,8 +93,8 @@ def lead_create():
     user = principal()
     values = services.LeadInput(consent=services.ConsentInput(**data.pop("consent")), **data)
     try:
-        lead, created = services.submit_lead(db.session, user, values, idempotency_key=idempotency_key(),
-                                             ip=request.remote_addr)
+        lead, created = create_once(lambda: services.submit_lead(
+            db.session, user, values, idempotency_key=idempotency_key(), ip=request.remote_addr))
     except services.HealthDataNotAllowed as exc:
         db.session.rollback()
         services.record_refusal(db.session, user, exc.categories, request.remote_addr)

@@ -10,11 +10,13 @@ from flask import Flask
 from .schemas import ErrorSchema
 
 ERROR_RESPONSES = {
+    "400": "The body is not a JSON object (malformed, or nested too deeply)",
     "401": "Missing, invalid or revoked token",
     "403": "The token's user may not call this",
     "404": "Not found (or not yours)",
     "413": "The upload is too large",
     "422": "Invalid input",
+    "429": "Too many requests; try again later",
 }
 
 
@@ -53,7 +55,9 @@ def build_spec(app: Flask) -> dict:
             responses = {str(doc["status"]): {"description": "Success"}}
             if doc["response"] is not None:
                 responses[str(doc["status"])]["content"] = {"application/json": {"schema": doc["response"]}}
-            for code in doc["errors"]:
+            # any body can be malformed JSON, and 422 names what the guard refuses in it (e.g. a NUL byte)
+            errors = set(doc["errors"]) | ({"400", "422"} if doc["body"] is not None else set())
+            for code in sorted(errors):
                 responses[code] = {"description": ERROR_RESPONSES[code],
                                    "content": {"application/json": {"schema": "Error"}}}
             operation = {"summary": doc["summary"], "tags": doc["tags"], "responses": responses,

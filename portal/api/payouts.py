@@ -49,6 +49,13 @@ class PayoutRunSchema(Schema):
     exclusions = fields.List(fields.Nested(PayoutExclusionSchema))
 
 
+class PayoutRunListSchema(Schema):
+    items = fields.List(fields.Nested(PayoutRunSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
 class PayoutRunQuerySchema(PageQuerySchema):
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in RunStatus]))
     currency = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"))
@@ -57,7 +64,7 @@ class PayoutRunQuerySchema(PageQuerySchema):
 @bp.route("/payout-runs")
 @permit(policy.READ_PAYOUT_RUNS)
 @documented(summary="Payout runs, newest first, with their lines and exclusions (finance; admin reads)",
-            response=PayoutRunSchema(many=True), tags=("finance",), errors=("401", "403", "422"),
+            response=PayoutRunListSchema, tags=("finance",), errors=("401", "403", "422"),
             query=PayoutRunQuerySchema)
 def payout_run_list():
     query = load_query(PayoutRunQuerySchema())

@@ -7,7 +7,7 @@ one statement per currency: amounts in different currencies are never added up.
 from __future__ import annotations
 
 from flask import abort, jsonify
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields
 from sqlalchemy import select
 
 from core.i18n import N_
@@ -21,15 +21,23 @@ from . import bp
 from .common import InvalidBody, load_query
 from .openapi import documented
 
-PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+#: what ledger.statements.parse_period accepts (1900-01 to 2999-12), for the OpenAPI document only
+PERIOD = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+
+
+def _month(value: str) -> None:
+    try:
+        parse_period(value)
+    except ValueError:
+        raise ValidationError(N_("A month as YYYY-MM.")) from None
 
 
 class StatementQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    period = fields.String(required=True, validate=validate.Regexp(PERIOD, error=N_("A month as YYYY-MM.")),
-                           metadata={"description": "the month, YYYY-MM"})
+    period = fields.String(required=True, validate=_month,
+                           metadata={"description": "the month, YYYY-MM", "pattern": PERIOD})
     organisation = fields.String(load_default=None, metadata={
         "description": "the partner firm's id (finance and admin: required; partners: their own firm)"})
 

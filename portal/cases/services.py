@@ -18,7 +18,7 @@ from core.products import ProductLine
 from ..accounts.models import CommunicationModel, PartnerStatus, User
 from ..leads.models import Lead, LeadStatus
 from ..leads.services import (ConsentInput, FirmNotActive, IdempotencyConflict, LeadRefused, check_consent,
-                              match_email, new_consent)
+                              check_contact, match_email, new_consent)
 from . import crypto
 from .models import BudgetBand, Case
 from .pipeline import LEAD_LEVEL, PIPELINE_ROLES, MoveRefused, record_submission
@@ -60,8 +60,7 @@ def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
     territories = Locale("en").territories
     if not values.client_first_name.strip() or not values.client_last_name.strip():
         raise _refuse("client_last_name", N_("Enter the client's first and last name."))
-    if not (values.client_email or values.client_phone):
-        raise _refuse("client_email", N_("Give an e-mail address or a phone number, so the broker can reach the client."))
+    check_contact(values.client_email, values.client_phone, email_field="client_email", phone_field="client_phone")
     if not 1 <= values.adults <= 10 or not 0 <= values.children <= 10:
         raise _refuse("adults", N_("A household has 1 to 10 adults and 0 to 10 children."))
     if len(values.ages) != values.adults + values.children or any(not 0 <= a <= 120 for a in values.ages):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -12,19 +11,17 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from core.products import ProductLine
+from ledger.statements import parse_period
 
 from ..cases.forms import to_minor_units
 from ..forms import EnumSelectField
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
 def parse_month(text: str | None) -> date | None:
-    """'2026-11' -> date(2026, 11, 1); None when it is not a month."""
-    if not text or not MONTH.match(text.strip()):
+    """'2026-11' -> date(2026, 11, 1); None when it is not a month the ledger can hold."""
+    try:
+        return parse_period((text or "").strip())
+    except ValueError:
         return None
-    year, month = text.strip().split("-")
-    return date(int(year), int(month), 1)
 
 
 class PayoutRunForm(FlaskForm):

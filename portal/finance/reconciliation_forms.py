@@ -1,8 +1,6 @@
 """Forms of the insurer statements and receipts pages (finance)."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -11,8 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ledger.reconciliation import ACTIONS
 from ledger.statement_files import parse_amount
-
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from ledger.statements import parse_period
 
 
 class StatementUploadForm(FlaskForm):
@@ -24,7 +21,9 @@ class StatementUploadForm(FlaskForm):
         FileAllowed(["csv", "xlsx"], _l("Only CSV and XLSX files can be imported."))])
 
     def validate_period(self, field):
-        if not MONTH.match((field.data or "").strip()):
+        try:
+            parse_period((field.data or "").strip())
+        except ValueError:
             raise ValidationError(_l("Enter a month as YYYY-MM, for example 2026-11."))
 
 

@@ -5,7 +5,7 @@ Each table downloads as CSV with `?format=csv`: amounts as exact decimal strings
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +16,7 @@ from core import audit
 from core.contracts import Contract, Insurer
 from core.db import DomainError, utcnow
 from ledger import receipts as money_in, reconciliation as rec, statement_files
+from ledger.statements import parse_period
 from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
 
 from ..accounts.models import Role
@@ -119,12 +120,11 @@ def insurer_statements():
 def insurer_statement_upload():
     form = _upload_form()
     if form.validate_on_submit():
-        year, month = form.period.data.strip().split("-")
         upload = form.file.data
         try:
             statement = rec.import_statement(
                 db.session, insurer=_by_public_id(Insurer, form.insurer.data),
-                period=date(int(year), int(month), 1),
+                period=parse_period(form.period.data.strip()),
                 currency=form.currency.data, filename=upload.filename or "statement", content=upload.read(),
                 uploaded_by=current_user.email)
             audit.record(db.session, "insurer_statement.imported", actor=current_user, subject=statement,

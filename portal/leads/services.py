@@ -20,6 +20,9 @@ from core.i18n import N_
 from ..accounts.models import LANGUAGES, PartnerStatus, User
 from .models import CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory
 
+#: column lengths of what is stored normalised: match_email, and each name's share of match_name
+CONTACT_LENGTHS = {"email": 254, "name": 100}
+TOO_LONG_NORMALISED = N_("This is too long once its characters are written out in full (at most %(max)s).")
 URGENCIES = ("asap", "within_3_months", "within_6_months", "later")
 #: the consent statement the partner shows the client; a new wording is a new version
 CONSENT_TEXT = N_("I agree that my name, contact details, country of residence, timeline and a short "
@@ -124,15 +127,33 @@ def _field_error(field: str, message: str, **params):
     return LeadRefused(message, fields={field: [message]}, **params)
 
 
+def _too_long(field: str, limit: int):
+    return LeadRefused(TOO_LONG_NORMALISED, fields={field: [TOO_LONG_NORMALISED]}, max=limit)
+
+
+def check_contact(email: str | None, phone: str | None, *, email_field: str = "email",
+                  phone_field: str = "phone") -> None:
+    """How a client can be reached, the same for leads and cases: an e-mail address or a phone number, each
+    well-formed, the address short enough to store once case-folded for matching ("ß" becomes "ss")."""
+    if not (email or phone):
+        raise _field_error(email_field, N_("Give an e-mail address or a phone number, so the broker can reach the "
+                                           "client."))
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email.strip()):
+        raise _field_error(email_field, N_("This e-mail address is not valid."))
+    if email and len(match_email(email)) > CONTACT_LENGTHS["email"]:
+        raise _too_long(email_field, CONTACT_LENGTHS["email"])
+    if phone and not re.fullmatch(r"\+?[\d\s().-]{6,24}", phone.strip()):
+        raise _field_error(phone_field, N_("This phone number is not valid."))
+
+
 def _check(values: LeadInput, now: datetime) -> None:
     if not values.first_name.strip() or not values.last_name.strip():
         raise _field_error("last_name", N_("Enter the client's first and last name."))
-    if not (values.email or values.phone):
-        raise _field_error("email", N_("Give an e-mail address or a phone number, so the broker can reach the client."))
-    if values.email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", values.email.strip()):
-        raise _field_error("email", N_("This e-mail address is not valid."))
-    if values.phone and not re.fullmatch(r"\+?[\d\s().-]{6,24}", values.phone.strip()):
-        raise _field_error("phone", N_("This phone number is not valid."))
+    for field in ("first_name", "last_name"):
+        # the duplicate key (match_name) holds both names decomposed: U+FDFA alone becomes 18 characters
+        if len(_fold(getattr(values, field))) > CONTACT_LENGTHS["name"]:
+            raise _too_long(field, CONTACT_LENGTHS["name"])
+    check_contact(values.email, values.phone)
     if values.country_of_residence not in Locale("en").territories or len(values.country_of_residence) != 2:
         raise _field_error("country_of_residence", N_("Use an ISO 3166 two-letter country code."))
     if values.timeline not in URGENCIES:
