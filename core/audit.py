@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, intpk, utcnow
@@ -95,15 +97,19 @@ def record(session: Session, action: str, *, actor=None, subject=None, subject_t
            **data) -> AuditEvent:
     """Append an event to the chain in the caller's transaction (it commits with the change it records)."""
     keyring = keyring or keyring_of(session)
-    if session.get_bind().dialect.name == "sqlite":
+    dialect = session.get_bind().dialect.name
+    # The head row exists before it is locked: on a new database two first events would otherwise both insert
+    # it, and one would fail. A concurrent insert of the same key waits for the other transaction to end.
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing(index_elements=["id"])
+                    .execution_options(synchronize_session=False))
+    if dialect == "sqlite":
         # SQLite has no FOR UPDATE: a no-op write takes the database's write lock before the head is read, so
         # two concurrent events cannot both take the same sequence number.
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq)
                         .execution_options(synchronize_session=False))
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one()
     if subject is not None:
         subject_type = subject_type or subject.__tablename__
         subject_id = subject_id or getattr(subject, "public_id", None) or str(subject.id)
