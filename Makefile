@@ -76,6 +76,7 @@ bench: install translations
 	$(BIN)/python bench/health_screen.py
 	$(BIN)/python bench/cases.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/ledger_keys.py
 
 i18n-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output \

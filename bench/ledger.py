@@ -71,7 +71,7 @@ from ledger import checkpoint, engine, payouts  # noqa: E402
 from scratch_db import PgDatabase  # noqa: E402  (bench/scratch_db.py)
 from ledger.commissions import EXPENSE, INCOME, available, held  # noqa: E402
 from ledger.engine import Line, credit, debit  # noqa: E402
-from ledger.models import Account, AccountType, JournalEntry, Posting  # noqa: E402
+from ledger.models import Account, AccountType, JournalEntry, Posting, entry_keys  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CURRENCY = "EUR"
@@ -292,7 +292,8 @@ def placement_request(rng: random.Random, insurer: str, partner: str, policy: st
 
 
 ENTRY_COLUMNS = ("id", "public_id", "created_at", "idempotency_key", "request_hash", "effective_date",
-                 "description", "event_kind", "event_ref", "event_date", "details", "reverses_id")
+                 "description", "event_kind", "event_ref", "event_date", "details", "contract_ref", "term",
+                 "partner_ref", "reverses_id")
 POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount_minor", "currency", "effective_date", "balance_after")
 EVENT_COLUMNS = ("public_id", "created_at", "kind", "subject", "effective_on", "payload")
 
@@ -319,7 +320,8 @@ class Loader:
         digest = engine._request_hash(e.day, e.description, lines, None, e.kind, e.ref)
         created = datetime.combine(e.day, _dt.time(9), timezone.utc) + timedelta(seconds=self.count["entries"] % 30000)
         self.entries.append((self.entry_id, f"{self.rng.getrandbits(128):032x}", created, e.key, digest, e.day,
-                             e.description, e.kind, e.ref, e.event_date, json.dumps(e.details), None))
+                             e.description, e.kind, e.ref, e.event_date, json.dumps(e.details),
+                             *entry_keys(e.details), None))
         if e.kind == "contract.placed":
             self.events.append((e.ref, created, e.kind, e.details["contract"], e.event_date, json.dumps(
                 {"premium_minor": e.details["premium_minor"], "currency": CURRENCY, "term": e.details["term"]})))

@@ -202,16 +202,18 @@ def post_term(session: Session, event: BusinessEvent, *, today: date) -> Journal
     return entry
 
 
-def _term_entries(session: Session, contract: Contract, kinds: tuple[str, ...]) -> list[JournalEntry]:
-    rows = session.execute(select(JournalEntry).where(JournalEntry.event_kind.in_(kinds),
-                                                      JournalEntry.reverses_id.is_(None))
-                           .order_by(JournalEntry.id)).scalars()
-    return [e for e in rows if e.details.get("contract") == contract.public_id]
+def _term_entries(session: Session, contract: Contract, kinds: tuple[str, ...],
+                  term: int | None = None) -> list[JournalEntry]:
+    """The contract's entries of `kinds` (of one term, if given), oldest first: an index seek on (contract, term)."""
+    query = select(JournalEntry).where(JournalEntry.contract_ref == contract.public_id,
+                                       JournalEntry.event_kind.in_(kinds), JournalEntry.reverses_id.is_(None))
+    if term is not None:
+        query = query.where(JournalEntry.term == term)
+    return list(session.execute(query.order_by(JournalEntry.id)).scalars())
 
 
 def _term_entry(session: Session, contract: Contract, term: int) -> JournalEntry | None:
-    return next((e for e in _term_entries(session, contract, (CONTRACT_PLACED, CONTRACT_RENEWED))
-                 if e.details.get("term") == term), None)
+    return next(iter(_term_entries(session, contract, (CONTRACT_PLACED, CONTRACT_RENEWED), term)), None)
 
 
 def _release_key(contract: Contract, term: int) -> str:

@@ -7,7 +7,7 @@ read or written, so concurrent posters neither deadlock nor lose updates.
 
 They are applied in two places, held to the same tests on both databases: `post_batch` plans a batch in Python
 (on SQLite, `post` is a batch of one), and on PostgreSQL `post` calls the database function `ledger_post`
-(migration 7c2d9e4b1a30): one round trip per entry instead of nine statements.
+(migration 7c2d9e4b1a30, 9b4e1d7c2a68): one round trip per entry instead of nine statements.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.db import DomainError, new_public_id, utcnow
 from core.i18n import N_
 
-from .models import Account, AccountType, JournalEntry, Period, Posting
+from .models import Account, AccountType, JournalEntry, Period, Posting, entry_keys
 
 
 class LedgerError(DomainError):
@@ -180,17 +180,21 @@ def post(session: Session, *, key: str, effective_date: date, description: str, 
     _check_lines(lines)
     digest = _request_hash(effective_date, description, lines, reverses.id if reverses else None, event_kind,
                            event_ref)
+    contract_ref, term, partner_ref = entry_keys(details)
     entry = JournalEntry(idempotency_key=key, request_hash=digest, effective_date=effective_date,
                          description=description[:500], event_kind=event_kind, event_ref=event_ref,
-                         event_date=event_date, details=details or {}, reverses_id=reverses.id if reverses else None)
+                         event_date=event_date, details=details or {}, contract_ref=contract_ref, term=term,
+                         partner_ref=partner_ref, reverses_id=reverses.id if reverses else None)
     return _post_in_database(session, entry, lines)
 
 
-# ledger_post (migration 7c2d9e4b1a30) applies on the server, in one round trip, the rules post_batch plans in Python
+# ledger_post (migration 7c2d9e4b1a30; 9b4e1d7c2a68 adds the key columns) applies on the server, in one round
+# trip, the rules post_batch plans in Python
 _LEDGER_POST = text(
     "SELECT status, entry_id, detail, account_ids, balances FROM ledger_post(:key, :hash, :public_id, :created_at, "
-    ":day, :description, :event_kind, :event_ref, :event_date, CAST(:details AS json), :reverses_id, "
-    "CAST(:codes AS text[]), CAST(:currencies AS text[]), CAST(:amounts AS bigint[]))")
+    ":day, :description, :event_kind, :event_ref, :event_date, CAST(:details AS json), :contract_ref, "
+    "CAST(:term AS integer), :partner_ref, :reverses_id, CAST(:codes AS text[]), CAST(:currencies AS text[]), "
+    "CAST(:amounts AS bigint[]))")
 
 
 def _post_in_database(session: Session, entry: JournalEntry, lines: list[Line]) -> tuple[JournalEntry, bool]:
@@ -201,7 +205,8 @@ def _post_in_database(session: Session, entry: JournalEntry, lines: list[Line]) 
         "key": entry.idempotency_key, "hash": entry.request_hash, "public_id": entry.public_id,
         "created_at": entry.created_at, "day": entry.effective_date, "description": entry.description,
         "event_kind": entry.event_kind, "event_ref": entry.event_ref, "event_date": entry.event_date,
-        "details": json.dumps(entry.details), "reverses_id": entry.reverses_id,
+        "details": json.dumps(entry.details), "contract_ref": entry.contract_ref, "term": entry.term,
+        "partner_ref": entry.partner_ref, "reverses_id": entry.reverses_id,
         "codes": [ln.account for ln in lines], "currencies": [ln.currency for ln in lines],
         "amounts": [ln.amount_minor for ln in lines]}).one()
     if status == "posted":
@@ -402,7 +407,8 @@ def _check_dates_and_reversal(r: _Request, targets: list[int], codes: dict[int, 
 
 _POSTING_COLUMNS = ("entry_id", "account_id", "amount_minor", "currency", "effective_date", "balance_after")
 _ENTRY_COLUMNS = ("public_id", "created_at", "idempotency_key", "request_hash", "effective_date", "description",
-                  "event_kind", "event_ref", "event_date", "details", "reverses_id")
+                  "event_kind", "event_ref", "event_date", "details", "contract_ref", "term", "partner_ref",
+                  "reverses_id")
 
 
 def _postings(r: _Request, targets: list[int], plan: _Plan) -> list[tuple]:
@@ -424,7 +430,8 @@ def _insert_entries(session: Session, plan: _Plan) -> list[JournalEntry]:
     now = utcnow()
     as_text = json.dumps if session.get_bind().dialect.name == "postgresql" else lambda details: details
     rows = [(new_public_id(), now, r.key, digest, r.effective_date, r.description[:500], r.event_kind, r.event_ref,
-             r.event_date, as_text(r.details or {}), r.reverses_id) for r, digest, _postings in plan.new]
+             r.event_date, as_text(r.details or {}), *entry_keys(r.details), r.reverses_id)
+            for r, digest, _postings in plan.new]
     _bulk_insert(session, JournalEntry.__table__, _ENTRY_COLUMNS, rows)
     by_key = _entries_by_key(session, {r.key for r, _digest, _postings in plan.new})
     return [by_key[r.key] for r, _digest, _postings in plan.new]

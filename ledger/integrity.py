@@ -6,6 +6,8 @@
 - every commission entry matches what its source event implies: a placement or renewal is recomputed from the
   event's premium and the rates recorded on the entry, a clawback from the original entry and the term's dates,
   a disclosure release from the share still held; an amount moved between two postings of one entry is caught.
+- every entry's key columns (contract, term, partner firm) say what its details say: readers select entries by
+  those columns, so an entry hidden from them (or shown to another contract's) by a rewritten column is caught.
 
 The set-based checks are one SQL statement each (window functions); only the recomputation of commission
 entries, which needs the engine's Decimal rounding, runs in Python, one row per entry.
@@ -20,12 +22,12 @@ from sqlalchemy.orm import Session, aliased
 
 from . import sources
 from .engine import Problem
-from .models import Account, JournalEntry, Posting
+from .models import Account, JournalEntry, Posting, entry_keys
 
 
 def verify(session: Session) -> list[Problem]:
     """Every inconsistency found, each naming the account or entry that is off (empty: the books hold)."""
-    return (_running_balances(session) + _entries(session) + _reversals(session)
+    return (_running_balances(session) + _entries(session) + _reversals(session) + _keys(session)
             + sources.problems(session))
 
 
@@ -82,3 +84,13 @@ def _reversals(session: Session) -> list[Problem]:
         .where(reversal.reverses_id.is_not(None))
         .group_by(reversal.public_id, Posting.account_id).having(func.sum(Posting.amount_minor) != 0)).all()
     return [Problem(f"entry {ref}", "does not mirror the entry it reverses") for ref in sorted({r for r, _a in rows})]
+
+
+def _keys(session: Session) -> list[Problem]:
+    """Each entry's key columns against its details (compared in Python: JSON differs between the databases)."""
+    rows = session.execute(select(JournalEntry.public_id, JournalEntry.details, JournalEntry.contract_ref,
+                                  JournalEntry.term, JournalEntry.partner_ref).order_by(JournalEntry.id)
+                           .execution_options(yield_per=20_000))
+    return [Problem(f"entry {ref}", f"its contract, term and partner columns {(contract, term, partner)} are not "
+                                    f"those its details name {entry_keys(details)}")
+            for ref, details, contract, term, partner in rows if (contract, term, partner) != entry_keys(details)]

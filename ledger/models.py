@@ -56,9 +56,17 @@ class Account(Base):
         return self.balance_minor if self.type.debit_normal else -self.balance_minor
 
 
+def entry_keys(details: dict | None) -> tuple[str | None, int | None, str | None]:
+    """(contract, term, partner firm) as an entry's details name them: the values of its typed key columns."""
+    d = details or {}
+    return d.get("contract"), d.get("term"), d.get("partner")
+
+
 @append_only
 class JournalEntry(Base):
     __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_contract_term", "contract_ref", "term"),
+                      Index("ix_ledger_entries_partner_kind", "partner_ref", "event_kind"))
 
     id: Mapped[intpk]
     public_id: Mapped[public_id]
@@ -71,12 +79,17 @@ class JournalEntry(Base):
     effective_date: Mapped[date] = mapped_column(Date, index=True)
     description: Mapped[str] = mapped_column(String(500))
     #: the business event that caused it, e.g. ("contract.placed", <event public id>)
-    event_kind: Mapped[str | None] = mapped_column(String(64))
+    event_kind: Mapped[str | None] = mapped_column(String(64), index=True)
     event_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     #: the date of the business event (a contract's start date); can differ from the posting date
     event_date: Mapped[date | None] = mapped_column(Date)
     #: facts resolved at posting time (rates, the agreement in force…): never re-priced later
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: the keys of `details` readers select by (`entry_keys`): the contract's public id, the term's number, the
+    #: partner firm's public id; null on entries about none (payouts, receipts)
+    contract_ref: Mapped[str | None] = mapped_column(String(32))
+    term: Mapped[int | None]
+    partner_ref: Mapped[str | None] = mapped_column(String(32))
     #: the entry this one reverses (a correction); an entry is reversed at most once
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
 

@@ -29,7 +29,7 @@ from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.contracts import Contract, Insurer
 from core.db import utcnow
@@ -69,20 +69,22 @@ class _Term:
     expected_minor: int
 
 
-def _net_commission(session: Session, by_public_id: dict[str, Contract]) -> dict[tuple[int, int], int]:
-    """(contract id, term number) -> broker commission posted for that term minus its clawback."""
-    reversed_ids = set(session.execute(select(JournalEntry.reverses_id)
-                                       .where(JournalEntry.reverses_id.is_not(None))).scalars())
-    rows = session.execute(select(JournalEntry.id, JournalEntry.event_kind, JournalEntry.details).where(
-        JournalEntry.event_kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED, CONTRACT_CANCELLED)),
-        JournalEntry.reverses_id.is_(None)).order_by(JournalEntry.id))
+def _net_commission(session: Session, insurer: Insurer, currency: str) -> dict[tuple[int, int], int]:
+    """(contract id, term number) -> broker commission posted for that term minus its clawback, for the contracts
+    with `insurer` in `currency`: their entries joined by key (contract), a reversed one left out."""
+    reversal = aliased(JournalEntry)
+    rows = session.execute(
+        select(Contract.id, JournalEntry.term, JournalEntry.event_kind, JournalEntry.details)
+        .join(Contract, Contract.public_id == JournalEntry.contract_ref)
+        .where(Contract.insurer_id == insurer.id, Contract.currency == currency,
+               JournalEntry.event_kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED, CONTRACT_CANCELLED)),
+               JournalEntry.reverses_id.is_(None),
+               ~select(reversal.id).where(reversal.reverses_id == JournalEntry.id).exists())
+        .order_by(JournalEntry.id))
     posted: dict[tuple[int, int], int] = {}
     clawed: Counter = Counter()
-    for entry_id, kind, details in rows:
-        contract = by_public_id.get((details or {}).get("contract"))
-        if contract is None or entry_id in reversed_ids:
-            continue
-        key = (contract.id, details.get("term"))
+    for contract_id, term, kind, details in rows:
+        key = (contract_id, term)
         if kind == CONTRACT_CANCELLED:
             clawed[key] += int(details.get("broker_commission_back_minor") or 0)
         else:
@@ -94,7 +96,7 @@ def _posted_terms(session: Session, insurer: Insurer, currency: str) -> dict[str
     """Our contracts with `insurer` in `currency`, by normalised policy number, with their posted terms."""
     contracts = session.execute(select(Contract).where(Contract.insurer_id == insurer.id,
                                                        Contract.currency == currency)).scalars().all()
-    net = _net_commission(session, {c.public_id: c for c in contracts})
+    net = _net_commission(session, insurer, currency)
     return {_norm(c.policy_number): (c, [_Term(c, t.number, t.start_date, t.end_date, net[(c.id, t.number)])
                                          for t in c.terms if (c.id, t.number) in net]) for c in contracts}
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import String, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED
 
@@ -125,20 +125,26 @@ class HeldShare:
     posted_on: date
 
 
-def held_shares(session: Session) -> list[HeldShare]:
-    """Posted partner shares not yet released by a disclosure approval (oldest first)."""
-    released = {(e.details.get("contract"), e.details.get("term")) for e in session.execute(
-        select(JournalEntry).where(JournalEntry.event_kind == "disclosure.released")).scalars()}
+def held_shares(session: Session, partner: str | None = None) -> list[HeldShare]:
+    """Posted partner shares not yet released by a disclosure approval (oldest first), of one partner firm (its
+    public id) or of all. Selected by key: a firm's placements and renewals by (partner, kind), each one's
+    release looked up by (contract, term)."""
+    release = aliased(JournalEntry)
+    released = select(release.id).where(release.contract_ref == JournalEntry.contract_ref,
+                                        release.term == JournalEntry.term,
+                                        release.event_kind == "disclosure.released").exists()
+    query = (select(JournalEntry, Posting.currency)
+             .join(Posting, Posting.entry_id == JournalEntry.id)
+             .join(Account, Account.id == Posting.account_id)
+             .where(JournalEntry.event_kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED)),
+                    Account.code.startswith("partner_payable:held:", autoescape=True), ~released)
+             .order_by(JournalEntry.effective_date, JournalEntry.id))
+    if partner is not None:
+        query = query.where(JournalEntry.partner_ref == partner)
     out = []
-    rows = session.execute(select(JournalEntry, Posting.currency)
-                           .join(Posting, Posting.entry_id == JournalEntry.id)
-                           .join(Account, Account.id == Posting.account_id)
-                           .where(JournalEntry.event_kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED)),
-                                  Account.code.startswith("partner_payable:held:", autoescape=True))
-                           .order_by(JournalEntry.effective_date, JournalEntry.id)).all()
-    for entry, currency in rows:
+    for entry, currency in session.execute(query).all():
         d = entry.details or {}
-        if (d.get("contract"), d.get("term")) in released or not d.get("partner_share_minor"):
+        if not d.get("partner_share_minor"):
             continue
         out.append(HeldShare(d["contract"], d.get("policy_number", ""), d.get("client_initials"), d["partner"],
                              d.get("term", 1), currency, d["partner_share_minor"], entry.effective_date))
