@@ -465,7 +465,8 @@ class Screener:
             self._language_items[entries[item[1]].language].append(item)
         self._by_language_cache: tuple[tuple[re.Pattern, tuple[int, ...]], ...] | None = None
         self._allow = _build_regex(allow_items)[0] if allow_items else None
-        self._fuzzy = FuzzyIndex([(*word, index) for index, entry in enumerate(entries) if entry.category != ALLOW
+        self._fuzzy = FuzzyIndex([(*word, index, entry.language) for index, entry in enumerate(entries)
+                                  if entry.category != ALLOW
                                   for part in _split_top_level(normalise(entry.source)) for word in plain_word(part)])
         self._abbreviations, abbreviation_entries = _load_abbreviations(self.directory, self.languages,
                                                                         len(entries))
@@ -540,7 +541,8 @@ class Screener:
 def _load_abbreviations(directory: Path, languages: tuple[str, ...], base: int) -> tuple[re.Pattern | None,
                                                                                       list[_Entry]]:
     """Clinical abbreviations (HIV, T2D, ВИЧ), matched as whole tokens of the original text, in capitals as
-    written (short ones are ordinary words in small letters: "ms", "sep"); four characters or more in any case.
+    written (short ones are ordinary words in small letters: "ms", "sep"); four characters or more in any case;
+    with or without dots after the letters ("E.M.").
 
     File format: ``language<TAB>category<TAB>ABBREVIATION``. Entries of languages not screened are skipped.
     """
@@ -561,14 +563,31 @@ def _load_abbreviations(directory: Path, languages: tuple[str, ...], base: int) 
         if language not in languages:
             continue
         entries.append(_Entry(language, category, abbreviation, f"{path.name}:{lineno}"))
-        escaped = re.escape(abbreviation)
-        alternatives.append((abbreviation, f"(?i:{escaped})()" if len(abbreviation) >= 4 else f"{escaped}()"))
+        alternatives.append((abbreviation, _abbreviation_pattern(abbreviation)))
     if not entries:
         return None, []
     order = sorted(range(len(alternatives)), key=lambda i: -len(alternatives[i][0]))
     regex = re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives[i][1] for i in order) + r")(?![^\W_])")
     # group k (1-based) belongs to alternatives[order[k - 1]]: reorder the entries to match
     return regex, [entries[i] for i in order]
+
+
+#: month abbreviations written in capitals in dates ("12 SEP 2027"): as such, never a diagnosis
+_MONTHS = frozenset("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())
+
+
+def _abbreviation_pattern(abbreviation: str) -> str:
+    """An abbreviation as a pattern: letters may be followed by dots ("S.E.P."), one of four characters or more
+    may be in any case, and one that is also a month does not count next to a number."""
+    if abbreviation.isalpha():
+        pattern = r"\.?".join(map(re.escape, abbreviation))
+    else:
+        pattern = re.escape(abbreviation)
+    if len(abbreviation) >= 4:
+        return f"(?i:{pattern})()"
+    if abbreviation in _MONTHS:
+        return rf"(?<!\d[ .\-/])(?<!\d){pattern}(?![ .\-/]?\d)()"
+    return f"{pattern}()"
 
 
 _default: Screener | None = None

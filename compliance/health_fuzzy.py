@@ -15,6 +15,10 @@ grows with the length of the term:
 A term written as a stem (``diabet\\w*``) is compared, within one edit, with the beginning of each word. The first letter must be
 right, and word forms that only extend or shorten a term are not misspellings (see :func:`_close`). A word is a run of letters
 of at least 6. Results are cached per word: need descriptions repeat the same ordinary words.
+
+A word the edit distance does not reach may still sound like a term: its sounds-like key
+(:func:`compliance.health_sounds.sounds_like`) equals the key of a plain-word term, or begins with the key of a stem
+("pregnent", "kemotherapy", "hospitalisado", "шизафрения"). Words of 6 letters or more, keys of 5 or more.
 """
 from __future__ import annotations
 
@@ -25,10 +29,14 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from .health_sounds import BLURRED_VOWELS, SOUND_RULES, sounds_like
+
 __all__ = ["FuzzyIndex", "allowed_distance", "plain_word"]
 
 _PLAIN = re.compile(r"([^\W\d_]{6,})(\\w\*|\[[^\W\d_]+\]s?\??|s\?|es\?|'\?s\?|e\?|)")
 _TOKEN = re.compile(r"[^\W\d_]{5,}")
+_MIN_KEY = 5
+_NOT_VOWELS = re.compile(r"[^aeiouyаеиоуыэюяіїє]+")
 
 
 def plain_word(folded_pattern: str) -> list[tuple[str, bool]]:
@@ -70,17 +78,33 @@ def _close(word: str, term: str, stem: bool, same_length: bool = False) -> bool:
     return len(term) >= 8 or len(word) != len(term) or sorted(word) == sorted(term)
 
 
+def _sounds_close(word: str, term: str, rules: str, stem: bool) -> bool:
+    """What a word that sounds like a term must also have: the first letter, few edits, and in a short term the
+    same vowels, unless it is a whole word of a language that blurs its unstressed vowels ("pregnent", but
+    "tremare" is no "tremore", "простота" no "простат-")."""
+    if word[0] != term[0] or OSA.distance(word, term) > (2 if len(term) >= 8 else 1):
+        return False
+    return (len(term) >= 8 or (not stem and rules in BLURRED_VOWELS)
+            or _NOT_VOWELS.sub("", word) == _NOT_VOWELS.sub("", term))
+
+
 class FuzzyIndex:
     """Plain-word terms, by length, each with the value to return when it matches (e.g. a lexicon entry)."""
 
-    def __init__(self, terms: list[tuple[str, bool, int]]):
+    def __init__(self, terms: list[tuple[str, bool, int, str]]):
         self._words: dict[int, list[str]] = defaultdict(list)
         self._stems: dict[int, list[str]] = defaultdict(list)
         self._values: dict[tuple[str, bool], int] = {}
-        for literal, stem, value in terms:
+        # per sounds-like rule set, for whole words and for stems: key -> (term, value)
+        self._sounds: dict[str, tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]]]] = {}
+        for literal, stem, value, language in terms:
             if allowed_distance(literal) and (literal, stem) not in self._values:
                 (self._stems if stem else self._words)[len(literal)].append(literal)
                 self._values[(literal, stem)] = value
+                rules = language if language in SOUND_RULES else ""
+                key = sounds_like(literal, rules, whole=not stem)
+                if len(key) >= _MIN_KEY:
+                    self._sounds.setdefault(rules, ({}, {}))[stem].setdefault(key, (literal, value))
         self.find_word = lru_cache(maxsize=65_536)(self._find_word)
 
     def __len__(self) -> int:
@@ -114,7 +138,22 @@ class FuzzyIndex:
                 found = self._best(word[:cut], length, self._stems, True, whole=cut == n and n < length)
                 if found and (best is None or found[0] < best[0]):
                     best = found
-        return None if best is None else best[1]
+        if best is None:
+            return self._sounding(word) if n >= 6 else None
+        return best[1]
+
+    def _sounding(self, word: str) -> int | None:
+        """The value of a term that ``word`` sounds like (None: none)."""
+        for rules, (words, stems) in self._sounds.items():
+            found = words.get(sounds_like(word, rules))
+            if found and _sounds_close(word, found[0], rules, False):
+                return found[1]
+            for cut in range(6, len(word) + 1):
+                found = stems.get(sounds_like(word[:cut], rules, whole=cut == len(word)))
+                # the word begins with the stem, give or take a letter
+                if found and abs(cut - len(found[0])) <= 1 and _sounds_close(word[:cut], found[0], rules, True):
+                    return found[1]
+        return None
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
         """(start, end, value) of each word of ``text`` close to a term."""

@@ -18,7 +18,8 @@ The pipeline, in this order (each step is one function below):
 3. **De-spacing** (:func:`_despace`): three or more single letters (or digits standing for letters) separated by
    one space or punctuation character each are joined ("d i a b e t e s", "c-a-n-c-e-r", "д і а б е т").
 4. **Digits and symbols for letters** (:func:`_unleet`): in a word that has at least two letters, 0→o 1→i 3→e
-   4→a 5→s 7→t 8→b @→a $→s, and !→i |→l between letters (Cyrillic words: 0→о 3→з 4→ч 6→б @→а).
+   4→a 5→s 7→t 8→b @→a $→s, and !→i |→l (Cyrillic words: 0→о 3→з 4→ч 6→б @→а), as first, inner or last
+   letter ("@sthma", "3pilepsy", "|upus", "embarazad@"); "!" and "|" not as the last, where they are punctuation.
 5. **Transliteration both ways** (:func:`_to_latin`, :func:`_to_cyrillic`): Cyrillic words in Latin letters
    (anyascii), and Latin words in Cyrillic, once the Russian way and once the Ukrainian way, so that "diabet",
    "rak", "insult", "vahitna" meet the Russian and Ukrainian lexicons. Words written all in capitals are left
@@ -121,7 +122,9 @@ _LATIN_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "
                              "@": "a", "$": "s", "!": "i", "|": "l"})
 _CYRILLIC_LEET = str.maketrans({"0": "о", "3": "з", "4": "ч", "6": "б", "@": "а", "$": "ѕ"})
 _LEET_CHARACTER = re.compile(r"[\d@$!|]")
-_LEET_WORD = re.compile(r"[@$]?[^\W_]+(?:[!|@$]+[^\W_]+)*")
+#: a symbol may stand for a letter anywhere in a word, first and last letters included ("@sthma", "|upus",
+#: "embarazad@"); "!" and "|" only at the start or inside, since at the end they are punctuation ("c@ncer!")
+_LEET_WORD = re.compile(r"(?:(?<![\w@$!|])[@$!|])?[^\W_]+(?:[!|@$]+[^\W_]+)*[@$]?")
 
 
 #: one-letter words that may stand just before a word spread out ("had a h e a r t  a t t a c k")

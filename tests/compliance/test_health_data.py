@@ -328,3 +328,83 @@ def test_benign_notes_pass_the_disguise_readings(text):
 def test_short_abbreviations_count_only_in_capitals():
     assert [h.term for h in screen("MS since 2018")] == ["MS"]
     assert screen("ms Jones, 3 ms delay") == []
+
+
+# --------------------------------------------------------------------------- recall by rule (classes of misses)
+
+
+@pytest.mark.parametrize("text, term", [
+    ("Son started Elvanse in the autumn", "Elvanse"),                          # ADHD, a brand
+    ("Partner is on tenofovir and emtricitabine", "tenofovir"),                # HIV, an INN
+    ("Il marito prende la paroxetina da anni", "paroxetina"),                  # antidepressant, Italian ending
+    ("Su madre se inyecta etanercept cada semana", "etanercept"),              # arthritis biologic
+    ("Le père commence les séances de radiothérapie", "radiothérapie"),
+    ("Vater bekommt Bevacizumab", "Bevacizumab"),                              # chemotherapy
+    ("Мать колет инсулин и пьёт гликлазид", "гликлазид"),
+    ("Отец лечится бупропионом", "бупропионом"),                               # instrumental case
+    ("Дружина приймає кветіапін на ніч", "кветіапін"),
+    ("Тато тричі на тиждень на гемодіалізі", "гемодіалізі"),                  # locative case
+])
+def test_medicines_that_imply_a_condition_are_refused_in_every_language(text, term):
+    assert any(term in h.term for h in screen(text) if h.category in ("medication", "treatment")), \
+        health_data.default_screener().explain(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Grandad keeps ending up in hospital since the spring",
+    "Ma tante passe son temps à l'hôpital",
+    "Lo zio entra ed esce dall'ospedale",
+    "El abuelo va de hospital en hospital",
+    "Die Oma ist ständig in der Klinik",
+    "Свекровь постоянно лежит по больницам",
+    "Тесть не вилазить з лікарень",
+])
+def test_repeated_hospital_stays_are_refused_as_unsure(text):
+    assert health_data.assess(text).verdict is health_data.Verdict.unsure, health_data.default_screener().explain(text)
+
+
+@pytest.mark.parametrize("text, term", [
+    ("la hija está embarazad@", "embarazad@"),        # the last letter
+    ("daughter has |upus", "|upus"),                  # the first letter
+    ("son takes !nsulin", "!nsulin"),
+])
+def test_symbols_stand_for_first_and_last_letters(text, term):
+    assert [(h.term, h.how) for h in screen(text)] == [(term, "disguised")]
+
+
+def test_a_final_exclamation_mark_is_punctuation():
+    assert [h.term for h in screen("She has c@ncer!")] == ["c@ncer"]
+
+
+@pytest.mark.parametrize("text, term", [
+    ("Wife is pregnent, due in May", "pregnent"),        # an unstressed English vowel
+    ("Lleva meses hospitalisado", "hospitalisado"),      # s for z
+    ("У сына шизафрения", "шизафрения"),                 # о written а (akanye)
+    ("У отца диабед", "диабед"),                         # a final consonant written as heard
+])
+def test_misspellings_that_keep_the_sound_are_unsure(text, term):
+    hits = screen(text)
+    assert [(h.term, h.how) for h in hits] == [(term, "approximate")], health_data.default_screener().explain(text)
+    assert health_data.assess(text).verdict is health_data.Verdict.unsure
+
+
+@pytest.mark.parametrize("text", [
+    "Please cancel the policy and confirm", "Moving to Cancún next month", "Nurse job in Dubai hospital",
+    "Health insurance for a concert pianist", "The client wants to demonstrate his income",
+    "Vuole allargare la copertura alla moglie", "Протест по поводу тарифа", "Простота оформления важна",
+    "Le lezioni di italiano iniziano a marzo", "Interference on the phone line, please call back",
+    "Start date 12 SEP 2027", "SEP 2027 start, family of four", "Fichier encodé: закодированный файл",
+])
+def test_sound_alike_and_abbreviation_rules_keep_benign_notes_clean(text):
+    assert screen(text) == [], health_data.default_screener().explain(text)
+
+
+@pytest.mark.parametrize("text, term", [
+    ("Mi padre tiene EM desde 2015", "EM"),
+    ("Mon frère a une SEP", "SEP"),
+    ("La zia ha la S.L.A.", "S.L.A"),
+    ("Мой брат закодировался в марте", "закодировался"),
+    ("Чоловік закодувався минулого року", "закодувався"),
+])
+def test_local_abbreviations_and_addiction_treatment_are_refused(text, term):
+    assert term in [h.term for h in screen(text)], health_data.default_screener().explain(text)
