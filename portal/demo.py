@@ -224,7 +224,7 @@ def _demo_ledger(session: Session, firms: dict) -> int:
 
     from core.contracts import Contract, Insurer
     from core.products import ProductLine
-    from ledger import commissions, payouts
+    from ledger import commissions, payouts, posting
 
     from .finance.services import debtor, payees
 
@@ -240,8 +240,7 @@ def _demo_ledger(session: Session, firms: dict) -> int:
         org.payout_account_holder = org.payout_account_holder or org.legal_name
         org.payout_iban, org.payout_bic = org.payout_iban or iban, org.payout_bic or bic
     session.flush()
-    for event in commissions.pending_events(session):
-        commissions.post_event(session, event, today=today)
+    posting.post_pending(session, today)
     for contract in session.execute(select(Contract)).scalars():
         commissions.release_disclosure(session, contract, today=today, released_by="compliance@demo.example")
     preparer = ops.find_user_by_email(session, "finance@demo.example")
