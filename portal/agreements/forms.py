@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, FieldList, FormField, HiddenField, IntegerField, \
     PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from agreements.models import PaymentTermsBasis
@@ -33,8 +34,8 @@ class RuleForm(FlaskForm):
                                                                                           NumberRange(0, 180)])
     payment_terms_basis = SelectField(
         _l("Payment terms count from"), default=PaymentTermsBasis.statement_month_end.value,
-        choices=[(PaymentTermsBasis.statement_month_end.value, _l("the statement's month end")),
-                 (PaymentTermsBasis.premium_received.value, _l("the insurer's payment of the commission"))])
+        choices=[SelectChoice(PaymentTermsBasis.statement_month_end.value, _l("the statement's month end")),
+                 SelectChoice(PaymentTermsBasis.premium_received.value, _l("the insurer's payment of the commission"))])
 
     def validate_one_off_fee(self, field):
         digits = get_currency_precision(self.currency.data or "EUR")
