@@ -1,5 +1,6 @@
 """ledger: failed postings of business events are recorded (append-only); agreements: the commission
-schedule's payment terms say what their days count from (back-filled: the end of the statement's month)
+schedule's payment terms say what their days count from (back-filled: the end of the statement's month);
+payout runs list the shares not yet due with their contract, terms and due date
 
 Revision ID: a5d3e8f1c2b7
 Revises: 3f8a2c6d9e51
@@ -42,8 +43,20 @@ def upgrade():
     with op.batch_alter_table("commission_rules", schema=None) as batch_op:
         batch_op.alter_column("payment_terms_basis", existing_type=BASIS, nullable=False)
 
+    with op.batch_alter_table("ledger_payout_exclusions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("policy_number", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("term", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("payment_terms_days", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("payment_terms_basis", BASIS, nullable=True))
+        batch_op.add_column(sa.Column("due_on", sa.Date(), nullable=True))
+
 
 def downgrade():
+    # a run prepared with shares not yet due keeps its lines; the list of those shares goes with the columns
+    op.execute("DELETE FROM ledger_payout_exclusions WHERE reason = 'not_yet_due'")
+    with op.batch_alter_table("ledger_payout_exclusions", schema=None) as batch_op:
+        for column in ("due_on", "payment_terms_basis", "payment_terms_days", "term", "policy_number"):
+            batch_op.drop_column(column)
     with op.batch_alter_table("commission_rules", schema=None) as batch_op:
         batch_op.drop_column("payment_terms_basis")
     allow_truncate("ledger_posting_failures")

@@ -212,7 +212,7 @@ def payout_run(public_id: str):
                  decimal_amount(line.amount_minor, run.currency), run.currency, line.end_to_end_id)
                 for line in run.lines]
         rows += [("excluded", ex.payee_name, ex.partner, "", "", decimal_amount(ex.balance_minor, run.currency),
-                  run.currency, ex.reason.value) for ex in run.exclusions]
+                  run.currency, ex.reason.value + (f" {ex.due_on}" if ex.due_on else "")) for ex in run.exclusions]
         return csv_response(f"{run.reference}.csv", ["kind", "payee", "partner", "iban", "bic", "amount",
                                                       "currency", "reference_or_reason"], rows)
     return render_template("finance/payout_run.html", run=run, settle_form=SettleForm(),

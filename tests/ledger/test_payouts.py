@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
+from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule, PaymentTermsBasis
 from agreements.operations import agreement_in_force
 from core import events
 from core.contracts import Contract, ContractStatus, ContractTerm
@@ -62,9 +62,11 @@ def insurer(session):
 
 @pytest.fixture
 def firm(session, make_org):
-    """firm(iban=…, bic=…, minimum=…, agreement_ends=…): a broker firm with a 40 % / 20 % agreement from
-    2026-01-01 (terminated on `agreement_ends` when given) and its bank details on file."""
-    def make(*, iban=DE_IBAN, bic=None, minimum=5_000, agreement_ends=None, holder=None):
+    """firm(iban=…, bic=…, minimum=…, agreement_ends=…, terms_days=…, basis=…): a broker firm with a 40 % / 20 %
+    agreement from 2026-01-01 (terminated on `agreement_ends` when given) and its bank details on file. Its
+    shares fall due at the end of their statement's month unless `terms_days`/`basis` say otherwise."""
+    def make(*, iban=DE_IBAN, bic=None, minimum=5_000, agreement_ends=None, holder=None, terms_days=0,
+             basis=PaymentTermsBasis.statement_month_end):
         org = make_org(PartnerStatus.specialist_broker, payout_iban=iban, payout_bic=bic,
                        payout_minimum_minor=minimum, payout_account_holder=holder)
         agreement = Agreement(reference=f"AG-{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
@@ -72,7 +74,8 @@ def firm(session, make_org):
                               status=AgreementStatus.terminated if agreement_ends else AgreementStatus.active,
                               effective_from=date(2026, 1, 1), effective_to=agreement_ends)
         agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal("0.40"),
-                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365))
+                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365,
+                                              payment_terms_days=terms_days, payment_terms_basis=basis))
         session.add(agreement)
         session.commit()
         return org
