@@ -207,6 +207,10 @@ def build_document(agreement: Agreement) -> templates.RenderedTemplate:
         "communication_model": labels[f"model_{terms['communication_model']}"],
         "cc_arrangement": labels["cc_yes" if terms["cc_key_communications"] else "cc_no"],
         "governing_language": locale.languages.get(lang, lang),
+        # templates from 2026-12 state each line's payment terms and what they count from
+        "payment_terms": "; ".join(
+            f"{labels[f'product_{r.product_line.value}']}: "
+            f"{labels[f'terms_{r.payment_terms_basis.value}'].format(n=r.payment_terms_days)}" for r in agreement.rules),
     }
     days = labels["days"]
     schedule = [[labels["col_product"], labels["col_first_year"], labels["col_renewal"], labels["col_fee"],
