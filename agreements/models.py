@@ -54,6 +54,25 @@ AGREEMENT_STATUS_LABELS = {
 IN_FORCE_STATUSES = (AgreementStatus.active, AgreementStatus.superseded, AgreementStatus.terminated)
 
 
+class PaymentTermsBasis(enum.Enum):
+    """What a commission's payment terms count their days from."""
+
+    #: the end of the month of the partner's statement on which the commission appears
+    statement_month_end = "statement_month_end"
+    #: the day the broker receives the insurer's commission on the contract's premium
+    premium_received = "premium_received"
+
+    @property
+    def label(self) -> str:
+        return PAYMENT_TERMS_BASIS_LABELS[self]
+
+
+PAYMENT_TERMS_BASIS_LABELS = {
+    PaymentTermsBasis.statement_month_end: N_("from the end of the statement's month"),
+    PaymentTermsBasis.premium_received: N_("from the insurer's payment of the commission on the premium"),
+}
+
+
 class SignerParty(enum.Enum):
     partner = "partner"
     broker = "broker"
@@ -134,6 +153,9 @@ class CommissionRule(Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     clawback_days: Mapped[int] = mapped_column(Integer, default=365)
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
+    #: what the payment terms' days count from
+    payment_terms_basis: Mapped[PaymentTermsBasis] = mapped_column(
+        enum_column(PaymentTermsBasis), default=PaymentTermsBasis.statement_month_end)
 
     agreement: Mapped[Agreement] = relationship(back_populates="rules")
 

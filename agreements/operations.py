@@ -23,8 +23,8 @@ from core.products import ProductLine
 
 from . import rendering, templates
 from .errors import AlreadySigned, ApprovalRequired, DocumentChanged, NameMismatch, ScheduleInvalid, WrongState
-from .models import (IN_FORCE_STATUSES, Agreement, AgreementKind, AgreementStatus, CommissionRule, Signature,
-                     SignerParty)
+from .models import (IN_FORCE_STATUSES, Agreement, AgreementKind, AgreementStatus, CommissionRule,
+                     PaymentTermsBasis, Signature, SignerParty)
 from .sealing import SealConfig, seal
 
 SEAL_JOB = "agreements.seal"
@@ -48,6 +48,7 @@ class RuleValues:
     currency: str = "EUR"
     clawback_days: int = 365
     payment_terms_days: int = 30
+    payment_terms_basis: PaymentTermsBasis = PaymentTermsBasis.statement_month_end
 
 
 def default_rules(kind: AgreementKind) -> list[RuleValues]:
@@ -98,7 +99,7 @@ def _replace_rules(agreement: Agreement, rules: list[RuleValues], session: Sessi
         agreement.rules.append(CommissionRule(
             product_line=r.product_line, first_year_rate=r.first_year_rate, renewal_rate=r.renewal_rate,
             one_off_fee_minor=r.one_off_fee_minor, currency=r.currency, clawback_days=r.clawback_days,
-            payment_terms_days=r.payment_terms_days))
+            payment_terms_days=r.payment_terms_days, payment_terms_basis=r.payment_terms_basis))
 
 
 def _check_rules(rules: list[RuleValues]) -> None:
@@ -132,7 +133,8 @@ def set_schedule(session: Session, actor, agreement: Agreement, rules: list[Rule
     audit.record(session, "agreement.schedule_set", actor=actor, subject=agreement,
                  lines=[{"product_line": r.product_line.value, "first_year_rate": str(r.first_year_rate),
                          "renewal_rate": str(r.renewal_rate), "one_off_fee_minor": r.one_off_fee_minor,
-                         "currency": r.currency} for r in rules])
+                         "currency": r.currency, "payment_terms_days": r.payment_terms_days,
+                         "payment_terms_basis": r.payment_terms_basis.value} for r in rules])
     return agreement
 
 
@@ -205,6 +207,10 @@ def build_document(agreement: Agreement) -> templates.RenderedTemplate:
         "communication_model": labels[f"model_{terms['communication_model']}"],
         "cc_arrangement": labels["cc_yes" if terms["cc_key_communications"] else "cc_no"],
         "governing_language": locale.languages.get(lang, lang),
+        # templates from 2026-12 state each line's payment terms and what they count from
+        "payment_terms": "; ".join(
+            f"{labels[f'product_{r.product_line.value}']}: "
+            f"{labels[f'terms_{r.payment_terms_basis.value}'].format(n=r.payment_terms_days)}" for r in agreement.rules),
     }
     days = labels["days"]
     schedule = [[labels["col_product"], labels["col_first_year"], labels["col_renewal"], labels["col_fee"],
@@ -240,7 +246,7 @@ def send_for_signature(session: Session, actor, agreement: Agreement, broker: Br
     if agreement.organisation.lifecycle not in (Lifecycle.approved, Lifecycle.active):
         raise WrongState(N_("An agreement can be prepared only for an approved or active partner firm."))
     _check_rules([RuleValues(r.product_line, r.first_year_rate, r.renewal_rate, r.one_off_fee_minor, r.currency,
-                             r.clawback_days, r.payment_terms_days) for r in agreement.rules])
+                             r.clawback_days, r.payment_terms_days, r.payment_terms_basis) for r in agreement.rules])
     if needs_recurring_approval(agreement):
         raise ApprovalRequired(N_("A recurring commission for an introducer needs a compliance approval first."))
     agreement.terms = snapshot_terms(agreement.organisation, broker)

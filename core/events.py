@@ -2,6 +2,10 @@
 
 The ledger posts commissions from them (contract placed, cancelled, renewed). An event is written once and
 never changed; whoever consumes it keys its own work on the event's public id, so replaying is harmless.
+
+An event the ledger posts also enqueues, in the same transaction, the outbox job `LEDGER_POSTING_JOB`: the
+worker posts it within seconds, and an event never exists without the work that posts it. `core` names the job
+only; the ledger registers its handler (`ledger.posting`), so nothing here imports the ledger.
 """
 from __future__ import annotations
 
@@ -11,10 +15,15 @@ from sqlalchemy import JSON, Date, Index, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, append_only, created_at, intpk, public_id
+from .outbox import enqueue_job
 
 CONTRACT_PLACED = "contract.placed"
 CONTRACT_CANCELLED = "contract.cancelled"
 CONTRACT_RENEWED = "contract.renewed"
+
+#: the events the ledger posts, and the outbox job (registered by the ledger) that posts one
+LEDGER_KINDS = (CONTRACT_PLACED, CONTRACT_RENEWED, CONTRACT_CANCELLED)
+LEDGER_POSTING_JOB = "ledger.post_event"
 
 
 @append_only
@@ -37,4 +46,6 @@ def emit(session: Session, kind: str, subject: str, effective_on: date, **payloa
     event = BusinessEvent(kind=kind, subject=subject, effective_on=effective_on, payload=payload)
     session.add(event)
     session.flush()
+    if kind in LEDGER_KINDS:
+        enqueue_job(session, LEDGER_POSTING_JOB, event=event.public_id)
     return event

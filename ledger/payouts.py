@@ -1,9 +1,10 @@
 """Payout runs: finance pays partners what is available to them, per currency, through a SEPA credit transfer.
 
 A run is prepared for a period and a currency (one prepared run per currency at a time): each partner whose
-available balance, less what was made available after the period's end, reaches its minimum gets a line; the
-others are listed as exclusions with their reason (no valid IBAN/BIC, no agreement in force, below the
-minimum, a negative balance carried forward). A second finance user approves it: that posts one entry moving
+available balance, less what was made available after the period's end and less what its agreement's payment
+terms do not make due by the execution date (`payment_terms`), reaches its minimum gets a line; the others are
+listed as exclusions with their reason (no valid IBAN/BIC, no agreement in force, below the minimum, a negative
+balance carried forward), and each share not yet due with the day it falls due. A second finance user approves it: that posts one entry moving
 every line from `partner payable:available` to `payouts approved` and stores the pain.001 file sent to the bank.
 Settling the run (the bank confirmed) posts `payouts approved` against the bank account.
 
@@ -26,10 +27,11 @@ from sqlalchemy import BigInteger, Date, ForeignKey, String, Text, func, select,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from agreements.models import PaymentTermsBasis
 from core.db import Base, DomainError, NotFound, created_at, enum_column, intpk, public_id, utcnow
 from core.i18n import N_
 
-from . import engine
+from . import engine, payment_terms
 from .commissions import available
 from .engine import LedgerError, credit, debit
 from .models import Account, AccountType, JournalEntry, Posting
@@ -62,6 +64,8 @@ class ExclusionReason(enum.Enum):
     no_active_agreement = "no_active_agreement"
     below_minimum = "below_minimum"
     negative_balance = "negative_balance"
+    #: available, but the agreement's payment terms do not make it payable by the run's execution date
+    not_yet_due = "not_yet_due"
 
     @property
     def label(self) -> str:
@@ -75,6 +79,7 @@ EXCLUSION_LABELS = {
     ExclusionReason.no_active_agreement: N_("No agreement in force"),
     ExclusionReason.below_minimum: N_("Below the partner's minimum payout (carried forward)"),
     ExclusionReason.negative_balance: N_("Negative balance after a clawback (netted on a later payout)"),
+    ExclusionReason.not_yet_due: N_("Not yet due under the agreement's payment terms"),
 }
 
 
@@ -141,6 +146,13 @@ class PayoutExclusion(Base):
     reason: Mapped[ExclusionReason] = mapped_column(enum_column(ExclusionReason))
     #: the available balance left where it is (signed on the partner's side: owed to them is positive)
     balance_minor: Mapped[int] = mapped_column(BigInteger)
+    #: not yet due: the share's contract and term, its payment terms, and the day it falls due (null: counted
+    #: from the insurer's payment, not received yet)
+    policy_number: Mapped[str | None] = mapped_column(String(64))
+    term: Mapped[int | None]
+    payment_terms_days: Mapped[int | None]
+    payment_terms_basis: Mapped[PaymentTermsBasis | None] = mapped_column(enum_column(PaymentTermsBasis))
+    due_on: Mapped[date | None] = mapped_column(Date)
 
     run: Mapped[PayoutRun] = relationship(back_populates="exclusions")
 
@@ -267,8 +279,10 @@ def _claim_currency(session: Session, run: PayoutRun) -> None:
                             "first."), currency=run.currency) from None
 
 
-def _add_partner(run: PayoutRun, partner: str, payee: Payee | None, owed_now: int, amount: int) -> None:
-    """The partner's line in the run for `amount` (the period's money still available), or its exclusion."""
+def _add_partner(run: PayoutRun, partner: str, payee: Payee | None, owed_now: int, amount: int,
+                 not_due: list[payment_terms.NotYetDue]) -> None:
+    """The partner's line in the run for `amount` (the period's money still available) less what is not yet due
+    under its payment terms, or its exclusion; each share not yet due is listed with its due date."""
     name = payee.name if payee else partner
     if amount == 0:
         return
@@ -277,6 +291,14 @@ def _add_partner(run: PayoutRun, partner: str, payee: Payee | None, owed_now: in
         run.exclusions.append(PayoutExclusion(partner=partner, payee_name=name,
                                               reason=ExclusionReason.negative_balance,
                                               balance_minor=owed_now if owed_now < 0 else amount))
+        return
+    for share in not_due:
+        run.exclusions.append(PayoutExclusion(
+            partner=partner, payee_name=name, reason=ExclusionReason.not_yet_due, balance_minor=share.amount_minor,
+            policy_number=share.policy_number, term=share.term, payment_terms_days=share.days,
+            payment_terms_basis=share.basis, due_on=share.due_on))
+    amount -= sum(share.amount_minor for share in not_due)
+    if amount <= 0:
         return
     details = _payable(payee, amount)
     if isinstance(details, ExclusionReason):
@@ -290,7 +312,8 @@ def _add_partner(run: PayoutRun, partner: str, payee: Payee | None, owed_now: in
 def prepare(session: Session, *, period: date, currency: str, payees: list[Payee], prepared_by: str,
             prepared_by_name: str, execution_date: date) -> PayoutRun:
     """A run paying every partner its available balance in `currency` as of the end of `period`: what is
-    available now less what was made available after the period (that waits for the next period's run)."""
+    available now less what was made available after the period (that waits for the next period's run), less
+    the shares its payment terms do not make due by `execution_date` (listed with the day they fall due)."""
     period = period.replace(day=1)
     end = engine.month_end(period)
     by_partner = {p.partner: p for p in payees}
@@ -304,8 +327,10 @@ def prepare(session: Session, *, period: date, currency: str, payees: list[Payee
     later = _credited_after(session, accounts, end)
     for acct in accounts:
         partner = acct.code.removeprefix(AVAILABLE_PREFIX)
-        _add_partner(run, partner, by_partner.get(partner), acct.normal_balance,
-                     acct.normal_balance - later.get(acct.id, 0))
+        amount = acct.normal_balance - later.get(acct.id, 0)
+        not_due = (payment_terms.not_yet_due(session, acct, amount, period_end=end, on=execution_date)
+                   if amount > 0 else [])
+        _add_partner(run, partner, by_partner.get(partner), acct.normal_balance, amount, not_due)
     run.total_minor = sum(line.amount_minor for line in run.lines)
     session.flush()
     return run

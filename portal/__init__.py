@@ -79,6 +79,7 @@ def _register_models() -> None:
     import core.events  # noqa: F401
     import ledger.commissions  # noqa: F401
     import ledger.payouts  # noqa: F401
+    import ledger.posting  # noqa: F401  (its table, and the outbox job that posts business events)
     import ledger.reconciliation_models  # noqa: F401
     import ledger.models  # noqa: F401
     import core.outbox  # noqa: F401

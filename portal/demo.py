@@ -2,7 +2,7 @@
 role. Idempotent: a second run creates nothing and changes nothing."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -224,7 +224,7 @@ def _demo_ledger(session: Session, firms: dict) -> int:
 
     from core.contracts import Contract, Insurer
     from core.products import ProductLine
-    from ledger import commissions, payouts
+    from ledger import commissions, payouts, posting
 
     from .finance.services import debtor, payees
 
@@ -240,13 +240,15 @@ def _demo_ledger(session: Session, firms: dict) -> int:
         org.payout_account_holder = org.payout_account_holder or org.legal_name
         org.payout_iban, org.payout_bic = org.payout_iban or iban, org.payout_bic or bic
     session.flush()
-    for event in commissions.pending_events(session):
-        commissions.post_event(session, event, today=today)
+    # booked in the month before last: due under the agreements' payment terms (30 days from the statement's
+    # month end) by today, so the demo run pays them
+    booked = (today.replace(day=1) - timedelta(days=40)).replace(day=5)
+    posting.post_pending(session, booked)
     for contract in session.execute(select(Contract)).scalars():
-        commissions.release_disclosure(session, contract, today=today, released_by="compliance@demo.example")
+        commissions.release_disclosure(session, contract, today=booked, released_by="compliance@demo.example")
     preparer = ops.find_user_by_email(session, "finance@demo.example")
     approver = ops.find_user_by_email(session, "finance.approver@demo.example")
-    run = payouts.prepare(session, period=today.replace(day=1), currency="EUR", payees=payees(session, today),
+    run = payouts.prepare(session, period=booked.replace(day=1), currency="EUR", payees=payees(session, today),
                           prepared_by=preparer.public_id, prepared_by_name=preparer.full_name,
                           execution_date=today)
     payouts.approve(session, run, approved_by=approver.public_id, approved_by_name=approver.full_name,

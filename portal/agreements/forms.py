@@ -5,8 +5,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, FieldList, FormField, HiddenField, IntegerField, \
     PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from agreements.models import PaymentTermsBasis
 from agreements.operations import RuleValues
 from core.products import ProductLine
 
@@ -30,6 +32,10 @@ class RuleForm(FlaskForm):
                                                                                         NumberRange(0, 1095)])
     payment_terms_days = IntegerField(_l("Payment terms (days)"), default=30, validators=[InputRequired(),
                                                                                           NumberRange(0, 180)])
+    payment_terms_basis = SelectField(
+        _l("Payment terms count from"), default=PaymentTermsBasis.statement_month_end.value,
+        choices=[SelectChoice(PaymentTermsBasis.statement_month_end.value, _l("the statement's month end")),
+                 SelectChoice(PaymentTermsBasis.premium_received.value, _l("the insurer's payment of the commission"))])
 
     def validate_one_off_fee(self, field):
         digits = get_currency_precision(self.currency.data or "EUR")
@@ -43,7 +49,8 @@ class RuleForm(FlaskForm):
             first_year_rate=(self.first_year_percent.data / 100).quantize(Decimal("0.0001")),
             renewal_rate=(self.renewal_percent.data / 100).quantize(Decimal("0.0001")),
             one_off_fee_minor=int(self.one_off_fee.data.scaleb(digits)), currency=self.currency.data,
-            clawback_days=self.clawback_days.data, payment_terms_days=self.payment_terms_days.data)
+            clawback_days=self.clawback_days.data, payment_terms_days=self.payment_terms_days.data,
+            payment_terms_basis=PaymentTermsBasis(self.payment_terms_basis.data))
 
 
 class ScheduleForm(FlaskForm):
@@ -61,7 +68,9 @@ class ScheduleForm(FlaskForm):
                          "renewal_percent": (r.renewal_rate * 100) if r else Decimal("0"),
                          "one_off_fee": Decimal(r.one_off_fee_minor).scaleb(-digits) if r else Decimal("0"),
                          "currency": r.currency if r else "EUR", "clawback_days": r.clawback_days if r else 365,
-                         "payment_terms_days": r.payment_terms_days if r else 30})
+                         "payment_terms_days": r.payment_terms_days if r else 30,
+                         "payment_terms_basis": (r.payment_terms_basis if r else
+                                                 PaymentTermsBasis.statement_month_end).value})
         return cls(formdata=formdata, data={"rules": data})
 
     def values(self) -> list[RuleValues]:

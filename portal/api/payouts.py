@@ -29,6 +29,15 @@ class PayoutExclusionSchema(Schema):
     payee_name = fields.String()
     reason = fields.Function(lambda ex: ex.reason.value)
     balance_minor = fields.Integer()
+    # a share not yet due (reason "not_yet_due"): its contract and term, its payment terms and due date
+    policy_number = fields.String(allow_none=True)
+    term = fields.Integer(allow_none=True)
+    payment_terms_days = fields.Integer(allow_none=True)
+    payment_terms_basis = fields.Function(
+        lambda ex: ex.payment_terms_basis.value if ex.payment_terms_basis else None, allow_none=True,
+        metadata={"description": "statement_month_end or premium_received"})
+    due_on = fields.Date(allow_none=True, metadata={"description": "null: counted from the insurer's payment, "
+                                                                  "not received yet"})
 
 
 class PayoutRunSchema(Schema):

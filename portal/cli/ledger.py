@@ -6,6 +6,7 @@ from ledger import checkpoint
 from ledger.engine import verify
 
 from ..extensions import db
+from ..i18n import tr
 from .audit import checkpoint_dir, keyring, last_checkpoint
 
 CHECKPOINT = "ledger"
@@ -40,20 +41,15 @@ def verify_command():
 @cli.command("post-events")
 @with_appcontext
 def post_events_command():
-    """Post the commissions of contracts placed, renewed or cancelled since the last run (idempotent).
-    An event that cannot post yet (no insurer rate, say) is reported and stays pending; exit 1 if any."""
-    from core.db import DomainError, utcnow
-    from ledger import commissions
+    """Post the commissions of contracts placed, renewed or cancelled that the outbox worker has not posted
+    (idempotent). An event that cannot post (no insurer rate, say) is reported and recorded; exit 1 if any."""
+    from core.db import utcnow
+    from ledger.posting import post_pending
 
-    failed = 0
-    for event in commissions.pending_events(db.session):
-        try:
-            entry = commissions.post_event(db.session, event, today=utcnow().date())
-        except DomainError as exc:
-            db.session.rollback()
-            failed += 1
-            click.echo(f"{event.kind} {event.subject}: {exc}", err=True)
-        else:
-            db.session.commit()
-            click.echo(f"{event.kind} {event.subject}: " + (f"entry {entry.public_id}" if entry else "nothing to post"))
-    raise SystemExit(1 if failed else 0)
+    report = post_pending(db.session, utcnow().date())
+    db.session.commit()
+    for event, entry in report.posted:
+        click.echo(f"{event.kind} {event.subject}: " + (f"entry {entry.public_id}" if entry else "nothing to post"))
+    for failure in report.failed:
+        click.echo(f"{failure.event_kind} {failure.subject}: {tr(failure.reason, **failure.params)}", err=True)
+    raise SystemExit(1 if report.failed else 0)

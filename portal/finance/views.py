@@ -16,7 +16,7 @@ from core import audit
 from core.contracts import Contract, Insurer
 from core.db import DomainError, utcnow
 from core.products import ProductLine
-from ledger import commissions, engine, payouts, reports
+from ledger import commissions, engine, payouts, posting, reports
 from ledger.models import Account
 
 from ..accounts.models import Organisation, Role
@@ -66,9 +66,10 @@ def index():
                             [(f.month, f.currency, decimal_amount(f.accrued_minor, f.currency),
                               decimal_amount(f.paid_minor, f.currency)) for f in figures])
     pending = len(commissions.pending_events(db.session))
+    failed = posting.failures(db.session)
     open_runs = payouts.runs(db.session, limit=5)
-    return render_template("finance/index.html", by_currency=by_currency, pending=pending, open_runs=open_runs,
-                           chart=_chart(by_currency))
+    return render_template("finance/index.html", by_currency=by_currency, pending=pending, failed=failed,
+                           open_runs=open_runs, chart=_chart(by_currency))
 
 
 def _chart(by_currency: dict[str, list]) -> dict[str, dict]:
@@ -95,20 +96,12 @@ def _chart(by_currency: dict[str, list]) -> dict[str, dict]:
 @bp.route("/post-events", methods=["POST"])
 @allow(Role.finance)
 def post_events():
-    """Post the commissions of contracts placed, renewed or cancelled since the last run."""
-    posted, failed = 0, []
-    for event in commissions.pending_events(db.session):
-        try:
-            with db.session.begin_nested():
-                commissions.post_event(db.session, event, today=_today())
-        except DomainError as exc:
-            failed.append(f"{event.subject}: {exc}")
-        else:
-            posted += 1
+    """Retry failed postings: post every business event the outbox worker could not (or has not yet)."""
+    report = posting.post_pending(db.session, _today())
     db.session.commit()
-    flash(_("%(n)s business events posted.", n=posted), "success")
-    for message in failed[:10]:
-        flash(_("Not posted: %(reason)s", reason=message), "error")
+    flash(_("%(n)s business events posted.", n=len(report.posted)), "success")
+    for failure in report.failed[:10]:
+        flash(_("Not posted: %(reason)s", reason=tr(failure.reason, **failure.params)), "error")
     return redirect(url_for("finance.index"))
 
 
@@ -219,7 +212,7 @@ def payout_run(public_id: str):
                  decimal_amount(line.amount_minor, run.currency), run.currency, line.end_to_end_id)
                 for line in run.lines]
         rows += [("excluded", ex.payee_name, ex.partner, "", "", decimal_amount(ex.balance_minor, run.currency),
-                  run.currency, ex.reason.value) for ex in run.exclusions]
+                  run.currency, ex.reason.value + (f" {ex.due_on}" if ex.due_on else "")) for ex in run.exclusions]
         return csv_response(f"{run.reference}.csv", ["kind", "payee", "partner", "iban", "bic", "amount",
                                                       "currency", "reference_or_reason"], rows)
     return render_template("finance/payout_run.html", run=run, settle_form=SettleForm(),

@@ -24,14 +24,16 @@ def add_insurer(session, code="allianz-care", name="Allianz Care", rate="0.1500"
 
 
 def add_agreement(session, org, *, first_year="0.40", renewal="0.20", clawback_days=365, since=SINCE,
-                  until=None) -> Agreement:
-    """The firm's agreement on family cover: its share of the broker's commission (terminated on `until`)."""
+                  until=None, payment_terms_days=0) -> Agreement:
+    """The firm's agreement on family cover: its share of the broker's commission (terminated on `until`),
+    payable from the end of the statement's month (plus `payment_terms_days`)."""
     agreement = Agreement(reference=f"AG-{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
                           template_version="2026-11", language="en",
                           status=AgreementStatus.terminated if until else AgreementStatus.active,
                           effective_from=since, effective_to=until)
     agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal(first_year),
-                                          renewal_rate=Decimal(renewal), currency="EUR", clawback_days=clawback_days))
+                                          renewal_rate=Decimal(renewal), currency="EUR", clawback_days=clawback_days,
+                                          payment_terms_days=payment_terms_days))
     session.add(agreement)
     return agreement
 

@@ -18,14 +18,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
+from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule, PaymentTermsBasis
 from agreements.operations import agreement_in_force
 from core import events
 from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine
-from ledger import commissions, engine, payouts
+from ledger import commissions, engine, payouts, receipts
 from ledger.models import JournalEntry
 from ledger.payouts import ExclusionReason, RunStatus
+from ledger.reconciliation_models import InsurerStatement, ItemKind, ReconciliationItem
 from portal.accounts.models import PartnerStatus, Role
 from portal.extensions import db
 from tests.ledger.books import add_insurer
@@ -62,9 +63,11 @@ def insurer(session):
 
 @pytest.fixture
 def firm(session, make_org):
-    """firm(iban=…, bic=…, minimum=…, agreement_ends=…): a broker firm with a 40 % / 20 % agreement from
-    2026-01-01 (terminated on `agreement_ends` when given) and its bank details on file."""
-    def make(*, iban=DE_IBAN, bic=None, minimum=5_000, agreement_ends=None, holder=None):
+    """firm(iban=…, bic=…, minimum=…, agreement_ends=…, terms_days=…, basis=…): a broker firm with a 40 % / 20 %
+    agreement from 2026-01-01 (terminated on `agreement_ends` when given) and its bank details on file. Its
+    shares fall due at the end of their statement's month unless `terms_days`/`basis` say otherwise."""
+    def make(*, iban=DE_IBAN, bic=None, minimum=5_000, agreement_ends=None, holder=None, terms_days=0,
+             basis=PaymentTermsBasis.statement_month_end):
         org = make_org(PartnerStatus.specialist_broker, payout_iban=iban, payout_bic=bic,
                        payout_minimum_minor=minimum, payout_account_holder=holder)
         agreement = Agreement(reference=f"AG-{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
@@ -72,7 +75,8 @@ def firm(session, make_org):
                               status=AgreementStatus.terminated if agreement_ends else AgreementStatus.active,
                               effective_from=date(2026, 1, 1), effective_to=agreement_ends)
         agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal("0.40"),
-                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365))
+                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365,
+                                              payment_terms_days=terms_days, payment_terms_basis=basis))
         session.add(agreement)
         session.commit()
         return org
@@ -642,3 +646,92 @@ def test_postings_during_an_approval_are_neither_lost_nor_paid(session, staff, f
     assert available(session, org) == 3 * 10 * 1_000        # 600.00 paid, the 300.00 released meanwhile stays
     assert balance(session, payouts.APPROVED) == -60_000
     assert_books_consistent(session)
+
+
+# --- payment terms: what is due on the run's execution date ----------------------------------------------------
+# A payout run pays what is due under each agreement's payment terms, counted from the end of the statement's
+# month or from the insurer's payment of the commission, and lists what is not yet due with the day it will be.
+
+NOVEMBER_SHARE = date(2026, 11, 10)
+OCTOBER_SHARE = date(2026, 10, 10)
+
+
+def run_on(session, staff, orgs, execution_date, period=PERIOD):
+    preparer = staff[0]
+    run = payouts.prepare(session, period=period, currency="EUR", payees=payees(session, orgs, execution_date),
+                          prepared_by=preparer.public_id, prepared_by_name=preparer.full_name,
+                          execution_date=execution_date)
+    session.commit()
+    return run
+
+
+def not_due(run):
+    return [(ex.policy_number, ex.term, ex.balance_minor, ex.due_on) for ex in run.exclusions
+            if ex.reason is ExclusionReason.not_yet_due]
+
+
+def test_thirty_days_from_the_statements_month_end_pays_octobers_share_and_holds_novembers(session, staff, firm,
+                                                                                           earn):
+    org = firm(terms_days=30)
+    october = earn(org, on=OCTOBER_SHARE)
+    november = earn(org, on=NOVEMBER_SHARE)
+
+    run = run_on(session, staff, [org], date(2026, 12, 3))
+    assert [(line.partner, line.amount_minor) for line in run.lines] == [(org.public_id, 60_000)]
+    assert not_due(run) == [(november.policy_number, 1, 60_000, date(2026, 12, 30))]
+    assert october.policy_number not in {ex.policy_number for ex in run.exclusions}
+    approve(session, staff, run)
+    assert available(session, org) == 60_000  # November's share waits, exactly
+
+    later = run_on(session, staff, [org], date(2026, 12, 30))
+    assert [line.amount_minor for line in later.lines] == [60_000] and not_due(later) == []
+
+
+def test_a_share_counted_from_the_insurers_payment_waits_for_the_statement_to_be_paid_in_full(session, staff, firm,
+                                                                                              earn, insurer):
+    org = firm(terms_days=10, basis=PaymentTermsBasis.premium_received)
+    contract = earn(org, on=NOVEMBER_SHARE)
+
+    first = run_on(session, staff, [org], date(2026, 12, 3))
+    assert first.lines == [] and not_due(first) == [(contract.policy_number, 1, 60_000, None)]
+    payouts.cancel(session, first, cancelled_by="finance")
+
+    statement = InsurerStatement(insurer_id=insurer.id, period=date(2026, 11, 1), currency="EUR",
+                                 filename="allianz-2026-11.csv", sha256="a" * 64, uploaded_by="finance",
+                                 reported_total_minor=150_000)
+    statement.items.append(ReconciliationItem(kind=ItemKind.matched, row_number=1, policy_number=contract.policy_number,
+                                              line_period="2026-11", premium_minor=1_000_000, reported_minor=150_000,
+                                              expected_minor=150_000, contract_id=contract.id, term=1))
+    session.add(statement)
+    session.flush()
+
+    def receive(amount, on, ref):
+        receipts.record_receipt(session, insurer=insurer, amount_minor=amount, currency="EUR", received_on=on,
+                                bank_reference=ref, recorded_by="finance", today=date(2026, 12, 2),
+                                statement=statement)
+        session.commit()
+
+    receive(100_000, date(2026, 11, 20), "BANK-1")  # part of the statement: not yet the commission on the term
+    partly = run_on(session, staff, [org], date(2026, 12, 3))
+    assert partly.lines == [] and not_due(partly) == [(contract.policy_number, 1, 60_000, None)]
+    payouts.cancel(session, partly, cancelled_by="finance")
+
+    receive(50_000, date(2026, 11, 25), "BANK-2")  # paid in full on 25 November: due 10 days later
+    early = run_on(session, staff, [org], date(2026, 12, 3))
+    assert early.lines == [] and not_due(early) == [(contract.policy_number, 1, 60_000, date(2026, 12, 5))]
+    payouts.cancel(session, early, cancelled_by="finance")
+
+    due = run_on(session, staff, [org], date(2026, 12, 5))
+    assert [line.amount_minor for line in due.lines] == [60_000] and not_due(due) == []
+    approve(session, staff, due, on=APPROVED)
+    assert available(session, org) == 0
+
+
+def test_each_partner_is_paid_on_its_own_agreements_terms(session, staff, firm, earn):
+    prompt, slow = firm(terms_days=0), firm(terms_days=45)
+    earn(prompt, on=NOVEMBER_SHARE)
+    held_back = earn(slow, on=NOVEMBER_SHARE)
+    run = run_on(session, staff, [prompt, slow], date(2026, 12, 3))
+    assert {line.partner: line.amount_minor for line in run.lines} == {prompt.public_id: 60_000}
+    assert not_due(run) == [(held_back.policy_number, 1, 60_000, date(2027, 1, 14))]
+    assert run.total_minor == 60_000

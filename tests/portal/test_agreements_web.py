@@ -1,4 +1,5 @@
 """Agreements in the portal and on the API: who sees what (rates are private), schedules, termination."""
+import html
 from datetime import date
 
 import pytest
@@ -204,3 +205,28 @@ def test_an_expired_session_during_signing_changes_nothing(app, session, make_or
     session.expire_all()
     assert session.get(Agreement, agreement.id).status is AgreementStatus.sent
     assert session.get(Agreement, agreement.id).signatures == []
+
+
+def test_the_schedule_editor_shows_and_saves_what_payment_terms_count_from(app, session, make_org, make_user, login):
+    org = make_org(PartnerStatus.specialist_broker, lifecycle=Lifecycle.approved)
+    staff = make_user(Role.admin)
+    with app.test_request_context():
+        agreement = ops.prepare_agreement(session, staff, org, effective_from=date(2026, 1, 1))
+    session.commit()
+    c = login(staff)
+    url = f"/agreements/{agreement.public_id}/schedule"
+    page = c.get(url).get_data(as_text=True)
+    assert 'name="rules-0-payment_terms_basis"' in page
+    assert '<option selected value="statement_month_end">' in page  # the default of every line
+    form = {"csrf_token": csrf_from(page), "rules-0-product_line": "individual", "rules-0-included": "y",
+            "rules-0-first_year_percent": "30", "rules-0-renewal_percent": "15", "rules-0-one_off_fee": "0",
+            "rules-0-currency": "EUR", "rules-0-clawback_days": "365", "rules-0-payment_terms_days": "45",
+            "rules-0-payment_terms_basis": "premium_received"}
+    assert c.post(url, data={**form, "rules-0-payment_terms_basis": "whenever"}).status_code == 422
+    assert c.post(url, data=form).status_code == 302
+    session.expire_all()
+    [rule] = session.get(Agreement, agreement.id).rules
+    assert (rule.payment_terms_days, rule.payment_terms_basis.value) == (45, "premium_received")
+    assert '<option selected value="premium_received">' in c.get(url).get_data(as_text=True)
+    view = html.unescape(c.get(f"/agreements/{agreement.public_id}").get_data(as_text=True))
+    assert "45 days from the insurer's payment of the commission on the premium" in view

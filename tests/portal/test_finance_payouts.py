@@ -269,3 +269,34 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_come_out_as_text(ses
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
     # amounts stay numbers, negative ones included
     assert all(re.fullmatch(r"-?\d+\.\d{2}", row[2]) for row in rows[1:])
+
+
+def test_the_run_page_and_the_api_list_shares_not_yet_due_with_their_due_date(session, books, make_user, login, app):
+    from agreements.models import PaymentTermsBasis
+    from portal.accounts.operations import create_api_token
+    from portal.extensions import db
+
+    rule = session.execute(select(CommissionRule).join(Agreement).where(
+        Agreement.organisation_id == books["paid"].id)).scalar_one()
+    rule.payment_terms_days = 120  # from the end of BOOKED's month: later than any run prepared now
+    rule.payment_terms_basis = PaymentTermsBasis.statement_month_end
+    session.commit()
+    due_on = engine.month_end(BOOKED) + timedelta(days=120)
+
+    finance = make_user(Role.finance)
+    client = login(finance)
+    prepare(client)
+    run = session.execute(select(PayoutRun)).scalar_one()
+    assert run.lines == [] and run.total_minor == 0
+    page = client.get(f"/finance/payout-runs/{run.public_id}").get_data(as_text=True)
+    assert "Not yet due under the agreement&#39;s payment terms" in page
+    assert f'<time datetime="{due_on.isoformat()}">' in page and "POL-0" in page
+
+    _t, raw = create_api_token(db.session, finance, "erp")
+    db.session.commit()
+    body = app.test_client().get(f"/api/v1/payout-runs/{run.public_id}",
+                                 headers={"Authorization": f"Bearer {raw}"}).get_json()
+    [held_back] = [ex for ex in body["exclusions"] if ex["reason"] == "not_yet_due"]
+    assert held_back == {"partner": books["paid"].public_id, "payee_name": "Courtage Alpha", "reason": "not_yet_due",
+                         "balance_minor": 60_000, "policy_number": "POL-0", "term": 1, "payment_terms_days": 120,
+                         "payment_terms_basis": "statement_month_end", "due_on": due_on.isoformat()}
