@@ -61,8 +61,10 @@ run: install translations
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## ruff over every package, the migrations and the tests; the import contracts of pyproject.toml (layers).
 lint: install
-	$(BIN)/ruff check portal core agreements compliance tests bench wsgi.py
+	$(BIN)/ruff check portal core agreements compliance ledger migrations tests bench wsgi.py
+	$(BIN)/lint-imports --no-cache
 
 worker: install
 	$(FLASK) outbox work
