@@ -101,7 +101,7 @@ def instance_env(tmp: Path) -> None:
 def make_firms(db, count: int, prefix: str):
     """`count` approved firms, each with a partner admin, cycling through languages and kinds."""
     from core.partners import Lifecycle
-    from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
+    from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
 
     firms = []
     for i in range(count):
@@ -349,7 +349,7 @@ def main(argv=None) -> int:
             from agreements import operations as ops
             from agreements import rendering, sealing
             from agreements.certificates import certificate_pem, ensure_dev_certificate
-            from portal.accounts.models import Role, User
+            from core.accounts import Role, User
 
             # The portal registers the real seal job; here finalise() is called directly, the queued job
             # only has to be a known name.

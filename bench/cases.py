@@ -69,7 +69,7 @@ from core.db import new_secret, utcnow  # noqa: E402
 from core.partners import Lifecycle  # noqa: E402
 from core.products import ProductLine  # noqa: E402
 from portal import create_app  # noqa: E402
-from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
+from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
 from portal.accounts.operations import create_api_token, find_user_by_email  # noqa: E402
 from portal.cases import crypto  # noqa: E402
 from portal.cases.models import BudgetBand, Case, CaseStatus, Milestone  # noqa: E402

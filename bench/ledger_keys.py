@@ -69,7 +69,7 @@ from core.partners import Lifecycle  # noqa: E402
 from core.products import ProductLine  # noqa: E402
 from ledger import commissions, engine, reports  # noqa: E402
 from ledger.models import JournalEntry  # noqa: E402
-from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
+from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
 from scratch_db import PgDatabase  # noqa: E402  (bench/scratch_db.py)
 
 RATIO = 1.5

@@ -84,6 +84,7 @@ def _register_models() -> None:
     import ledger.models  # noqa: F401
     import core.outbox  # noqa: F401
 
+    import core.accounts  # noqa: F401
     from .accounts import models  # noqa: F401
     from .cases import models as case_models  # noqa: F401
     from .leads import models as lead_models  # noqa: F401
@@ -92,7 +93,7 @@ def _register_models() -> None:
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
-    from .accounts.models import API_ONLY_ROLES, User
+    from core.accounts import API_ONLY_ROLES, User
     from .extensions import db, login_manager
 
     login_manager.init_app(app)

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from agreements import operations as agreement_ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
 from compliance import onboarding as onboarding_rules
+from core.accounts import CommunicationModel, Lifecycle, Organisation, PartnerStatus, Register, Role, User
 from core.db import utcnow
 
 from .accounts import operations as ops
-from .accounts.models import CommunicationModel, Lifecycle, Organisation, PartnerStatus, Register, Role, User
 
 FIRMS = {
     "specialist": dict(legal_name="Lumen Expat Health Brokers SAS", status=PartnerStatus.specialist_broker,

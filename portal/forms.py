@@ -5,7 +5,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, widgets
 
-from .accounts.models import LANGUAGES
+from core.accounts import LANGUAGES
 from .i18n import LANGUAGE_NAMES, tr
 
 

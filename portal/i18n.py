@@ -6,7 +6,7 @@ from flask_babel import gettext
 
 from core.i18n import N_
 
-from .accounts.models import LANGUAGES
+from core.accounts import LANGUAGES
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "es": "Español", "ru": "Русский",
                   "uk": "Українська"}

@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 from core.partners import Lifecycle
-from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
+from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
 from portal.security.passwords import hash_password
 
 PASSWORD = "correct horse battery"

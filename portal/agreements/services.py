@@ -13,7 +13,7 @@ from agreements.models import Agreement, AgreementStatus
 from agreements.sealing import SealConfig
 from core.outbox import attachment_provider, job, on_job_failure
 
-from ..accounts.models import Role, User
+from core.accounts import Role, User
 from ..mail import queue_mail
 
 

@@ -14,7 +14,7 @@ from agreements import operations as ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
 from core.db import DomainError
 
-from ..accounts.models import Organisation, Role
+from core.accounts import Organisation, Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..pagination import paginate

@@ -10,7 +10,7 @@ from core.contracts import Contract
 
 from core.products import ProductLine
 
-from ..accounts.models import LANGUAGES, CommunicationModel, PartnerStatus
+from core.accounts import LANGUAGES, CommunicationModel, PartnerStatus
 from ..cases import crypto, services
 from ..cases.models import BudgetBand, Case, CaseStatus
 from ..extensions import db

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 
-from ..accounts.models import LANGUAGES, PartnerStatus
+from core.accounts import LANGUAGES, PartnerStatus
 from ..extensions import db
 from ..leads import services
 from ..leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX, Consent, Lead, LeadStatus, NeedCategory

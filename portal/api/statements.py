@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.i18n import N_
 from ledger.statements import LineKind, parse_period, partner_statement
 
-from ..accounts.models import Organisation
+from core.accounts import Organisation
 from ..extensions import db
 from ..security import policy
 from ..security.access import permit, principal

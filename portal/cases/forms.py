@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from core.products import ProductLine
 
-from ..accounts.models import CommunicationModel
+from core.accounts import CommunicationModel
 from ..forms import EnumSelectField, country_choices, language_choices
 from .models import BudgetBand
 

@@ -14,7 +14,7 @@ from core.db import Base, append_only, created_at, enum_column, intpk, public_id
 from core.i18n import N_
 from core.products import ProductLine
 
-from ..accounts.models import CommunicationModel
+from core.accounts import CommunicationModel
 from ..leads.models import Consent
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from compliance import cc_policy
 
-from ..accounts.models import CommunicationModel, PartnerStatus, Role, User
+from core.accounts import CommunicationModel, PartnerStatus, Role, User
 from ..mail import queue_mail
 from .models import Case, CcLog, CcOutcome, Milestone
 

@@ -20,7 +20,7 @@ from core.db import DomainError, utcnow
 from core.i18n import N_
 from core.products import ProductLine
 
-from ..accounts.models import Role, User
+from core.accounts import Role, User
 from ..leads.models import Lead, LeadStatus
 from .models import Case, CaseStatus, Milestone
 

@@ -15,7 +15,7 @@ from core.db import utcnow
 from core.i18n import N_
 from core.products import ProductLine
 
-from ..accounts.models import CommunicationModel, PartnerStatus, User
+from core.accounts import CommunicationModel, PartnerStatus, User
 from ..leads.models import Lead, LeadStatus
 from ..leads.services import (ConsentInput, FirmNotActive, IdempotencyConflict, LeadRefused, check_consent,
                               check_contact, match_email, new_consent)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from core.contracts import Insurer
 from core.db import DomainError
 
-from ..accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr

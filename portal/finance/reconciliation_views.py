@@ -19,7 +19,7 @@ from ledger import receipts as money_in, reconciliation as rec, statement_files
 from ledger.statements import parse_period
 from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
 
-from ..accounts.models import Role
+from core.accounts import Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr

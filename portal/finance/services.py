@@ -12,7 +12,7 @@ from core.db import DomainError
 from core.i18n import N_
 from ledger.payouts import Debtor, Payee, checked_bank_details
 
-from ..accounts.models import Organisation
+from core.accounts import Organisation
 
 
 class DebtorNotConfigured(DomainError):

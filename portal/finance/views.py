@@ -19,7 +19,7 @@ from core.products import ProductLine
 from ledger import commissions, engine, payouts, posting, reports
 from ledger.models import Account
 
-from ..accounts.models import Organisation, Role
+from core.accounts import Organisation, Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr

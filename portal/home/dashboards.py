@@ -15,7 +15,8 @@ from core.outbox import OutboxMessage, OutboxState
 from agreements.models import Agreement, AgreementStatus
 from core.partners import Lifecycle
 
-from ..accounts.models import ApiToken, Organisation, PartnerStatus, Role, User
+from core.accounts import Organisation, PartnerStatus, Role, User
+from ..accounts.models import ApiToken
 from ..cases.models import Case
 from ..cases.pipeline import NEXT_STEP, OPEN_STAGES
 from ..leads.models import Lead, LeadStatus

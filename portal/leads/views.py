@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from core.db import DomainError
 
-from ..accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr

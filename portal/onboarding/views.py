@@ -13,7 +13,7 @@ from core.db import DomainError
 from core.partners import Lifecycle
 from sqlalchemy import select
 
-from ..accounts.models import Organisation, Role
+from core.accounts import Organisation, Role
 from ..extensions import db, limiter
 from ..forms import apply_domain_errors
 from ..security.access import PARTNERS, allow, public

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
-from ..accounts.models import PARTNER_ROLES, STAFF_ROLES, PartnerStatus, Role
+from core.accounts import PARTNER_ROLES, STAFF_ROLES, PartnerStatus, Role
 
 log = logging.getLogger(__name__)
 

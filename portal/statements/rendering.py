@@ -31,7 +31,7 @@ from agreements.rendering import FONT, FONT_BOLD, FONT_DIR
 from core.csv_export import csv_text
 from ledger.statements import PartnerStatement, StatementLine, month_bounds
 
-from ..accounts.models import LANGUAGES, Organisation
+from core.accounts import LANGUAGES, Organisation
 from ..finance.exports import decimal_amount
 
 CSV_COLUMNS = ["date", "currency", "kind", "description", "contract_reference", "policy_number", "client_initials",

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ledger.statements import parse_period, partner_statement, statement_periods
 
-from ..accounts.models import Organisation
+from core.accounts import Organisation
 from ..extensions import db
 from ..security import policy
 from ..security.access import permit

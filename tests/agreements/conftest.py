@@ -17,7 +17,7 @@ from agreements.sealing import SealConfig
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage
 from core.partners import Lifecycle
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 
 BROKER = operations.BrokerIdentity("BIG Insurance Brokers SAS", "ORIAS 07000001")
 SEAL_PASSWORD = b"test seal password"

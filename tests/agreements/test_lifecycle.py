@@ -17,7 +17,7 @@ from core.audit import AuditEvent
 from core.outbox import OutboxKind, OutboxMessage, OutboxState
 from core.partners import Lifecycle
 from core.products import ProductLine
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from tests.agreements.conftest import BROKER, PARTNER_IP, state_of
 
 RuleValues = operations.RuleValues

@@ -13,7 +13,7 @@ from agreements.models import PaymentTermsBasis
 from agreements.operations import RuleValues
 from agreements.sealing import check_seal
 from core.products import ProductLine
-from portal.accounts.models import PartnerStatus
+from core.accounts import PartnerStatus
 from tests.agreements.conftest import BROKER
 from tests.agreements.pdftools import pages_text, squash
 

@@ -1,7 +1,7 @@
 """A person in a real browser: sign in, switch language, sign out."""
 import pytest
 
-from portal.accounts.models import Role
+from core.accounts import Role
 from tests.factories import PASSWORD
 from tests.portal.test_finance_payouts import books  # noqa: F401  (fixture)
 
@@ -93,7 +93,7 @@ def test_account_manager_moves_a_case_to_the_next_stage(page, live_server, sessi
 
     from core.db import utcnow
     from core.products import ProductLine
-    from portal.accounts.models import CommunicationModel, PartnerStatus
+    from core.accounts import CommunicationModel, PartnerStatus
     from portal.cases.models import BudgetBand, Case, CaseStatus
     from portal.cases.services import CaseInput, submit_case
     from portal.leads.services import ConsentInput

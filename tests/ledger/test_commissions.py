@@ -13,7 +13,7 @@ from ledger import commissions, engine
 from ledger.models import JournalEntry
 from tests.ledger import books
 from tests.ledger.books import add_agreement, add_insurer
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 
 START = date(2026, 12, 1)
 TODAY = date(2026, 12, 1)

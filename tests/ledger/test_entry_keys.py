@@ -14,7 +14,7 @@ from ledger import commissions, engine, reconciliation, reports
 from ledger.engine import credit, debit
 from ledger.models import AccountType, JournalEntry
 from ledger.reconciliation_models import ItemKind
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from tests.dbtools import triggers_suspended
 from tests.ledger import books
 

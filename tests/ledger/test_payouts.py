@@ -27,7 +27,7 @@ from ledger import commissions, engine, payouts, receipts
 from ledger.models import JournalEntry
 from ledger.payouts import ExclusionReason, RunStatus
 from ledger.reconciliation_models import InsurerStatement, ItemKind, ReconciliationItem
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.extensions import db
 from tests.ledger.books import add_insurer
 from tests.ledger.test_concurrency import in_transaction, run_threads

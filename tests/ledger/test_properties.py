@@ -21,7 +21,7 @@ from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.engine import credit, debit
 from ledger.models import Account, AccountType, JournalEntry
-from portal.accounts.models import Organisation, PartnerStatus, Role
+from core.accounts import Organisation, PartnerStatus, Role
 from portal.extensions import db
 from tests.dbtools import emptied
 

@@ -17,7 +17,7 @@ from ledger import commissions, engine, reconciliation as rec, receipts, stateme
 from ledger.models import JournalEntry
 from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
 from tests.ledger.books import add_agreement
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 
 NOV = date(2026, 11, 1)
 TODAY = date(2026, 12, 15)

@@ -11,7 +11,7 @@ from ledger import commissions, engine, payouts
 from ledger.models import JournalEntry
 from ledger.statements import LineKind, parse_period, partner_statement, statement_periods
 from tests.ledger.books import add_agreement, add_insurer
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 
 DEC, JAN, FEB = date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)
 

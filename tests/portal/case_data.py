@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from core.db import utcnow
 from core.products import ProductLine
-from portal.accounts.models import CommunicationModel
+from core.accounts import CommunicationModel
 from portal.cases.models import BudgetBand
 from portal.cases.services import CaseInput
 from portal.leads.services import ConsentInput, LeadInput

@@ -1,5 +1,5 @@
 """One access rule, one answer, on the web and on the API: what finance may read of the partner pipeline."""
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.leads.services import submit_lead
 from tests.portal.case_data import lead_input
 from tests.portal.test_cases_api_pipeline import (INTERNAL_NOTE, PARTNER_NOTE, S, bearer, broker, manager,  # noqa: F401

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage
 from core.partners import Lifecycle
-from portal.accounts.models import Organisation, PartnerStatus, Role, User
+from core.accounts import Organisation, PartnerStatus, Role, User
 from tests.conftest import csrf_from
 
 ORG_FORM = {"legal_name": "Azur Expat Courtage SARL", "status": "specialist_broker", "register": "orias",

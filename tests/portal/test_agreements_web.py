@@ -8,7 +8,7 @@ from sqlalchemy import select
 from agreements import operations as ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
 from core.partners import Lifecycle
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.agreements.services import broker_identity, seal_config
 from tests.conftest import csrf_from
 

@@ -12,7 +12,7 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error, r
                                  status_code_conformance)
 
 from portal import create_app
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.cases.services import submit_case
 from portal.leads.services import submit_lead
 from tests.ledger.books import add_agreement

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from core.audit import AuditEvent
 from core.db import utcnow
 from portal.accounts import operations as ops
-from portal.accounts.models import ApiToken, Role
+from core.accounts import Role
+from portal.accounts.models import ApiToken
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.portal.test_api import _assert_error, _bearer

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from core.audit import AuditEvent
 from core.db import utcnow
 from core.outbox import OutboxMessage
-from portal.accounts.models import PasswordResetToken, Role, User
+from core.accounts import Role, User
+from portal.accounts.models import PasswordResetToken
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 

@@ -18,7 +18,7 @@ from core.transports import FileTransport
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from ledger.posting import failures, post_pending
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.cases.pipeline import Placement, move
 from portal.cases.services import submit_case
 from tests.conftest import csrf_from

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core.partners import Lifecycle
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.cases.models import Case
 
 CASE = {"client_first_name": "Marc", "client_last_name": "Dupont", "client_email": "marc@example.org",

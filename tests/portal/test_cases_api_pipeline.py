@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.contracts import Insurer
 from core.db import utcnow
 from core.products import ProductLine
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.cases.models import Case, CaseStatus
 from portal.cases.pipeline import Placement, move
 from portal.cases.services import convert_lead, submit_case

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from core.contracts import Contract, Insurer
 from core.db import utcnow
 from core.products import ProductLine
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.cases.models import Case, CaseStatus, Milestone
 from portal.cases.pipeline import Placement, move
 from portal.cases.services import submit_case

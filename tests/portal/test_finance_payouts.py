@@ -19,7 +19,7 @@ from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from ledger.payouts import PayoutRun, RunStatus
-from portal.accounts.models import Organisation, PartnerStatus, Role
+from core.accounts import Organisation, PartnerStatus, Role
 from tests.conftest import csrf_from
 from tests.system_tools import pain001_errors
 

@@ -13,7 +13,7 @@ from core.db import utcnow
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
-from portal.accounts.models import Role
+from core.accounts import Role
 from tests.conftest import csrf_from
 from tests.ledger.test_reconciliation import csv_bytes, place, setup_books
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts.models import Organisation, PartnerStatus, Role
+from core.accounts import Organisation, PartnerStatus, Role
 from portal.cases.models import Case
 from portal.leads.models import Lead
 from tests.conftest import csrf_from

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.cases.models import Case
 from portal.leads.models import Lead
 from tests.portal.test_cases import CASE

@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from core.contracts import Insurer
-from portal.accounts.models import Role
+from core.accounts import Role
 from tests.conftest import csrf_from
 
 

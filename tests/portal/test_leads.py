@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from core.audit import AuditEvent
 from core.partners import Lifecycle
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.leads.models import Consent, Lead
 from tests.conftest import csrf_from
 

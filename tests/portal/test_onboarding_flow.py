@@ -10,7 +10,7 @@ from core.audit import AuditEvent
 from core.outbox import OutboxMessage, deliver_due
 from core.partners import Lifecycle
 from core.transports import SmtpTransport
-from portal.accounts.models import Organisation, PartnerStatus, Role, User
+from core.accounts import Organisation, PartnerStatus, Role, User
 from portal.extensions import db
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD

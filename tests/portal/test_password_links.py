@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage
-from portal.accounts.models import User
+from core.accounts import User
 from portal.security.passwords import verify_password
 from tests.conftest import csrf_from
 

@@ -17,7 +17,7 @@ from core.db import AppendOnlyViolation, utcnow
 from core.events import BusinessEvent
 from core.outbox import OutboxMessage
 from core.products import ProductLine
-from portal.accounts.models import CommunicationModel, PartnerStatus, Role, User
+from core.accounts import CommunicationModel, PartnerStatus, Role, User
 from portal.cases.models import BudgetBand, Case, CaseStatus, CcLog, CcOutcome, Milestone
 from portal.cases.pipeline import MoveRefused, Placement, PlacementRefused, move, term_end
 from portal.cases.services import CaseInput, convert_lead, submit_case

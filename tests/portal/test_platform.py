@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from core.audit import AuditEvent
 from portal import create_app
-from portal.accounts.models import Organisation, PartnerStatus, User
+from core.accounts import Organisation, PartnerStatus, User
 from portal.config import ConfigError
 from portal.demo import DEMO_LOGINS
 from tests.conftest import csrf_from

@@ -23,7 +23,7 @@ from core.db import utcnow
 from core.outbox import OutboxMessage, OutboxState, backoff, deliver_due
 from core.partners import Lifecycle
 from core.transports import FileTransport
-from portal.accounts.models import Role
+from core.accounts import Role
 from portal.agreements.services import broker_identity, seal_certificate_pem
 from portal.extensions import db
 from tests.smtp import free_port

@@ -10,7 +10,7 @@ from core import events
 from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine
 from ledger import commissions
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.cases.services import submit_case
 from tests.ledger.books import add_agreement, add_insurer
 from tests.portal.case_data import case_input
