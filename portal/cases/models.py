@@ -118,6 +118,13 @@ class Case(Base):
     milestones: Mapped[list["Milestone"]] = relationship(order_by="Milestone.id", back_populates="case",
                                                          viewonly=True)
 
+    @property
+    def client_initials(self) -> str | None:
+        """The only personal data a partner's commission statement shows (carried to the ledger by the
+        contract events)."""
+        parts = (self.client_first_name, self.client_last_name)
+        return "".join(f"{part.strip()[:1].upper()}." for part in parts if part and part.strip()) or None
+
 
 @append_only
 class Milestone(Base):

@@ -257,7 +257,7 @@ def _place(session: Session, user: User, case: Case, placement: Placement) -> Co
     events.emit(session, events.CONTRACT_PLACED, contract.public_id, placement.start_date,
                 case=case.public_id, organisation_id=case.organisation_id, insurer=placement.insurer.code,
                 product_line=placement.product_line.value, premium_minor=placement.premium_minor,
-                currency=placement.currency, term=1)
+                currency=placement.currency, term=1, client_initials=case.client_initials)
     session.expire(case, ["contract"])
     return contract
 
@@ -279,8 +279,10 @@ def _renew(session: Session, contract: Contract, premium_minor: int) -> None:
     contract.terms.append(term)
     contract.premium_minor = premium_minor
     session.flush()
+    case = session.get(Case, contract.case_id) if contract.case_id is not None else None
     events.emit(session, events.CONTRACT_RENEWED, contract.public_id, start, term=term.number,
-                premium_minor=premium_minor, currency=contract.currency)
+                premium_minor=premium_minor, currency=contract.currency,
+                client_initials=case.client_initials if case else None)
 
 
 def claim(session: Session, user: User, case: Case) -> None:

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agreements.operations import agreement_in_force
+from agreements.queries import agreement_in_force
 from core.db import DomainError
 from core.i18n import N_
 from ledger.payouts import Debtor, Payee, checked_bank_details

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule, PaymentTermsBasis
-from agreements.operations import agreement_in_force
+from agreements.queries import agreement_in_force
 from core import events
 from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine

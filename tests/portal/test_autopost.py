@@ -87,6 +87,7 @@ def test_a_placement_is_posted_by_the_worker_once_without_anyone_pressing_a_butt
     run_worker(session, tmp_path)
     [entry] = commission_entries(session, contract)
     assert entry.details["broker_commission_minor"] == 150_000
+    assert entry.details["client_initials"] == "M.D."  # the partner's statement names Marc Dupont by initials
     assert held(session, org) == 60_000  # 40 % of the broker's 15 %
 
     again = run_worker(session, tmp_path, later=timedelta(days=3))

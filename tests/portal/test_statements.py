@@ -42,7 +42,7 @@ def firm(session, make_org, make_user, insurer):
         session.add(contract)
         session.flush()
         event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, DEC, premium_minor=1_000_000,
-                            currency="EUR", term=1)
+                            currency="EUR", term=1, client_initials=case.client_initials if case else None)
         commissions.post_event(session, event, today=DEC)
         commissions.release_disclosure(session, contract, today=date(2026, 12, 5), released_by="compliance")
         session.commit()
