@@ -62,7 +62,7 @@ test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check portal core agreements compliance tests bench wsgi.py
+	$(BIN)/ruff check portal core agreements compliance ledger pipeline tests bench wsgi.py
 
 worker: install
 	$(FLASK) outbox work

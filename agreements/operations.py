@@ -23,8 +23,7 @@ from core.products import ProductLine
 
 from . import rendering, templates
 from .errors import AlreadySigned, ApprovalRequired, DocumentChanged, NameMismatch, ScheduleInvalid, WrongState
-from .models import (Agreement, AgreementKind, AgreementStatus, CommissionRule,
-                     PaymentTermsBasis, Signature, SignerParty)
+from .models import Agreement, AgreementKind, AgreementStatus, CommissionRule, PaymentTermsBasis, Signature, SignerParty
 from .sealing import SealConfig, seal
 
 SEAL_JOB = "agreements.seal"

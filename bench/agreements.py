@@ -100,8 +100,8 @@ def instance_env(tmp: Path) -> None:
 
 def make_firms(db, count: int, prefix: str):
     """`count` approved firms, each with a partner admin, cycling through languages and kinds."""
-    from core.partners import Lifecycle
     from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
+    from core.partners import Lifecycle
 
     firms = []
     for i in range(count):
@@ -346,8 +346,7 @@ def main(argv=None) -> int:
 
         with app.app_context():
             import core.outbox
-            from agreements import operations as ops
-            from agreements import rendering, sealing
+            from agreements import operations as ops, rendering, sealing
             from agreements.certificates import certificate_pem, ensure_dev_certificate
             from core.accounts import Role, User
 

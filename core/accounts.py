@@ -8,10 +8,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, enum_column, created_at, intpk, new_secret, public_id, str255
+from .db import Base, created_at, enum_column, intpk, new_secret, public_id, str255
 from .i18n import N_
 from .partners import Lifecycle
-
 
 
 class Role(enum.Enum):

@@ -4,6 +4,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from core.accounts import CommunicationModel, PartnerStatus, Register, Role
+
 from ..forms import CheckboxesField, EnumSelectField, language_choices, set_firm_choices
 
 

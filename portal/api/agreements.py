@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from agreements.models import Agreement
 from agreements.verification import MAX_UPLOAD, verify
-
 from core.accounts import Role
+
 from ..agreements.services import seal_certificate_pem
 from ..agreements.views import may_see_rates
 from ..errors import api_error

@@ -4,6 +4,7 @@ import click
 from flask.cli import with_appcontext
 
 from core.accounts import API_ONLY_ROLES, Role
+
 from ..demo import DEMO_LOGINS, load_demo
 from ..extensions import db
 from ..mail import link_context

@@ -8,11 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agreements.queries import agreement_in_force
+from core.accounts import Organisation
 from core.db import DomainError
 from core.i18n import N_
 from ledger.payouts import Debtor, Payee, checked_bank_details
-
-from core.accounts import Organisation
 
 
 class DebtorNotConfigured(DomainError):

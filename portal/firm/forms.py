@@ -4,6 +4,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from core.accounts import Role
+
 from ..forms import language_choices
 from ..i18n import tr
 

@@ -8,18 +8,17 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from agreements.models import Agreement, AgreementStatus
+from core.accounts import Organisation, PartnerStatus, Role, User
 from core.audit import AuditEvent
 from core.i18n import N_
 from core.outbox import OutboxMessage, OutboxState
-
-from agreements.models import Agreement, AgreementStatus
 from core.partners import Lifecycle
+from pipeline.cases.models import Case
+from pipeline.cases.pipeline import NEXT_STEP, OPEN_STAGES
+from pipeline.leads.models import Lead, LeadStatus
 
-from core.accounts import Organisation, PartnerStatus, Role, User
 from ..accounts.models import ApiToken
-from ..cases.models import Case
-from ..cases.pipeline import NEXT_STEP, OPEN_STAGES
-from ..leads.models import Lead, LeadStatus
 
 
 def for_user(session: Session, user: User) -> tuple[str, dict]:

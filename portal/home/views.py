@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from core.accounts import LANGUAGES
+
 from ..extensions import db
 from ..security.access import public, signed_in
 from . import dashboards

@@ -5,9 +5,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from pipeline.leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX
+from pipeline.leads.services import URGENCIES
+
 from ..forms import country_choices, language_choices
-from .models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX
-from .services import URGENCIES
 
 URGENCY_LABELS = {"asap": _l("As soon as possible"), "within_3_months": _l("Within 3 months"),
                   "within_6_months": _l("Within 6 months"), "later": _l("Later")}

@@ -4,6 +4,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from core.accounts import CommunicationModel, PartnerStatus, Register
+
 from ..forms import CheckboxesField, EnumSelectField, set_firm_choices
 
 

@@ -7,6 +7,7 @@ answers. `tests/portal/test_access.py` walks both with every role to hold them t
 from __future__ import annotations
 
 from core.accounts import PARTNER_ROLES, PartnerStatus, Role
+
 from .access import Access
 
 INTRODUCERS = frozenset({PartnerStatus.introducer})

@@ -9,6 +9,7 @@ from flask import abort
 from sqlalchemy import Select, false, select
 
 from core.accounts import Role
+
 from ..extensions import db
 
 

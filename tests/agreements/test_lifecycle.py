@@ -9,15 +9,21 @@ import pytest
 from sqlalchemy import select
 
 from agreements import operations, queries
-from agreements.errors import (AlreadySigned, ApprovalRequired, DocumentChanged, NameMismatch, ScheduleInvalid,
-                               WrongState)
+from agreements.errors import (
+    AlreadySigned,
+    ApprovalRequired,
+    DocumentChanged,
+    NameMismatch,
+    ScheduleInvalid,
+    WrongState,
+)
 from agreements.models import Agreement, AgreementKind, AgreementStatus, SignerParty
 from compliance.models import Review, ReviewDecision, ReviewKind
+from core.accounts import PartnerStatus, Role
 from core.audit import AuditEvent
 from core.outbox import OutboxKind, OutboxMessage, OutboxState
 from core.partners import Lifecycle
 from core.products import ProductLine
-from core.accounts import PartnerStatus, Role
 from tests.agreements.conftest import BROKER, PARTNER_IP, state_of
 
 RuleValues = operations.RuleValues

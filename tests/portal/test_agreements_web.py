@@ -8,8 +8,8 @@ from sqlalchemy import select
 from agreements import operations as ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
 from agreements.queries import agreement_in_force
-from core.partners import Lifecycle
 from core.accounts import PartnerStatus, Role
+from core.partners import Lifecycle
 from portal.agreements.services import broker_identity, seal_config
 from tests.conftest import csrf_from
 
@@ -40,7 +40,6 @@ def active_agreement(app, session, make_org, make_user):
 
 def _token(app, user):
     from portal.accounts.operations import create_api_token
-
     from portal.extensions import db
 
     _t, raw = create_api_token(db.session, user, "test")

@@ -2,8 +2,8 @@
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from core.audit import AuditEvent
 from core.accounts import Role
+from core.audit import AuditEvent
 from portal.accounts.models import ApiToken
 from tests.conftest import csrf_from
 

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.accounts import Role
 from core.audit import AuditEvent
 from core.db import utcnow
 from portal.accounts import operations as ops
-from core.accounts import Role
 from portal.accounts.models import ApiToken
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD

@@ -35,8 +35,8 @@ def _rows() -> int:
 @pytest.fixture
 def world(session, make_org, make_user):
     """A user of each role, and one record of each kind a form can be about (their ids fill the URLs)."""
-    from portal.cases.services import submit_case
-    from portal.leads.services import submit_lead
+    from pipeline.cases.services import submit_case
+    from pipeline.leads.services import submit_lead
 
     users = []
     for role, status in USERS:

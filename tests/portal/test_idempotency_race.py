@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from core.accounts import PartnerStatus, Role
-from portal.cases.models import Case
-from portal.leads.models import Lead
+from pipeline.cases.models import Case
+from pipeline.leads.models import Lead
 from tests.portal.test_cases import CASE
 from tests.portal.test_leads import LEAD
 

@@ -1,8 +1,8 @@
 """Administrators and finance keep the list of insurers that contracts are placed with."""
 from sqlalchemy import select
 
-from core.contracts import Insurer
 from core.accounts import Role
+from core.contracts import Insurer
 from tests.conftest import csrf_from
 
 

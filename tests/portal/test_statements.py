@@ -7,11 +7,11 @@ import pytest
 from pypdf import PdfReader
 
 from core import events
+from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine
 from ledger import commissions
-from core.accounts import PartnerStatus, Role
-from portal.cases.services import submit_case
+from pipeline.cases.services import submit_case
 from tests.ledger.books import add_agreement, add_insurer
 from tests.portal.case_data import case_input
 

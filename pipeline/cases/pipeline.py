@@ -15,12 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit, events
+from core.accounts import Role, User
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
 from core.db import DomainError, utcnow
 from core.i18n import N_
 from core.products import ProductLine
 
-from core.accounts import Role, User
 from ..leads.models import Lead, LeadStatus
 from .models import Case, CaseStatus, Milestone
 

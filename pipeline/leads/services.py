@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from compliance.health_data import Verdict, assess
 from core import audit
+from core.accounts import LANGUAGES, PartnerStatus, User
 from core.db import DomainError, utcnow
 from core.i18n import N_
 
-from core.accounts import LANGUAGES, PartnerStatus, User
 from .models import CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory
 
 #: column lengths of what is stored normalised: match_email, and each name's share of match_name
