@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from core.db import render_migration_item
 
-    from . import errors, i18n, input_guard
+    from . import errors, i18n, input_guard, nav
     from .extensions import babel, csrf, db, limiter, migrate
     from .security import access, headers
 
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
     i18n.init_app(app)
+    nav.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
     app.before_request(access.enforce_access)

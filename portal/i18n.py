@@ -167,9 +167,8 @@ def init_app(app: Flask) -> None:
 
     from flask_babel import get_locale
 
-    from .nav import items_for
     from .security.access import can_access
 
     app.jinja_env.globals.update(tr=tr, LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGES=LANGUAGES, get_locale=get_locale,
-                                 country_name=country_name, nav_items=items_for, can_access=can_access)
+                                 country_name=country_name, can_access=can_access)
     app.jinja_env.filters["country_name"] = country_name

@@ -11,11 +11,10 @@ from core.accounts import CommunicationModel, PartnerStatus, Role, User
 from core.outbox import enqueue_mail
 
 from .models import Case, CcLog, CcOutcome, Milestone
+from .stages import KEY_MILESTONES, LEAD_LEVEL
 
 
 def notify_milestone(session: Session, case: Case, milestone: Milestone, *, news_for_introducer: bool) -> None:
-    from .pipeline import KEY_MILESTONES, LEAD_LEVEL
-
     if milestone.stage not in KEY_MILESTONES:
         return
     consent = case.consent

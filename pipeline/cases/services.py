@@ -29,7 +29,8 @@ from ..leads.services import (
 )
 from . import crypto
 from .models import BudgetBand, Case
-from .pipeline import LEAD_LEVEL, PIPELINE_ROLES, MoveRefused, record_submission
+from .pipeline import PIPELINE_ROLES, MoveRefused, record_submission
+from .stages import LEAD_LEVEL
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ from core.contracts import Contract
 from core.products import ProductLine
 from pipeline.cases import crypto, services
 from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone
-from pipeline.cases.pipeline import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
+from pipeline.cases.stages import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
 from pipeline.leads.services import ConsentInput
 
 from ..extensions import db
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit, principal
 from ..security.scoping import scoped
-from . import bp
+from .blueprint import bp
 from .common import (
     PageQuerySchema,
     create_once,

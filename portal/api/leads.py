@@ -15,7 +15,7 @@ from ..extensions import db
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit, principal
 from ..security.scoping import scoped
-from . import bp
+from .blueprint import bp
 from .common import (
     PageQuerySchema,
     create_once,

@@ -17,7 +17,7 @@ from ledger.statements import LineKind, parse_period, partner_statement
 from ..extensions import db
 from ..security import policy
 from ..security.access import permit, principal
-from . import bp
+from .blueprint import bp
 from .common import InvalidBody, load_query
 from .openapi import documented
 

@@ -10,15 +10,15 @@ from sqlalchemy.orm import joinedload
 from core.accounts import PartnerStatus, Role
 from core.contracts import Insurer
 from core.db import DomainError
-from pipeline.cases import crypto, pipeline, services
+from pipeline.cases import crypto, pipeline, services, stages
 from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 from pipeline.leads.models import CONSENT_TEXT_VERSIONS
 from pipeline.leads.services import CONSENT_CC_TEXT, CONSENT_TEXT, ConsentInput
 
+from ..consent_forms import WithdrawalForm, consent_given_at
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr
-from ..leads.forms import WithdrawalForm, consent_given_at
 from ..pagination import paginate
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit
@@ -36,7 +36,7 @@ def index():
     stmt = scoped(select(Case), Case, current_user).options(joinedload(Case.organisation))
     status = request.args.get("status", "")
     if status == "open":
-        stmt = stmt.where(Case.status.in_(pipeline.OPEN_STAGES))
+        stmt = stmt.where(Case.status.in_(stages.OPEN_STAGES))
     elif status in CaseStatus.__members__:
         stmt = stmt.where(Case.status == CaseStatus[status])
     assigned = request.args.get("assigned", "") if current_user.is_staff else ""
@@ -48,7 +48,7 @@ def index():
     stmt = stmt.order_by(Case.stage_entered_at.asc(), Case.id.asc()) if current_user.is_staff \
         else stmt.order_by(Case.id.desc())
     return render_template("cases/index.html", page=paginate(stmt), statuses=list(CaseStatus), status=status,
-                           assigned=assigned, next_step=pipeline.NEXT_STEP)
+                           assigned=assigned, next_step=stages.NEXT_STEP)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -115,8 +115,8 @@ def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 20
         "cases/view.html", case=case, history=history, cc_log=cc_log,
         summary=crypto.decrypt(case.case_summary_encrypted, keys) if may_read_underwriting else None,
         underwriting=crypto.decrypt(case.underwriting_encrypted, keys) if may_read_underwriting else None,
-        move_form=_move_form(case, move_form) if movable else None, next_step=pipeline.NEXT_STEP.get(case.status),
-        key_milestones=pipeline.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
+        move_form=_move_form(case, move_form) if movable else None, next_step=stages.NEXT_STEP.get(case.status),
+        key_milestones=stages.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
         withdrawal_form=withdrawal_form or WithdrawalForm()), status
 
 

@@ -25,7 +25,7 @@ from ..forms import apply_domain_errors
 from ..i18n import tr
 from ..pagination import paginate
 from ..security.access import allow
-from . import bp
+from .blueprint import bp
 from .exports import csv_response, decimal_amount
 from .reconciliation_forms import ReceiptForm, ResolveForm, StatementUploadForm
 

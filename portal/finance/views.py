@@ -25,7 +25,7 @@ from ..forms import apply_domain_errors
 from ..i18n import tr
 from ..security import policy
 from ..security.access import allow, permit
-from . import bp
+from .blueprint import bp
 from .exports import csv_response, decimal_amount
 from .forms import BankDetailsForm, InsurerRateForm, PayoutRunForm, SettleForm, parse_month
 from .services import debtor, payees

@@ -15,7 +15,7 @@ from core.i18n import N_
 from core.outbox import OutboxMessage, OutboxState
 from core.partners import Lifecycle
 from pipeline.cases.models import Case
-from pipeline.cases.pipeline import NEXT_STEP, OPEN_STAGES
+from pipeline.cases.stages import NEXT_STEP, OPEN_STAGES
 from pipeline.leads.models import Lead, LeadStatus
 
 from ..accounts.models import ApiToken

@@ -11,9 +11,11 @@ from wtforms.validators import DataRequired, Length
 
 from core.accounts import PartnerStatus, Role
 from core.db import DomainError
+from pipeline import withdrawals
 from pipeline.leads import services
 from pipeline.leads.models import CONSENT_TEXT_VERSIONS, Lead, LeadStatus
 
+from ..consent_forms import WithdrawalForm, consent_given_at
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr
@@ -21,7 +23,7 @@ from ..pagination import paginate
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit
 from ..security.scoping import get_scoped_or_404, scoped
-from .forms import LeadForm, WithdrawalForm, consent_given_at
+from .forms import LeadForm
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -141,7 +143,7 @@ def withdraw(public_id: str):
     form = WithdrawalForm()
     if form.validate_on_submit():
         try:
-            services.withdraw_consent(db.session, current_user, lead, scope=form.scope.data, reason=form.reason.data,
+            withdrawals.withdraw_consent(db.session, current_user, lead, scope=form.scope.data, reason=form.reason.data,
                                       ip=request.remote_addr)
         except DomainError as exc:
             db.session.rollback()

@@ -20,7 +20,8 @@ from ..extensions import db
 from ..security import policy
 from ..security.access import permit
 from ..security.scoping import get_scoped_or_404
-from . import bp, rendering
+from . import rendering
+from .blueprint import bp
 
 
 def month_label(period) -> str:

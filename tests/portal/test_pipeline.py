@@ -31,8 +31,8 @@ from pipeline.leads.services import (
     decide_attribution,
     set_status,
     submit_lead,
-    withdraw_consent,
 )
+from pipeline.withdrawals import withdraw_consent
 from portal.extensions import db
 
 S = CaseStatus
