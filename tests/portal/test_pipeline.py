@@ -404,6 +404,14 @@ def test_milestones_and_cc_logs_cannot_be_edited_or_deleted_in_sql(session, quot
 
 # --- 6. who hears of key milestones -------------------------------------------------------------------------
 
+def test_a_milestone_mail_waiting_for_the_worker_is_listed_by_its_template(session, manager, broker, new_case,
+                                                                          make_user, login):
+    """The portal renders it when the worker sends it: until then the outbox page names what will be sent."""
+    walk(session, manager, new_case(broker), *TO_QUOTE)
+    page = login(make_user(Role.admin)).get("/admin/outbox").get_data(as_text=True)
+    assert "milestone_partner" in page and "milestone_client" in page
+
+
 def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(session, manager, broker, new_case):
     case = new_case(broker)
     walk(session, manager, case, *TO_QUOTE)
