@@ -1,5 +1,6 @@
 """Partner firms and the people who work in them or for the broker: the account models every layer
-reads. Flask-free: the portal adapts `User` to Flask-Login through the four attributes it expects."""
+reads. Flask-free: `User` carries the four attributes Flask-Login reads, so the portal signs people in without
+the model importing Flask."""
 from __future__ import annotations
 
 import enum
