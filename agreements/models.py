@@ -9,6 +9,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, Foreig
                         LargeBinary, Numeric, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.accounts import Organisation, User
 from core.db import Base, enum_column, BigIntPK, created_at, intpk, public_id
 from core.i18n import N_
 from core.products import ProductLine
@@ -115,7 +116,7 @@ class Agreement(Base):
     recurring_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recurring_approval_reason: Mapped[str | None] = mapped_column(Text)
 
-    organisation = relationship("Organisation")
+    organisation = relationship(Organisation)
     rules: Mapped[list["CommissionRule"]] = relationship(back_populates="agreement", cascade="all, delete-orphan",
                                                           order_by="CommissionRule.id")
     signatures: Mapped[list["Signature"]] = relationship(back_populates="agreement", order_by="Signature.id")
@@ -181,4 +182,4 @@ class Signature(Base):
     document_sha256: Mapped[str] = mapped_column(String(64))
 
     agreement: Mapped[Agreement] = relationship(back_populates="signatures")
-    user = relationship("User")
+    user = relationship(User)

@@ -23,8 +23,7 @@ from core.products import ProductLine
 
 from . import rendering, templates
 from .errors import AlreadySigned, ApprovalRequired, DocumentChanged, NameMismatch, ScheduleInvalid, WrongState
-from .models import (IN_FORCE_STATUSES, Agreement, AgreementKind, AgreementStatus, CommissionRule,
-                     PaymentTermsBasis, Signature, SignerParty)
+from .models import Agreement, AgreementKind, AgreementStatus, CommissionRule, PaymentTermsBasis, Signature, SignerParty
 from .sealing import SealConfig, seal
 
 SEAL_JOB = "agreements.seal"
@@ -362,16 +361,6 @@ def _supersede_previous(session: Session, agreement: Agreement, now: datetime) -
 def _activate_firm(organisation) -> None:
     if organisation.lifecycle is Lifecycle.approved:
         organisation.lifecycle = Lifecycle.active
-
-
-def agreement_in_force(session: Session, organisation_id: int, on: date) -> Agreement | None:
-    """The agreement that governs the firm's business on that date (the ledger asks this)."""
-    return session.execute(
-        select(Agreement).where(Agreement.organisation_id == organisation_id,
-                                Agreement.status.in_(IN_FORCE_STATUSES), Agreement.effective_from <= on,
-                                (Agreement.effective_to.is_(None)) | (Agreement.effective_to >= on))
-        .order_by(Agreement.effective_from.desc(), Agreement.id.desc()).limit(1)
-    ).scalar_one_or_none()
 
 
 def terminate(session: Session, actor, agreement: Agreement, *, reason: str, last_day: date,

@@ -100,8 +100,8 @@ def instance_env(tmp: Path) -> None:
 
 def make_firms(db, count: int, prefix: str):
     """`count` approved firms, each with a partner admin, cycling through languages and kinds."""
+    from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
     from core.partners import Lifecycle
-    from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
 
     firms = []
     for i in range(count):
@@ -346,10 +346,9 @@ def main(argv=None) -> int:
 
         with app.app_context():
             import core.outbox
-            from agreements import operations as ops
-            from agreements import rendering, sealing
+            from agreements import operations as ops, rendering, sealing
             from agreements.certificates import certificate_pem, ensure_dev_certificate
-            from portal.accounts.models import Role, User
+            from core.accounts import Role, User
 
             # The portal registers the real seal job; here finalise() is called directly, the queued job
             # only has to be a known name.

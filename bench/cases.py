@@ -59,23 +59,24 @@ for _path in (ROOT, BENCH):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+import health_screen  # noqa: E402  (the sibling benchmark: corpora and generated clean need descriptions)
 from cryptography.fernet import Fernet  # noqa: E402
+from flask import current_app  # noqa: E402
+from scratch_db import PgDatabase  # noqa: E402
 from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
 
-import health_screen  # noqa: E402  (the sibling benchmark: corpora and generated clean need descriptions)
-from scratch_db import PgDatabase  # noqa: E402
 from compliance import health_data  # noqa: E402
+from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
 from core.db import new_secret, utcnow  # noqa: E402
 from core.partners import Lifecycle  # noqa: E402
 from core.products import ProductLine  # noqa: E402
+from pipeline.cases import crypto  # noqa: E402
+from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone  # noqa: E402
+from pipeline.leads.models import Consent, Lead, LeadStatus  # noqa: E402
+from pipeline.leads.services import match_email, match_name, match_phone  # noqa: E402
 from portal import create_app  # noqa: E402
-from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
 from portal.accounts.operations import create_api_token, find_user_by_email  # noqa: E402
-from portal.cases import crypto  # noqa: E402
-from portal.cases.models import BudgetBand, Case, CaseStatus, Milestone  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from portal.leads.models import Consent, Lead, LeadStatus  # noqa: E402
-from portal.leads.services import match_email, match_name, match_phone  # noqa: E402
 
 PASSWORD = "demo-password"  # the demo password (`flask demo-data` without DEMO_PASSWORD)
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -354,8 +355,9 @@ def insert_cases(conn, rng: random.Random, now: datetime, pop: Population, count
                            [o for o in pop.brokers if o != pop.demo_specialist])
     created = random_times(rng, count, now)
     # Encrypted once and reused: every token decrypts with the configured key, as a real one would.
-    summaries = [crypto.encrypt(t) for t in SUMMARIES]
-    underwriting = [crypto.encrypt(t) if t else None for t in UNDERWRITING]
+    keys = current_app.config["CASE_ENCRYPTION_KEYS"]
+    summaries = [crypto.encrypt(t, keys) for t in SUMMARIES]
+    underwriting = [crypto.encrypt(t, keys) if t else None for t in UNDERWRITING]
     consent_id, case_id, milestone_id = next_id(conn, consents), next_id(conn, cases), next_id(conn, milestones)
     for start in range(0, count, CASES_PER_BATCH):
         consent_rows, case_rows, milestone_rows = [], [], []
@@ -458,7 +460,7 @@ def generate(app, rng: random.Random, cases: int, per_case: int) -> dict:
     """Load the volume, one transaction per step; returns the time of each step and the row counts."""
     now = utcnow()
     timings = {}
-    with app.app_context():  # crypto.encrypt reads the app's keys
+    with app.app_context():  # the case encryption keys come from the app's configuration
         engine = loading_engine(db.engine.url)
         try:
             t0 = time.perf_counter()

@@ -59,18 +59,18 @@ def _bench_ledger():
 
 bl = _bench_ledger()
 
+from scratch_db import PgDatabase  # noqa: E402  (bench/scratch_db.py)
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule  # noqa: E402
 from core import events  # noqa: E402
+from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer  # noqa: E402
 from core.partners import Lifecycle  # noqa: E402
 from core.products import ProductLine  # noqa: E402
 from ledger import commissions, engine, reports  # noqa: E402
 from ledger.models import JournalEntry  # noqa: E402
-from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
-from scratch_db import PgDatabase  # noqa: E402  (bench/scratch_db.py)
 
 RATIO = 1.5
 TARGET = f"same within noise: p50 ratio <= {RATIO}"

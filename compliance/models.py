@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.accounts import Organisation, User
 from core.db import Base, created_at, enum_column, intpk, public_id
 
 
@@ -36,5 +37,5 @@ class Review(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime]
 
-    reviewer = relationship("User")
-    organisation = relationship("Organisation")
+    reviewer = relationship(User)
+    organisation = relationship(Organisation)

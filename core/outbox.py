@@ -45,7 +45,7 @@ class OutboxMessage(Base):
     created_at: Mapped[created_at]
     kind: Mapped[OutboxKind] = mapped_column(Enum(OutboxKind, native_enum=False, length=16),
                                              default=OutboxKind.email, server_default="email")
-    #: jobs: the registered handler's name and its arguments
+    #: jobs: the registered handler's name and its arguments; mail queued by the domain: its template context
     job_name: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict | None] = mapped_column(JSON)
     #: e-mail: an attachment produced when the message is sent, as "<provider>:<key>" (see attachment providers)
@@ -93,6 +93,18 @@ def enqueue(session: Session, *, to: list[str] | str, subject: str, body_text: s
     return msg
 
 
+def enqueue_mail(session: Session, template: str, *, to: list[str] | str, locale: str, cc: list[str] | None = None,
+                 **context) -> OutboxMessage:
+    """Send template `template` to `to` in `locale` with `context`: the domain's way to write to people.
+
+    The context is JSON (records by their public id, enums by value); the web layer's registered renderer
+    turns it into the subject and body when the worker delivers the message, and the row keeps what was sent."""
+    msg = enqueue(session, to=to, cc=cc, subject="", body_text="", template=template, locale=locale)
+    msg.payload = context
+    session.flush()
+    return msg
+
+
 def enqueue_job(session: Session, name: str, **payload) -> OutboxMessage:
     """Queue work for the worker in the caller's transaction; it runs once the transaction commits."""
     if name not in JOBS:
@@ -129,6 +141,15 @@ def job(name: str):
         return handler
 
     return register
+
+
+#: renderer(session, template, locale, context) -> (subject, body) for mail queued with `enqueue_mail`
+RENDERERS: list[Callable[[Session, str, str, dict], tuple[str, str]]] = []
+
+
+def mail_renderer(render):
+    RENDERERS[:] = [render]
+    return render
 
 
 def attachment_provider(name: str):
@@ -213,6 +234,10 @@ def _process(session: Session, msg: OutboxMessage, transport: Transport, sender:
         handler(session, **(msg.payload or {}))
         session.flush()
         return
+    if msg.payload is not None and not msg.body_text:
+        if not RENDERERS:
+            raise LookupError(f"no renderer registered for the mail template {msg.template!r}")
+        msg.subject, msg.body_text = RENDERERS[0](session, msg.template, msg.locale, msg.payload)
     email = msg.as_email(sender)
     if msg.attachment_ref:
         provider, _, key = msg.attachment_ref.partition(":")

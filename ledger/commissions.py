@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, select, text
+from sqlalchemy import Date, ForeignKey, Numeric, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from agreements.operations import agreement_in_force
+from agreements.queries import agreement_in_force
+from core.accounts import Organisation
 from core.contracts import Contract, ContractTerm, Insurer
 from core.db import Base, append_only, created_at, enum_column, intpk
 from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED, BusinessEvent
@@ -131,19 +132,7 @@ def _accounts(session: Session, contract: Contract, org_public_id: str | None) -
 def _org_public_id(session: Session, contract: Contract) -> str | None:
     if contract.organisation_id is None:
         return None
-    return session.execute(text("SELECT public_id FROM organisations WHERE id = :id"),
-                           {"id": contract.organisation_id}).scalar_one()
-
-
-def client_initials(session: Session, contract: Contract) -> str | None:
-    """The client's initials, the only personal data a partner's commission statement shows."""
-    if contract.case_id is None:
-        return None
-    row = session.execute(text("SELECT client_first_name, client_last_name FROM cases WHERE id = :id"),
-                          {"id": contract.case_id}).first()
-    if row is None:
-        return None
-    return "".join(f"{part.strip()[:1].upper()}." for part in row if part and part.strip()) or None
+    return session.get(Organisation, contract.organisation_id).public_id
 
 
 def _nonzero(lines: list[engine.Line]) -> list[engine.Line]:
@@ -188,7 +177,8 @@ def post_term(session: Session, event: BusinessEvent, *, today: date) -> Journal
         return None
     _accounts(session, contract, org)
     details = {"contract": contract.public_id, "policy_number": contract.policy_number, "term": term,
-               "client_initials": client_initials(session, contract),
+               # the pipeline that emits the event knows the client; the ledger keeps only these initials
+               "client_initials": event.payload.get("client_initials"),
                "premium_minor": premium, "insurer_rate": str(rate), "broker_commission_minor": commission,
                "partner": org, "agreement": share.agreement, "partner_rate": str(share.rate),
                "one_off_fee_minor": share.one_off_fee_minor, "partner_share_minor": share.amount_minor,

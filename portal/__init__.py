@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from core.db import render_migration_item
 
-    from . import errors, i18n, input_guard
+    from . import errors, i18n, input_guard, nav
     from .extensions import babel, csrf, db, limiter, migrate
     from .security import access, headers
 
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _init_login(app)
     i18n.init_app(app)
+    nav.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
     app.before_request(access.enforce_access)
@@ -74,25 +75,27 @@ def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
     import compliance.models  # noqa: F401
+    import core.accounts  # noqa: F401
     import core.audit  # noqa: F401
     import core.contracts  # noqa: F401
     import core.events  # noqa: F401
+    import core.outbox  # noqa: F401
     import ledger.commissions  # noqa: F401
+    import ledger.models  # noqa: F401
     import ledger.payouts  # noqa: F401
     import ledger.posting  # noqa: F401  (its table, and the outbox job that posts business events)
     import ledger.reconciliation_models  # noqa: F401
-    import ledger.models  # noqa: F401
-    import core.outbox  # noqa: F401
+    from pipeline.cases import models as case_models  # noqa: F401
+    from pipeline.leads import models as lead_models  # noqa: F401
 
     from .accounts import models  # noqa: F401
-    from .cases import models as case_models  # noqa: F401
-    from .leads import models as lead_models  # noqa: F401
 
 
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
-    from .accounts.models import API_ONLY_ROLES, User
+    from core.accounts import API_ONLY_ROLES, User
+
     from .extensions import db, login_manager
 
     login_manager.init_app(app)

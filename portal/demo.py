@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agreements import operations as agreement_ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
 from compliance import onboarding as onboarding_rules
+from core.accounts import CommunicationModel, Lifecycle, Organisation, PartnerStatus, Register, Role, User
 from core.db import utcnow
 
 from .accounts import operations as ops
-from .accounts.models import CommunicationModel, Lifecycle, Organisation, PartnerStatus, Register, Role, User
 
 FIRMS = {
     "specialist": dict(legal_name="Lumen Expat Health Brokers SAS", status=PartnerStatus.specialist_broker,
@@ -140,11 +141,10 @@ def _demo_pipeline(session: Session) -> int:
 
     from core.contracts import Insurer
     from core.products import ProductLine
-
-    from .cases import pipeline, services as case_services
-    from .cases.models import BudgetBand, Case, CaseStatus
-    from .leads import services as lead_services
-    from .leads.models import Lead, LeadStatus
+    from pipeline.cases import pipeline, services as case_services
+    from pipeline.cases.models import BudgetBand, Case, CaseStatus
+    from pipeline.leads import services as lead_services
+    from pipeline.leads.models import Lead, LeadStatus
 
     if session.execute(select(Case.id).limit(1)).first() or session.execute(select(Lead.id).limit(1)).first():
         return 0
@@ -189,7 +189,8 @@ def _demo_pipeline(session: Session) -> int:
         "Karim", "Haddad", "karim.haddad@example.org", 1, [36], "AE", ProductLine.individual,
         BudgetBand.from_3000_to_6000, CommunicationModel.partner_leads, travel=["FR", "SG"], language="fr",
         case_summary="Engineer posted to Dubai for three years; wants worldwide cover excluding the USA.",
-        underwriting_sensitivities="Declared a past sports injury; full medical underwriting preferred."))
+        underwriting_sensitivities="Declared a past sports injury; full medical underwriting preferred."),
+        keys=current_app.config["CASE_ENCRYPTION_KEYS"])
     allianz = session.execute(select(Insurer).where(Insurer.code == "allianz-care")).scalar_one()
     walk(placed, CaseStatus.needs_analysis, CaseStatus.quote_requested, CaseStatus.quote_issued,
          CaseStatus.offer, CaseStatus.client_decision, CaseStatus.contract_issued,

@@ -1,11 +1,11 @@
 """Form pieces shared across areas."""
 from __future__ import annotations
 
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, widgets
 
-from .accounts.models import LANGUAGES
+from core.accounts import LANGUAGES
+
 from .i18n import LANGUAGE_NAMES, tr
 
 

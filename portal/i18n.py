@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import gettext
 
+from core.accounts import LANGUAGES
 from core.i18n import N_
-
-from .accounts.models import LANGUAGES
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "es": "Español", "ru": "Русский",
                   "uk": "Українська"}
@@ -166,11 +165,10 @@ def init_app(app: Flask) -> None:
             return {"me": None}
         return {"me": current_user._get_current_object(), "ui": layout_strings(), "urls": layout_urls()}
 
-    from .nav import items_for
-    from .security.access import can_access
-
     from flask_babel import get_locale
 
+    from .security.access import can_access
+
     app.jinja_env.globals.update(tr=tr, LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGES=LANGUAGES, get_locale=get_locale,
-                                 country_name=country_name, nav_items=items_for, can_access=can_access)
+                                 country_name=country_name, can_access=can_access)
     app.jinja_env.filters["country_name"] = country_name

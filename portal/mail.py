@@ -1,12 +1,17 @@
-"""Render an e-mail in the recipient's language and put it in the outbox (same transaction as the change)."""
+"""Render an e-mail in the recipient's language and put it in the outbox (same transaction as the change), or
+render, when the worker delivers it, a mail the domain queued as a template, a locale and a JSON context."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import force_locale
+from sqlalchemy import select
 
-from core.outbox import OutboxMessage, enqueue
+from core.contracts import Contract
+from core.outbox import OutboxMessage, enqueue, mail_renderer
+from pipeline.cases.models import Case, Milestone
+from pipeline.leads.models import LeadStatus
 
 from .extensions import db
 
@@ -14,14 +19,35 @@ from .extensions import db
 def queue_mail(template: str, *, to: str | list[str], locale: str, cc: list[str] | None = None,
                attachment_ref: str | None = None, session=None, **context) -> OutboxMessage:
     """`template` names templates/email/<template>.txt, which defines the blocks `subject` and `body`."""
+    subject, body = render(template, locale, context)
+    # in the caller's transaction: the message exists exactly when the change that caused it does
+    return enqueue(session or db.session, to=to, cc=cc, subject=subject, body_text=body, template=template, locale=locale,
+                   attachment_ref=attachment_ref)
+
+
+def render(template: str, locale: str, context: dict) -> tuple[str, str]:
     jinja_template = current_app.jinja_env.get_template(f"email/{template}.txt")
     with _recipient_locale(locale):
         ctx = jinja_template.new_context(dict(context, locale=locale))
         subject = "".join(jinja_template.blocks["subject"](ctx)).strip()
         body = "".join(jinja_template.blocks["body"](ctx)).strip() + "\n"
-    # in the caller's transaction: the message exists exactly when the change that caused it does
-    return enqueue(session or db.session, to=to, cc=cc, subject=subject, body_text=body, template=template, locale=locale,
-                   attachment_ref=attachment_ref)
+    return subject, body
+
+
+def _by_public_id(model):
+    return lambda session, value: session.execute(select(model).where(model.public_id == value)).scalar_one()
+
+
+#: how a context value the domain queued comes back as what the template reads
+CONTEXT_LOADERS = {"case": _by_public_id(Case), "milestone": _by_public_id(Milestone),
+                   "contract": _by_public_id(Contract), "lead_status": lambda _session, value: LeadStatus(value)}
+
+
+@mail_renderer
+def render_queued(session, template: str, locale: str, context: dict) -> tuple[str, str]:
+    values = {key: None if value is None else CONTEXT_LOADERS[key](session, value) for key, value in context.items()}
+    with link_context():
+        return render(template, locale, values)
 
 
 @contextmanager

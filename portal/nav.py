@@ -52,3 +52,8 @@ def items_for(user) -> list[tuple[str, str, bool]]:
         cache[key] = [(item, url_for(item.endpoint)) for item in NAV if can_access(item.endpoint, user)]
     endpoint = request.endpoint or ""
     return [(tr(item.label), url, endpoint.startswith(item.prefix)) for item, url in cache[key]]
+
+
+def init_app(app) -> None:
+    # the layout template draws the menu; registered here so the translation helpers need not know the menu
+    app.jinja_env.globals["nav_items"] = items_for

@@ -5,8 +5,8 @@ import itertools
 
 import pytest
 
+from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
 from core.partners import Lifecycle
-from portal.accounts.models import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
 from portal.security.passwords import hash_password
 
 PASSWORD = "correct horse battery"

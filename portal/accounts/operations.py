@@ -10,15 +10,23 @@ from sqlalchemy.orm import Session
 
 from compliance.registers import check_registration
 from core import audit
-from core.partners import Lifecycle
+from core.accounts import LANGUAGES, PARTNER_ROLES, Organisation, Role, User
 from core.db import new_secret, utcnow
 from core.i18n import N_
+from core.partners import Lifecycle
 
 from ..mail import queue_mail
 from ..security.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
-from .errors import ApiOnlyAccount, EmailTaken, InvalidToken, InvalidTokenLifetime, RoleNotAllowed, TokenExpired, WeakPassword
-from .models import (LANGUAGES, PARTNER_ROLES, ApiToken, Organisation, PasswordResetToken, Role, TokenPurpose,
-                     User, hash_token)
+from .errors import (
+    ApiOnlyAccount,
+    EmailTaken,
+    InvalidToken,
+    InvalidTokenLifetime,
+    RoleNotAllowed,
+    TokenExpired,
+    WeakPassword,
+)
+from .models import ApiToken, PasswordResetToken, TokenPurpose, hash_token
 
 ORG_FIELDS = ("legal_name", "status", "registration_number", "register", "country", "zones",
               "communication_model", "languages")

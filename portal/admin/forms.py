@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from ..accounts.models import CommunicationModel, PartnerStatus, Register, Role
+from core.accounts import CommunicationModel, PartnerStatus, Register, Role
+
 from ..forms import CheckboxesField, EnumSelectField, language_choices, set_firm_choices
 
 

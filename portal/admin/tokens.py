@@ -6,10 +6,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from core.accounts import Role, User
 from core.db import utcnow
 
 from ..accounts import operations as ops
-from ..accounts.models import ApiToken, Role, User
+from ..accounts.models import ApiToken
 from ..extensions import db
 from ..security.access import allow
 from .views import _by_public_id, bp

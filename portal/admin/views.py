@@ -7,13 +7,14 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core import audit
+from core.accounts import Organisation, PartnerStatus, Role, User
 from core.audit import AuditEvent
 from core.contracts import Insurer
 from core.db import DomainError
 from core.outbox import OutboxMessage, OutboxState, retry_failed
 
 from ..accounts import operations as ops
-from ..accounts.models import Organisation, PartnerStatus, Role, TokenPurpose, User
+from ..accounts.models import TokenPurpose
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..pagination import paginate

@@ -11,9 +11,9 @@ from agreements import operations
 from agreements.certificates import certificate_pem, ensure_dev_certificate
 from agreements.models import Agreement, AgreementStatus
 from agreements.sealing import SealConfig
+from core.accounts import Role, User
 from core.outbox import attachment_provider, job, on_job_failure
 
-from ..accounts.models import Role, User
 from ..mail import queue_mail
 
 

@@ -12,12 +12,13 @@ from sqlalchemy import select
 
 from agreements import operations as ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
+from core.accounts import Organisation, Role
 from core.db import DomainError
 
-from ..accounts.models import Organisation, Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..pagination import paginate
+from ..security import policy
 from ..security.access import PARTNERS, STAFF, allow
 from ..security.passwords import verify_password
 from ..security.scoping import get_scoped_or_404, scoped
@@ -27,15 +28,6 @@ from .forms import PrepareForm, ReasonForm, ScheduleForm, SignForm, TerminateFor
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
 
 SIGNING_STAFF = (Role.admin, Role.compliance)
-RATE_READERS = (Role.admin, Role.compliance, Role.finance)
-
-
-def may_see_rates(user, agreement: Agreement) -> bool:
-    if user.role in RATE_READERS:
-        return True
-    return user.role is Role.partner_admin and user.organisation_id == agreement.organisation_id
-
-
 def _load(public_id: str) -> Agreement:
     return get_scoped_or_404(Agreement, public_id, current_user)
 
@@ -70,7 +62,7 @@ def index():
 def _view_context(agreement: Agreement, **forms) -> dict:
     user = current_user
     return dict(
-        agreement=agreement, org=agreement.organisation, show_rates=may_see_rates(user, agreement),
+        agreement=agreement, org=agreement.organisation, show_rates=policy.may_see_rates(user, agreement),
         can_sign=(user.role is Role.partner_admin and agreement.status is AgreementStatus.sent),
         can_countersign=(user.role in SIGNING_STAFF and agreement.status is AgreementStatus.partner_signed),
         can_edit=(user.role in (*SIGNING_STAFF, Role.finance) and agreement.status is AgreementStatus.draft),
@@ -94,7 +86,7 @@ def view(public_id: str):
 @allow(Role.admin, Role.compliance, Role.finance, Role.partner_admin)
 def document(public_id: str):
     agreement = _load(public_id)
-    if not may_see_rates(current_user, agreement):
+    if not policy.may_see_rates(current_user, agreement):
         abort(404)
     if agreement.sealed_pdf is not None:
         pdf, name = agreement.sealed_pdf, f"{agreement.reference}.pdf"

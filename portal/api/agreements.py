@@ -7,15 +7,15 @@ from sqlalchemy import select
 
 from agreements.models import Agreement
 from agreements.verification import MAX_UPLOAD, verify
+from core.accounts import Role
 
-from ..accounts.models import Role
 from ..agreements.services import seal_certificate_pem
-from ..agreements.views import may_see_rates
 from ..errors import api_error
 from ..extensions import db, limiter
+from ..security import policy
 from ..security.access import PARTNERS, STAFF, allow, principal, public
 from ..security.scoping import scoped
-from . import bp
+from .blueprint import bp
 from .common import PageQuerySchema, created_between, load_query, page_response
 from .openapi import documented
 
@@ -36,7 +36,7 @@ class AgreementSchema(Schema):
 
     def pdf_link(self, agreement):
         user = self.context_user
-        if agreement.document_pdf is None or not may_see_rates(user, agreement):
+        if agreement.document_pdf is None or not policy.may_see_rates(user, agreement):
             return None
         return url_for("api.agreement_pdf", public_id=agreement.public_id, _external=True)
 
@@ -75,7 +75,7 @@ def agreement_pdf(public_id: str):
     user = principal()
     agreement = db.session.execute(scoped(select(Agreement).where(Agreement.public_id == public_id), Agreement,
                                           user)).scalar_one_or_none()
-    if agreement is None or not may_see_rates(user, agreement):
+    if agreement is None or not policy.may_see_rates(user, agreement):
         abort(404)
     pdf = agreement.sealed_pdf or agreement.document_pdf
     if pdf is None:

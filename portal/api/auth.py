@@ -4,8 +4,10 @@ from flask import request
 
 from ..accounts.operations import user_for_token
 from ..extensions import db
+from ..security.access import authenticates
 
 
+@authenticates("api")
 def authenticate_bearer():
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")

@@ -1,28 +1,34 @@
 """Cases on the API: partner brokers submit and read their firm's cases; staff read all."""
 from __future__ import annotations
 
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core.accounts import LANGUAGES, CommunicationModel, PartnerStatus
 from core.contracts import Contract
-
 from core.products import ProductLine
+from pipeline.cases import crypto, services
+from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone
+from pipeline.cases.stages import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
+from pipeline.leads.services import ConsentInput
 
-from ..accounts.models import LANGUAGES, CommunicationModel, PartnerStatus
-from ..cases import crypto, services
-from ..cases.models import BudgetBand, Case, CaseStatus
 from ..extensions import db
-from ..leads.services import ConsentInput
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit, principal
 from ..security.scoping import scoped
-from . import bp
-from ..cases.models import Milestone
-from ..cases.pipeline import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
-from .common import (PageQuerySchema, create_once, created_between, creation_response, idempotency_key, load_body,
-                     load_query, page_response)
+from .blueprint import bp
+from .common import (
+    PageQuerySchema,
+    create_once,
+    created_between,
+    creation_response,
+    idempotency_key,
+    load_body,
+    load_query,
+    page_response,
+)
 from .leads import ConsentInSchema
 from .openapi import documented
 
@@ -71,6 +77,10 @@ class ContractSchema(Schema):
     cancelled_on = fields.Date()
 
 
+
+def _keys() -> str:
+    return current_app.config["CASE_ENCRYPTION_KEYS"]
+
 class CaseSchema(Schema):
     id = fields.String(attribute="public_id")
     status = fields.Function(lambda c: c.status.value, metadata={"enum": [s.value for s in CaseStatus]})
@@ -87,8 +97,8 @@ class CaseSchema(Schema):
     product_line = fields.Function(lambda c: c.product_line.value)
     budget_band = fields.Function(lambda c: c.budget_band.value)
     communication_model = fields.Function(lambda c: c.communication_model.value)
-    case_summary = fields.Function(lambda c: crypto.decrypt(c.case_summary_encrypted))
-    underwriting_sensitivities = fields.Function(lambda c: crypto.decrypt(c.underwriting_encrypted))
+    case_summary = fields.Function(lambda c: crypto.decrypt(c.case_summary_encrypted, _keys()))
+    underwriting_sensitivities = fields.Function(lambda c: crypto.decrypt(c.underwriting_encrypted, _keys()))
     stage_entered_at = fields.DateTime()
     next_step = fields.Function(lambda c: NEXT_STEP.get(c.status), metadata={"description": "in English"})
     contract = fields.Nested(ContractSchema, allow_none=True)
@@ -135,7 +145,8 @@ def case_create():
                 consent=ConsentInput(**data["consent"]))
     values = services.CaseInput(**data)
     case, created = create_once(lambda: services.submit_case(
-        db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr))
+        db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr,
+        keys=_keys()))
     db.session.commit()
     return creation_response(case, CaseSchema(), created, "api.case_get")
 

@@ -7,17 +7,25 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core.accounts import LANGUAGES, PartnerStatus
+from pipeline.leads import services
+from pipeline.leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX, Consent, Lead, LeadStatus, NeedCategory
 
-from ..accounts.models import LANGUAGES, PartnerStatus
 from ..extensions import db
-from ..leads import services
-from ..leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX, Consent, Lead, LeadStatus, NeedCategory
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit, principal
 from ..security.scoping import scoped
-from . import bp
-from .common import (PageQuerySchema, create_once, created_between, creation_response, idempotency_key, load_body,
-                     load_query, page_response)
+from .blueprint import bp
+from .common import (
+    PageQuerySchema,
+    create_once,
+    created_between,
+    creation_response,
+    idempotency_key,
+    load_body,
+    load_query,
+    page_response,
+)
 from .openapi import documented
 
 INTRODUCERS = (PartnerStatus.introducer,)

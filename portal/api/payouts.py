@@ -10,7 +10,7 @@ from ledger.payouts import PayoutRun, RunStatus, get_run
 from ..extensions import db
 from ..security import policy
 from ..security.access import permit
-from . import bp
+from .blueprint import bp
 from .common import PageQuerySchema, created_between, load_query, page_response
 from .openapi import documented
 

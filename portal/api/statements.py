@@ -10,14 +10,14 @@ from flask import abort, jsonify
 from marshmallow import RAISE, Schema, ValidationError, fields
 from sqlalchemy import select
 
+from core.accounts import Organisation
 from core.i18n import N_
 from ledger.statements import LineKind, parse_period, partner_statement
 
-from ..accounts.models import Organisation
 from ..extensions import db
 from ..security import policy
 from ..security.access import permit, principal
-from . import bp
+from .blueprint import bp
 from .common import InvalidBody, load_query
 from .openapi import documented
 

@@ -1,7 +1,7 @@
 from flask import current_app, jsonify
 
 from ..security.access import principal, public, signed_in
-from . import bp
+from .blueprint import bp
 from .openapi import build_spec, documented
 from .schemas import MeSchema
 

@@ -8,15 +8,23 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import get_currency_precision
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, EmailField, IntegerField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from core.accounts import CommunicationModel
 from core.products import ProductLine
+from pipeline.cases.models import BudgetBand
 
-from ..accounts.models import CommunicationModel
 from ..forms import EnumSelectField, country_choices, language_choices
-from .models import BudgetBand
 
 
 def parse_ages(text: str) -> list[int]:

@@ -1,29 +1,29 @@
 """Cases: partner brokers submit and follow them; the broker's account managers work them through the pipeline."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from core.accounts import PartnerStatus, Role
 from core.contracts import Insurer
 from core.db import DomainError
+from pipeline.cases import crypto, pipeline, services, stages
+from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
+from pipeline.leads.models import CONSENT_TEXT_VERSIONS
+from pipeline.leads.services import CONSENT_CC_TEXT, CONSENT_TEXT, ConsentInput
 
-from ..accounts.models import PartnerStatus, Role
+from ..consent_forms import WithdrawalForm, consent_given_at
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr
-from ..leads.models import CONSENT_TEXT_VERSIONS
-from ..leads.forms import WithdrawalForm, consent_given_at
-from ..leads.services import CONSENT_CC_TEXT, CONSENT_TEXT, ConsentInput
 from ..pagination import paginate
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit
 from ..security.scoping import get_scoped_or_404, scoped
-from . import crypto, pipeline, services
 from .forms import CaseForm, MoveForm
-from .models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -36,7 +36,7 @@ def index():
     stmt = scoped(select(Case), Case, current_user).options(joinedload(Case.organisation))
     status = request.args.get("status", "")
     if status == "open":
-        stmt = stmt.where(Case.status.in_(pipeline.OPEN_STAGES))
+        stmt = stmt.where(Case.status.in_(stages.OPEN_STAGES))
     elif status in CaseStatus.__members__:
         stmt = stmt.where(Case.status == CaseStatus[status])
     assigned = request.args.get("assigned", "") if current_user.is_staff else ""
@@ -48,7 +48,7 @@ def index():
     stmt = stmt.order_by(Case.stage_entered_at.asc(), Case.id.asc()) if current_user.is_staff \
         else stmt.order_by(Case.id.desc())
     return render_template("cases/index.html", page=paginate(stmt), statuses=list(CaseStatus), status=status,
-                           assigned=assigned, next_step=pipeline.NEXT_STEP)
+                           assigned=assigned, next_step=stages.NEXT_STEP)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -76,7 +76,8 @@ def new():
             case_summary=form.case_summary.data if specialist else None,
             underwriting_sensitivities=form.underwriting_sensitivities.data if specialist else None)
         try:
-            case, _created = services.submit_case(db.session, current_user, values, ip=request.remote_addr)
+            case, _created = services.submit_case(db.session, current_user, values, ip=request.remote_addr,
+                                                  keys=current_app.config["CASE_ENCRYPTION_KEYS"])
         except DomainError as exc:
             db.session.rollback()
             apply_domain_errors(form, exc)
@@ -104,6 +105,7 @@ def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 20
     history = db.session.execute(select(Milestone).where(Milestone.case_id == case.id)
                                  .options(joinedload(Milestone.recorded_by)).order_by(Milestone.id)).scalars().all()
     may_read_underwriting = policy.may_read_underwriting(user)
+    keys = current_app.config["CASE_ENCRYPTION_KEYS"]
     cc_log = []
     if user.role in (Role.compliance, Role.admin, Role.account_manager):
         cc_log = db.session.execute(select(CcLog).where(CcLog.case_id == case.id)
@@ -111,10 +113,10 @@ def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 20
     movable = user.role in pipeline.PIPELINE_ROLES and bool(pipeline.allowed_moves(case))
     return render_template(
         "cases/view.html", case=case, history=history, cc_log=cc_log,
-        summary=crypto.decrypt(case.case_summary_encrypted) if may_read_underwriting else None,
-        underwriting=crypto.decrypt(case.underwriting_encrypted) if may_read_underwriting else None,
-        move_form=_move_form(case, move_form) if movable else None, next_step=pipeline.NEXT_STEP.get(case.status),
-        key_milestones=pipeline.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
+        summary=crypto.decrypt(case.case_summary_encrypted, keys) if may_read_underwriting else None,
+        underwriting=crypto.decrypt(case.underwriting_encrypted, keys) if may_read_underwriting else None,
+        move_form=_move_form(case, move_form) if movable else None, next_step=stages.NEXT_STEP.get(case.status),
+        key_milestones=stages.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
         withdrawal_form=withdrawal_form or WithdrawalForm()), status
 
 

@@ -3,7 +3,8 @@ import os
 import click
 from flask.cli import with_appcontext
 
-from ..accounts.models import API_ONLY_ROLES, Role
+from core.accounts import API_ONLY_ROLES, Role
+
 from ..demo import DEMO_LOGINS, load_demo
 from ..extensions import db
 from ..mail import link_context

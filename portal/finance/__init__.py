@@ -2,8 +2,6 @@
 
 Only `finance` acts here; `admin` reads (every page is GET-open to both, every form POST to finance only).
 """
-from flask import Blueprint
+from .blueprint import bp  # noqa: F401
 
-bp = Blueprint("finance", __name__, url_prefix="/finance")
-
-from . import reconciliation_views, views  # noqa: E402,F401  (registers the routes)
+from . import reconciliation_views, views  # noqa: F401  (registers the routes)

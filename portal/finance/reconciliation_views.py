@@ -13,19 +13,19 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import audit
+from core.accounts import Role
 from core.contracts import Contract, Insurer
 from core.db import DomainError, utcnow
 from ledger import receipts as money_in, reconciliation as rec, statement_files
-from ledger.statements import parse_period
 from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
+from ledger.statements import parse_period
 
-from ..accounts.models import Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr
 from ..pagination import paginate
 from ..security.access import allow
-from . import bp
+from .blueprint import bp
 from .exports import csv_response, decimal_amount
 from .reconciliation_forms import ReceiptForm, ResolveForm, StatementUploadForm
 

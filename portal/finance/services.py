@@ -7,12 +7,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agreements.operations import agreement_in_force
+from agreements.queries import agreement_in_force
+from core.accounts import Organisation
 from core.db import DomainError
 from core.i18n import N_
 from ledger.payouts import Debtor, Payee, checked_bank_details
-
-from ..accounts.models import Organisation
 
 
 class DebtorNotConfigured(DomainError):

@@ -13,19 +13,19 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import audit
+from core.accounts import Organisation, Role
 from core.contracts import Contract, Insurer
 from core.db import DomainError, utcnow
 from core.products import ProductLine
 from ledger import commissions, engine, payouts, posting, reports
 from ledger.models import Account
 
-from ..accounts.models import Organisation, Role
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr
 from ..security import policy
 from ..security.access import allow, permit
-from . import bp
+from .blueprint import bp
 from .exports import csv_response, decimal_amount
 from .forms import BankDetailsForm, InsurerRateForm, PayoutRunForm, SettleForm, parse_month
 from .services import debtor, payees

@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from ..accounts.models import Role
+from core.accounts import Role
+
 from ..forms import language_choices
 from ..i18n import tr
 

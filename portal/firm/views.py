@@ -6,10 +6,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from core.accounts import Role, User
 from core.db import DomainError
 
 from ..accounts import operations as ops
-from ..accounts.models import Role, TokenPurpose, User
+from ..accounts.models import TokenPurpose
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..security.access import PARTNERS, allow

@@ -8,17 +8,17 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from agreements.models import Agreement, AgreementStatus
+from core.accounts import Organisation, PartnerStatus, Role, User
 from core.audit import AuditEvent
 from core.i18n import N_
 from core.outbox import OutboxMessage, OutboxState
-
-from agreements.models import Agreement, AgreementStatus
 from core.partners import Lifecycle
+from pipeline.cases.models import Case
+from pipeline.cases.stages import NEXT_STEP, OPEN_STAGES
+from pipeline.leads.models import Lead, LeadStatus
 
-from ..accounts.models import ApiToken, Organisation, PartnerStatus, Role, User
-from ..cases.models import Case
-from ..cases.pipeline import NEXT_STEP, OPEN_STAGES
-from ..leads.models import Lead, LeadStatus
+from ..accounts.models import ApiToken
 
 
 def for_user(session: Session, user: User) -> tuple[str, dict]:

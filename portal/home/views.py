@@ -5,7 +5,8 @@ from flask import Blueprint, jsonify, redirect, render_template, request, sessio
 from flask_login import current_user
 from sqlalchemy import text
 
-from ..accounts.models import LANGUAGES
+from core.accounts import LANGUAGES
+
 from ..extensions import db
 from ..security.access import public, signed_in
 from . import dashboards

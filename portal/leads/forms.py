@@ -1,13 +1,14 @@
-from datetime import date, datetime, time, timezone
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from pipeline.leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX
+from pipeline.leads.services import URGENCIES
+
 from ..forms import country_choices, language_choices
-from .models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX
-from .services import URGENCIES
 
 URGENCY_LABELS = {"asap": _l("As soon as possible"), "within_3_months": _l("Within 3 months"),
                   "within_6_months": _l("Within 6 months"), "later": _l("Later")}
@@ -40,22 +41,3 @@ class LeadForm(FlaskForm):
 
     def timeline(self) -> str:
         return self.target_date.data.isoformat() if self.target_date.data else (self.urgency.data or "")
-
-
-class WithdrawalForm(FlaskForm):
-    scope = RadioField(_l("What does the client withdraw?"), validators=[DataRequired()])
-    reason = TextAreaField(_l("How and when the client told us (recorded)"),
-                           validators=[DataRequired(), Length(min=10, max=2000)])
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.scope.choices = [("cc_on_milestones", _l("Only the copies of key steps to the referrer")),
-                              ("all", _l("All consent: the broker stops working on this referral"))]
-
-
-def consent_given_at(day: date) -> datetime:
-    """The form asks for the day the client consented; stored as a UTC time no later than now (a consent
-    given today is recorded as given now, an earlier day at its noon)."""
-    now = datetime.now(timezone.utc)
-    return min(datetime.combine(day, time(12, 0), tzinfo=timezone.utc), now) if day <= now.date() \
-        else datetime.combine(day, time(12, 0), tzinfo=timezone.utc)

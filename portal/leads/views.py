@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from core.accounts import PartnerStatus, Role
 from core.db import DomainError
+from pipeline import withdrawals
+from pipeline.leads import services
+from pipeline.leads.models import CONSENT_TEXT_VERSIONS, Lead, LeadStatus
 
-from ..accounts.models import PartnerStatus, Role
+from ..consent_forms import WithdrawalForm, consent_given_at
 from ..extensions import db
 from ..forms import apply_domain_errors
 from ..i18n import tr
@@ -20,9 +23,7 @@ from ..pagination import paginate
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit
 from ..security.scoping import get_scoped_or_404, scoped
-from . import services
-from .forms import LeadForm, WithdrawalForm, consent_given_at
-from .models import CONSENT_TEXT_VERSIONS, Lead, LeadStatus
+from .forms import LeadForm
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -88,8 +89,8 @@ def view(public_id: str):
 
 
 def _render_lead(lead: Lead, *, attribution_form=None, withdrawal_form=None, status: int = 200):
-    from ..cases.models import Case
-    from ..cases.pipeline import introducer_progress
+    from pipeline.cases.models import Case
+    from pipeline.cases.pipeline import introducer_progress
 
     case = db.session.execute(select(Case).where(Case.lead_id == lead.id)).scalar_one_or_none()
     return render_template("leads/view.html", lead=lead, attribution_form=attribution_form or AttributionForm(),
@@ -142,7 +143,7 @@ def withdraw(public_id: str):
     form = WithdrawalForm()
     if form.validate_on_submit():
         try:
-            services.withdraw_consent(db.session, current_user, lead, scope=form.scope.data, reason=form.reason.data,
+            withdrawals.withdraw_consent(db.session, current_user, lead, scope=form.scope.data, reason=form.reason.data,
                                       ip=request.remote_addr)
         except DomainError as exc:
             db.session.rollback()
@@ -173,8 +174,9 @@ def set_status(public_id: str):
 @bp.route("/<public_id>/convert", methods=["GET", "POST"])
 @allow(Role.account_manager, Role.admin)
 def convert(public_id: str):
+    from pipeline.cases.services import CaseInput, convert_lead
+
     from ..cases.forms import ConversionForm
-    from ..cases.services import CaseInput, convert_lead
 
     lead = get_scoped_or_404(Lead, public_id, current_user)
     form = ConversionForm()

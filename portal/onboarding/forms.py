@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ..accounts.models import CommunicationModel, PartnerStatus, Register
+from core.accounts import CommunicationModel, PartnerStatus, Register
+
 from ..forms import CheckboxesField, EnumSelectField, set_firm_choices
 
 

@@ -11,10 +11,10 @@ from agreements.models import Agreement
 from compliance import onboarding as rules
 from compliance.registers import check_company_number, check_registration
 from core import audit
+from core.accounts import Organisation, Role, User
 from core.partners import Lifecycle
 
 from ..accounts import operations as account_ops
-from ..accounts.models import Organisation, Role, User
 
 APPLICATION_FIELDS = ("legal_name", "status", "register", "registration_number", "company_number", "country",
                       "zones", "communication_model", "cc_key_communications", "languages", "contact_name",

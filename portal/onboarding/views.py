@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from agreements.models import Agreement
 from compliance import onboarding as rules
 from compliance.models import Review
+from core.accounts import Organisation, Role
 from core.db import DomainError
 from core.partners import Lifecycle
-from sqlalchemy import select
 
-from ..accounts.models import Organisation, Role
 from ..extensions import db, limiter
 from ..forms import apply_domain_errors
 from ..security.access import PARTNERS, allow, public

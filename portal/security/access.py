@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
-from ..accounts.models import PARTNER_ROLES, STAFF_ROLES, PartnerStatus, Role
+from core.accounts import PARTNER_ROLES, STAFF_ROLES, PartnerStatus, Role
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,18 @@ def can_access(endpoint: str, user) -> bool:
     return access is not None and access.permits(user)
 
 
+#: blueprint -> how its requests say who they are (the API registers its bearer tokens; the rest use the session)
+_AUTHENTICATORS: dict[str, Callable[[], object]] = {}
+
+
+def authenticates(blueprint: str):
+    def register(authenticate):
+        _AUTHENTICATORS[blueprint] = authenticate
+        return authenticate
+
+    return register
+
+
 def principal():
     """The user making this request: from the bearer token on the API, from the session elsewhere."""
     if request.blueprint == "api":
@@ -106,9 +119,7 @@ def enforce_access():
     if access.public:
         return None
     if request.blueprint == "api":
-        from ..api.auth import authenticate_bearer
-
-        g.api_user = authenticate_bearer()
+        g.api_user = _AUTHENTICATORS["api"]()
     user = principal()
     if access.permits(user):
         return None

@@ -6,7 +6,8 @@ answers. `tests/portal/test_access.py` walks both with every role to hold them t
 """
 from __future__ import annotations
 
-from ..accounts.models import PARTNER_ROLES, PartnerStatus, Role
+from core.accounts import PARTNER_ROLES, PartnerStatus, Role
+
 from .access import Access
 
 INTRODUCERS = frozenset({PartnerStatus.introducer})
@@ -34,3 +35,14 @@ def may_read_underwriting(user) -> bool:
     """A specialist's encrypted case summary and underwriting sensitivities: the submitting firm (scoping keeps
     it to its own cases) and the pipeline staff; not finance."""
     return user.is_partner or user.role in PIPELINE_STAFF
+
+
+#: an agreement's commission rates: the staff who set, review or pay them
+RATE_READERS = frozenset({Role.admin, Role.compliance, Role.finance})
+
+
+def may_see_rates(user, agreement) -> bool:
+    """The rates and the signed document: those staff, and the firm's own administrator (not its members)."""
+    if user.role in RATE_READERS:
+        return True
+    return user.role is Role.partner_admin and user.organisation_id == agreement.organisation_id

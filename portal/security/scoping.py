@@ -8,7 +8,8 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import Select, false, select
 
-from ..accounts.models import Role
+from core.accounts import Role
+
 from ..extensions import db
 
 

@@ -1,6 +1,4 @@
 """Partner commission statements: partners download their own; finance and admin any firm's."""
-from flask import Blueprint
+from .blueprint import bp  # noqa: F401
 
-bp = Blueprint("statements", __name__, url_prefix="/statements")
-
-from . import views  # noqa: E402,F401  (registers the routes)
+from . import views  # noqa: F401  (registers the routes)

@@ -16,8 +16,7 @@ from decimal import Decimal
 
 from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_name, get_currency_precision
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -28,10 +27,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from agreements.rendering import FONT, FONT_BOLD, FONT_DIR
+from core.accounts import LANGUAGES, Organisation
 from core.csv_export import csv_text
 from ledger.statements import PartnerStatement, StatementLine, month_bounds
 
-from ..accounts.models import LANGUAGES, Organisation
 from ..finance.exports import decimal_amount
 
 CSV_COLUMNS = ["date", "currency", "kind", "description", "contract_reference", "policy_number", "client_initials",

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from babel.dates import format_date
 from flask import Response, abort, redirect, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from core.accounts import Organisation
 from ledger.statements import parse_period, partner_statement, statement_periods
 
-from ..accounts.models import Organisation
 from ..extensions import db
 from ..security import policy
 from ..security.access import permit
 from ..security.scoping import get_scoped_or_404
-from . import bp, rendering
+from . import rendering
+from .blueprint import bp
 
 
 def month_label(period) -> str:

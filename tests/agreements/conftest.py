@@ -14,10 +14,10 @@ from agreements import operations
 from agreements.certificates import certificate_pem, ensure_dev_certificate
 from agreements.models import Agreement, Signature, SignerParty
 from agreements.sealing import SealConfig
+from core.accounts import PartnerStatus, Role
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage
 from core.partners import Lifecycle
-from portal.accounts.models import PartnerStatus, Role
 
 BROKER = operations.BrokerIdentity("BIG Insurance Brokers SAS", "ORIAS 07000001")
 SEAL_PASSWORD = b"test seal password"

@@ -8,16 +8,22 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from agreements import operations
-from agreements.errors import (AlreadySigned, ApprovalRequired, DocumentChanged, NameMismatch, ScheduleInvalid,
-                               WrongState)
+from agreements import operations, queries
+from agreements.errors import (
+    AlreadySigned,
+    ApprovalRequired,
+    DocumentChanged,
+    NameMismatch,
+    ScheduleInvalid,
+    WrongState,
+)
 from agreements.models import Agreement, AgreementKind, AgreementStatus, SignerParty
 from compliance.models import Review, ReviewDecision, ReviewKind
+from core.accounts import PartnerStatus, Role
 from core.audit import AuditEvent
 from core.outbox import OutboxKind, OutboxMessage, OutboxState
 from core.partners import Lifecycle
 from core.products import ProductLine
-from portal.accounts.models import PartnerStatus, Role
 from tests.agreements.conftest import BROKER, PARTNER_IP, state_of
 
 RuleValues = operations.RuleValues
@@ -421,7 +427,7 @@ def test_finalising_twice_is_harmless(active_agreement, flow, session):
 def test_a_new_agreement_supersedes_the_old_one_from_its_effective_date(active_agreement, flow, session):
     first, firm = active_agreement(effective_from=date(2026, 1, 1))
     org_id = firm.org.id
-    in_force = lambda day: operations.agreement_in_force(session, org_id, day)  # noqa: E731
+    in_force = lambda day: queries.agreement_in_force(session, org_id, day)  # noqa: E731
 
     assert in_force(date(2025, 12, 31)) is None
     assert in_force(date(2026, 1, 1)) == first
@@ -465,8 +471,8 @@ def test_termination_needs_a_reason_and_ends_the_partnership(active_agreement, f
     assert agreement.end_reason == "Partner ceased trading in France."
     assert agreement.effective_to == date(2026, 9, 30)
     assert firm.org.lifecycle is Lifecycle.terminated and not firm.org.may_do_business
-    assert operations.agreement_in_force(session, firm.org.id, date(2026, 9, 30)) == agreement
-    assert operations.agreement_in_force(session, firm.org.id, date(2026, 10, 1)) is None
+    assert queries.agreement_in_force(session, firm.org.id, date(2026, 9, 30)) == agreement
+    assert queries.agreement_in_force(session, firm.org.id, date(2026, 10, 1)) is None
     event = session.execute(select(AuditEvent).where(AuditEvent.action == "agreement.terminated")).scalar_one()
     assert event.details()["reason"] == "Partner ceased trading in France."
 

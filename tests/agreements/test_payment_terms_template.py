@@ -12,8 +12,8 @@ from agreements import operations
 from agreements.models import PaymentTermsBasis
 from agreements.operations import RuleValues
 from agreements.sealing import check_seal
+from core.accounts import PartnerStatus
 from core.products import ProductLine
-from portal.accounts.models import PartnerStatus
 from tests.agreements.conftest import BROKER
 from tests.agreements.pdftools import pages_text, squash
 

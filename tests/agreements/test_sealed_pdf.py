@@ -13,10 +13,10 @@ from pypdf import PdfReader
 
 from agreements.certificates import make_self_signed
 from agreements.sealing import check_seal
-from portal.accounts.models import PartnerStatus, Register
+from core.accounts import PartnerStatus, Register
 from tests.agreements.conftest import BROKER, BROKER_IP, PARTNER_IP
-from tests.system_tools import system_tool
 from tests.agreements.pdftools import pages_text, squash, tamper_content_stream
+from tests.system_tools import system_tool
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "agreements" / "templates"
 VALID = "Signature Validation: Signature is Valid."

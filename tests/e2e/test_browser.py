@@ -1,7 +1,7 @@
 """A person in a real browser: sign in, switch language, sign out."""
 import pytest
 
-from portal.accounts.models import Role
+from core.accounts import Role
 from tests.factories import PASSWORD
 from tests.portal.test_finance_payouts import books  # noqa: F401  (fixture)
 
@@ -91,12 +91,12 @@ def test_account_manager_moves_a_case_to_the_next_stage(page, live_server, sessi
     """An account manager records the next step of a case, with a note for the partner, in a real browser."""
     from datetime import timedelta
 
+    from core.accounts import CommunicationModel, PartnerStatus
     from core.db import utcnow
     from core.products import ProductLine
-    from portal.accounts.models import CommunicationModel, PartnerStatus
-    from portal.cases.models import BudgetBand, Case, CaseStatus
-    from portal.cases.services import CaseInput, submit_case
-    from portal.leads.services import ConsentInput
+    from pipeline.cases.models import BudgetBand, Case, CaseStatus
+    from pipeline.cases.services import CaseInput, submit_case
+    from pipeline.leads.services import ConsentInput
 
     broker = make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker))
     manager = make_user(Role.account_manager)

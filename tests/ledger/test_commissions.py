@@ -7,13 +7,13 @@ from sqlalchemy import func, select
 
 from agreements.models import CommissionRule
 from core import events
+from core.accounts import PartnerStatus, Role
 from core.contracts import ContractStatus, ContractTerm, Insurer
 from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from tests.ledger import books
 from tests.ledger.books import add_agreement, add_insurer
-from portal.accounts.models import PartnerStatus, Role
 
 START = date(2026, 12, 1)
 TODAY = date(2026, 12, 1)

@@ -8,13 +8,13 @@ from datetime import date
 import pytest
 from sqlalchemy import event, inspect, select, text, update
 
+from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractTerm
 from core.events import CONTRACT_CANCELLED, BusinessEvent, emit
 from ledger import commissions, engine, reconciliation, reports
 from ledger.engine import credit, debit
 from ledger.models import AccountType, JournalEntry
 from ledger.reconciliation_models import ItemKind
-from portal.accounts.models import PartnerStatus, Role
 from tests.dbtools import triggers_suspended
 from tests.ledger import books
 

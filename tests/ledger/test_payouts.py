@@ -19,15 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule, PaymentTermsBasis
-from agreements.operations import agreement_in_force
+from agreements.queries import agreement_in_force
 from core import events
+from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine
 from ledger import commissions, engine, payouts, receipts
 from ledger.models import JournalEntry
 from ledger.payouts import ExclusionReason, RunStatus
 from ledger.reconciliation_models import InsurerStatement, ItemKind, ReconciliationItem
-from portal.accounts.models import PartnerStatus, Role
 from portal.extensions import db
 from tests.ledger.books import add_insurer
 from tests.ledger.test_concurrency import in_transaction, run_threads

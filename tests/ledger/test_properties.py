@@ -9,19 +9,18 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
 from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
 from core import events
+from core.accounts import Organisation, PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
 from core.events import BusinessEvent
 from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.engine import credit, debit
 from ledger.models import Account, AccountType, JournalEntry
-from portal.accounts.models import Organisation, PartnerStatus, Role
 from portal.extensions import db
 from tests.dbtools import emptied
 

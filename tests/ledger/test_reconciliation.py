@@ -11,13 +11,13 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from core import events
+from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
 from core.products import ProductLine
-from ledger import commissions, engine, reconciliation as rec, receipts, statement_files
+from ledger import commissions, engine, receipts, reconciliation as rec, statement_files
 from ledger.models import JournalEntry
 from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
 from tests.ledger.books import add_agreement
-from portal.accounts.models import PartnerStatus, Role
 
 NOV = date(2026, 11, 1)
 TODAY = date(2026, 12, 15)

@@ -5,13 +5,13 @@ import pytest
 from sqlalchemy import select
 
 from core import events
+from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine
 from ledger import commissions, engine, payouts
 from ledger.models import JournalEntry
 from ledger.statements import LineKind, parse_period, partner_statement, statement_periods
 from tests.ledger.books import add_agreement, add_insurer
-from portal.accounts.models import PartnerStatus, Role
 
 DEC, JAN, FEB = date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)
 

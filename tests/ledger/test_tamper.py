@@ -6,11 +6,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
+from core.accounts import PartnerStatus, Role
 from core.contracts import ContractTerm
 from core.events import CONTRACT_CANCELLED, emit
 from ledger import commissions, engine
 from ledger.models import Account, JournalEntry, Posting
-from portal.accounts.models import PartnerStatus, Role
 from tests.dbtools import triggers_suspended
 from tests.ledger import books
 

@@ -1,12 +1,12 @@
 """Valid service inputs for cases and leads, shared by the case web and API tests."""
 from datetime import timedelta
 
+from core.accounts import CommunicationModel
 from core.db import utcnow
 from core.products import ProductLine
-from portal.accounts.models import CommunicationModel
-from portal.cases.models import BudgetBand
-from portal.cases.services import CaseInput
-from portal.leads.services import ConsentInput, LeadInput
+from pipeline.cases.models import BudgetBand
+from pipeline.cases.services import CaseInput
+from pipeline.leads.services import ConsentInput, LeadInput
 
 
 def consent(cc: bool = True) -> ConsentInput:

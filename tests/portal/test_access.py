@@ -2,7 +2,7 @@
 import pytest
 from flask import Flask
 
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.security.access import Access, access_for, allow, enforce_access
 
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "auth.forgot_password", "auth.reset_password",

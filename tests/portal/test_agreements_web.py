@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from agreements import operations as ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
+from agreements.queries import agreement_in_force
+from core.accounts import PartnerStatus, Role
 from core.partners import Lifecycle
-from portal.accounts.models import PartnerStatus, Role
 from portal.agreements.services import broker_identity, seal_config
 from tests.conftest import csrf_from
 
@@ -39,7 +40,6 @@ def active_agreement(app, session, make_org, make_user):
 
 def _token(app, user):
     from portal.accounts.operations import create_api_token
-
     from portal.extensions import db
 
     _t, raw = create_api_token(db.session, user, "test")
@@ -171,8 +171,8 @@ def test_termination_blocks_the_firm_and_keeps_history(active_agreement, make_us
     ended = session.get(Agreement, agreement.id)
     assert ended.status is AgreementStatus.terminated and ended.effective_to == date(2026, 12, 31)
     assert not ended.organisation.may_do_business
-    assert ops.agreement_in_force(session, org.id, date(2026, 6, 1)).id == agreement.id
-    assert ops.agreement_in_force(session, org.id, date(2027, 1, 1)) is None
+    assert agreement_in_force(session, org.id, date(2026, 6, 1)).id == agreement.id
+    assert agreement_in_force(session, org.id, date(2027, 1, 1)) is None
     assert select  # history is queryable; nothing was deleted
 
 

@@ -2,8 +2,9 @@
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
+from core.accounts import Role
 from core.audit import AuditEvent
-from portal.accounts.models import ApiToken, Role
+from portal.accounts.models import ApiToken
 from tests.conftest import csrf_from
 
 

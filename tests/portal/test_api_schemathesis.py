@@ -8,13 +8,17 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
-                                 status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
+from core.accounts import PartnerStatus, Role
+from pipeline.cases.services import submit_case
+from pipeline.leads.services import submit_lead
 from portal import create_app
-from portal.accounts.models import PartnerStatus, Role
-from portal.cases.services import submit_case
-from portal.leads.services import submit_lead
 from tests.ledger.books import add_agreement
 from tests.portal.case_data import case_input, lead_input
 

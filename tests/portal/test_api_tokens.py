@@ -5,10 +5,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.accounts import Role
 from core.audit import AuditEvent
 from core.db import utcnow
 from portal.accounts import operations as ops
-from portal.accounts.models import ApiToken, Role
+from portal.accounts.models import ApiToken
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.portal.test_api import _assert_error, _bearer

@@ -4,10 +4,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.accounts import Role, User
 from core.audit import AuditEvent
 from core.db import utcnow
 from core.outbox import OutboxMessage
-from portal.accounts.models import PasswordResetToken, Role, User
+from portal.accounts.models import PasswordResetToken
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
+from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, Insurer
 from core.db import utcnow
 from core.outbox import OutboxMessage, deliver_due
@@ -18,9 +19,8 @@ from core.transports import FileTransport
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from ledger.posting import failures, post_pending
-from portal.accounts.models import PartnerStatus, Role
-from portal.cases.pipeline import Placement, move
-from portal.cases.services import submit_case
+from pipeline.cases.pipeline import Placement, move
+from pipeline.cases.services import submit_case
 from tests.conftest import csrf_from
 from tests.portal.test_pipeline import TO_DECISION, S, case_input
 
@@ -87,6 +87,7 @@ def test_a_placement_is_posted_by_the_worker_once_without_anyone_pressing_a_butt
     run_worker(session, tmp_path)
     [entry] = commission_entries(session, contract)
     assert entry.details["broker_commission_minor"] == 150_000
+    assert entry.details["client_initials"] == "M.D."  # the partner's statement names Marc Dupont by initials
     assert held(session, org) == 60_000  # 40 % of the broker's 15 %
 
     again = run_worker(session, tmp_path, later=timedelta(days=3))

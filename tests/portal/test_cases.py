@@ -3,9 +3,9 @@ only to the submitting firm and the broker's staff."""
 import pytest
 from sqlalchemy import func, select, text
 
+from core.accounts import PartnerStatus, Role
 from core.partners import Lifecycle
-from portal.accounts.models import PartnerStatus, Role
-from portal.cases.models import Case
+from pipeline.cases.models import Case
 
 CASE = {"client_first_name": "Marc", "client_last_name": "Dupont", "client_email": "marc@example.org",
         "adults": 2, "children": 1, "ages": [41, 39, 7], "nationality": "FR", "country_of_residence": "AE",

@@ -7,15 +7,15 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
+from core.accounts import PartnerStatus, Role
 from core.contracts import Insurer
 from core.db import utcnow
 from core.products import ProductLine
-from portal.accounts.models import PartnerStatus, Role
-from portal.cases.models import Case, CaseStatus
-from portal.cases.pipeline import Placement, move
-from portal.cases.services import convert_lead, submit_case
-from portal.leads.models import LeadStatus
-from portal.leads.services import set_status, submit_lead
+from pipeline.cases.models import Case, CaseStatus
+from pipeline.cases.pipeline import Placement, move
+from pipeline.cases.services import convert_lead, submit_case
+from pipeline.leads.models import LeadStatus
+from pipeline.leads.services import set_status, submit_lead
 from tests.portal.case_data import case_input, lead_input
 
 S = CaseStatus

@@ -6,15 +6,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, Insurer
 from core.db import utcnow
 from core.products import ProductLine
-from portal.accounts.models import PartnerStatus, Role
-from portal.cases.models import Case, CaseStatus, Milestone
-from portal.cases.pipeline import Placement, move
-from portal.cases.services import submit_case
-from portal.leads.models import Lead, LeadStatus
-from portal.leads.services import set_status, submit_lead
+from pipeline.cases.models import Case, CaseStatus, Milestone
+from pipeline.cases.pipeline import Placement, move
+from pipeline.cases.services import submit_case
+from pipeline.leads.models import Lead, LeadStatus
+from pipeline.leads.services import set_status, submit_lead
 from tests.conftest import csrf_from
 from tests.portal.case_data import case_input, lead_input
 

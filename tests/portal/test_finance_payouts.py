@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
 from core import events
+from core.accounts import Organisation, PartnerStatus, Role
 from core.audit import AuditEvent
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
 from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from ledger.payouts import PayoutRun, RunStatus
-from portal.accounts.models import Organisation, PartnerStatus, Role
 from tests.conftest import csrf_from
 from tests.system_tools import pain001_errors
 

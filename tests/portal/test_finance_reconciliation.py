@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core.accounts import Role
 from core.db import utcnow
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
-from portal.accounts.models import Role
 from tests.conftest import csrf_from
 from tests.ledger.test_reconciliation import csv_bytes, place, setup_books
 

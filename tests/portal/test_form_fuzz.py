@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts.models import PartnerStatus, Role
+from core.accounts import PartnerStatus, Role
 from portal.extensions import db
 from portal.security.access import access_for
 from tests.conftest import csrf_from
@@ -35,8 +35,8 @@ def _rows() -> int:
 @pytest.fixture
 def world(session, make_org, make_user):
     """A user of each role, and one record of each kind a form can be about (their ids fill the URLs)."""
-    from portal.cases.services import submit_case
-    from portal.leads.services import submit_lead
+    from pipeline.cases.services import submit_case
+    from pipeline.leads.services import submit_lead
 
     users = []
     for role, status in USERS:

@@ -5,9 +5,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts.models import Organisation, PartnerStatus, Role
-from portal.cases.models import Case
-from portal.leads.models import Lead
+from core.accounts import Organisation, PartnerStatus, Role
+from pipeline.cases.models import Case
+from pipeline.leads.models import Lead
 from tests.conftest import csrf_from
 from tests.portal.test_cases import CASE
 from tests.portal.test_leads import LEAD

@@ -6,7 +6,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from portal.accounts.models import LANGUAGES, Role, User
+from core.accounts import LANGUAGES, Role, User
 from tests.conftest import csrf_from
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from portal.accounts.models import PartnerStatus, Role
-from portal.cases.models import Case
-from portal.leads.models import Lead
+from core.accounts import PartnerStatus, Role
+from pipeline.cases.models import Case
+from pipeline.leads.models import Lead
 from tests.portal.test_cases import CASE
 from tests.portal.test_leads import LEAD
 

@@ -1,8 +1,8 @@
 """Administrators and finance keep the list of insurers that contracts are placed with."""
 from sqlalchemy import select
 
+from core.accounts import Role
 from core.contracts import Insurer
-from portal.accounts.models import Role
 from tests.conftest import csrf_from
 
 

@@ -2,10 +2,10 @@
 import pytest
 from sqlalchemy import func, select
 
+from core.accounts import PartnerStatus, Role
 from core.audit import AuditEvent
 from core.partners import Lifecycle
-from portal.accounts.models import PartnerStatus, Role
-from portal.leads.models import Consent, Lead
+from pipeline.leads.models import Consent, Lead
 from tests.conftest import csrf_from
 
 LEAD = {"first_name": "Ana", "last_name": "Silva", "email": "ana@example.org", "phone": "+33612345678",

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from agreements.models import Agreement, AgreementStatus
+from core.accounts import Organisation, PartnerStatus, Role, User
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage, deliver_due
 from core.partners import Lifecycle
 from core.transports import SmtpTransport
-from portal.accounts.models import Organisation, PartnerStatus, Role, User
 from portal.extensions import db
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD

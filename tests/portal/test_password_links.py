@@ -4,9 +4,9 @@ import threading
 
 from sqlalchemy import select
 
+from core.accounts import User
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage
-from portal.accounts.models import User
 from portal.security.passwords import verify_password
 from tests.conftest import csrf_from
 

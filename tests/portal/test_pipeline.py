@@ -3,6 +3,7 @@ placing / renewing / cancelling writes the contract and the business events the 
 milestones tell the client and copy the partner (as far as consent and the partner's status allow)."""
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,19 +13,27 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from compliance.cc_policy import CcReason
+from core.accounts import CommunicationModel, PartnerStatus, Role, User
 from core.contracts import Contract, ContractStatus, Insurer
 from core.db import AppendOnlyViolation, utcnow
 from core.events import BusinessEvent
-from core.outbox import OutboxMessage
+from core.outbox import OutboxMessage, deliver_due
 from core.products import ProductLine
-from portal.accounts.models import CommunicationModel, PartnerStatus, Role, User
-from portal.cases.models import BudgetBand, Case, CaseStatus, CcLog, CcOutcome, Milestone
-from portal.cases.pipeline import MoveRefused, Placement, PlacementRefused, move, term_end
-from portal.cases.services import CaseInput, convert_lead, submit_case
+from core.transports import FileTransport
+from pipeline.cases.models import BudgetBand, Case, CaseStatus, CcLog, CcOutcome, Milestone
+from pipeline.cases.pipeline import MoveRefused, Placement, PlacementRefused, move, term_end
+from pipeline.cases.services import CaseInput, convert_lead, submit_case
+from pipeline.leads.models import Lead, LeadStatus
+from pipeline.leads.services import (
+    AttributionRefused,
+    ConsentInput,
+    LeadInput,
+    decide_attribution,
+    set_status,
+    submit_lead,
+)
+from pipeline.withdrawals import withdraw_consent
 from portal.extensions import db
-from portal.leads.models import Lead, LeadStatus
-from portal.leads.services import (AttributionRefused, ConsentInput, LeadInput, decide_attribution, set_status,
-                                   submit_lead, withdraw_consent)
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -146,6 +155,9 @@ def history(session, case) -> list[tuple[CaseStatus, CaseStatus | None]]:
 
 
 def mails(session, template: str | None = None) -> list[OutboxMessage]:
+    """The mails sent, as the worker rendered and delivered them."""
+    deliver_due(session, FileTransport(tempfile.mkdtemp(prefix="pipeline-mail-")), "Portal <no-reply@portal.test>",
+                batch=100)
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     if template:
         query = query.where(OutboxMessage.template == template)
@@ -391,6 +403,14 @@ def test_milestones_and_cc_logs_cannot_be_edited_or_deleted_in_sql(session, quot
 
 
 # --- 6. who hears of key milestones -------------------------------------------------------------------------
+
+def test_a_milestone_mail_waiting_for_the_worker_is_listed_by_its_template(session, manager, broker, new_case,
+                                                                          make_user, login):
+    """The portal renders it when the worker sends it: until then the outbox page names what will be sent."""
+    walk(session, manager, new_case(broker), *TO_QUOTE)
+    page = login(make_user(Role.admin)).get("/admin/outbox").get_data(as_text=True)
+    assert "milestone_partner" in page and "milestone_client" in page
+
 
 def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(session, manager, broker, new_case):
     case = new_case(broker)

@@ -2,9 +2,9 @@
 import pytest
 from sqlalchemy import func, select
 
+from core.accounts import Organisation, PartnerStatus, User
 from core.audit import AuditEvent
 from portal import create_app
-from portal.accounts.models import Organisation, PartnerStatus, User
 from portal.config import ConfigError
 from portal.demo import DEMO_LOGINS
 from tests.conftest import csrf_from

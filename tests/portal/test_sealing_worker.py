@@ -6,9 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from asn1crypto import keys as asn1_keys
-from asn1crypto import tsp
-from asn1crypto import x509 as asn1_x509
+from asn1crypto import keys as asn1_keys, tsp, x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -19,11 +17,11 @@ from sqlalchemy import select
 from agreements import operations as ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
 from agreements.sealing import check_seal
+from core.accounts import Role
 from core.db import utcnow
 from core.outbox import OutboxMessage, OutboxState, backoff, deliver_due
 from core.partners import Lifecycle
 from core.transports import FileTransport
-from portal.accounts.models import Role
 from portal.agreements.services import broker_identity, seal_certificate_pem
 from portal.extensions import db
 from tests.smtp import free_port

@@ -7,11 +7,11 @@ import pytest
 from pypdf import PdfReader
 
 from core import events
+from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine
 from ledger import commissions
-from portal.accounts.models import PartnerStatus, Role
-from portal.cases.services import submit_case
+from pipeline.cases.services import submit_case
 from tests.ledger.books import add_agreement, add_insurer
 from tests.portal.case_data import case_input
 
@@ -42,7 +42,7 @@ def firm(session, make_org, make_user, insurer):
         session.add(contract)
         session.flush()
         event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, DEC, premium_minor=1_000_000,
-                            currency="EUR", term=1)
+                            currency="EUR", term=1, client_initials=case.client_initials if case else None)
         commissions.post_event(session, event, today=DEC)
         commissions.release_disclosure(session, contract, today=date(2026, 12, 5), released_by="compliance")
         session.commit()

@@ -1,27 +1,28 @@
 """Key milestones tell the client (when the broker leads the communication) and copy the partner (when the
-client consented), through the outbox, and the cc log records every copy sent or withheld."""
+client consented), through the outbox, and the cc log records every copy sent or withheld. The mail is queued
+as a template and its context; the portal renders it in the recipient's language when the worker sends it."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import cc_policy
+from core.accounts import CommunicationModel, PartnerStatus, Role, User
+from core.outbox import enqueue_mail
 
-from ..accounts.models import CommunicationModel, PartnerStatus, Role, User
-from ..mail import queue_mail
 from .models import Case, CcLog, CcOutcome, Milestone
+from .stages import KEY_MILESTONES, LEAD_LEVEL
 
 
 def notify_milestone(session: Session, case: Case, milestone: Milestone, *, news_for_introducer: bool) -> None:
-    from .pipeline import KEY_MILESTONES, LEAD_LEVEL
-
     if milestone.stage not in KEY_MILESTONES:
         return
     consent = case.consent
+    context = {"case": case.public_id, "milestone": milestone.public_id,
+               "contract": case.contract.public_id if case.contract else None}
     if (case.communication_model in (CommunicationModel.broker_leads, CommunicationModel.hybrid)
             and case.client_email and not consent.withdrawn):
-        queue_mail("milestone_client", to=case.client_email, locale=consent.language, session=session, case=case,
-                   milestone=milestone, contract=case.contract)
+        enqueue_mail(session, "milestone_client", to=case.client_email, locale=consent.language, **context)
 
     org = case.organisation
     introducer = org.status is PartnerStatus.introducer
@@ -33,9 +34,8 @@ def notify_milestone(session: Session, case: Case, milestone: Milestone, *, news
     message = None
     if decision.send:
         template = "milestone_introducer" if introducer else "milestone_partner"
-        message = queue_mail(template, to=[u.email for u in recipients], locale=recipients[0].locale,
-                             session=session, case=case,
-                             milestone=milestone, contract=case.contract, lead_status=LEAD_LEVEL[milestone.stage])
+        message = enqueue_mail(session, template, to=[u.email for u in recipients], locale=recipients[0].locale,
+                               lead_status=LEAD_LEVEL[milestone.stage].value, **context)
     session.add(CcLog(milestone_id=milestone.id, case_id=case.id, organisation_id=org.id,
                       outcome=CcOutcome.sent if decision.send else CcOutcome.withheld, reason=decision.reason,
                       detail=decision.detail, recipients=",".join(u.email for u in recipients) if decision.send else None,

@@ -9,12 +9,12 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from compliance.cc_policy import CcReason
+from core.accounts import CommunicationModel
 from core.contracts import Contract
 from core.db import Base, append_only, created_at, enum_column, intpk, public_id, utcnow
 from core.i18n import N_
 from core.products import ProductLine
 
-from ..accounts.models import CommunicationModel
 from ..leads.models import Consent
 
 
@@ -97,7 +97,7 @@ class Case(Base):
     current_cover: Mapped[str | None] = mapped_column(String(255))
     renewal_date: Mapped[date | None] = mapped_column(Date)
     communication_model: Mapped[CommunicationModel] = mapped_column(enum_column(CommunicationModel))
-    #: Fernet tokens (specialist brokers only); see portal.cases.crypto
+    #: Fernet tokens (specialist brokers only); see pipeline.cases.crypto
     case_summary_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     underwriting_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), default=CaseStatus.received, index=True)
@@ -117,6 +117,13 @@ class Case(Base):
     contract = relationship(Contract, uselist=False, viewonly=True)
     milestones: Mapped[list["Milestone"]] = relationship(order_by="Milestone.id", back_populates="case",
                                                          viewonly=True)
+
+    @property
+    def client_initials(self) -> str | None:
+        """The only personal data a partner's commission statement shows (carried to the ledger by the
+        contract events)."""
+        parts = (self.client_first_name, self.client_last_name)
+        return "".join(f"{part.strip()[:1].upper()}." for part in parts if part and part.strip()) or None
 
 
 @append_only

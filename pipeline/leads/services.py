@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from compliance.health_data import Verdict, assess
 from core import audit
+from core.accounts import LANGUAGES, PartnerStatus, User
 from core.db import DomainError, utcnow
 from core.i18n import N_
 
-from ..accounts.models import LANGUAGES, PartnerStatus, User
 from .models import CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory
 
 #: column lengths of what is stored normalised: match_email, and each name's share of match_name
@@ -296,26 +296,6 @@ def decide_attribution(session: Session, user: User, lead: Lead, *, to_earlier: 
 
 
 WITHDRAWAL_SCOPES = ("cc_on_milestones", "all")
-
-
-def withdraw_consent(session: Session, user: User, lead: Lead, *, scope: str, reason: str,
-                     ip: str | None = None) -> None:
-    """Record that the client withdrew consent: to copies of key steps, or to the sharing itself (the lead is
-    then no longer pursued). Appended, never edited: the original consent stays as it was given."""
-    from ..cases import pipeline
-    from ..cases.models import Case
-    from .models import LeadStatus
-
-    case = session.execute(select(Case).where(Case.lead_id == lead.id)).scalar_one_or_none()
-    if case is not None:
-        # the lead became a case: the case carries the same consent and decides what stops
-        pipeline.withdraw_consent(session, user, case, scope=scope, reason=reason, ip=ip)
-        return
-    record_withdrawal(session, user, lead.consent, scope=scope, reason=reason)
-    if scope == "all" and lead.status in (LeadStatus.received, LeadStatus.contacted):
-        lead.status = LeadStatus.not_pursued
-    session.flush()
-    audit.record(session, "consent.withdrawn", actor=user, subject=lead, ip=ip, scope=scope, reason=reason)
 
 
 def record_withdrawal(session: Session, user: User, consent: Consent, *, scope: str, reason: str) -> None:

@@ -11,17 +11,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.accounts import CommunicationModel, PartnerStatus, User
 from core.db import utcnow
 from core.i18n import N_
 from core.products import ProductLine
 
-from ..accounts.models import CommunicationModel, PartnerStatus, User
 from ..leads.models import Lead, LeadStatus
-from ..leads.services import (ConsentInput, FirmNotActive, IdempotencyConflict, LeadRefused, check_consent,
-                              check_contact, match_email, new_consent)
+from ..leads.services import (
+    ConsentInput,
+    FirmNotActive,
+    IdempotencyConflict,
+    LeadRefused,
+    check_consent,
+    check_contact,
+    match_email,
+    new_consent,
+)
 from . import crypto
 from .models import BudgetBand, Case
-from .pipeline import LEAD_LEVEL, PIPELINE_ROLES, MoveRefused, record_submission
+from .pipeline import PIPELINE_ROLES, MoveRefused, record_submission
+from .stages import LEAD_LEVEL
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,8 @@ def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
 
 
 def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_key: str | None = None,
-                ip: str | None = None, now: datetime | None = None) -> tuple[Case, bool]:
+                ip: str | None = None, now: datetime | None = None, keys: str = "") -> tuple[Case, bool]:
+    """`keys`: the case encryption keys (see `crypto`), needed only when the case carries specialist texts."""
     now = now or utcnow()
     org = user.organisation
     if org is None or not org.status.is_broker:
@@ -109,8 +119,8 @@ def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_
                 product_line=values.product_line, budget_band=values.budget_band,
                 current_cover=(values.current_cover or "").strip() or None, renewal_date=values.renewal_date,
                 communication_model=values.communication_model,
-                case_summary_encrypted=crypto.encrypt(values.case_summary),
-                underwriting_encrypted=crypto.encrypt(values.underwriting_sensitivities),
+                case_summary_encrypted=crypto.encrypt(values.case_summary, keys),
+                underwriting_encrypted=crypto.encrypt(values.underwriting_sensitivities, keys),
                 idempotency_key=idempotency_key, request_fingerprint=fingerprint)
     session.add(case)
     session.flush()

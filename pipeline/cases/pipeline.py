@@ -15,67 +15,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit, events
+from core.accounts import Role, User
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
 from core.db import DomainError, utcnow
 from core.i18n import N_
 from core.products import ProductLine
 
-from ..accounts.models import Role, User
 from ..leads.models import Lead, LeadStatus
+from ..leads.services import record_withdrawal
 from .models import Case, CaseStatus, Milestone
-
-S = CaseStatus
-
-TRANSITIONS: dict[CaseStatus, tuple[CaseStatus, ...]] = {
-    S.received: (S.needs_analysis, S.not_pursued, S.withdrawn),
-    S.needs_analysis: (S.quote_requested, S.not_pursued, S.withdrawn),
-    S.quote_requested: (S.quote_issued, S.not_pursued, S.withdrawn),
-    S.quote_issued: (S.underwriting_questions, S.offer, S.not_pursued, S.withdrawn),
-    S.underwriting_questions: (S.offer, S.not_pursued, S.withdrawn),
-    S.offer: (S.client_decision, S.underwriting_questions, S.not_pursued, S.withdrawn),
-    S.client_decision: (S.contract_issued, S.offer, S.not_pursued, S.withdrawn),
-    S.contract_issued: (S.active, S.cancelled),
-    S.active: (S.renewal_due, S.cancelled),
-    S.renewal_due: (S.renewed, S.cancelled),
-    S.renewed: (S.renewal_due, S.cancelled),
-    S.not_pursued: (),
-    S.withdrawn: (),
-    S.cancelled: (),
-}
-
-#: the milestones the client hears of and the partner is copied on (with consent)
-KEY_MILESTONES = frozenset({S.quote_issued, S.underwriting_questions, S.offer, S.contract_issued, S.cancelled,
-                            S.renewal_due})
-#: before the contract: the work in progress that dashboards count and age
-OPEN_STAGES = (S.received, S.needs_analysis, S.quote_requested, S.quote_issued, S.underwriting_questions, S.offer,
-               S.client_decision)
-IN_FORCE = (S.contract_issued, S.active, S.renewal_due, S.renewed)
-CLOSED = (S.not_pursued, S.withdrawn, S.cancelled)
-
-NEXT_STEP = {
-    S.received: N_("The broker analyses the need with the client"),
-    S.needs_analysis: N_("The broker asks insurers for quotes"),
-    S.quote_requested: N_("Insurers answer with quotes"),
-    S.quote_issued: N_("The insurer's questions or an offer"),
-    S.underwriting_questions: N_("The client answers the insurer's questions"),
-    S.offer: N_("The client decides"),
-    S.client_decision: N_("The insurer issues the contract"),
-    S.contract_issued: N_("Cover starts"),
-    S.active: N_("Renewal"),
-    S.renewal_due: N_("The client renews"),
-    S.renewed: N_("Next renewal"),
-}
-
-#: what an introducer may know of the case its lead became
-LEAD_LEVEL = {
-    S.received: LeadStatus.contacted, S.needs_analysis: LeadStatus.contacted,
-    S.quote_requested: LeadStatus.quote_in_progress, S.quote_issued: LeadStatus.quote_in_progress,
-    S.underwriting_questions: LeadStatus.quote_in_progress, S.offer: LeadStatus.quote_in_progress,
-    S.client_decision: LeadStatus.quote_in_progress, S.contract_issued: LeadStatus.contract_issued,
-    S.active: LeadStatus.contract_issued, S.renewal_due: LeadStatus.contract_issued,
-    S.renewed: LeadStatus.contract_issued, S.not_pursued: LeadStatus.not_pursued,
-    S.withdrawn: LeadStatus.not_pursued, S.cancelled: LeadStatus.cancelled,
-}
+from .notifications import notify_milestone
+from .stages import KEY_MILESTONES, LEAD_LEVEL, OPEN_STAGES, TRANSITIONS, S
 
 PIPELINE_ROLES = (Role.account_manager, Role.admin)
 MAX_PREMIUM_MINOR = 10**11
@@ -161,8 +111,6 @@ def move(session: Session, user: User, case: Case, to: CaseStatus, *, partner_no
          renewal_premium_minor: int | None = None, ip: str | None = None, now: datetime | None = None) -> Milestone:
     """Move `case` to stage `to`, or refuse. Placing (contract_issued), cancelling and renewing need their
     figures. Two people moving the same case at once: the second is refused, not applied twice."""
-    from .notifications import notify_milestone
-
     now = now or utcnow()
     if user.role not in PIPELINE_ROLES:
         raise MoveRefused(N_("Only the broker's account managers move cases."))
@@ -224,8 +172,6 @@ def withdraw_consent(session: Session, user: User, case: Case, *, scope: str, re
                      ip: str | None = None, now: datetime | None = None) -> None:
     """The client withdraws consent, told to the partner or to the broker's staff. From then on no copy goes
     to the partner; withdrawing all consent also stops work on a case still in progress."""
-    from ..leads.services import record_withdrawal
-
     record_withdrawal(session, user, case.consent, scope=scope, reason=reason)
     if scope == "all" and case.status in OPEN_STAGES:
         _advance(session, user, case, case.status, S.withdrawn, None, reason.strip(), now or utcnow())
@@ -257,7 +203,7 @@ def _place(session: Session, user: User, case: Case, placement: Placement) -> Co
     events.emit(session, events.CONTRACT_PLACED, contract.public_id, placement.start_date,
                 case=case.public_id, organisation_id=case.organisation_id, insurer=placement.insurer.code,
                 product_line=placement.product_line.value, premium_minor=placement.premium_minor,
-                currency=placement.currency, term=1)
+                currency=placement.currency, term=1, client_initials=case.client_initials)
     session.expire(case, ["contract"])
     return contract
 
@@ -279,8 +225,10 @@ def _renew(session: Session, contract: Contract, premium_minor: int) -> None:
     contract.terms.append(term)
     contract.premium_minor = premium_minor
     session.flush()
+    case = session.get(Case, contract.case_id) if contract.case_id is not None else None
     events.emit(session, events.CONTRACT_RENEWED, contract.public_id, start, term=term.number,
-                premium_minor=premium_minor, currency=contract.currency)
+                premium_minor=premium_minor, currency=contract.currency,
+                client_initials=case.client_initials if case else None)
 
 
 def claim(session: Session, user: User, case: Case) -> None:
