@@ -99,15 +99,21 @@ def test_api_lists_own_agreements_with_a_pdf_link_only_for_those_entitled(app, c
     assert staff["total"] == 2
 
 
-def test_schedule_form_saves_rates_exactly_and_refuses_bad_input(app, session, make_org, make_user, login):
-    org = make_org(PartnerStatus.generalist_broker, lifecycle=Lifecycle.approved)
-    staff = make_user(Role.finance)
+def _draft_schedule(app, session, make_org, make_user, login, status, role):
+    """A draft agreement for an approved firm, and its schedule editor opened by staff of `role`."""
+    org = make_org(status, lifecycle=Lifecycle.approved)
+    staff = make_user(role)
     with app.test_request_context():
         agreement = ops.prepare_agreement(session, staff, org, effective_from=date(2026, 1, 1))
     session.commit()
     c = login(staff)
     url = f"/agreements/{agreement.public_id}/schedule"
-    page = c.get(url).get_data(as_text=True)
+    return org, staff, agreement, c, url, c.get(url).get_data(as_text=True)
+
+
+def test_schedule_form_saves_rates_exactly_and_refuses_bad_input(app, session, make_org, make_user, login):
+    org, staff, agreement, c, url, page = _draft_schedule(app, session, make_org, make_user, login,
+                                                          PartnerStatus.generalist_broker, Role.finance)
     form = {"csrf_token": csrf_from(page)}
     for i, line in enumerate(("individual", "family", "sme", "corporate")):
         form.update({f"rules-{i}-product_line": line, f"rules-{i}-first_year_percent": "27.5",
@@ -208,14 +214,8 @@ def test_an_expired_session_during_signing_changes_nothing(app, session, make_or
 
 
 def test_the_schedule_editor_shows_and_saves_what_payment_terms_count_from(app, session, make_org, make_user, login):
-    org = make_org(PartnerStatus.specialist_broker, lifecycle=Lifecycle.approved)
-    staff = make_user(Role.admin)
-    with app.test_request_context():
-        agreement = ops.prepare_agreement(session, staff, org, effective_from=date(2026, 1, 1))
-    session.commit()
-    c = login(staff)
-    url = f"/agreements/{agreement.public_id}/schedule"
-    page = c.get(url).get_data(as_text=True)
+    org, staff, agreement, c, url, page = _draft_schedule(app, session, make_org, make_user, login,
+                                                          PartnerStatus.specialist_broker, Role.admin)
     assert 'name="rules-0-payment_terms_basis"' in page
     assert '<option selected value="statement_month_end">' in page  # the default of every line
     form = {"csrf_token": csrf_from(page), "rules-0-product_line": "individual", "rules-0-included": "y",
