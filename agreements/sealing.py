@@ -32,7 +32,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
-from core.db import DomainError
+from core.errors import DomainError
 from core.i18n import N_
 
 FIELD_NAME = "BrokerSeal"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.db import DomainError
+from core.errors import DomainError
 from core.i18n import N_
 
 ROOT = Path(__file__).parent / "templates"

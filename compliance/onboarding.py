@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import DomainError, utcnow
+from core.db import utcnow
+from core.errors import DomainError
 from core.i18n import N_
 from core.partners import Lifecycle
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from stdnum import exceptions as stdnum_errors
 
-from core.db import DomainError
+from core.errors import DomainError
 from core.i18n import N_
 
 

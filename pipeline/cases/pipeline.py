@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from core import audit, events
 from core.accounts import Role, User
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
-from core.db import DomainError, utcnow
+from core.db import utcnow
+from core.errors import DomainError
 from core.i18n import N_
 from core.products import ProductLine
 

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from compliance.health_data import Verdict, assess
 from core import audit
 from core.accounts import LANGUAGES, PartnerStatus, User
-from core.db import DomainError, utcnow
+from core.db import utcnow
+from core.errors import DomainError
 from core.i18n import N_
 
 from .models import CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory

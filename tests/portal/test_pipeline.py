@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from compliance.cc_policy import CcReason
 from core.accounts import CommunicationModel, PartnerStatus, Role, User
 from core.contracts import Contract, ContractStatus, Insurer
-from core.db import AppendOnlyViolation, utcnow
+from core.db import utcnow
+from core.errors import AppendOnlyViolation
 from core.events import BusinessEvent
 from core.outbox import OutboxMessage, deliver_due
 from core.products import ProductLine
