@@ -76,11 +76,9 @@ def _check_receipt(insurer, amount_minor, currency, received_on, reference, toda
         raise ReconciliationError(N_("Enter the bank's reference for this payment (at most 64 characters)."),
                                   fields={"bank_reference": [N_("Enter the bank's reference (at most 64 characters).")]})
     if received_on > today:
-        raise ReconciliationError(N_("A receipt cannot be dated in the future."),
-                                  fields={"received_on": [N_("A receipt cannot be dated in the future.")]})
+        raise ReconciliationError(N_("A receipt cannot be dated in the future."), field="received_on")
     if statement is not None and statement.insurer_id != insurer.id:
-        raise ReconciliationError(N_("This statement is from another insurer."),
-                                  fields={"statement": [N_("This statement is from another insurer.")]})
+        raise ReconciliationError(N_("This statement is from another insurer."), field="statement")
     if statement is not None and statement.currency != currency:
         raise ReconciliationError(N_("The statement is in %(statement)s, the receipt in %(receipt)s: nothing is "
                                      "converted."), statement=statement.currency, receipt=currency,
