@@ -1,7 +1,7 @@
 """`ledger verify`: the books checked against themselves and against the business events they were posted for.
 
 - every posting's running balance is the account's previous running balance plus its amount (in the order the
-  engine writes and reads them: posting date, then id), and the account's stored balance is its last one;
+  ledger writes and reads them: posting date, then id), and the account's stored balance is its last one;
 - every entry has postings and balances in each currency, and a reversal mirrors the entry it reverses;
 - every commission entry matches what its source event implies: a placement or renewal is recomputed from the
   event's premium and the rates recorded on the entry, a clawback from the original entry and the term's dates,
@@ -10,7 +10,7 @@
   those columns, so an entry hidden from them (or shown to another contract's) by a rewritten column is caught.
 
 The set-based checks are one SQL statement each (window functions); only the recomputation of commission
-entries, which needs the engine's Decimal rounding, runs in Python, one row per entry.
+entries, which needs the ledger's Decimal rounding (`ledger.money`), runs in Python, one row per entry.
 
 What a consistent rewrite of everything (or a truncated ledger) leaves is caught by the signed checkpoint kept
 outside the database (`ledger.checkpoint`).

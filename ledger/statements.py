@@ -8,7 +8,7 @@ of its signed balance), one statement per currency: nothing is ever added across
 Each journal entry of the month that touches the pair is one line, its net effect on the pair. A disclosure
 release moves money from held to available: it nets to nothing, so it is not a line; the closing balance is
 split into held and available instead. Opening + the lines = closing, to the minor unit, because postings
-never go back in time on an account (the engine refuses it).
+never go back in time on an account (the posting rules refuse it).
 """
 from __future__ import annotations
 
