@@ -94,24 +94,30 @@ _LEAD = r"(?<!\w)(?<![^\W\d_a-z]')"
 _TRAIL = r"(?!\w)(?!'[^\W\d_a-z])"
 
 
-def split_top_level(pattern: str) -> list[str]:
-    """Split a pattern on its top-level ``|`` (not inside a group or a character class)."""
-    parts, depth, in_class, escaped, start = [], 0, False, False, 0
-    for i, ch in enumerate(pattern):
+def _structure(pattern: str, start: int = 0):
+    """(index, character, group depth once past it) for each character of ``pattern`` from ``start`` that is neither
+    escaped nor inside a character class: the characters where ``|`` and parentheses are structure."""
+    depth, in_class, escaped = 0, False, False
+    for i in range(start, len(pattern)):
+        ch = pattern[i]
         if escaped:
             escaped = False
         elif ch == "\\":
             escaped = True
         elif in_class:
-            if ch == "]":
-                in_class = False
+            in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
+        else:
+            depth += (ch == "(") - (ch == ")")
+            yield i, ch, depth
+
+
+def split_top_level(pattern: str) -> list[str]:
+    """Split a pattern on its top-level ``|`` (not inside a group or a character class)."""
+    parts, start = [], 0
+    for i, ch, depth in _structure(pattern):
+        if ch == "|" and depth == 0:
             parts.append(pattern[start:i])
             start = i + 1
     parts.append(pattern[start:])
@@ -177,25 +183,7 @@ def _literal_prefix(pattern: str) -> tuple[str, str]:
 
 def _group_end(pattern: str, start: int) -> int:
     """Index of the ``)`` closing the group opened at ``pattern[start]`` (-1 if unbalanced)."""
-    depth, in_class, escaped = 0, False, False
-    for i in range(start, len(pattern)):
-        ch = pattern[i]
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            if ch == "]":
-                in_class = False
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
+    return next((i for i, ch, depth in _structure(pattern, start) if ch == ")" and depth == 0), -1)
 
 
 _MAX_EXPANSION = 64
