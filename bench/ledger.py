@@ -67,10 +67,11 @@ from sqlalchemy import bindparam, create_engine, event, func, select, text  # no
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from ledger import checkpoint, engine, payouts  # noqa: E402
+from ledger import checkpoint, engine, journal_batch, payouts  # noqa: E402
 from scratch_db import PgDatabase  # noqa: E402  (bench/scratch_db.py)
 from ledger.commissions import EXPENSE, INCOME, available, held  # noqa: E402
-from ledger.engine import Line, credit, debit  # noqa: E402
+from ledger.journal_rules import request_hash  # noqa: E402
+from ledger.money import Line, credit, debit  # noqa: E402
 from ledger.models import Account, AccountType, JournalEntry, Posting, entry_keys  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -317,7 +318,7 @@ class Loader:
     def add(self, e: Entry) -> None:
         lines = [Line(code, CURRENCY, amount) for code, amount in e.lines]
         # the engine's own request hash, so that a retry of a loaded entry is recognised as one
-        digest = engine._request_hash(e.day, e.description, lines, None, e.kind, e.ref)
+        digest = request_hash(e.day, e.description, lines, None, e.kind, e.ref)
         created = datetime.combine(e.day, _dt.time(9), timezone.utc) + timedelta(seconds=self.count["entries"] % 30000)
         self.entries.append((self.entry_id, f"{self.rng.getrandbits(128):032x}", created, e.key, digest, e.day,
                              e.description, e.kind, e.ref, e.event_date, json.dumps(e.details),
@@ -614,16 +615,16 @@ class Tally:
         for name, fn in (("before_cursor_execute", self._before), ("after_cursor_execute", self._after)):
             event.listen(self.conn, name, fn)
         gc.callbacks.append(self._gc)
-        self._bulk_insert = engine._bulk_insert
+        self._bulk_insert = journal_batch._bulk_insert
         if self.conn.dialect.name == "postgresql":  # elsewhere it runs through SQLAlchemy, seen above
-            engine._bulk_insert = self._timed_bulk_insert
+            journal_batch._bulk_insert = self._timed_bulk_insert
         return self
 
     def __exit__(self, *exc):
         for name, fn in (("before_cursor_execute", self._before), ("after_cursor_execute", self._after)):
             event.remove(self.conn, name, fn)
         gc.callbacks.remove(self._gc)
-        engine._bulk_insert = self._bulk_insert
+        journal_batch._bulk_insert = self._bulk_insert
 
 
 def diagnose_single(eng, requests: Requests, n: int) -> dict:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from core.db import DomainError
+from core.errors import DomainError
 
 from .extensions import db
 from .i18n import tr

@@ -10,7 +10,7 @@ from core import audit
 from core.accounts import Organisation, PartnerStatus, Role, User
 from core.audit import AuditEvent
 from core.contracts import Insurer
-from core.db import DomainError
+from core.errors import DomainError
 from core.outbox import OutboxMessage, OutboxState, retry_failed
 
 from ..accounts import operations as ops

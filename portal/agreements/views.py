@@ -13,7 +13,7 @@ from sqlalchemy import select
 from agreements import operations as ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
 from core.accounts import Organisation, Role
-from core.db import DomainError
+from core.errors import DomainError
 
 from ..extensions import db
 from ..forms import apply_domain_errors

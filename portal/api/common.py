@@ -9,7 +9,7 @@ from flask import abort, jsonify, request, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy.exc import IntegrityError
 
-from core.db import DomainError
+from core.errors import DomainError
 from core.i18n import N_
 
 from ..extensions import db

@@ -5,7 +5,8 @@ from flask import Response, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from ledger.payouts import PayoutRun, RunStatus, get_run
+from ledger.models import PayoutRun, RunStatus
+from ledger.payouts import get_run
 
 from ..extensions import db
 from ..security import policy

@@ -9,7 +9,7 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from core.db import DomainError
+from core.errors import DomainError
 
 from ..accounts import operations as ops
 from ..accounts.errors import ApiOnlyAccount, InvalidToken

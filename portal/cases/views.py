@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from core.accounts import PartnerStatus, Role
 from core.contracts import Insurer
-from core.db import DomainError
+from core.errors import DomainError
 from pipeline.cases import crypto, pipeline, services, stages
 from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 from pipeline.leads.models import CONSENT_TEXT_VERSIONS

@@ -3,7 +3,7 @@ from flask.cli import with_appcontext
 
 from core.integrity import write_checkpoint
 from ledger import checkpoint
-from ledger.engine import verify
+from ledger.integrity import verify
 
 from ..extensions import db
 from ..i18n import tr

@@ -1,7 +1,7 @@
 import click
 from flask.cli import with_appcontext
 
-from core.db import DomainError
+from core.errors import DomainError
 
 from ..accounts.operations import create_api_token, find_user_by_email
 from ..extensions import db

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from core import audit
 from core.accounts import Role
 from core.contracts import Contract, Insurer
-from core.db import DomainError, utcnow
+from core.db import utcnow
+from core.errors import DomainError
 from ledger import receipts as money_in, reconciliation as rec, statement_files
-from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
+from ledger.errors import problem_text
+from ledger.models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
 from ledger.statements import parse_period
 
 from ..extensions import db
@@ -131,7 +133,7 @@ def insurer_statement_upload():
                          filename=statement.filename, sha256=statement.sha256, lines=len(statement.items))
         except statement_files.StatementInvalid as exc:
             db.session.rollback()
-            form.file.errors = [statement_files.problem_text(problem, tr) for problem in exc.problems]
+            form.file.errors = [problem_text(problem, tr) for problem in exc.problems]
         except DomainError as exc:
             db.session.rollback()
             apply_domain_errors(form, exc)

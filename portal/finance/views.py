@@ -15,7 +15,8 @@ from sqlalchemy import select
 from core import audit
 from core.accounts import Organisation, Role
 from core.contracts import Contract, Insurer
-from core.db import DomainError, utcnow
+from core.db import utcnow
+from core.errors import DomainError
 from core.products import ProductLine
 from ledger import commissions, engine, payouts, posting, reports
 from ledger.models import Account

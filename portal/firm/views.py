@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core.accounts import Role, User
-from core.db import DomainError
+from core.errors import DomainError
 
 from ..accounts import operations as ops
 from ..accounts.models import TokenPurpose

@@ -10,7 +10,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core.accounts import PartnerStatus, Role
-from core.db import DomainError
+from core.errors import DomainError
 from pipeline import withdrawals
 from pipeline.leads import services
 from pipeline.leads.models import CONSENT_TEXT_VERSIONS, Lead, LeadStatus

@@ -10,7 +10,7 @@ from agreements.models import Agreement
 from compliance import onboarding as rules
 from compliance.models import Review
 from core.accounts import Organisation, Role
-from core.db import DomainError
+from core.errors import DomainError
 from core.partners import Lifecycle
 
 from ..extensions import db, limiter

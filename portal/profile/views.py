@@ -10,7 +10,8 @@ from sqlalchemy import select
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.db import DomainError, utcnow
+from core.db import utcnow
+from core.errors import DomainError
 
 from ..accounts import operations as ops
 from ..accounts.models import ApiToken

@@ -25,9 +25,7 @@ from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine
 from ledger import commissions, engine, payouts, receipts
-from ledger.models import JournalEntry
-from ledger.payouts import ExclusionReason, RunStatus
-from ledger.reconciliation_models import InsurerStatement, ItemKind, ReconciliationItem
+from ledger.models import ExclusionReason, InsurerStatement, ItemKind, JournalEntry, ReconciliationItem, RunStatus
 from portal.extensions import db
 from tests.ledger.books import add_insurer
 from tests.ledger.test_concurrency import in_transaction, run_threads
@@ -377,7 +375,7 @@ def test_a_crash_after_the_postings_leaves_the_run_prepared_and_it_can_be_approv
             raise Crash("the process died after posting, before the commit")
         return result
 
-    monkeypatch.setattr(engine, "post", crashing)
+    monkeypatch.setattr(payouts, "post", crashing)  # the post the approval makes
     with pytest.raises(Crash):
         approve(session, staff, run, commit=False)
     session.rollback()

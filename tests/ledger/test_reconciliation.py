@@ -15,8 +15,7 @@ from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
 from core.products import ProductLine
 from ledger import commissions, engine, receipts, reconciliation as rec, statement_files
-from ledger.models import JournalEntry
-from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
+from ledger.models import InsurerReceipt, InsurerStatement, ItemKind, JournalEntry, ReconciliationItem, Resolution
 from tests.ledger.books import add_agreement
 
 NOV = date(2026, 11, 1)
