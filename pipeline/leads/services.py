@@ -257,6 +257,13 @@ def record_refusal(session: Session, user: User, categories: list[str], ip: str 
                  organisation=user.organisation.public_id if user.organisation else None, categories=categories)
 
 
+def keep_refusal_trace(session: Session, user: User, refusal: DomainError, ip: str | None) -> None:
+    """What stays of a refused referral once its transaction is rolled back: for medical content, which kinds
+    were refused (record_refusal); for any other refusal, nothing."""
+    if isinstance(refusal, HealthDataNotAllowed):
+        record_refusal(session, user, refusal.categories, ip)
+
+
 class AttributionRefused(DomainError):
     code = "attribution_refused"
 

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..security import policy
 from ..security.access import permit
 from .blueprint import bp
-from .common import PageQuerySchema, created_between, load_query, page_response
+from .common import PageQuerySchema, created_between, load_query, page_response, page_schema
 from .openapi import documented
 
 
@@ -58,11 +58,7 @@ class PayoutRunSchema(Schema):
     exclusions = fields.List(fields.Nested(PayoutExclusionSchema))
 
 
-class PayoutRunListSchema(Schema):
-    items = fields.List(fields.Nested(PayoutRunSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+PayoutRunListSchema = page_schema(PayoutRunSchema, "PayoutRunListSchema")
 
 
 class PayoutRunQuerySchema(PageQuerySchema):
