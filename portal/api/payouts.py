@@ -1,13 +1,13 @@
 """Payout runs on the API (finance tokens only): the runs, their lines and exclusions, their SEPA file."""
 from __future__ import annotations
 
-from flask import Response, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from ledger.payouts import PayoutRun, RunStatus, get_run
 
 from ..extensions import db
+from ..finance.exports import pain001_response
 from ..security import policy
 from ..security.access import permit
 from .blueprint import bp
@@ -95,8 +95,4 @@ def payout_run_get(public_id: str):
                     "reads)",
             tags=("finance",), errors=("401", "403", "404"))
 def payout_run_pain001(public_id: str):
-    run = get_run(db.session, public_id)
-    if not run.pain001:
-        abort(404)
-    return Response(run.pain001, mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{run.reference}.pain001.xml"'})
+    return pain001_response(get_run(db.session, public_id))

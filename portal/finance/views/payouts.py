@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from ...security.access import allow, permit
 from ...security.scoping import get_or_404
 from ..blueprint import bp
 from ..common import today, wants_csv
-from ..exports import csv_response, decimal_amount
+from ..exports import csv_response, decimal_amount, pain001_response
 from ..forms import PayoutRunForm, SettleForm, parse_month
 from ..services import debtor, payees
 
@@ -130,8 +130,4 @@ def payout_run_cancel(public_id: str):
 @bp.route("/payout-runs/<public_id>/pain001.xml")
 @permit(policy.READ_PAYOUT_RUNS)
 def payout_run_pain001(public_id: str):
-    run = get_or_404(payouts.PayoutRun, public_id)
-    if not run.pain001:
-        abort(404)
-    return Response(run.pain001, mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{run.reference}.pain001.xml"'})
+    return pain001_response(get_or_404(payouts.PayoutRun, public_id))
