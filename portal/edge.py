@@ -50,10 +50,11 @@ def _roll_back(exc: DomainError, keep: OnRefusal | None) -> None:
 class unit_of_work:
     """Run what the `with` block does as the request's unit of work.
 
-    The block ending normally commits, `ok` is True and `success` (a message) is flashed. A DomainError (a business rule refused) rolls all of
-    it back and is shown to the person: by `show` when given, else on `form` (its fields' messages, the rest at
-    the form's top), else flashed as an error. It goes no further: `error` holds it, and the view carries on to
-    re-render its form or redirect. `keep` writes what must stay of a refusal (see `_roll_back`)."""
+    The block ending normally commits: `ok` is True, and `success` (a message) is flashed. A DomainError (a
+    business rule refused) rolls all of it back and is shown to the person: by `show` when given, else on `form`
+    (its fields' messages, the rest at the form's top), else flashed as an error. It goes no further: `error`
+    holds it, and the view carries on to re-render its form or redirect. `keep` writes what must stay of a
+    refusal (see `_roll_back`)."""
 
     def __init__(self, form=None, *, success: str | None = None, show: OnRefusal | None = None,
                  keep: OnRefusal | None = None):

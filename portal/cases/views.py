@@ -161,7 +161,8 @@ def move(public_id: str):
                       ip=request.remote_addr)
     if not work.ok:
         return _render_case(case, form, work.error.status)
-    return done(_("The case moved to “%(stage)s”.", stage=tr(to.label)), url_for("cases.view", public_id=case.public_id))
+    return done(_("The case moved to “%(stage)s”.", stage=tr(to.label)),
+                url_for("cases.view", public_id=case.public_id))
 
 
 @bp.route("/<public_id>/consent/withdraw", methods=["POST"])
