@@ -16,6 +16,7 @@ from compliance.health_data import Verdict, assess
 from core import audit
 from core.accounts import LANGUAGES, PartnerStatus, User
 from core.db import utcnow
+from core.errors import DomainError
 from core.i18n import N_
 
 from ..errors import (REASON_REQUIRED, AttributionRefused, FirmNotActive, HealthDataNotAllowed, HealthDataSuspected,
@@ -213,6 +214,13 @@ def record_refusal(session: Session, user: User, categories: list[str], ip: str 
     """Compliance sees that medical content was refused — which kinds, not the text, which is never stored."""
     audit.record(session, "lead.health_data_refused", actor=user, ip=ip,
                  organisation=user.organisation.public_id if user.organisation else None, categories=categories)
+
+
+def keep_refusal_trace(session: Session, user: User, refusal: DomainError, ip: str | None) -> None:
+    """What stays of a refused referral once its transaction is rolled back: for medical content, which kinds
+    were refused (record_refusal); for any other refusal, nothing."""
+    if isinstance(refusal, HealthDataNotAllowed):
+        record_refusal(session, user, refusal.categories, ip)
 
 
 def claim(session: Session, user: User, lead: Lead) -> None:

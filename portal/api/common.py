@@ -109,6 +109,12 @@ def creation_response(obj, schema: Schema, created: bool, endpoint: str):
     return response
 
 
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    """The schema of one page of a list endpoint: its items, the page, the page size and the total."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item)), "page": fields.Integer(),
+                             "per_page": fields.Integer(), "total": fields.Integer()}, name=name)
+
+
 def page_response(stmt, schema: Schema, query: dict):
     """One page of `stmt`; `query` is what a PageQuerySchema loaded (page and per_page already in range)."""
     page = paginate(stmt, per_page=query["per_page"], page=query["page"])
