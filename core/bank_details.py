@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .accounts import Organisation, User
-from .db import DomainError
+from .errors import DomainError
 from .i18n import N_
 
 INVALID_IBAN = N_("This IBAN is not valid (check the country code, length and check digits).")
@@ -56,6 +56,13 @@ def problems(iban: str | None, bic: str | None, minimum_minor: int | None = None
     return found
 
 
+def compact(iban: str, bic: str | None) -> tuple[str, str]:
+    """The IBAN and BIC as stored and sent to the bank, the BIC derived from the IBAN when none is given (for
+    details that `problems` found nothing wrong with)."""
+    parsed = IBAN(iban)
+    return parsed.compact, (BIC(bic) if bic else parsed.bic).compact
+
+
 def set_bank_details(session: Session, actor: User, org: Organisation, details: BankDetails, *,
                      ip: str | None = None) -> Organisation:
     """Record the firm's payout account (IBAN and BIC stored compact, the BIC derived when none is given)."""
@@ -63,11 +70,9 @@ def set_bank_details(session: Session, actor: User, org: Organisation, details: 
     if found:
         raise InvalidBankDetails(next(iter(found.values())),
                                  fields={name: [message] for name, message in found.items()})
-    iban = IBAN(details.iban)
-    bic = BIC(details.bic) if details.bic else iban.bic
     before = {"iban": org.payout_iban, "bic": org.payout_bic, "holder": org.payout_account_holder}
     org.payout_account_holder = details.account_holder.strip()
-    org.payout_iban, org.payout_bic = iban.compact, bic.compact
+    org.payout_iban, org.payout_bic = compact(details.iban, details.bic)
     org.payout_minimum_minor = details.minimum_minor
     audit.record(session, "organisation.bank_details_changed", actor=actor, subject=org, ip=ip, before=before,
                  after={"iban": org.payout_iban, "bic": org.payout_bic, "holder": org.payout_account_holder})

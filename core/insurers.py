@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .accounts import User
 from .contracts import Insurer
-from .db import DomainError
+from .errors import DomainError
 from .i18n import N_
 
 CODE_TAKEN = N_("This code is already used.")

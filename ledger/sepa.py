@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
 from sepaxml import SepaTransfer
 from sepaxml.validation import ValidationError as SepaValidationError
 
+from core import bank_details
 from core.i18n import N_
 
 from .errors import RunRefused
@@ -25,22 +25,16 @@ class Debtor:
 
 
 def checked_bank_details(iban: str | None, bic: str | None) -> tuple[str, str] | ExclusionReason:
-    """(compact IBAN, BIC) when both are valid (the BIC may be derived from the IBAN), else the reason."""
+    """(compact IBAN, BIC) when both are valid (the BIC may be derived from the IBAN), else the reason: the rules
+    finance's bank-details form applies (core.bank_details), read again when the run pays."""
     if not iban:
         return ExclusionReason.no_bank_details
-    try:
-        parsed = IBAN(iban)
-    except SchwiftyException:
+    found = bank_details.problems(iban, bic)
+    if "iban" in found:
         return ExclusionReason.invalid_iban
-    if bic:
-        try:
-            checked = BIC(bic)
-        except SchwiftyException:
-            return ExclusionReason.invalid_bic
-        return parsed.compact, checked.compact
-    if parsed.bic is None:
+    if "bic" in found:
         return ExclusionReason.invalid_bic
-    return parsed.compact, parsed.bic.compact
+    return bank_details.compact(iban, bic)
 
 
 class _Transfer(SepaTransfer):
