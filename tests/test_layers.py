@@ -1,6 +1,6 @@
 """The layers of DESIGN.md §3 hold: `portal` on top, the domain packages importing one way, `core` at the bottom,
-and no Flask below the web layer (import-linter's contracts in pyproject.toml); inside the web layer and the
-pipeline, no module imports itself back through others, and no portal area loops back to itself."""
+and no Flask below the web layer (import-linter's contracts in pyproject.toml); inside the web layer, the funnel
+and the pipeline, no module imports itself back through others, and no portal area loops back to itself."""
 import subprocess
 import sys
 from collections import defaultdict
@@ -67,7 +67,7 @@ def imports_within(package: str, squash=lambda module: module) -> dict[str, set[
     return edges
 
 
-@pytest.mark.parametrize("package", ["portal", "pipeline"])
+@pytest.mark.parametrize("package", ["portal", "funnel", "pipeline"])
 def test_no_module_imports_itself_back(package):
     assert loops(imports_within(package)) == []
 

@@ -1,0 +1,345 @@
+"""The roster feed: the programme operator's affiliation, radiation, prolongation and interruption events,
+applied to the volunteers.
+
+- Idempotent: an applied event's id is kept; sent again with the same content it changes nothing and answers
+  as the first time (`replayed`); sent again with other content it is refused.
+- Ordered: each volunteer keeps the time of the newest event applied to its details and to its mission's end;
+  an older event arriving later leaves them as they are (`unchanged`, `superseded`).
+- Per record: each record gets its own result; an invalid one is refused with its reasons while the valid ones
+  of the same delivery apply.
+- A batch is a few queries whatever its size: the known event ids and the volunteers concerned are read once,
+  the changes flushed once.
+
+When a mission ends (radiation, interruption) or its end moves, a business event (core.events) records it:
+`volunteer.mission_ended` / `volunteer.mission_end_changed`, about the volunteer's public id, effective on the
+mission's last day. Whatever follows the mission's end — a subscription's cover and its collection — acts on it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.db import new_public_id, utcnow
+from core.events import BusinessEvent
+from core.i18n import N_
+
+from .dates import add_months
+from .errors import VolunteerNotFound
+from .models import (Dependant, DependantSource, Outcome, RosterEvent, RosterEventKind, RosterImport, RosterSource,
+                     Volunteer, VolunteerState)
+from .roster_input import DATES_ORDER, MAX_MISSION_MONTHS, TOO_LONG_MISSION, Problem, RosterRecord, parse_record
+
+MISSION_ENDED = "volunteer.mission_ended"
+MISSION_END_CHANGED = "volunteer.mission_end_changed"
+
+UNKNOWN_VOLUNTEER = Problem("unknown_volunteer", N_("No volunteer has this file reference: send the "
+                                                    "affiliation first."))
+MISSION_OVER = Problem("mission_ended", N_("This mission has ended: an affiliation reopens it."))
+END_BEFORE_START = Problem("end_before_start", N_("The mission cannot end before it starts."))
+ID_REUSED = Problem("event_id_reused", N_("This event id was already used for another event."))
+
+DETAILS = ("first_name", "last_name", "email", "birth_date", "programme", "mission_country", "mission_start",
+           "language")
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    position: int
+    event_id: str | None
+    file_ref: str | None
+    outcome: Outcome
+    #: the volunteer's public id, when the record is about a known volunteer
+    volunteer: str | None = None
+    #: the fields the event changed
+    changed: tuple[str, ...] = ()
+    #: for a rejected record: {field: [Problem]}
+    reasons: Mapping[str, list[Problem]] = field(default_factory=dict)
+    #: applied by an earlier delivery: this answer is the one given then
+    replayed: bool = False
+    #: a newer event had already set what this one would change
+    superseded: bool = False
+
+    def as_dict(self) -> dict:
+        return {"position": self.position, "event_id": self.event_id, "file_ref": self.file_ref,
+                "result": self.outcome.value, "volunteer": self.volunteer, "changed": list(self.changed),
+                "reasons": {name: [p.as_dict() for p in problems] for name, problems in self.reasons.items()},
+                "replayed": self.replayed, "superseded": self.superseded}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    roster_import: RosterImport
+    results: list[RecordResult]
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(r.outcome is outcome for r in self.results)
+
+
+def _canonical(raw) -> str:
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class _Batch:
+    """One delivery being applied: what is known of its event ids and volunteers, and the rows it will write.
+
+    The log and the business events are written at the end in one statement each (they are not read back as
+    objects); the volunteers and their dependants go through the session, flushed once."""
+
+    def __init__(self, session: Session, roster_import: RosterImport, now: datetime):
+        self.session, self.roster_import, self.now = session, roster_import, now
+        #: event id → (fingerprint, outcome, changed, superseded, volunteer public id) of the events applied
+        self.applied: dict[str, tuple] = {}
+        self.volunteers: dict[str, Volunteer] = {}
+        self.log_rows: list[tuple[dict, Volunteer | None]] = []
+        self.business_events: list[dict] = []
+
+    def load(self, records: list[RosterRecord]) -> None:
+        ids = {r.event_id for r in records}
+        rows = self.session.execute(
+            select(RosterEvent.event_id, RosterEvent.fingerprint, RosterEvent.outcome, RosterEvent.changed,
+                   RosterEvent.superseded, Volunteer.public_id)
+            .outerjoin(Volunteer, RosterEvent.volunteer_id == Volunteer.id)
+            .where(RosterEvent.event_id.in_(ids), RosterEvent.outcome != Outcome.rejected)).all()
+        self.applied = {row[0]: tuple(row[1:]) for row in rows}
+        refs = {r.file_ref for r in records if r.event_id not in self.applied}
+        if refs:
+            self.volunteers = {v.file_ref: v for v in self.session.scalars(
+                select(Volunteer).where(Volunteer.file_ref.in_(refs)).options(selectinload(Volunteer.dependants)))}
+
+    def log(self, item: "_Item", outcome: Outcome, *, volunteer: Volunteer | None = None, changed=(),
+            superseded: bool = False, reasons=None) -> None:
+        record, fields = item.record, item.fields
+        self.log_rows.append(({
+            "position": item.position, "outcome": outcome, "changed": list(changed), "superseded": superseded,
+            "event_id": record.event_id if record else _short(fields.get("event_id"), 64),
+            "kind": record.kind.value if record else _short(fields.get("event"), 32),
+            "file_ref": record.file_ref if record else _short(fields.get("file_ref"), 32),
+            "occurred_at": record.occurred_at if record else None,
+            "reasons": {name: [p.as_dict() for p in problems] for name, problems in (reasons or {}).items()},
+            "fingerprint": item.fingerprint, "payload": json.loads(item.canonical)}, volunteer))
+
+    def write(self) -> None:
+        self.session.flush()
+        if self.log_rows:
+            self.session.execute(insert(RosterEvent), [
+                dict(row, import_id=self.roster_import.id, volunteer_id=volunteer.id if volunteer else None)
+                for row, volunteer in self.log_rows])
+        if self.business_events:
+            self.session.execute(insert(BusinessEvent), self.business_events)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A record of the delivery, as sent and as read."""
+
+    position: int
+    raw: object
+    record: RosterRecord | None
+    problems: dict
+
+    @property
+    def fields(self) -> Mapping:
+        return self.raw if isinstance(self.raw, Mapping) else {}
+
+    @cached_property
+    def canonical(self) -> str:
+        return _canonical(self.raw if isinstance(self.raw, Mapping) else {"record": self.raw})
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.canonical.encode()).hexdigest()
+
+
+def _short(value, length: int) -> str | None:
+    return value if isinstance(value, str) and len(value) <= length else None
+
+
+def apply_events(session: Session, events: Sequence, *, source: RosterSource = RosterSource.api,
+                 actor_id: int | None = None, filename: str | None = None, now: datetime | None = None,
+                 roster_import: RosterImport | None = None, first_position: int = 0) -> BatchResult:
+    """Apply a delivery of roster records (mappings, as `funnel.roster_input` describes). Returns one result per
+    record, in the order given. A file imported in chunks passes the same `roster_import` (and each chunk's
+    `first_position`) to every call. Flushes; the caller commits."""
+    now = now or utcnow()
+    if roster_import is None:
+        roster_import = RosterImport(source=source, filename=filename, actor_id=actor_id, received=0, created=0,
+                                     updated=0, unchanged=0, rejected=0, replayed=0)
+        session.add(roster_import)
+    batch = _Batch(session, roster_import, now)
+    items = [_Item(first_position + i, raw, *parse_record(raw, now=now)) for i, raw in enumerate(events)]
+    batch.load([item.record for item in items if item.record is not None])
+    results: dict[int, RecordResult] = {}
+    for item in items:
+        if item.problems:
+            results[item.position] = _reject(batch, item, item.problems)
+    # in the order the events happened, so an affiliation creates the volunteer its prolongation then finds
+    for item in sorted((item for item in items if item.record is not None),
+                       key=lambda item: (item.record.occurred_at, item.position)):
+        results[item.position] = _apply_one(batch, item)
+    ordered = [results[item.position] for item in items]
+    _count(roster_import, ordered)
+    batch.write()
+    return BatchResult(roster_import=roster_import, results=ordered)
+
+
+def _count(roster_import: RosterImport, results: list[RecordResult]) -> None:
+    roster_import.received += len(results)
+    roster_import.replayed += sum(r.replayed for r in results)
+    for outcome in Outcome:
+        n = sum(r.outcome is outcome and not r.replayed for r in results)
+        setattr(roster_import, outcome.value, getattr(roster_import, outcome.value) + n)
+
+
+def _reject(batch: _Batch, item: _Item, problems, volunteer: Volunteer | None = None) -> RecordResult:
+    batch.log(item, Outcome.rejected, volunteer=volunteer, reasons=problems)
+    record = item.record
+    return RecordResult(position=item.position,
+                        event_id=record.event_id if record else _short(item.fields.get("event_id"), 64),
+                        file_ref=record.file_ref if record else _short(item.fields.get("file_ref"), 32),
+                        outcome=Outcome.rejected, volunteer=volunteer.public_id if volunteer else None,
+                        reasons=problems)
+
+
+def _apply_one(batch: _Batch, item: _Item) -> RecordResult:
+    record = item.record
+    known = batch.applied.get(record.event_id)
+    if known is not None:
+        fp, outcome, changed, superseded, volunteer = known
+        if fp != item.fingerprint:
+            return _reject(batch, item, {"event_id": [ID_REUSED]})
+        return RecordResult(position=item.position, event_id=record.event_id, file_ref=record.file_ref,
+                            outcome=outcome, volunteer=volunteer, changed=tuple(changed), replayed=True,
+                            superseded=superseded)
+    volunteer = batch.volunteers.get(record.file_ref)
+    if record.kind is RosterEventKind.affiliation:
+        outcome, volunteer, changed, superseded, problems = _affiliate(batch, record, volunteer)
+    elif volunteer is None:
+        outcome, changed, superseded, problems = Outcome.rejected, (), False, {"file_ref": [UNKNOWN_VOLUNTEER]}
+    else:
+        outcome, changed, superseded, problems = _move_end(batch, record, volunteer)
+    if problems:
+        return _reject(batch, item, problems, volunteer)
+    batch.log(item, outcome, volunteer=volunteer, changed=changed, superseded=superseded)
+    batch.applied[record.event_id] = (item.fingerprint, outcome, list(changed), superseded, volunteer.public_id)
+    return RecordResult(position=item.position, event_id=record.event_id, file_ref=record.file_ref,
+                        outcome=outcome, volunteer=volunteer.public_id, changed=tuple(changed),
+                        superseded=superseded)
+
+
+def _set(volunteer: Volunteer, changes: dict) -> list[str]:
+    changed = [name for name, value in changes.items() if getattr(volunteer, name) != value]
+    for name in changed:
+        setattr(volunteer, name, changes[name])
+    return changed
+
+
+def _affiliate(batch: _Batch, record: RosterRecord, volunteer: Volunteer | None):
+    details = {name: getattr(record, name) for name in DETAILS}
+    at = record.occurred_at
+    if volunteer is None:
+        volunteer = Volunteer(public_id=new_public_id(), file_ref=record.file_ref, mission_end=record.mission_end,
+                              state=VolunteerState.in_post, details_as_of=at, mission_as_of=at, **details)
+        for dependant in record.dependants or ():
+            volunteer.dependants.append(_dependant(dependant))
+        batch.session.add(volunteer)
+        batch.volunteers[record.file_ref] = volunteer
+        return Outcome.created, volunteer, (), False, {}
+    changed, superseded = [], True
+    if at >= volunteer.details_as_of:
+        superseded = False
+        volunteer.details_as_of = at
+        changed += _set(volunteer, details)
+        if record.dependants is not None and _sync_dependants(volunteer, record.dependants, batch.now):
+            changed.append("dependants")
+    if at >= volunteer.mission_as_of:
+        superseded = False
+        changed += _end_moved(batch, volunteer, record, mission_end=record.mission_end,
+                              state=VolunteerState.in_post, end_reason=None)
+    return _outcome(volunteer, changed, batch.now), volunteer, changed, superseded, {}
+
+
+def _move_end(batch: _Batch, record: RosterRecord, volunteer: Volunteer):
+    if record.occurred_at < volunteer.mission_as_of:
+        return Outcome.unchanged, (), True, {}
+    if record.kind is RosterEventKind.prolongation:
+        if volunteer.state is not VolunteerState.in_post:
+            return Outcome.rejected, (), False, {"event": [MISSION_OVER]}
+        if record.mission_end <= volunteer.mission_start:
+            return Outcome.rejected, (), False, {"mission_end": [DATES_ORDER]}
+        if record.mission_end > add_months(volunteer.mission_start, MAX_MISSION_MONTHS):
+            return Outcome.rejected, (), False, {"mission_end": [TOO_LONG_MISSION]}
+        changes = dict(mission_end=record.mission_end)
+    else:
+        if record.end_date < volunteer.mission_start:
+            return Outcome.rejected, (), False, {"end_date": [END_BEFORE_START]}
+        state = VolunteerState.radiated if record.kind is RosterEventKind.radiation else VolunteerState.interrupted
+        changes = dict(mission_end=record.end_date, state=state, end_reason=record.reason)
+    changed = _end_moved(batch, volunteer, record, **changes)
+    return _outcome(volunteer, changed, batch.now), changed, False, {}
+
+
+def _outcome(volunteer: Volunteer, changed: list[str], now: datetime) -> Outcome:
+    if not changed:
+        return Outcome.unchanged
+    volunteer.updated_at = now
+    return Outcome.updated
+
+
+def _end_moved(batch: _Batch, volunteer: Volunteer, record: RosterRecord, **changes) -> list[str]:
+    """Set the mission's end and state as of `record`; a business event says so when they changed."""
+    volunteer.mission_as_of = record.occurred_at
+    changed = _set(volunteer, changes)
+    if "mission_end" in changed or "state" in changed:
+        ended = volunteer.state is not VolunteerState.in_post
+        # as core.events.emit writes it (these kinds are none of the ledger's), in one statement per batch
+        batch.business_events.append(dict(
+            kind=MISSION_ENDED if ended else MISSION_END_CHANGED, subject=volunteer.public_id,
+            effective_on=volunteer.mission_end,
+            payload={"file_ref": volunteer.file_ref, "roster_event": record.event_id, "event": record.kind.value,
+                     "state": volunteer.state.value, "mission_end": volunteer.mission_end.isoformat(),
+                     "reason": volunteer.end_reason}))
+    return changed
+
+
+def _dependant(item) -> Dependant:
+    return Dependant(category=item.category, birth_date=item.birth_date, first_name=item.first_name,
+                     last_name=item.last_name, source=DependantSource.roster)
+
+
+def _sync_dependants(volunteer: Volunteer, listed, now: datetime) -> bool:
+    """Make the roster's dependants those `listed` (matched by category and birth date); the ones the roster no
+    longer lists are marked removed, the volunteer's own declarations stay. True when anything changed."""
+    current = [d for d in volunteer.current_dependants if d.source is DependantSource.roster]
+    wanted = list(listed)
+    changed = False
+    for dependant in current:
+        match = next((w for w in wanted if (w.category, w.birth_date) == (dependant.category, dependant.birth_date)),
+                     None)
+        if match is None:
+            dependant.removed_at = now
+            changed = True
+            continue
+        wanted.remove(match)
+        if (match.first_name, match.last_name) != (dependant.first_name, dependant.last_name):
+            dependant.first_name, dependant.last_name = match.first_name, match.last_name
+            changed = True
+    for item in wanted:
+        volunteer.dependants.append(_dependant(item))
+        changed = True
+    return changed
+
+
+def find_volunteer(session: Session, *, file_ref: str | None = None, public_id: str | None = None) -> Volunteer:
+    """The volunteer with this file reference or public id; VolunteerNotFound otherwise."""
+    column, value = (Volunteer.file_ref, file_ref) if file_ref is not None else (Volunteer.public_id, public_id)
+    volunteer = session.scalars(select(Volunteer).where(column == value)).first()
+    if volunteer is None:
+        raise VolunteerNotFound(value or "")
+    return volunteer
