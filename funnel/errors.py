@@ -54,3 +54,9 @@ class VolunteerNotFound(NotFound):
 
     def __init__(self, ref: str):
         super().__init__(N_("No volunteer with this file reference or id: %(ref)s."), ref=ref)
+
+
+class DeclarationRefused(FunnelError):
+    """A dependant the volunteer declares cannot be recorded as given."""
+
+    code = "declaration_refused"

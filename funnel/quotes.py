@@ -19,6 +19,7 @@ from . import rules
 from .catalogue import Cover, PersonCategory
 from .errors import QuoteRefused
 from .grid import Formula
+from .models import Dependant, Volunteer
 from .money import Money
 from .tariffs import Tariff, Zones, tariff_in_force, zones_in_force
 
@@ -160,15 +161,25 @@ def compute_quote(request: QuoteRequest, tariffs: Mapping[Cover, Tariff], zones:
                  monthly_total=Money.total((c.monthly_total for c in covers), currency))
 
 
-def quote_for_volunteer(session: Session, volunteer, choices: Mapping[Cover, str], *, subscribed_on: date,
-                        dependants: Sequence[Insured] = (), start_on: date | None = None) -> Quote:
-    """A quote for a roster volunteer (funnel.models.Volunteer) and the dependants chosen, on the tariff and
+def insured(person: Volunteer | Dependant) -> Insured:
+    """A volunteer or one of their dependants as a person to cover (the line's ref is their public id)."""
+    category = person.category if isinstance(person, Dependant) else PersonCategory.volunteer
+    return Insured(category, person.birth_date, person.public_id)
+
+
+def quote_for_volunteer(session: Session, volunteer: Volunteer, choices: Mapping[Cover, str], *,
+                        subscribed_on: date, dependants: Sequence[Dependant] = (),
+                        start_on: date | None = None) -> Quote:
+    """A quote for a volunteer of the roster and those of their current dependants chosen, on the tariff and
     zone versions in force on the cover's start date."""
+    current = {d.id for d in volunteer.current_dependants}
+    if any(d.id not in current for d in dependants):
+        message = N_("Choose among the volunteer's declared dependants.")
+        raise QuoteRefused(message, fields={"persons": [message]})
     request = QuoteRequest(
         mission_country=volunteer.mission_country, mission_start=volunteer.mission_start,
-        mission_end=volunteer.mission_end,
-        persons=(Insured(PersonCategory.volunteer, volunteer.birth_date, volunteer.public_id), *dependants),
+        mission_end=volunteer.mission_end, persons=(insured(volunteer), *map(insured, dependants)),
         choices=choices, subscribed_on=subscribed_on, start_on=start_on)
     start = rules.check_start(start_on, subscribed_on, volunteer.mission_start, volunteer.mission_end)
     tariffs = {cover: tariff_in_force(session, cover, start) for cover in choices}
-    return compute_quote(request, tariffs, zones_in_force(session, start))
+    return compute_quote(request, tariffs, zones_in_force(session, start, [volunteer.mission_country]))

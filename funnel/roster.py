@@ -7,8 +7,7 @@ applied to the volunteers.
   an older event arriving later leaves them as they are (`unchanged`, `superseded`).
 - Per record: each record gets its own result; an invalid one is refused with its reasons while the valid ones
   of the same delivery apply.
-- A batch is a few queries whatever its size: the known event ids and the volunteers concerned are read once,
-  the changes flushed once.
+- A batch is a few queries whatever its size (funnel.roster_batch).
 
 When a mission ends (radiation, interruption) or its end moves, a business event (core.events) records it:
 `volunteer.mission_ended` / `volunteer.mission_end_changed`, about the volunteer's public id, effective on the
@@ -16,25 +15,19 @@ mission's last day. Whatever follows the mission's end — a subscription's cove
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from core.db import new_public_id, utcnow
-from core.events import BusinessEvent
+from core.db import utcnow
 from core.i18n import N_
 
 from .dates import add_months
-from .errors import VolunteerNotFound
-from .models import (Dependant, DependantSource, Outcome, RosterEvent, RosterEventKind, RosterImport, RosterSource,
-                     Volunteer, VolunteerState)
-from .roster_input import DATES_ORDER, MAX_MISSION_MONTHS, TOO_LONG_MISSION, Problem, RosterRecord, parse_record
+from .models import DependantSource, Outcome, RosterEventKind, RosterImport, RosterSource, Volunteer, VolunteerState
+from .roster_batch import Batch, Item, NewVolunteer, add_roster_dependant
+from .roster_input import DATES_ORDER, MAX_MISSION_MONTHS, TOO_LONG_MISSION, Problem, RosterRecord
 
 MISSION_ENDED = "volunteer.mission_ended"
 MISSION_END_CHANGED = "volunteer.mission_end_changed"
@@ -82,85 +75,6 @@ class BatchResult:
         return sum(r.outcome is outcome for r in self.results)
 
 
-def _canonical(raw) -> str:
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-class _Batch:
-    """One delivery being applied: what is known of its event ids and volunteers, and the rows it will write.
-
-    The log and the business events are written at the end in one statement each (they are not read back as
-    objects); the volunteers and their dependants go through the session, flushed once."""
-
-    def __init__(self, session: Session, roster_import: RosterImport, now: datetime):
-        self.session, self.roster_import, self.now = session, roster_import, now
-        #: event id → (fingerprint, outcome, changed, superseded, volunteer public id) of the events applied
-        self.applied: dict[str, tuple] = {}
-        self.volunteers: dict[str, Volunteer] = {}
-        self.log_rows: list[tuple[dict, Volunteer | None]] = []
-        self.business_events: list[dict] = []
-
-    def load(self, records: list[RosterRecord]) -> None:
-        ids = {r.event_id for r in records}
-        rows = self.session.execute(
-            select(RosterEvent.event_id, RosterEvent.fingerprint, RosterEvent.outcome, RosterEvent.changed,
-                   RosterEvent.superseded, Volunteer.public_id)
-            .outerjoin(Volunteer, RosterEvent.volunteer_id == Volunteer.id)
-            .where(RosterEvent.event_id.in_(ids), RosterEvent.outcome != Outcome.rejected)).all()
-        self.applied = {row[0]: tuple(row[1:]) for row in rows}
-        refs = {r.file_ref for r in records if r.event_id not in self.applied}
-        if refs:
-            self.volunteers = {v.file_ref: v for v in self.session.scalars(
-                select(Volunteer).where(Volunteer.file_ref.in_(refs)).options(selectinload(Volunteer.dependants)))}
-
-    def log(self, item: "_Item", outcome: Outcome, *, volunteer: Volunteer | None = None, changed=(),
-            superseded: bool = False, reasons=None) -> None:
-        record, fields = item.record, item.fields
-        self.log_rows.append(({
-            "position": item.position, "outcome": outcome, "changed": list(changed), "superseded": superseded,
-            "event_id": record.event_id if record else _short(fields.get("event_id"), 64),
-            "kind": record.kind.value if record else _short(fields.get("event"), 32),
-            "file_ref": record.file_ref if record else _short(fields.get("file_ref"), 32),
-            "occurred_at": record.occurred_at if record else None,
-            "reasons": {name: [p.as_dict() for p in problems] for name, problems in (reasons or {}).items()},
-            "fingerprint": item.fingerprint, "payload": json.loads(item.canonical)}, volunteer))
-
-    def write(self) -> None:
-        self.session.flush()
-        if self.log_rows:
-            self.session.execute(insert(RosterEvent), [
-                dict(row, import_id=self.roster_import.id, volunteer_id=volunteer.id if volunteer else None)
-                for row, volunteer in self.log_rows])
-        if self.business_events:
-            self.session.execute(insert(BusinessEvent), self.business_events)
-
-
-@dataclass(frozen=True)
-class _Item:
-    """A record of the delivery, as sent and as read."""
-
-    position: int
-    raw: object
-    record: RosterRecord | None
-    problems: dict
-
-    @property
-    def fields(self) -> Mapping:
-        return self.raw if isinstance(self.raw, Mapping) else {}
-
-    @cached_property
-    def canonical(self) -> str:
-        return _canonical(self.raw if isinstance(self.raw, Mapping) else {"record": self.raw})
-
-    @cached_property
-    def fingerprint(self) -> str:
-        return hashlib.sha256(self.canonical.encode()).hexdigest()
-
-
-def _short(value, length: int) -> str | None:
-    return value if isinstance(value, str) and len(value) <= length else None
-
-
 def apply_events(session: Session, events: Sequence, *, source: RosterSource = RosterSource.api,
                  actor_id: int | None = None, filename: str | None = None, now: datetime | None = None,
                  roster_import: RosterImport | None = None, first_position: int = 0) -> BatchResult:
@@ -172,16 +86,23 @@ def apply_events(session: Session, events: Sequence, *, source: RosterSource = R
         roster_import = RosterImport(source=source, filename=filename, actor_id=actor_id, received=0, created=0,
                                      updated=0, unchanged=0, rejected=0, replayed=0)
         session.add(roster_import)
-    batch = _Batch(session, roster_import, now)
-    items = [_Item(first_position + i, raw, *parse_record(raw, now=now)) for i, raw in enumerate(events)]
-    batch.load([item.record for item in items if item.record is not None])
+    batch = Batch(session, roster_import, now)
+    items = [Item(first_position + i, raw) for i, raw in enumerate(events)]
+    batch.load_applied({item.event_id for item in items if item.event_id})
     results: dict[int, RecordResult] = {}
     for item in items:
-        if item.problems:
-            results[item.position] = _reject(batch, item, item.problems)
+        # a replay is answered from the log without reading the record again: it was valid when applied
+        replay = _replay(batch, item)
+        if replay is None:
+            item.read(now)
+            if item.problems:
+                replay = _reject(batch, item, item.problems)
+        if replay is not None:
+            results[item.position] = replay
+    pending = [item for item in items if item.position not in results]
+    batch.load_volunteers({item.record.file_ref for item in pending})
     # in the order the events happened, so an affiliation creates the volunteer its prolongation then finds
-    for item in sorted((item for item in items if item.record is not None),
-                       key=lambda item: (item.record.occurred_at, item.position)):
+    for item in sorted(pending, key=lambda item: (item.record.occurred_at, item.position)):
         results[item.position] = _apply_one(batch, item)
     ordered = [results[item.position] for item in items]
     _count(roster_import, ordered)
@@ -197,26 +118,32 @@ def _count(roster_import: RosterImport, results: list[RecordResult]) -> None:
         setattr(roster_import, outcome.value, getattr(roster_import, outcome.value) + n)
 
 
-def _reject(batch: _Batch, item: _Item, problems, volunteer: Volunteer | None = None) -> RecordResult:
+def _reject(batch: Batch, item: Item, problems, volunteer=None) -> RecordResult:
     batch.log(item, Outcome.rejected, volunteer=volunteer, reasons=problems)
-    record = item.record
-    return RecordResult(position=item.position,
-                        event_id=record.event_id if record else _short(item.fields.get("event_id"), 64),
-                        file_ref=record.file_ref if record else _short(item.fields.get("file_ref"), 32),
+    return RecordResult(position=item.position, event_id=item.event_id, file_ref=item.file_ref,
                         outcome=Outcome.rejected, volunteer=volunteer.public_id if volunteer else None,
                         reasons=problems)
 
 
-def _apply_one(batch: _Batch, item: _Item) -> RecordResult:
+def _replay(batch: Batch, item: Item) -> RecordResult | None:
+    """The answer given when this event was applied, or None when it was not; a refusal for an event id already
+    applied with other content."""
+    known = batch.applied.get(item.event_id)
+    if known is None:
+        return None
+    fp, outcome, changed, superseded, volunteer = known
+    if fp != item.fingerprint:
+        item.read(batch.now)
+        return _reject(batch, item, {"event_id": [ID_REUSED]})
+    return RecordResult(position=item.position, event_id=item.event_id, file_ref=item.file_ref, outcome=outcome,
+                        volunteer=volunteer, changed=tuple(changed), replayed=True, superseded=superseded)
+
+
+def _apply_one(batch: Batch, item: Item) -> RecordResult:
     record = item.record
-    known = batch.applied.get(record.event_id)
-    if known is not None:
-        fp, outcome, changed, superseded, volunteer = known
-        if fp != item.fingerprint:
-            return _reject(batch, item, {"event_id": [ID_REUSED]})
-        return RecordResult(position=item.position, event_id=record.event_id, file_ref=record.file_ref,
-                            outcome=outcome, volunteer=volunteer, changed=tuple(changed), replayed=True,
-                            superseded=superseded)
+    replay = _replay(batch, item)  # the same event twice in one delivery
+    if replay is not None:
+        return replay
     volunteer = batch.volunteers.get(record.file_ref)
     if record.kind is RosterEventKind.affiliation:
         outcome, volunteer, changed, superseded, problems = _affiliate(batch, record, volunteer)
@@ -233,23 +160,21 @@ def _apply_one(batch: _Batch, item: _Item) -> RecordResult:
                         superseded=superseded)
 
 
-def _set(volunteer: Volunteer, changes: dict) -> list[str]:
+def _set(volunteer: Volunteer | NewVolunteer, changes: dict) -> list[str]:
     changed = [name for name, value in changes.items() if getattr(volunteer, name) != value]
     for name in changed:
         setattr(volunteer, name, changes[name])
     return changed
 
 
-def _affiliate(batch: _Batch, record: RosterRecord, volunteer: Volunteer | None):
+def _affiliate(batch: Batch, record: RosterRecord, volunteer: Volunteer | NewVolunteer | None):
     details = {name: getattr(record, name) for name in DETAILS}
     at = record.occurred_at
     if volunteer is None:
-        volunteer = Volunteer(public_id=new_public_id(), file_ref=record.file_ref, mission_end=record.mission_end,
-                              state=VolunteerState.in_post, details_as_of=at, mission_as_of=at, **details)
-        for dependant in record.dependants or ():
-            volunteer.dependants.append(_dependant(dependant))
-        batch.session.add(volunteer)
-        batch.volunteers[record.file_ref] = volunteer
+        volunteer = batch.create(NewVolunteer(file_ref=record.file_ref, mission_end=record.mission_end,
+                                              details_as_of=at, mission_as_of=at, **details))
+        for d in record.dependants or ():
+            add_roster_dependant(volunteer, d.category, d.birth_date, d.first_name, d.last_name)
         return Outcome.created, volunteer, (), False, {}
     changed, superseded = [], True
     if at >= volunteer.details_as_of:
@@ -265,7 +190,7 @@ def _affiliate(batch: _Batch, record: RosterRecord, volunteer: Volunteer | None)
     return _outcome(volunteer, changed, batch.now), volunteer, changed, superseded, {}
 
 
-def _move_end(batch: _Batch, record: RosterRecord, volunteer: Volunteer):
+def _move_end(batch: Batch, record: RosterRecord, volunteer: Volunteer | NewVolunteer):
     if record.occurred_at < volunteer.mission_as_of:
         return Outcome.unchanged, (), True, {}
     if record.kind is RosterEventKind.prolongation:
@@ -285,35 +210,27 @@ def _move_end(batch: _Batch, record: RosterRecord, volunteer: Volunteer):
     return _outcome(volunteer, changed, batch.now), changed, False, {}
 
 
-def _outcome(volunteer: Volunteer, changed: list[str], now: datetime) -> Outcome:
+def _outcome(volunteer: Volunteer | NewVolunteer, changed: list[str], now: datetime) -> Outcome:
     if not changed:
         return Outcome.unchanged
     volunteer.updated_at = now
     return Outcome.updated
 
 
-def _end_moved(batch: _Batch, volunteer: Volunteer, record: RosterRecord, **changes) -> list[str]:
+def _end_moved(batch: Batch, volunteer: Volunteer | NewVolunteer, record: RosterRecord, **changes) -> list[str]:
     """Set the mission's end and state as of `record`; a business event says so when they changed."""
     volunteer.mission_as_of = record.occurred_at
     changed = _set(volunteer, changes)
     if "mission_end" in changed or "state" in changed:
         ended = volunteer.state is not VolunteerState.in_post
-        # as core.events.emit writes it (these kinds are none of the ledger's), in one statement per batch
-        batch.business_events.append(dict(
-            kind=MISSION_ENDED if ended else MISSION_END_CHANGED, subject=volunteer.public_id,
-            effective_on=volunteer.mission_end,
-            payload={"file_ref": volunteer.file_ref, "roster_event": record.event_id, "event": record.kind.value,
-                     "state": volunteer.state.value, "mission_end": volunteer.mission_end.isoformat(),
-                     "reason": volunteer.end_reason}))
+        batch.business_event(MISSION_ENDED if ended else MISSION_END_CHANGED, volunteer,
+                             file_ref=volunteer.file_ref, roster_event=record.event_id, event=record.kind.value,
+                             state=volunteer.state.value, mission_end=volunteer.mission_end.isoformat(),
+                             reason=volunteer.end_reason)
     return changed
 
 
-def _dependant(item) -> Dependant:
-    return Dependant(category=item.category, birth_date=item.birth_date, first_name=item.first_name,
-                     last_name=item.last_name, source=DependantSource.roster)
-
-
-def _sync_dependants(volunteer: Volunteer, listed, now: datetime) -> bool:
+def _sync_dependants(volunteer: Volunteer | NewVolunteer, listed, now: datetime) -> bool:
     """Make the roster's dependants those `listed` (matched by category and birth date); the ones the roster no
     longer lists are marked removed, the volunteer's own declarations stay. True when anything changed."""
     current = [d for d in volunteer.current_dependants if d.source is DependantSource.roster]
@@ -330,16 +247,8 @@ def _sync_dependants(volunteer: Volunteer, listed, now: datetime) -> bool:
         if (match.first_name, match.last_name) != (dependant.first_name, dependant.last_name):
             dependant.first_name, dependant.last_name = match.first_name, match.last_name
             changed = True
-    for item in wanted:
-        volunteer.dependants.append(_dependant(item))
+    for d in wanted:
+        add_roster_dependant(volunteer, d.category, d.birth_date, d.first_name, d.last_name)
         changed = True
     return changed
 
-
-def find_volunteer(session: Session, *, file_ref: str | None = None, public_id: str | None = None) -> Volunteer:
-    """The volunteer with this file reference or public id; VolunteerNotFound otherwise."""
-    column, value = (Volunteer.file_ref, file_ref) if file_ref is not None else (Volunteer.public_id, public_id)
-    volunteer = session.scalars(select(Volunteer).where(column == value)).first()
-    if volunteer is None:
-        raise VolunteerNotFound(value or "")
-    return volunteer

@@ -7,7 +7,7 @@ a quote asked again for a past date must not find another price than the one sho
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -79,26 +79,40 @@ def add_tariff_version(session: Session, cover: Cover, grid: Mapping, *, effecti
     return version
 
 
-def _tariff(version: TariffVersion) -> Tariff:
-    return Tariff(ref=version.ref, cover=version.cover, effective_from=version.effective_from,
-                  grid=parse_grid(version.cover, version.grid))
+#: parsed grids by version public id: a version is never changed, so its parsed grid never goes stale
+_PARSED: dict[str, Tariff] = {}
+_PARSED_MAX = 256
+_HEADER = (TariffVersion.id, TariffVersion.public_id, TariffVersion.ref, TariffVersion.cover,
+           TariffVersion.effective_from)
+
+
+def _tariff(session: Session, header) -> Tariff:
+    tariff = _PARSED.get(header.public_id)
+    if tariff is None:
+        grid = session.scalar(select(TariffVersion.grid).where(TariffVersion.id == header.id))
+        tariff = Tariff(ref=header.ref, cover=header.cover, effective_from=header.effective_from,
+                        grid=parse_grid(header.cover, grid))
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[header.public_id] = tariff
+    return tariff
 
 
 def tariff_in_force(session: Session, cover: Cover, on: date) -> Tariff:
-    version = session.scalars(select(TariffVersion).where(
+    header = session.execute(select(*_HEADER).where(
         TariffVersion.cover == cover, TariffVersion.effective_from <= on).order_by(
         TariffVersion.effective_from.desc(), TariffVersion.id.desc()).limit(1)).first()
-    if version is None:
+    if header is None:
         raise NoVersionInForce(N_("No tariff of this cover is in force on %(day)s."), day=on.isoformat())
-    return _tariff(version)
+    return _tariff(session, header)
 
 
 def tariff_by_ref(session: Session, ref: str) -> Tariff:
     """The version a quote or a contract recorded."""
-    version = session.scalars(select(TariffVersion).where(TariffVersion.ref == ref)).first()
-    if version is None:
+    header = session.execute(select(*_HEADER).where(TariffVersion.ref == ref)).first()
+    if header is None:
         raise NoVersionInForce(N_("No tariff version %(ref)s."), ref=ref)
-    return _tariff(version)
+    return _tariff(session, header)
 
 
 def tariff_history(session: Session, cover: Cover) -> list[TariffVersion]:
@@ -160,10 +174,13 @@ def _zone_table_in_force(session: Session, on: date) -> ZoneTable:
     return table
 
 
-def zones_in_force(session: Session, on: date) -> Zones:
+def zones_in_force(session: Session, on: date, countries: Iterable[str] | None = None) -> Zones:
+    """The zone table in force on `on` (only the rows of `countries` when given: a quote needs one)."""
     table = _zone_table_in_force(session, on)
-    rows = session.execute(select(ZoneTableCountry.country, ZoneTableCountry.zone).where(
-        ZoneTableCountry.zone_table_id == table.id)).all()
+    query = select(ZoneTableCountry.country, ZoneTableCountry.zone).where(ZoneTableCountry.zone_table_id == table.id)
+    if countries is not None:
+        query = query.where(ZoneTableCountry.country.in_(list(countries)))
+    rows = session.execute(query).all()
     return Zones(ref=table.ref, effective_from=table.effective_from, reviewed_on=table.reviewed_on,
                  by_country={country: zone for country, zone in rows})
 

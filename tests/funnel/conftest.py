@@ -6,8 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from funnel.roster import apply_events, find_volunteer
+from funnel.roster import apply_events
 from funnel.seed import seed_sample_products
+from funnel.volunteers import find_volunteer
 
 #: the portal's clock in these tests: roster events may not be dated after it
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)

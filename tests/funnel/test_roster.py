@@ -10,7 +10,8 @@ from funnel.catalogue import PersonCategory, Programme
 from funnel.errors import VolunteerNotFound
 from funnel.models import (DependantSource, Outcome, RosterEvent, RosterImport, RosterSource, Volunteer,
                            VolunteerState)
-from funnel.roster import MISSION_END_CHANGED, MISSION_ENDED, apply_events, find_volunteer
+from funnel.roster import MISSION_END_CHANGED, MISSION_ENDED, apply_events
+from funnel.volunteers import find_volunteer
 from tests.funnel.conftest import NOW, affiliation_record, event_record
 
 
