@@ -58,7 +58,7 @@ ZONES = (1, 2, 3)
 FORMULA_LABELS = {
     "essential": N_("Essential"),
     "comfort": N_("Comfort"),
-    "premium": N_("Premium"),
+    "integral": N_("Integral"),
     "standard": N_("Standard"),
     "extended": N_("Extended"),
 }

@@ -186,9 +186,9 @@ class Outcome(enum.Enum):
 
 
 OUTCOME_LABELS = {
-    Outcome.created: N_("Created"),
-    Outcome.updated: N_("Updated"),
-    Outcome.unchanged: N_("Unchanged"),
+    Outcome.created: N_("Volunteer added"),
+    Outcome.updated: N_("Volunteer updated"),
+    Outcome.unchanged: N_("No change"),
     Outcome.rejected: N_("Rejected"),
 }
 
@@ -285,7 +285,7 @@ FUNNEL_STAGE_LABELS = {
     FunnelStage.payment_method_accepted: N_("Payment method accepted"),
     FunnelStage.paid: N_("Paid"),
     FunnelStage.certificate_issued: N_("Certificate issued"),
-    FunnelStage.withdrawn: N_("Withdrawn"),
+    FunnelStage.withdrawn: N_("Withdrew within 14 days"),
 }
 
 

@@ -49,7 +49,7 @@ HEALTH_SAMPLE = {
                         _line("maternity", limit=150000, basis="per_event"),
                         _line("alternative_medicine", limit=30000, basis="per_year")],
          "premiums": _zoned(volunteer=(3200, 4300, 6400), spouse=(3800, 5100, 7600), child=(1800, 2400, 3500))},
-        {"code": "premium",
+        {"code": "integral",
          "guarantees": [_line("hospital", 100), _line("private_room", limit=15000, basis="per_day"),
                         _line("doctors", 100), _line("pharmacy", 100),
                         _line("dental", limit=150000, basis="per_year"),

@@ -18,7 +18,7 @@ def refused(cover, data) -> dict:
 
 def test_the_sample_health_grid_prices_every_zone_and_person():
     grid = parse_grid(Cover.health, HEALTH_SAMPLE)
-    assert [f.code for f in grid.formulas] == ["essential", "comfort", "premium"]
+    assert [f.code for f in grid.formulas] == ["essential", "comfort", "integral"]
     comfort = grid.formula("comfort")
     assert comfort.label == "Comfort"
     assert comfort.monthly_premium(3, PersonCategory.spouse) == 7600

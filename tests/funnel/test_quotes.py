@@ -147,7 +147,7 @@ def grids(draw):
 
 @settings(max_examples=150, database=None, deadline=None)
 @given(grid=grids(), country=st.sampled_from(sorted(ZONES.by_country)), spouse=st.booleans(),
-       children=st.lists(births, max_size=5), formula=st.sampled_from(["essential", "comfort", "premium"]),
+       children=st.lists(births, max_size=5), formula=st.sampled_from(["essential", "comfort", "integral"]),
        prevoyance=st.booleans())
 def test_premiums_are_never_negative_and_totals_are_the_sum_of_their_persons(grid, country, spouse, children,
                                                                            formula, prevoyance):
