@@ -27,6 +27,7 @@ from .errors import GridInvalid, UnknownFormula
 REQUIRED = N_("Required.")
 NOT_A_COUNT = N_("Give a whole number in the allowed range.")
 NOT_AN_AMOUNT = N_("Give an amount in cents: a whole number, zero or more.")
+UNKNOWN_ZONE = N_("Unknown zone: the zones are 1, 2 and 3.")
 MAX_TERM_MONTHS = 24
 MAX_WAITING_MONTHS = 24
 MAX_CHILD_AGE = 30
@@ -254,7 +255,7 @@ def _premiums(problems: _Problems, cover: Cover, data, path: str) -> dict[tuple[
         premiums.update(_by_category(problems, cover, zone, row, f"{path}.{zone}"))
     for key in data:
         if key not in {str(z) for z in ZONES}:
-            problems.add(f"{path}.{key}", N_("Unknown zone: the zones are 1, 2 and 3."))
+            problems.add(f"{path}.{key}", UNKNOWN_ZONE)
     return premiums
 
 

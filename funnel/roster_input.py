@@ -23,7 +23,7 @@ from core.accounts import LANGUAGES
 from core.i18n import N_
 
 from .catalogue import DEPENDANT_CATEGORIES, PersonCategory, Programme
-from .countries import HOME_COUNTRY, is_country
+from .countries import HOME_COUNTRY, UNKNOWN_COUNTRY_CODE, is_country
 from .dates import add_months, age_on
 from .models import RosterEventKind
 
@@ -55,8 +55,7 @@ IN_FUTURE = Problem("in_future", N_("This time is in the future: send an event o
 UNKNOWN_EVENT = Problem("unknown_event", N_("Unknown event: give affiliation, radiation, prolongation or "
                                             "interruption."))
 UNKNOWN_PROGRAMME = Problem("unknown_programme", N_("Unknown programme: give VIE or VIA."))
-UNKNOWN_COUNTRY = Problem("unknown_country", N_("Unknown country code: give an ISO 3166 two-letter code such as "
-                                                "US or DE."))
+UNKNOWN_COUNTRY = Problem("unknown_country", UNKNOWN_COUNTRY_CODE)
 HOME = Problem("home_country", N_("A mission takes place abroad: France cannot be the mission country."))
 BAD_EMAIL = Problem("invalid_email", N_("Give a valid e-mail address."))
 UNKNOWN_LANGUAGE = Problem("unknown_language", N_("Unknown language: give one of en, fr, it, es, ru, uk."))

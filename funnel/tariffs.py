@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from core.i18n import N_
 
 from .catalogue import ZONES, Cover
-from .countries import is_country
+from .countries import UNKNOWN_COUNTRY_CODE, is_country
 from .errors import GridInvalid, NoVersionInForce, UnknownCountry, VersionRefused
-from .grid import TariffGrid, parse_grid
+from .grid import UNKNOWN_ZONE, TariffGrid, parse_grid
 from .models import TariffVersion, ZoneTable, ZoneTableCountry
 
 
@@ -130,10 +130,9 @@ def check_zone_table(zones: Mapping[str, int]) -> None:
         fields["zones"] = [N_("Place at least one country in a zone.")]
     for country, zone in zones.items():
         if not is_country(country):
-            fields.setdefault(f"zones.{country}", []).append(
-                N_("Unknown country code: give an ISO 3166 two-letter code such as US or DE."))
+            fields.setdefault(f"zones.{country}", []).append(UNKNOWN_COUNTRY_CODE)
         if zone not in ZONES or isinstance(zone, bool):
-            fields.setdefault(f"zones.{country}", []).append(N_("Unknown zone: the zones are 1, 2 and 3."))
+            fields.setdefault(f"zones.{country}", []).append(UNKNOWN_ZONE)
     if fields:
         raise GridInvalid(N_("The zone table is not consistent."), fields=fields)
 

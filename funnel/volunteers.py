@@ -12,6 +12,7 @@ from core.i18n import N_
 from .catalogue import DEPENDANT_CATEGORIES, PersonCategory
 from .errors import DeclarationRefused, VolunteerNotFound
 from .models import Dependant, DependantSource, Volunteer
+from .roster_input import DEPENDANT_CATEGORY, TWO_SPOUSES
 
 
 def find_volunteer(session: Session, *, file_ref: str | None = None, public_id: str | None = None) -> Volunteer:
@@ -31,14 +32,14 @@ def declare_dependant(session: Session, volunteer: Volunteer, category: PersonCa
     funnel.rules.dependant_covered_from says. Eligibility is confirmed separately (funnel.eligibility)."""
     fields = {}
     if category not in DEPENDANT_CATEGORIES:
-        fields["category"] = [N_("A dependant is a spouse (or partner) or a child.")]
+        fields["category"] = [DEPENDANT_CATEGORY.message]
     if birth_date > declared_on:
         fields["birth_date"] = [N_("A birth date cannot be in the future.")]
     if event_date is not None and not birth_date <= event_date <= declared_on:
         fields["event_date"] = [N_("The event's date is between the birth date and today.")]
     if category is PersonCategory.spouse and any(
             d.category is PersonCategory.spouse for d in volunteer.current_dependants):
-        fields["category"] = [N_("Only one spouse or partner can be declared.")]
+        fields["category"] = [TWO_SPOUSES.message]
     if fields:
         raise DeclarationRefused(N_("This dependant cannot be recorded as given."), fields=fields)
     dependant = Dependant(volunteer=volunteer, category=category, birth_date=birth_date, first_name=first_name,
