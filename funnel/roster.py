@@ -3,8 +3,10 @@ applied to the volunteers.
 
 - Idempotent: an applied event's id is kept; sent again with the same content it changes nothing and answers
   as the first time (`replayed`); sent again with other content it is refused.
-- Ordered: each volunteer keeps the time of the newest event applied to its details and to its mission's end;
-  an older event arriving later leaves them as they are (`unchanged`, `superseded`).
+- Ordered: each volunteer keeps the time of the newest event applied to its details and to its mission's end
+  and state; an older event arriving later leaves them as they are (`unchanged`, `superseded`). The newest word
+  wins, so a roster delivered out of order, in any batches, ends as if delivered in order (once the records
+  refused for a volunteer not known yet are sent again).
 - Per record: each record gets its own result; an invalid one is refused with its reasons while the valid ones
   of the same delivery apply.
 - A batch is a few queries whatever its size (funnel.roster_batch).
@@ -34,7 +36,6 @@ MISSION_END_CHANGED = "volunteer.mission_end_changed"
 
 UNKNOWN_VOLUNTEER = Problem("unknown_volunteer", N_("No volunteer has this file reference: send the "
                                                     "affiliation first."))
-MISSION_OVER = Problem("mission_ended", N_("This mission has ended: an affiliation reopens it."))
 END_BEFORE_START = Problem("end_before_start", N_("The mission cannot end before it starts."))
 ID_REUSED = Problem("event_id_reused", N_("This event id was already used for another event."))
 
@@ -194,13 +195,13 @@ def _move_end(batch: Batch, record: RosterRecord, volunteer: Volunteer | NewVolu
     if record.occurred_at < volunteer.mission_as_of:
         return Outcome.unchanged, (), True, {}
     if record.kind is RosterEventKind.prolongation:
-        if volunteer.state is not VolunteerState.in_post:
-            return Outcome.rejected, (), False, {"event": [MISSION_OVER]}
         if record.mission_end <= volunteer.mission_start:
             return Outcome.rejected, (), False, {"mission_end": [DATES_ORDER]}
         if record.mission_end > add_months(volunteer.mission_start, MAX_MISSION_MONTHS):
             return Outcome.rejected, (), False, {"mission_end": [TOO_LONG_MISSION]}
-        changes = dict(mission_end=record.mission_end)
+        # the newest word wins: a prolongation newer than a radiation continues the mission (so the outcome is
+        # the same whatever order the two arrive in)
+        changes = dict(mission_end=record.mission_end, state=VolunteerState.in_post, end_reason=None)
     else:
         if record.end_date < volunteer.mission_start:
             return Outcome.rejected, (), False, {"end_date": [END_BEFORE_START]}

@@ -229,19 +229,23 @@ def test_events_about_an_unknown_volunteer_are_refused(session):
     assert codes(result) == {"file_ref": ["unknown_volunteer"]}
 
 
-def test_an_ended_mission_is_not_prolonged_but_an_affiliation_reopens_it(session):
+def test_the_newest_word_on_the_mission_wins_whatever_its_kind(session):
     record = affiliation_record()
     ref = record["file_ref"]
     apply(session, [record])
     apply(session, [event_record("radiation", ref, "2026-11-20T09:00:00Z", end_date="2027-01-31")])
     result = apply(session, [event_record("prolongation", ref, "2026-11-21T09:00:00Z", n=3,
                                           mission_end="2027-12-31")]).results[0]
-    assert codes(result) == {"event": ["mission_ended"]}
-    reopened = dict(record, event_id=f"{ref}-4", occurred_at="2026-11-22T09:00:00Z", mission_end="2027-12-31")
-    result = apply(session, [reopened]).results[0]
-    assert result.outcome is Outcome.updated
+    assert set(result.changed) == {"mission_end", "state"}
     volunteer = reload(session, ref)
     assert (volunteer.state, volunteer.mission_end) == (VolunteerState.in_post, date(2027, 12, 31))
+    apply(session, [event_record("interruption", ref, "2026-11-22T09:00:00Z", n=4, end_date="2027-03-15",
+                                 reason="Health")])
+    reopened = dict(record, event_id=f"{ref}-5", occurred_at="2026-11-23T09:00:00Z", mission_end="2027-09-30")
+    assert apply(session, [reopened]).results[0].outcome is Outcome.updated
+    volunteer = reload(session, ref)
+    assert (volunteer.state, volunteer.mission_end, volunteer.end_reason) == (
+        VolunteerState.in_post, date(2027, 9, 30), None)
 
 
 def test_a_roster_update_of_dependants_keeps_what_the_volunteer_declared(session):
