@@ -80,6 +80,7 @@ def _register_models() -> None:
     import core.contracts  # noqa: F401
     import core.events  # noqa: F401
     import core.outbox  # noqa: F401
+    import funnel.models  # noqa: F401
     import ledger.models  # noqa: F401
     import ledger.posting  # noqa: F401  (the outbox job that posts business events)
     from pipeline.cases import models as case_models  # noqa: F401
