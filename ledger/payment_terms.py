@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from agreements.models import Agreement, PaymentTermsBasis
 from core.contracts import Contract
-from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED, BusinessEvent
+from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED
 
 from .chart import month_end
 from .models import Account, InsurerReceipt, InsurerStatement, ItemKind, JournalEntry, Posting, ReconciliationItem
@@ -72,12 +72,13 @@ def not_yet_due(session: Session, account: Account, balance_minor: int, *, perio
 def _releases_newest_first(session: Session, account: Account, period_end: date):
     clawed = _clawed_from_available(session, account)
     rows = session.execute(
-        select(JournalEntry.details, Posting.amount_minor).join(Posting, Posting.entry_id == JournalEntry.id)
+        select(JournalEntry.contract_ref, JournalEntry.term, Posting.amount_minor)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
         .where(Posting.account_id == account.id, Posting.amount_minor < 0, JournalEntry.event_kind == RELEASED,
                Posting.effective_date <= period_end)
         .order_by(Posting.effective_date.desc(), Posting.id.desc())).all()
-    for details, amount in rows:
-        key = (details.get("contract"), details.get("term"))
+    for contract_ref, term, amount in rows:
+        key = (contract_ref, term)
         net = -amount - clawed.pop(key, 0)
         if net > 0:
             yield _Release(key[0], key[1], net)
@@ -86,11 +87,12 @@ def _releases_newest_first(session: Session, account: Account, period_end: date)
 def _clawed_from_available(session: Session, account: Account) -> dict[tuple[str, int], int]:
     clawed: dict[tuple[str, int], int] = {}
     rows = session.execute(
-        select(JournalEntry.details, Posting.amount_minor).join(Posting, Posting.entry_id == JournalEntry.id)
+        select(JournalEntry.contract_ref, JournalEntry.term, Posting.amount_minor)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
         .where(Posting.account_id == account.id, Posting.amount_minor > 0,
                JournalEntry.event_kind == CONTRACT_CANCELLED))
-    for details, amount in rows:
-        key = (details.get("contract"), details.get("term"))
+    for contract_ref, term, amount in rows:
+        key = (contract_ref, term)
         clawed[key] = clawed.get(key, 0) + amount
     return clawed
 
@@ -106,10 +108,10 @@ class _Due:
 def _due(session: Session, release: _Release) -> _Due | None:
     """The release's due date under the rule of the agreement its term was earned under (None: no such rule,
     nothing holds the share back)."""
-    earned = session.execute(select(JournalEntry).where(
+    entry = session.execute(select(JournalEntry).where(
         JournalEntry.event_kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED)), JournalEntry.reverses_id.is_(None),
-        JournalEntry.event_ref.in_(_event_refs(session, release.contract)))).scalars()
-    entry = next((e for e in earned if e.details.get("term") == release.term), None)
+        JournalEntry.contract_ref == release.contract, JournalEntry.term == release.term)
+        .order_by(JournalEntry.id).limit(1)).scalar_one_or_none()
     contract = session.execute(select(Contract).where(Contract.public_id == release.contract)).scalar_one_or_none()
     if entry is None or contract is None or not entry.details.get("agreement"):
         return None
@@ -125,10 +127,6 @@ def _due(session: Session, release: _Release) -> _Due | None:
         start = month_end(entry.effective_date)
     due_on = start + timedelta(days=rule.payment_terms_days) if start is not None else None
     return _Due(contract.policy_number, rule.payment_terms_basis, rule.payment_terms_days, due_on)
-
-
-def _event_refs(session: Session, contract_public_id: str):
-    return select(BusinessEvent.public_id).where(BusinessEvent.subject == contract_public_id)
 
 
 def commission_received_on(session: Session, contract_id: int, term: int) -> date | None:
