@@ -22,7 +22,7 @@ from ledger.posting import failures, post_pending
 from pipeline.cases.pipeline import Placement, move
 from pipeline.cases.services import submit_case
 from tests.conftest import csrf_from
-from tests.portal.test_pipeline import TO_DECISION, S, case_input
+from tests.pipeline.test_pipeline import TO_DECISION, S, case_input
 
 START = date(2027, 1, 10)
 PREMIUM = 1_000_000

@@ -204,15 +204,7 @@ def test_compliance_releases_a_held_share(session, books, make_user, login):
     assert available(session, books["paid"]) == 90_000
 
 
-def test_the_api_lists_runs_and_serves_the_file_to_finance_only(session, books, make_user, login, app):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    def bearer(user):
-        _t, raw = create_api_token(db.session, user, "erp")
-        db.session.commit()
-        return {"Authorization": f"Bearer {raw}"}
-
+def test_the_api_lists_runs_and_serves_the_file_to_finance_only(session, books, make_user, login, app, bearer):
     preparer, approver = make_user(Role.finance), make_user(Role.finance)
     prepare(login(preparer))
     run = session.execute(select(PayoutRun)).scalar_one()
@@ -271,10 +263,9 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_come_out_as_text(ses
     assert all(re.fullmatch(r"-?\d+\.\d{2}", row[2]) for row in rows[1:])
 
 
-def test_the_run_page_and_the_api_list_shares_not_yet_due_with_their_due_date(session, books, make_user, login, app):
+def test_the_run_page_and_the_api_list_shares_not_yet_due_with_their_due_date(session, books, make_user, login, app,
+                                                                               bearer):
     from agreements.models import PaymentTermsBasis
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
 
     rule = session.execute(select(CommissionRule).join(Agreement).where(
         Agreement.organisation_id == books["paid"].id)).scalar_one()
@@ -292,10 +283,7 @@ def test_the_run_page_and_the_api_list_shares_not_yet_due_with_their_due_date(se
     assert "Not yet due under the agreement&#39;s payment terms" in page
     assert f'<time datetime="{due_on.isoformat()}">' in page and "POL-0" in page
 
-    _t, raw = create_api_token(db.session, finance, "erp")
-    db.session.commit()
-    body = app.test_client().get(f"/api/v1/payout-runs/{run.public_id}",
-                                 headers={"Authorization": f"Bearer {raw}"}).get_json()
+    body = app.test_client().get(f"/api/v1/payout-runs/{run.public_id}", headers=bearer(finance)).get_json()
     [held_back] = [ex for ex in body["exclusions"] if ex["reason"] == "not_yet_due"]
     assert held_back == {"partner": books["paid"].public_id, "payee_name": "Courtage Alpha", "reason": "not_yet_due",
                          "balance_minor": 60_000, "policy_number": "POL-0", "term": 1, "payment_terms_days": 120,

@@ -12,8 +12,9 @@ from core.contracts import Contract, ContractStatus, ContractTerm
 from core.products import ProductLine
 from ledger import commissions
 from pipeline.cases.services import submit_case
+from tests.factories import bearer_headers
 from tests.ledger.books import add_agreement, add_insurer
-from tests.portal.case_data import case_input
+from tests.pipeline.case_data import case_input
 
 DEC = date(2026, 12, 1)
 
@@ -49,15 +50,6 @@ def firm(session, make_org, make_user, insurer):
         return org, admin
 
     return make
-
-
-def bearer(user):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    _token, raw = create_api_token(db.session, user, "test")
-    db.session.commit()
-    return {"Authorization": f"Bearer {raw}"}
 
 
 def pdf_text(data: bytes) -> str:
@@ -164,7 +156,7 @@ def test_an_unknown_firm_or_a_malformed_month_is_not_found(firm, make_user, logi
 
 def test_the_api_returns_the_partners_own_statement_in_minor_units(firm, client):
     org, admin = firm()
-    r = client.get("/api/v1/statements?period=2026-12", headers=bearer(admin))
+    r = client.get("/api/v1/statements?period=2026-12", headers=bearer_headers(admin))
     assert r.status_code == 200
     body = r.get_json()
     assert (body["organisation"], body["period"]) == (org.public_id, "2026-12")
@@ -177,33 +169,33 @@ def test_the_api_returns_the_partners_own_statement_in_minor_units(firm, client)
         "date": "2026-12-01", "kind": "commission", "policy_number": "POL-1", "client_initials": "M.D.",
         "amount_minor": 60_000, "balance_after_minor": 60_000}
     assert line["contract_reference"]
-    again = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=bearer(admin))
+    again = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=bearer_headers(admin))
     assert again.get_json() == body
 
 
 def test_the_api_hides_other_firms_from_partners(firm, client):
     org, _admin = firm()
     _other, other_admin = firm(policy="POL-2")
-    r = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=bearer(other_admin))
+    r = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=bearer_headers(other_admin))
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
 
 
 def test_finance_names_the_firm_on_the_api(firm, make_user, client):
     org, _admin = firm()
-    token = bearer(make_user(Role.finance))
+    token = bearer_headers(make_user(Role.finance))
     missing = client.get("/api/v1/statements?period=2026-12", headers=token)
     assert missing.status_code == 422 and "organisation" in missing.get_json()["error"]["fields"]
     r = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=token)
     assert r.status_code == 200 and r.get_json()["statements"][0]["lines"][0]["policy_number"] == "POL-1"
     assert client.get("/api/v1/statements?period=2026-12&organisation=nope", headers=token).status_code == 404
-    compliance = bearer(make_user(Role.compliance))
+    compliance = bearer_headers(make_user(Role.compliance))
     assert client.get("/api/v1/statements?period=2026-12", headers=compliance).status_code == 403
 
 
 @pytest.mark.parametrize("query", ["", "period=2026-13", "period=12-2026", "period=2026-12&colour=blue"])
 def test_a_bad_query_is_refused_naming_the_field(firm, client, query):
     _org, admin = firm()
-    r = client.get(f"/api/v1/statements?{query}", headers=bearer(admin))
+    r = client.get(f"/api/v1/statements?{query}", headers=bearer_headers(admin))
     assert r.status_code == 422
     assert set(r.get_json()["error"]["fields"]) == ({"colour"} if "colour" in query else {"period"})
 

@@ -20,19 +20,13 @@ from core.events import BusinessEvent
 from core.outbox import OutboxMessage, deliver_due
 from core.products import ProductLine
 from core.transports import FileTransport
-from pipeline.cases.models import BudgetBand, Case, CaseStatus, CcLog, CcOutcome, Milestone
+from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 from pipeline.cases.pipeline import MoveRefused, Placement, PlacementRefused, move, term_end
-from pipeline.cases.services import CaseInput, convert_lead, submit_case
+from pipeline.cases.services import convert_lead
 from pipeline.leads.models import Lead, LeadStatus
-from pipeline.leads.services import (
-    AttributionRefused,
-    ConsentInput,
-    LeadInput,
-    decide_attribution,
-    set_status,
-    submit_lead,
-)
+from pipeline.leads.services import AttributionRefused, decide_attribution, set_status
 from pipeline.withdrawals import withdraw_consent
+from tests.pipeline.case_data import case_input
 from portal.extensions import db
 
 S = CaseStatus
@@ -45,73 +39,7 @@ INSURER_NAME = "Allianz Care"
 SECRET_NOTE = "Insurer asked about the knee; premium loaded by 10%"
 
 
-# --- building valid input -----------------------------------------------------------------------------------
-
-def consent_input(cc: bool = True) -> ConsentInput:
-    return ConsentInput(share_with_broker=True, cc_on_milestones=cc, text_version="2026-11",
-                        given_at=utcnow() - timedelta(days=1))
-
-
-def case_input(*, cc: bool = True, model: CommunicationModel = CommunicationModel.broker_leads,
-               email: str | None = CLIENT_EMAIL, **changes) -> CaseInput:
-    values = dict(client_first_name="Marc", client_last_name="Dupont", client_email=email,
-                  client_phone="+33612345678", adults=2, children=1, ages=[41, 39, 7], nationality="FR",
-                  country_of_residence="AE", travel_countries=["FR", "TH"], start_date=TODAY + timedelta(days=30),
-                  product_line=ProductLine.family, budget_band=BudgetBand.from_6000_to_12000, current_cover=None,
-                  renewal_date=None, communication_model=model, language="en", consent=consent_input(cc))
-    values.update(changes)
-    return CaseInput(**values)
-
-
-def lead_input(cc: bool = True, **changes) -> LeadInput:
-    values = dict(first_name="Ana", last_name="Silva", email="ana@example.org", phone="+351912345678",
-                  country_of_residence="PT", timeline="asap", need_category="family_relocation",
-                  need_summary="Family of four moving to Lisbon, needs international health cover",
-                  language="en", consent=consent_input(cc))
-    values.update(changes)
-    return LeadInput(**values)
-
-
 # --- fixtures ------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def manager(make_user):
-    return make_user(Role.account_manager)
-
-
-@pytest.fixture
-def broker(make_org, make_user):
-    """A partner administrator at an active specialist broker firm."""
-    return make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker))
-
-
-@pytest.fixture
-def introducer(make_org, make_user):
-    """A member of an active introducer firm."""
-    return make_user(Role.partner_member, make_org(PartnerStatus.introducer))
-
-
-@pytest.fixture
-def new_case(session):
-    def make(user, **changes) -> Case:
-        case, created = submit_case(session, user, case_input(**changes))
-        session.commit()
-        assert created
-        return case
-
-    return make
-
-
-@pytest.fixture
-def new_lead(session):
-    def make(user, **changes) -> Lead:
-        lead, created = submit_lead(session, user, lead_input(**changes))
-        session.commit()
-        assert created
-        return lead
-
-    return make
-
 
 @pytest.fixture
 def insurer(session):
