@@ -11,16 +11,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
+from agreements.models import Agreement, CommissionRule
 from core import events
 from core.accounts import Organisation, PartnerStatus, Role
 from core.audit import AuditEvent
-from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
+from core.contracts import Contract, ContractTerm, Insurer
 from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from ledger.payouts import PayoutRun, RunStatus
 from tests.conftest import csrf_from
+from tests.ledger.books import add_agreement, add_insurer, place_and_post
 from tests.system_tools import pain001_errors
 
 # commissions accrued and released in the month before last: a run for that month pays them
@@ -30,32 +31,15 @@ PERIOD = f"{BOOKED:%Y-%m}"
 
 @pytest.fixture
 def books(session, make_org, make_user):
-    insurer = Insurer(code="allianz-care", name="Allianz Care")
-    session.add(insurer)
-    session.flush()
-    commissions.set_insurer_rate(session, insurer, ProductLine.family, Decimal("0.1500"), date(2020, 1, 1), "finance")
+    insurer = add_insurer(session, since=date(2020, 1, 1))
     paid = make_org(PartnerStatus.specialist_broker, legal_name="Courtage Alpha", payout_account_holder="Courtage Alpha",
                     payout_iban="FR1420041010050500013M02606", payout_bic=None)
     unpaid = make_org(PartnerStatus.generalist_broker, legal_name="Beta Brokers")  # no bank details
     manager = make_user(Role.account_manager)
     for n, org in enumerate((paid, unpaid)):
-        agreement = Agreement(reference=f"AG-W{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
-                              template_version="2026-11", language="en", status=AgreementStatus.active,
-                              effective_from=date(2020, 1, 1))
-        agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal("0.40"),
-                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365))
-        session.add(agreement)
-        contract = Contract(organisation_id=org.id, insurer_id=insurer.id, policy_number=f"POL-{n}",
-                            product_line=ProductLine.family, premium_minor=1_000_000, currency="EUR",
-                            start_date=BOOKED, status=ContractStatus.in_force, placed_by_id=manager.id)
-        contract.terms.append(ContractTerm(number=1, start_date=BOOKED, end_date=BOOKED + timedelta(days=364),
-                                           premium_minor=1_000_000))
-        session.add(contract)
-        session.flush()
-        event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, BOOKED, premium_minor=1_000_000,
-                            currency="EUR", term=1)
-        commissions.post_event(session, event, today=BOOKED)
-        commissions.release_disclosure(session, contract, today=BOOKED, released_by="compliance")
+        add_agreement(session, org, since=date(2020, 1, 1), payment_terms_days=30)
+        place_and_post(session, insurer, org, policy=f"POL-{n}", placed_by_id=manager.id, start=BOOKED,
+                       release_on=BOOKED)
     session.commit()
     return {"paid": paid, "unpaid": unpaid}
 

@@ -1,19 +1,15 @@
 """Commission statements in the portal and on the API: who reads which firm's, and what the documents contain."""
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from pypdf import PdfReader
 
-from core import events
 from core.accounts import PartnerStatus, Role
-from core.contracts import Contract, ContractStatus, ContractTerm
-from core.products import ProductLine
-from ledger import commissions
 from pipeline.cases.services import submit_case
 from tests.factories import bearer_headers
-from tests.ledger.books import add_agreement, add_insurer
+from tests.ledger.books import add_agreement, add_insurer, place_and_post
 from tests.pipeline.case_data import case_input
 
 DEC = date(2026, 12, 1)
@@ -34,19 +30,9 @@ def firm(session, make_org, make_user, insurer):
         admin = make_user(Role.partner_admin, org)
         add_agreement(session, org)
         case = submit_case(session, admin, case_input("Marc"))[0] if status.is_broker else None
-        contract = Contract(organisation_id=org.id, insurer_id=insurer.id, policy_number=policy,
-                            case_id=case.id if case else None, product_line=ProductLine.family,
-                            premium_minor=1_000_000, currency="EUR", start_date=DEC, status=ContractStatus.in_force,
-                            placed_by_id=admin.id)
-        contract.terms.append(ContractTerm(number=1, start_date=DEC, end_date=DEC + timedelta(days=364),
-                                           premium_minor=1_000_000))
-        session.add(contract)
-        session.flush()
-        event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, DEC, premium_minor=1_000_000,
-                            currency="EUR", term=1, client_initials=case.client_initials if case else None)
-        commissions.post_event(session, event, today=DEC)
-        commissions.release_disclosure(session, contract, today=date(2026, 12, 5), released_by="compliance")
-        session.commit()
+        place_and_post(session, insurer, org, policy=policy, placed_by_id=admin.id, start=DEC,
+                       case_id=case.id if case else None, release_on=date(2026, 12, 5),
+                       client_initials=case.client_initials if case else None)
         return org, admin
 
     return make
