@@ -2,6 +2,8 @@
 
 Each backend gets a database of its own for the run, built by the real Alembic migrations; every test starts
 from empty tables. With REQUIRE_POSTGRES=1 (CI) a missing or unreachable PostgreSQL is an error, not a skip.
+Web tests get the app (its context pushed) and its session; the domain test folders get a plain session on
+`db_engine` and no app (tests/domain.py).
 """
 from __future__ import annotations
 
@@ -10,11 +12,16 @@ import re
 import uuid
 from pathlib import Path
 
+from contextlib import contextmanager
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from core import audit
+from core.db import Base
+from core.integrity import Keyring
 from portal import create_app
 from portal.extensions import db, limiter
 from tests.dbtools import emptied
@@ -110,24 +117,39 @@ def backend(request, tmp_path_factory):
         pg.drop()
 
 
-def _empty_tables(app):
-    with app.app_context():
-        db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            emptied(conn, tables)
+@pytest.fixture(scope="session")
+def db_engine(backend):
+    """A plain SQLAlchemy engine on the backend's migrated database, as the domain's callers (the worker, a
+    command) make one; its audit events are chained with the test app's keys."""
+    _name, url, app = backend
+    engine = create_engine(url, pool_pre_ping=True)
+    audit.use_keyring(engine, Keyring.parse(app.config["AUDIT_HMAC_KEYS"]))
+    yield engine
+    engine.dispose()
 
 
-@pytest.fixture
-def app(backend, tmp_path):
-    _name, _url, app = backend
-    _empty_tables(app)
+def empty_tables(engine) -> None:
+    """Every test starts from empty tables."""
+    with engine.begin() as conn:
+        emptied(conn, [t.name for t in reversed(Base.metadata.sorted_tables)])
+
+
+@contextmanager
+def app_context(app, tmp_path):
+    """The test app with its context pushed, its request limits reset."""
     limiter.reset()
     # checkpoints are about the database they saw: each test's empty database starts without any
     app.config["AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
     with app.app_context():
         yield app
         db.session.remove()
+
+
+@pytest.fixture
+def app(backend, tmp_path, db_engine):
+    empty_tables(db_engine)
+    with app_context(backend[2], tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

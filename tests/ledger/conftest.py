@@ -1,7 +1,9 @@
-"""The commission world most ledger tests start from (tests/ledger/books.py builds it)."""
+"""The ledger tests run on a plain session, without Flask (tests/domain.py); the commission world most of them
+start from (tests/ledger/books.py builds it)."""
 import pytest
 
 from core.accounts import PartnerStatus, Role
+from tests.domain import *  # noqa: F401,F403  (session, app, the check that no app context is active)
 from tests.ledger.books import add_agreement, add_insurer
 
 

@@ -27,7 +27,6 @@ from ledger import commissions, engine, payouts, receipts
 from ledger.models import JournalEntry
 from ledger.payouts import ExclusionReason, RunStatus
 from ledger.reconciliation_models import InsurerStatement, ItemKind, ReconciliationItem
-from portal.extensions import db
 from tests.ledger.books import add_agreement, place_and_post
 from tests.ledger.test_concurrency import in_transaction, run_threads
 from tests.system_tools import pain001_errors, xmllint_errors
@@ -308,7 +307,7 @@ def test_the_preparer_cannot_approve(session, staff, firm, earn):
     assert_books_consistent(session)
 
 
-def test_approval_posts_the_payouts_once_however_often_it_is_clicked(session, staff, firm, earn):
+def test_approval_posts_the_payouts_once_however_often_it_is_clicked(session, staff, firm, earn, db_engine):
     a, b = firm(), firm(iban=GB_IBAN, bic=GB_BIC)
     earn(a)
     earn(b, premium=2_000_000)   # 1,200.00
@@ -320,7 +319,7 @@ def test_approval_posts_the_payouts_once_however_often_it_is_clicked(session, st
     run, again = approve(session, staff, run)
     assert not again
     # a second browser, a fresh session, loading the run again
-    with Session(db.engine) as other:
+    with Session(db_engine) as other:
         reloaded = payouts.get_run(other, run.public_id)
         _r, third = payouts.approve(other, reloaded, approved_by=staff[1].public_id, approved_by_name="x",
                                     debtor=DEBTOR, today=APPROVED)
@@ -337,7 +336,7 @@ def test_approval_posts_the_payouts_once_however_often_it_is_clicked(session, st
 
 
 def test_a_crash_after_the_postings_leaves_the_run_prepared_and_it_can_be_approved_again(session, staff, firm,
-                                                                                         earn, monkeypatch):
+                                                                                         earn, monkeypatch, db_engine):
     org = firm()
     earn(org)
     run = prepare(session, staff, [org])
@@ -358,7 +357,7 @@ def test_a_crash_after_the_postings_leaves_the_run_prepared_and_it_can_be_approv
     session.rollback()
     monkeypatch.undo()
 
-    with Session(db.engine) as fresh:   # what another request sees
+    with Session(db_engine) as fresh:   # what another request sees
         assert payouts.get_run(fresh, run.public_id).status is RunStatus.prepared
     assert run.status is RunStatus.prepared and run.approval_entry_id is None and run.pain001 is None
     assert entries(session, "payout.approved") == 0 and available(session, org) == 60_000
@@ -541,7 +540,7 @@ def _hand_over(session):
     """Nothing of the test's own session stays open while the threads run."""
     session.commit()
     session.close()
-    return db.engine
+    return session.get_bind()
 
 
 def test_approvals_from_several_browsers_at_once_pay_once(session, staff, firm, earn, make_user, backend_name):

@@ -20,7 +20,6 @@ from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.engine import credit, debit
 from ledger.models import Account, AccountType, JournalEntry
-from portal.extensions import db
 from tests.dbtools import emptied
 from tests.ledger.books import add_agreement, add_insurer
 
@@ -91,7 +90,7 @@ def world(session, make_org, make_user):
 def clean_ledger(session):
     session.rollback()
     session.close()
-    with db.engine.begin() as conn:
+    with session.get_bind().begin() as conn:
         emptied(conn, LEDGER_TABLES)
 
 

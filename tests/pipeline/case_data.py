@@ -5,6 +5,7 @@ from core.accounts import CommunicationModel
 from core.db import utcnow
 from core.products import ProductLine
 from pipeline.cases.models import BudgetBand
+from pipeline.cases.pipeline import move
 from pipeline.cases.services import CaseInput
 from pipeline.leads.services import ConsentInput, LeadInput
 
@@ -35,3 +36,10 @@ def lead_input(first_name: str = "Ana", *, cc: bool = True, **changes) -> LeadIn
                   language="en", consent=consent(cc))
     values.update(changes)
     return LeadInput(**values)
+
+
+def walk(session, user, case, *stages, **kw) -> None:
+    """Move `case` through `stages` as `user` (`pipeline.cases.pipeline.move`), committing each move."""
+    for stage in stages:
+        move(session, user, case, stage, **kw)
+        session.commit()

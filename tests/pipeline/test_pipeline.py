@@ -26,8 +26,7 @@ from pipeline.cases.services import convert_lead
 from pipeline.leads.models import Lead, LeadStatus
 from pipeline.leads.services import AttributionRefused, decide_attribution, set_status
 from pipeline.withdrawals import withdraw_consent
-from tests.pipeline.case_data import case_input
-from portal.extensions import db
+from tests.pipeline.case_data import case_input, walk
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -62,13 +61,6 @@ def placement(insurer: Insurer, **changes) -> Placement:
 
 
 # --- acting and reading, as the views do ---------------------------------------------------------------------
-
-def walk(session, user, case, *stages, **kw) -> None:
-    """Move `case` through `stages`, committing each move."""
-    for stage in stages:
-        move(session, user, case, stage, **kw)
-        session.commit()
-
 
 def place(session, user, case, the_placement, **kw) -> Contract:
     walk(session, user, case, *TO_DECISION)
@@ -273,14 +265,14 @@ def test_of_two_managers_moving_the_same_case_at_once_the_second_is_refused(sess
                                                                             make_user):
     case = new_case(broker)
     colleague_id = make_user(Role.account_manager).id
-    other = Session(db.engine)
+    other = Session(session.get_bind())
     try:
-        mine = db.session.get(Case, case.id)
+        mine = session.get(Case, case.id)
         theirs, colleague = other.get(Case, case.id), other.get(User, colleague_id)
         assert mine.status is theirs.status is S.received
 
-        move(db.session, manager, mine, S.needs_analysis)
-        db.session.commit()
+        move(session, manager, mine, S.needs_analysis)
+        session.commit()
         with pytest.raises(MoveRefused):
             move(other, colleague, theirs, S.not_pursued)  # allowed from what they saw, but stale
         other.rollback()
@@ -340,7 +332,7 @@ def test_a_milestone_mail_waiting_for_the_worker_is_listed_by_its_template(sessi
     assert "milestone_partner" in page and "milestone_client" in page
 
 
-def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(session, manager, broker, new_case):
+def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(app, session, manager, broker, new_case):
     case = new_case(broker)
     walk(session, manager, case, *TO_QUOTE)
     [client_mail], [partner_mail] = mails(session, "milestone_client"), mails(session, "milestone_partner")
@@ -354,7 +346,7 @@ def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(session, manager
     assert log.milestone.stage is S.quote_issued
 
 
-def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(session, manager, broker, new_case,
+def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(app, session, manager, broker, new_case,
                                                                           insurer):
     case = new_case(broker)
     place(session, manager, case, placement(insurer(), policy_number="POL-99"))
@@ -366,13 +358,13 @@ def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(sessio
     assert cc_for(session, case, S.contract_issued).outcome is CcOutcome.sent
 
 
-def test_steps_that_are_not_key_milestones_notify_nobody(session, manager, broker, new_case):
+def test_steps_that_are_not_key_milestones_notify_nobody(app, session, manager, broker, new_case):
     case = new_case(broker)
     walk(session, manager, case, S.needs_analysis, S.quote_requested)
     assert mails(session) == [] and cc_logs(session, case) == []
 
 
-def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(session, manager, broker, new_case):
+def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(app, session, manager, broker, new_case):
     case = new_case(broker, model=CommunicationModel.partner_leads)
     walk(session, manager, case, *TO_QUOTE)
     assert mails(session, "milestone_client") == []
@@ -380,7 +372,7 @@ def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(session
     assert cc_logs(session, case)[0].outcome is CcOutcome.sent
 
 
-def test_without_consent_to_copies_the_broker_is_not_copied(session, manager, broker, new_case):
+def test_without_consent_to_copies_the_broker_is_not_copied(app, session, manager, broker, new_case):
     case = new_case(broker, cc=False)
     walk(session, manager, case, *TO_QUOTE)
     assert mails(session, "milestone_partner") == []
@@ -390,7 +382,7 @@ def test_without_consent_to_copies_the_broker_is_not_copied(session, manager, br
         CcOutcome.withheld, CcReason.no_consent, None, None, None)
 
 
-def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(session, manager, make_org, make_user,
+def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(app, session, manager, make_org, make_user,
                                                                         new_case):
     org = make_org(PartnerStatus.specialist_broker)
     submitter = make_user(Role.partner_member, org)
@@ -404,7 +396,7 @@ def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(session,
     assert cc_logs(session, case)[0].recipients == admin.email
 
 
-def test_nobody_active_at_the_firm_means_no_copy(session, manager, broker, new_case):
+def test_nobody_active_at_the_firm_means_no_copy(app, session, manager, broker, new_case):
     case = new_case(broker)
     broker.active = False
     session.commit()
@@ -414,7 +406,7 @@ def test_nobody_active_at_the_firm_means_no_copy(session, manager, broker, new_c
     assert (log.outcome, log.reason, log.recipients) == (CcOutcome.withheld, CcReason.no_recipient, None)
 
 
-def test_the_partner_mail_is_in_the_partners_language(session, manager, make_org, make_user, new_case):
+def test_the_partner_mail_is_in_the_partners_language(app, session, manager, make_org, make_user, new_case):
     org = make_org(PartnerStatus.specialist_broker)
     french, english = make_user(Role.partner_admin, org, locale="fr"), make_user(Role.partner_admin, org)
     walk(session, manager, new_case(english), *TO_QUOTE)
@@ -454,7 +446,7 @@ def test_a_converted_lead_becomes_a_case_of_the_introducers_firm(session, manage
     assert case.milestones[0].recorded_by_id == manager.id
 
 
-def test_the_introducer_hears_that_a_quote_is_in_progress(session, manager, introducer, converted):
+def test_the_introducer_hears_that_a_quote_is_in_progress(app, session, manager, introducer, converted):
     lead, case = converted
     walk(session, manager, case, S.needs_analysis, S.quote_requested)
     # quote_requested already shows "quote in progress" on the lead, but it is not a key milestone: the
@@ -473,7 +465,7 @@ def test_the_introducer_hears_that_a_quote_is_in_progress(session, manager, intr
         assert secret not in mail.body_text and secret not in mail.subject
 
 
-def test_the_introducer_hears_of_milestones_without_any_detail(session, manager, introducer, converted, insurer):
+def test_the_introducer_hears_of_milestones_without_any_detail(app, session, manager, introducer, converted, insurer):
     lead, case = converted
     walk(session, manager, case, *TO_QUOTE)
     told = len(mails(session, "milestone_introducer"))
@@ -501,7 +493,7 @@ def test_the_introducer_hears_of_milestones_without_any_detail(session, manager,
     assert mails(session, "milestone_partner") == [], "an introducer never gets the broker's copy"
 
 
-def test_after_the_copy_consent_is_withdrawn_the_introducer_hears_nothing(session, manager, introducer, converted,
+def test_after_the_copy_consent_is_withdrawn_the_introducer_hears_nothing(app, session, manager, introducer, converted,
                                                                            insurer):
     lead, case = converted
     withdraw_consent(session, introducer, lead, scope="cc_on_milestones",
@@ -526,7 +518,7 @@ def test_withdrawing_all_consent_stops_the_lead_before_it_becomes_a_case(session
     assert count(session, Case) == 0
 
 
-def test_withdrawing_all_consent_stops_the_case_the_lead_became(session, manager, introducer, converted):
+def test_withdrawing_all_consent_stops_the_case_the_lead_became(app, session, manager, introducer, converted):
     lead, case = converted
     walk(session, manager, case, *TO_QUOTE)
     queued = len(mails(session))

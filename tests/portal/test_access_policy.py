@@ -1,8 +1,8 @@
 """One access rule, one answer, on the web and on the API: what finance may read of the partner pipeline."""
 from core.accounts import PartnerStatus, Role
 from pipeline.leads.services import submit_lead
-from tests.pipeline.case_data import lead_input
-from tests.portal.test_cases_api_pipeline import INTERNAL_NOTE, PARTNER_NOTE, S, walk
+from tests.pipeline.case_data import lead_input, walk
+from tests.portal.test_cases_api_pipeline import INTERNAL_NOTE, PARTNER_NOTE, S
 
 
 def test_finance_reads_neither_leads_nor_internal_notes_on_the_web_or_the_api(

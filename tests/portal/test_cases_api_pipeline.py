@@ -15,7 +15,7 @@ from pipeline.cases.pipeline import Placement, move
 from pipeline.cases.services import convert_lead
 from pipeline.leads.models import LeadStatus
 from pipeline.leads.services import set_status, submit_lead
-from tests.pipeline.case_data import case_input, lead_input
+from tests.pipeline.case_data import case_input, lead_input, walk
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -49,12 +49,6 @@ def place(session):
         session.commit()
 
     return do
-
-
-def walk(session, user, case, *stages, **kw) -> None:
-    for stage in stages:
-        move(session, user, case, stage, **kw)
-        session.commit()
 
 
 def assert_validation_error(response, field: str) -> None:

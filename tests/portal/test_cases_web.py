@@ -15,6 +15,7 @@ from pipeline.cases.pipeline import Placement, move
 from pipeline.leads.models import Lead, LeadStatus
 from pipeline.leads.services import set_status
 from tests.conftest import csrf_from
+from tests.pipeline.case_data import walk
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -55,12 +56,6 @@ def insurers(session):
     session.add_all(found)
     session.commit()
     return found
-
-
-def walk(session, user, case, *stages, **kw) -> None:
-    for stage in stages:
-        move(session, user, case, stage, **kw)
-        session.commit()
 
 
 def count(session, model) -> int:
