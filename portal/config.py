@@ -138,6 +138,17 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     return cfg
 
 
+def throwaway_config(instance: str | Path, database_url: str, **overrides) -> dict:
+    """The configuration of a throwaway instance (the tests, the benchmarks): the test environment on
+    `database_url`, its mail and seal certificate under `instance`, fixed secrets; `overrides` last."""
+    instance = Path(instance)
+    return {"PORTAL_ENV": "test", "TESTING": True, "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url, "SERVER_NAME": "portal.test", "MAIL_TRANSPORT": "file",
+            "MAIL_FILE_DIR": str(instance / "mail"), "SEAL_P12_PATH": str(instance / "seal-test.p12"),
+            "SEAL_P12_PASSWORD": "test-seal-password", "AUDIT_HMAC_KEYS": "test-1:test-audit-chain-key-0123456789",
+            **overrides}
+
+
 def _check_keyring(spec: str) -> None:
     from core.integrity import Keyring, KeyringError
 

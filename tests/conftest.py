@@ -23,6 +23,7 @@ from core import audit
 from core.db import Base
 from core.integrity import Keyring
 from portal import create_app
+from portal.config import throwaway_config
 from portal.extensions import db, limiter
 from tests.dbtools import emptied
 
@@ -73,20 +74,8 @@ class IsolatedClient(FlaskClient):
 
 
 def _make_app(database_url: str, instance: Path):
-    app = create_app({
-        "PORTAL_ENV": "test",
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SERVER_NAME": "portal.test",
-        "MAIL_TRANSPORT": "file",
-        "MAIL_FILE_DIR": str(instance / "mail"),
-        "LOGIN_LIMIT_PER_ADDRESS": "30 per minute",
-        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": "5 per minute",
-        "SEAL_P12_PATH": str(instance / "seal-test.p12"),
-        "SEAL_P12_PASSWORD": "test-seal-password",
-        "AUDIT_HMAC_KEYS": "test-1:test-audit-chain-key-0123456789",
-    })
+    app = create_app(throwaway_config(instance, database_url, LOGIN_LIMIT_PER_ADDRESS="30 per minute",
+                                      LOGIN_LIMIT_PER_ACCOUNT_ADDRESS="5 per minute"))
     app.instance_path = str(instance)
     app.test_client_class = IsolatedClient
     return app
