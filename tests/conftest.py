@@ -12,8 +12,6 @@ import re
 import uuid
 from pathlib import Path
 
-from contextlib import contextmanager
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -123,22 +121,23 @@ def empty_tables(engine) -> None:
         emptied(conn, [t.name for t in reversed(Base.metadata.sorted_tables)])
 
 
-@contextmanager
-def app_context(app, tmp_path):
-    """The test app with its context pushed, its request limits reset."""
+def fresh_app(backend, tmp_path):
+    """The backend's test app, as a new test finds it: request limits reset, no checkpoint yet."""
+    app = backend[2]
     limiter.reset()
     # checkpoints are about the database they saw: each test's empty database starts without any
     app.config["AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
-    with app.app_context():
-        yield app
-        db.session.remove()
+    return app
 
 
 @pytest.fixture
 def app(backend, tmp_path, db_engine):
+    """The test app, its context pushed for the whole test (`session` is its `db.session`)."""
     empty_tables(db_engine)
-    with app_context(backend[2], tmp_path) as app:
+    app = fresh_app(backend, tmp_path)
+    with app.app_context():
         yield app
+        db.session.remove()
 
 
 @pytest.fixture

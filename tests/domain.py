@@ -6,8 +6,9 @@ Each folder's conftest.py imports them (`from tests.domain import *`):
 - `session`: a plain `Session` on the backend's migrated test database (`db_engine`), the tables emptied first,
   as the `app` fixture empties them for the web tests; no application context is pushed.
 - `app`: for the few domain tests that go through Flask (a `flask` command, mail rendered by the portal's
-  templates): the test app on the same database, its context pushed, the tables emptied once by `session`.
-  Asking for it (directly or through `client` or `login`) is how a domain test says it needs Flask.
+  templates): the test app on the same database, the tables emptied once by `session`, no context pushed (what
+  needs one pushes its own). Asking for it (directly or through `client`, `login` or a fixture that does) is
+  how a domain test says it needs Flask.
 - `pytest_runtest_call`: a domain test that did not ask for `app` fails if an application context is active
   when it starts or when it ends. tests/test_domain_tests.py checks that no domain test module imports Flask or
   the portal.
@@ -18,7 +19,7 @@ import pytest
 from flask import has_app_context
 from sqlalchemy.orm import Session
 
-from tests.conftest import app_context, empty_tables
+from tests.conftest import empty_tables, fresh_app
 
 __all__ = ["app", "pytest_runtest_call", "session"]
 
@@ -32,8 +33,9 @@ def session(db_engine):
 
 @pytest.fixture
 def app(session, backend, tmp_path):
-    with app_context(backend[2], tmp_path) as app:
-        yield app
+    """No context is pushed: a `flask` command and the test client push their own and let their session go at
+    the end, so nothing of the app holds a transaction open while the test's session works on."""
+    return fresh_app(backend, tmp_path)
 
 
 def uses_flask(item) -> bool:

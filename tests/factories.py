@@ -96,14 +96,18 @@ def introducer(make_introducer):
     return make_introducer()
 
 
+def _submitted(session, submit, user, data):
+    row, created = submit(session, user, data)
+    session.commit()
+    assert created
+    return row
+
+
 @pytest.fixture
 def new_case(session):
     """new_case(user, first_name="Marc", **changes) -> a case submitted by `user` (tests/pipeline/case_data.py)."""
     def make(user, first_name="Marc", **changes) -> Case:
-        case, created = submit_case(session, user, case_input(first_name, **changes))
-        session.commit()
-        assert created
-        return case
+        return _submitted(session, submit_case, user, case_input(first_name, **changes))
 
     return make
 
@@ -112,10 +116,7 @@ def new_case(session):
 def new_lead(session):
     """new_lead(user, first_name="Ana", **changes) -> a lead referred by `user` (tests/pipeline/case_data.py)."""
     def make(user, first_name="Ana", **changes) -> Lead:
-        lead, created = submit_lead(session, user, lead_input(first_name, **changes))
-        session.commit()
-        assert created
-        return lead
+        return _submitted(session, submit_lead, user, lead_input(first_name, **changes))
 
     return make
 

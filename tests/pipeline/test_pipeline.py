@@ -74,14 +74,20 @@ def history(session, case) -> list[tuple[CaseStatus, CaseStatus | None]]:
         select(Milestone).where(Milestone.case_id == case.id).order_by(Milestone.id)).scalars()]
 
 
-def mails(session, template: str | None = None) -> list[OutboxMessage]:
-    """The mails sent, as the worker rendered and delivered them."""
-    deliver_due(session, FileTransport(tempfile.mkdtemp(prefix="pipeline-mail-")), "Portal <no-reply@portal.test>",
-                batch=100)
-    query = select(OutboxMessage).order_by(OutboxMessage.id)
-    if template:
-        query = query.where(OutboxMessage.template == template)
-    return list(session.execute(query).scalars())
+@pytest.fixture
+def mails(app):
+    """mails(session, template=None) -> the mails sent, as the worker rendered them (with the portal's mail
+    templates, hence the app) and delivered them."""
+    def sent(session, template: str | None = None) -> list[OutboxMessage]:
+        with app.app_context():
+            deliver_due(session, FileTransport(tempfile.mkdtemp(prefix="pipeline-mail-")),
+                        "Portal <no-reply@portal.test>", batch=100)
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if template:
+            query = query.where(OutboxMessage.template == template)
+        return list(session.execute(query).scalars())
+
+    return sent
 
 
 def cc_logs(session, case) -> list[CcLog]:
@@ -332,7 +338,7 @@ def test_a_milestone_mail_waiting_for_the_worker_is_listed_by_its_template(sessi
     assert "milestone_partner" in page and "milestone_client" in page
 
 
-def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(app, session, manager, broker, new_case):
+def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(mails, session, manager, broker, new_case):
     case = new_case(broker)
     walk(session, manager, case, *TO_QUOTE)
     [client_mail], [partner_mail] = mails(session, "milestone_client"), mails(session, "milestone_partner")
@@ -346,7 +352,7 @@ def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(app, session, ma
     assert log.milestone.stage is S.quote_issued
 
 
-def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(app, session, manager, broker, new_case,
+def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(mails, session, manager, broker, new_case,
                                                                           insurer):
     case = new_case(broker)
     place(session, manager, case, placement(insurer(), policy_number="POL-99"))
@@ -358,13 +364,13 @@ def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(app, s
     assert cc_for(session, case, S.contract_issued).outcome is CcOutcome.sent
 
 
-def test_steps_that_are_not_key_milestones_notify_nobody(app, session, manager, broker, new_case):
+def test_steps_that_are_not_key_milestones_notify_nobody(mails, session, manager, broker, new_case):
     case = new_case(broker)
     walk(session, manager, case, S.needs_analysis, S.quote_requested)
     assert mails(session) == [] and cc_logs(session, case) == []
 
 
-def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(app, session, manager, broker, new_case):
+def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(mails, session, manager, broker, new_case):
     case = new_case(broker, model=CommunicationModel.partner_leads)
     walk(session, manager, case, *TO_QUOTE)
     assert mails(session, "milestone_client") == []
@@ -372,7 +378,7 @@ def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(app, se
     assert cc_logs(session, case)[0].outcome is CcOutcome.sent
 
 
-def test_without_consent_to_copies_the_broker_is_not_copied(app, session, manager, broker, new_case):
+def test_without_consent_to_copies_the_broker_is_not_copied(mails, session, manager, broker, new_case):
     case = new_case(broker, cc=False)
     walk(session, manager, case, *TO_QUOTE)
     assert mails(session, "milestone_partner") == []
@@ -382,7 +388,7 @@ def test_without_consent_to_copies_the_broker_is_not_copied(app, session, manage
         CcOutcome.withheld, CcReason.no_consent, None, None, None)
 
 
-def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(app, session, manager, make_org, make_user,
+def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(mails, session, manager, make_org, make_user,
                                                                         new_case):
     org = make_org(PartnerStatus.specialist_broker)
     submitter = make_user(Role.partner_member, org)
@@ -396,7 +402,7 @@ def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(app, ses
     assert cc_logs(session, case)[0].recipients == admin.email
 
 
-def test_nobody_active_at_the_firm_means_no_copy(app, session, manager, broker, new_case):
+def test_nobody_active_at_the_firm_means_no_copy(mails, session, manager, broker, new_case):
     case = new_case(broker)
     broker.active = False
     session.commit()
@@ -406,7 +412,7 @@ def test_nobody_active_at_the_firm_means_no_copy(app, session, manager, broker, 
     assert (log.outcome, log.reason, log.recipients) == (CcOutcome.withheld, CcReason.no_recipient, None)
 
 
-def test_the_partner_mail_is_in_the_partners_language(app, session, manager, make_org, make_user, new_case):
+def test_the_partner_mail_is_in_the_partners_language(mails, session, manager, make_org, make_user, new_case):
     org = make_org(PartnerStatus.specialist_broker)
     french, english = make_user(Role.partner_admin, org, locale="fr"), make_user(Role.partner_admin, org)
     walk(session, manager, new_case(english), *TO_QUOTE)
@@ -446,7 +452,7 @@ def test_a_converted_lead_becomes_a_case_of_the_introducers_firm(session, manage
     assert case.milestones[0].recorded_by_id == manager.id
 
 
-def test_the_introducer_hears_that_a_quote_is_in_progress(app, session, manager, introducer, converted):
+def test_the_introducer_hears_that_a_quote_is_in_progress(mails, session, manager, introducer, converted):
     lead, case = converted
     walk(session, manager, case, S.needs_analysis, S.quote_requested)
     # quote_requested already shows "quote in progress" on the lead, but it is not a key milestone: the
@@ -465,7 +471,7 @@ def test_the_introducer_hears_that_a_quote_is_in_progress(app, session, manager,
         assert secret not in mail.body_text and secret not in mail.subject
 
 
-def test_the_introducer_hears_of_milestones_without_any_detail(app, session, manager, introducer, converted, insurer):
+def test_the_introducer_hears_of_milestones_without_any_detail(mails, session, manager, introducer, converted, insurer):
     lead, case = converted
     walk(session, manager, case, *TO_QUOTE)
     told = len(mails(session, "milestone_introducer"))
@@ -493,7 +499,7 @@ def test_the_introducer_hears_of_milestones_without_any_detail(app, session, man
     assert mails(session, "milestone_partner") == [], "an introducer never gets the broker's copy"
 
 
-def test_after_the_copy_consent_is_withdrawn_the_introducer_hears_nothing(app, session, manager, introducer, converted,
+def test_after_the_copy_consent_is_withdrawn_the_introducer_hears_nothing(mails, session, manager, introducer, converted,
                                                                            insurer):
     lead, case = converted
     withdraw_consent(session, introducer, lead, scope="cc_on_milestones",
@@ -518,7 +524,7 @@ def test_withdrawing_all_consent_stops_the_lead_before_it_becomes_a_case(session
     assert count(session, Case) == 0
 
 
-def test_withdrawing_all_consent_stops_the_case_the_lead_became(app, session, manager, introducer, converted):
+def test_withdrawing_all_consent_stops_the_case_the_lead_became(mails, session, manager, introducer, converted):
     lead, case = converted
     walk(session, manager, case, *TO_QUOTE)
     queued = len(mails(session))
