@@ -63,7 +63,7 @@ test: install translations
 
 ## ruff over every package, the migrations and the tests; the import contracts of pyproject.toml (layers).
 lint: install
-	$(BIN)/ruff check portal core pipeline agreements compliance ledger migrations tests bench wsgi.py
+	$(BIN)/ruff check portal core funnel pipeline agreements compliance ledger migrations tests bench wsgi.py
 	$(BIN)/lint-imports --no-cache
 
 worker: install

@@ -1,4 +1,7 @@
-from core.db import DomainError
+"""Every refusal of the agreements package (each a `core.errors.DomainError`)."""
+from __future__ import annotations
+
+from core.errors import DomainError
 
 
 class AgreementError(DomainError):
@@ -31,3 +34,12 @@ class ApprovalRequired(AgreementError):
 
 class NameMismatch(AgreementError):
     code = "typed_name_mismatch"
+
+
+class TemplateMissing(AgreementError):
+    code = "template_missing"
+
+
+class SealingFailed(AgreementError):
+    code = "sealing_failed"
+    status = 503

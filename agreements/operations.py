@@ -147,8 +147,7 @@ def approve_recurring(session: Session, actor, agreement: Agreement, reason: str
 
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise ScheduleInvalid(N_("Give the reason for the approval (at least 10 characters)."),
-                              fields={"reason": [N_("Give the reason for the approval (at least 10 characters).")]})
+        raise ScheduleInvalid(N_("Give the reason for the approval (at least 10 characters)."), field="reason")
     if (agreement.status is not AgreementStatus.draft or agreement.kind is not AgreementKind.introduction
             or not agreement.has_recurring_commission):
         raise WrongState(N_("Only a draft introduction agreement with a recurring schedule needs this approval."))
@@ -283,9 +282,8 @@ def sign(session: Session, agreement: Agreement, user, *, party: SignerParty, ty
     if shown_sha256 != agreement.document_sha256:
         raise DocumentChanged(N_("The document changed since you opened it. Reload it, read it again, then sign."))
     if not _same_name(typed_name, user.full_name):
-        raise NameMismatch(
-            N_("Type your full name exactly as it appears on your account: %(name)s."), name=user.full_name,
-            fields={"typed_name": [N_("Type your full name exactly as it appears on your account: %(name)s.")]})
+        raise NameMismatch(N_("Type your full name exactly as it appears on your account: %(name)s."),
+                           field="typed_name", name=user.full_name)
     signature = Signature(agreement=agreement, user_id=user.id, party=party, typed_name=" ".join(typed_name.split()),
                           signed_at=now or utcnow(), ip=(ip or "unknown")[:64],
                           user_agent=(user_agent or "unknown")[:512], document_sha256=shown_sha256)
@@ -369,8 +367,7 @@ def terminate(session: Session, actor, agreement: Agreement, *, reason: str, las
         raise WrongState(N_("Only an active agreement can be terminated."))
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise ScheduleInvalid(N_("Give the reason for the termination (at least 10 characters)."),
-                              fields={"reason": [N_("Give the reason for the termination (at least 10 characters).")]})
+        raise ScheduleInvalid(N_("Give the reason for the termination (at least 10 characters)."), field="reason")
     agreement.status, agreement.ended_at, agreement.end_reason = AgreementStatus.terminated, now or utcnow(), reason
     agreement.effective_to = max(last_day, agreement.effective_from)
     agreement.organisation.lifecycle = Lifecycle.terminated

@@ -32,15 +32,11 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
-from core.db import DomainError
 from core.i18n import N_
 
+from .errors import SealingFailed
+
 FIELD_NAME = "BrokerSeal"
-
-
-class SealingFailed(DomainError):
-    code = "sealing_failed"
-    status = 503
 
 
 @dataclass(frozen=True)

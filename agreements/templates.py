@@ -10,14 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.db import DomainError
 from core.i18n import N_
 
+from .errors import TemplateMissing
+
 ROOT = Path(__file__).parent / "templates"
-
-
-class TemplateMissing(DomainError):
-    code = "template_missing"
 
 
 @dataclass

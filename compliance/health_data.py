@@ -24,23 +24,19 @@ What is NOT health data here -- the policy the lexicons implement:
 How it works:
 
 * One lexicon per language in ``compliance/health_terms/<lang>.txt``: ``category<TAB>pattern`` lines, ``#``
-  comments. A pattern is a regular expression matched against the *normalised* text (see :func:`normalise`)
-  as whole words: a space in a pattern matches any run of spaces and hyphens, ``\\w*`` after a stem covers
-  inflections (``диабет\\w*``). Accents and capitals in a pattern are folded like the text, so lexicons can be
-  written naturally. Capturing groups are not allowed (use ``(?:...)``). Lines with category ``allow`` are
-  context patterns: a hit lying entirely inside an allow match is dropped ("pregnancy cover").
-* Every language's lexicon is screened on every text (people mix languages). All patterns of all languages are
-  compiled into ONE regular expression, factored as a trie on their literal prefixes so that the engine only
-  tries the few patterns that can start with the character at hand; an empty group at the end of each pattern
-  tells which entry matched. A pattern starting with a group or a small character class ("(?:high|raised)
-  cholesterol", "[іi]нсулін") is expanded into one pattern per alternative so that it gets a literal prefix too.
-  The allow patterns form a second expression, run only when there is a hit. A hit is credited to the first
-  language (in :data:`LANGUAGES` order) whose lexicon matches the same span.
-* The text is normalised for matching (NFKD, combining marks stripped, casefolded, apostrophe and dash variants
-  unified, invisible format characters removed, so "DIABÈTE", "diabete", "диабёт" and "вагiтна" with a Latin
-  "i" match), and match offsets are mapped back to the original text.
+  comments. A pattern is a regular expression matched against the *normalised* text (see
+  :func:`~compliance.health_matcher.normalise`) as whole words: a space in a pattern matches any run of spaces and
+  hyphens, ``\\w*`` after a stem covers inflections (``диабет\\w*``). Accents and capitals in a pattern are folded
+  like the text, so lexicons can be written naturally. Capturing groups are not allowed (use ``(?:...)``). Lines
+  with category ``allow`` are context patterns: a hit lying entirely inside an allow match is dropped ("pregnancy
+  cover"). Clinical abbreviations (HIV, T2D, ВИЧ) are listed in ``abbreviations.txt``.
+* Every language's lexicon is screened on every text (people mix languages): all patterns are compiled into one
+  regular expression (`compliance.health_matcher`), the allow patterns into a second one, run only when there is
+  a hit. A hit is credited to the first language (in :data:`LANGUAGES` order) whose lexicon matches the same span.
+* The text is read in a few ways that undo the usual disguises (`compliance.health_views`), and near-miss
+  spellings are found too (`compliance.health_fuzzy`); match offsets are mapped back to the original text.
 
-Only the standard library is used, and the module does not import Flask.
+The module does not import Flask.
 """
 from __future__ import annotations
 
@@ -51,12 +47,15 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from .errors import LexiconError
 from .health_fuzzy import FuzzyIndex, plain_word
+from .health_matcher import (abbreviation_pattern, build_regex, expand_leading, fold_text, normalise, prepare,
+                             split_top_level)
 from .health_views import View, views
 
 __all__ = [
-    "CATEGORIES", "LANGUAGES", "UNSURE_CATEGORIES", "Assessment", "Hit", "LexiconError", "Screener", "Verdict",
-    "assess", "contains_health_data", "default_screener", "normalise", "screen",
+    "CATEGORIES", "LANGUAGES", "UNSURE_CATEGORIES", "Assessment", "Hit", "Screener", "Verdict", "assess",
+    "contains_health_data", "default_screener", "screen",
 ]
 
 #: the portal's six languages, then German: people write in the language they think in
@@ -85,10 +84,6 @@ ALLOW = "allow"
 ABBREVIATIONS_FILE = "abbreviations.txt"
 
 LEXICON_DIR = Path(__file__).resolve().parent / "health_terms"
-
-
-class LexiconError(ValueError):
-    """A lexicon file has a malformed line or pattern."""
 
 
 @dataclass(frozen=True)
@@ -130,241 +125,8 @@ class Assessment:
         return sorted({hit.category for hit in self.hits})
 
 
-# --------------------------------------------------------------------------- normalisation
-
-_APOSTROPHES = "'\u2019\u2018\u02bc\u02b9\u0060\u00b4\u2032\uff07\u201b\u02bb"
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
-
-
-def _fold_char(ch: str) -> str:
-    """What one character of the original becomes in the normalised text (possibly several characters or none)."""
-    if ch in _APOSTROPHES:
-        return "'"
-    if ch in _DASHES:
-        return "-"
-    if unicodedata.category(ch) == "Cf":        # soft hyphen, zero-width space/joiners, BOM: invisible
-        return ""
-    decomposed = unicodedata.normalize("NFKD", ch.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-class _FoldTable(dict):
-    """``str.translate`` table computed on demand: code point -> normalised string."""
-
-    _MAX = 50_000    # distinct characters kept; beyond that (hostile input) they are folded without caching
-
-    def __missing__(self, code: int) -> str:
-        folded = _fold_char(chr(code))
-        if len(folded) != 1:
-            _IRREGULAR.add(chr(code))
-        if len(self) < self._MAX:
-            self[code] = folded
-        return folded
-
-
-#: characters that do not fold to exactly one character (filled as the fold table meets them)
-_IRREGULAR: set[str] = set()
-
-
-_FOLD = _FoldTable()
-
-
-def _fold_text(text: str) -> tuple[str, range | list[int]]:
-    """``normalise(text)`` and, for each of its characters, the index of the original character it came from."""
-    folded = normalise(text)
-    if len(folded) == len(text) and _IRREGULAR.isdisjoint(text):
-        return folded, range(len(text))
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        origin.extend([i] * len(_FOLD[ord(ch)]))
-    return folded, origin
-
-
 #: the order in which readings of a text are preferred when several find a term at the same place
 _RANK = {"plain": 0, "disguised": 1, "transliterated": 2, "abbreviation": 3, "approximate": 4}
-
-
-def normalise(text: str) -> str:
-    """The text as the lexicons see it: casefolded, without accents, with unified apostrophes and dashes.
-
-    ``ё`` becomes ``е``, ``й`` becomes ``и`` and ``ї`` becomes ``і`` (their marks are stripped like accents).
-    """
-    if text.isascii():
-        folded = text.lower()        # casefold() of ASCII text is lower(): one character for one
-        return folded.replace("`", "'") if "`" in folded else folded
-    return text.translate(_FOLD)
-
-
-def _offset_map(text: str) -> list[int] | None:
-    """For each character of ``normalise(text)``, the index of the original character it came from.
-
-    None when the normalisation kept every character in place (one character for one), so offsets are equal.
-    """
-    if text.isascii():
-        return None
-    mapping: list[int] = []
-    regular = True
-    for i, ch in enumerate(text):
-        n = len(_FOLD[ord(ch)])
-        if n != 1:
-            regular = False
-        mapping.extend([i] * n)
-    return None if regular else mapping
-
-
-# --------------------------------------------------------------------------- lexicon compilation
-
-_META = set("\\.^$*+?{}[]|()")
-_QUANTIFIERS = set("*+?{")
-#: a space in a pattern; grouped so that a quantifier after the space ("anti ?biotics") applies to the whole run
-_SPACE = r"(?:[\s\-]+)"
-#: a match must start and end at a word boundary; an apostrophe between non-ASCII letters (Ukrainian
-#: "здоров'я", "п'ять") counts as part of the word, an apostrophe after Latin letters does not ("l'asthme").
-_LEAD = r"(?<!\w)(?<![^\W\d_a-z]')"
-_TRAIL = r"(?!\w)(?!'[^\W\d_a-z])"
-
-
-def _split_top_level(pattern: str) -> list[str]:
-    """Split a pattern on its top-level ``|`` (not inside a group or a character class)."""
-    parts, depth, in_class, escaped, start = [], 0, False, False, 0
-    for i, ch in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            if ch == "]":
-                in_class = False
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-    parts.append(pattern[start:])
-    return parts
-
-
-def _prepare(pattern: str) -> str:
-    """Fold a lexicon pattern like the text and expand its shorthands.
-
-    Literal characters are folded (accents stripped, capitals lowered; escapes like ``\\W`` are left alone), a
-    space outside a character class becomes "spaces or hyphens", and a Cyrillic ``і`` also accepts a Latin
-    ``i`` (Ukrainian typed on a keyboard without the letter).
-    """
-    out, in_class, escaped = [], False, False
-    for ch in pattern:
-        if escaped:
-            out.append(ch)
-            escaped = False
-            continue
-        if ch == "\\":
-            out.append(ch)
-            escaped = True
-            continue
-        if in_class:
-            if ch == "]":
-                in_class = False
-                out.append(ch)
-            else:
-                folded = normalise(ch)
-                if len(folded) != 1:
-                    folded = ch              # a class holds single characters: keep what cannot fold to one
-                out.append(folded + ("i" if folded == "\u0456" else ""))
-            continue
-        if ch == "[":
-            in_class = True
-            out.append(ch)
-        elif ch == " ":
-            out.append(_SPACE)
-        elif ch.isascii():
-            out.append(ch.lower() if ch.isalpha() else ch)
-        else:
-            folded = normalise(ch)
-            if folded in ("\u044c", "\u044a"):
-                out.append("[\u044c\u044a]?")    # soft and hard signs: often left out, lost in transliteration
-            elif folded == "\u0456":
-                out.append("[\u0456i]")
-            elif len(folded) == 1 or not folded:
-                out.append(re.escape(folded))
-            else:
-                out.append("(?:" + re.escape(folded) + ")")
-    return "".join(out)
-
-
-def _literal_prefix(pattern: str) -> tuple[str, str]:
-    """Split a prepared pattern into its literal prefix (plain characters, none of them quantified) and the rest."""
-    i = 0
-    while i < len(pattern) and pattern[i] not in _META:
-        i += 1
-    if i < len(pattern) and pattern[i] in _QUANTIFIERS and i > 0:
-        i -= 1                      # "colou?r": the "u" is optional, so the prefix is "colo"
-    return pattern[:i], pattern[i:]
-
-
-def _group_end(pattern: str, start: int) -> int:
-    """Index of the ``)`` closing the group opened at ``pattern[start]`` (-1 if unbalanced)."""
-    depth, in_class, escaped = 0, False, False
-    for i in range(start, len(pattern)):
-        ch = pattern[i]
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            if ch == "]":
-                in_class = False
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
-
-
-_MAX_EXPANSION = 64
-
-
-def _expand_leading(pattern: str, budget: int = _MAX_EXPANSION) -> list[str]:
-    """Rewrite a pattern that starts with a group or a small character class as one pattern per alternative.
-
-    "(?:high|raised) cholesterol" becomes "high cholesterol" and "raised cholesterol", "[іi]нсулін" becomes
-    "інсулін" and "iнсулін": a pattern without a literal prefix would be tried at every position of every text,
-    expanded it gets one and joins the trie. Same matches, except that the alternatives are no longer tried in
-    the written order. Patterns that cannot be expanded safely, or would give more than ``budget`` variants, are
-    returned unchanged.
-    """
-    alternatives: list[str] | None = None
-    if pattern.startswith("(?:"):
-        end = _group_end(pattern, 0)
-        if end > 0:
-            alternatives, after = _split_top_level(pattern[3:end]), pattern[end + 1:]
-    elif pattern.startswith("[") and not pattern.startswith("[^"):
-        end = pattern.find("]", 1)
-        body = pattern[1:end] if end > 1 else ""
-        if body and len(body) <= 4 and not any(c in body for c in "\\-[^"):
-            alternatives, after = list(body), pattern[end + 1:]
-    if alternatives is None:
-        return [pattern]
-    if after[:1] == "?" and after[1:2] not in ("?", "+"):
-        alternatives, after = alternatives + [""], after[1:]
-    elif after[:1] in ("*", "+", "{"):
-        return [pattern]
-    out: list[str] = []
-    for alternative in alternatives:
-        variant = alternative + after
-        if not variant:
-            return [pattern]
-        out.extend(_expand_leading(variant, budget) if not _literal_prefix(variant)[0] else [variant])
-        if len(out) > budget:
-            return [pattern]
-    return out
 
 
 @dataclass(frozen=True)
@@ -373,42 +135,6 @@ class _Entry:
     category: str
     source: str         # the pattern as written in the lexicon
     where: str          # file:line, for error messages
-
-
-class _Trie:
-    __slots__ = ("children", "terminals")
-
-    def __init__(self):
-        self.children: dict[str, _Trie] = {}
-        self.terminals: list[tuple[str, int]] = []    # (rest of the pattern, marker index or -1)
-
-
-def _build_regex(items: list[tuple[str, int]]) -> tuple[re.Pattern, tuple[int, ...]]:
-    """One regular expression for all (prepared pattern, entry index) items, factored on literal prefixes.
-
-    Each item ends with an empty group, so ``match.lastindex`` tells which one matched: the second value maps
-    group numbers (minus one) to entry indexes.
-    """
-    root = _Trie()
-    for pattern, index in items:
-        prefix, rest = _literal_prefix(pattern)
-        node = root
-        for ch in prefix:
-            node = node.children.setdefault(ch, _Trie())
-        node.terminals.append((rest, index))
-    order: list[int] = []
-
-    def emit(node: _Trie) -> str:
-        # no alternative has a top-level "|", so a single one can be concatenated as it is
-        alternatives = [re.escape(ch) + emit(child) for ch, child in node.children.items()]
-        # at the same node, longer rests first, so that "cancer survivor" is preferred to "cancer"
-        for rest, index in sorted(node.terminals, key=lambda t: -len(t[0])):
-            order.append(index)
-            alternatives.append(rest + "()")
-        return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-
-    source = _LEAD + emit(root) + _TRAIL
-    return re.compile(source), tuple(order)
 
 
 class Screener:
@@ -439,7 +165,7 @@ class Screener:
                     raise LexiconError(f"{where}: expected 'category<TAB>pattern', got {raw!r}")
                 if category != ALLOW and category not in CATEGORIES:
                     raise LexiconError(f"{where}: unknown category {category!r}")
-                prepared = _prepare(pattern)
+                prepared = prepare(pattern)
                 try:
                     alone = re.compile(prepared)
                 except re.error as exc:
@@ -451,12 +177,12 @@ class Screener:
                 entry = _Entry(language, category, pattern, where)
                 entries.append(entry)
                 target = allow_items if category == ALLOW else items
-                for part in _split_top_level(prepared):
-                    target.extend((variant, len(entries) - 1) for variant in _expand_leading(part))
+                for part in split_top_level(prepared):
+                    target.extend((variant, len(entries) - 1) for variant in expand_leading(part))
         if not items:
             raise LexiconError(f"no lexicon entries in {self.directory}")
         self._entries = tuple(entries)
-        self._regex, self._order = _build_regex(items)
+        self._regex, self._order = build_regex(items)
         # one expression per language, used only on a hit to credit it to the first language (in the order of
         # ``languages``) whose lexicon matches the same span: the combined trie tries longer prefixes first
         # (compiled on the first hit: most texts are clean)
@@ -464,10 +190,10 @@ class Screener:
         for item in items:
             self._language_items[entries[item[1]].language].append(item)
         self._by_language_cache: tuple[tuple[re.Pattern, tuple[int, ...]], ...] | None = None
-        self._allow = _build_regex(allow_items)[0] if allow_items else None
+        self._allow = build_regex(allow_items)[0] if allow_items else None
         self._fuzzy = FuzzyIndex([(*word, index, entry.language) for index, entry in enumerate(entries)
                                   if entry.category != ALLOW
-                                  for part in _split_top_level(normalise(entry.source)) for word in plain_word(part)])
+                                  for part in split_top_level(normalise(entry.source)) for word in plain_word(part)])
         self._abbreviations, abbreviation_entries = _load_abbreviations(self.directory, self.languages,
                                                                         len(entries))
         self._abbreviation_base = len(entries)
@@ -480,7 +206,7 @@ class Screener:
         if not isinstance(text, str):
             raise TypeError(f"screen() needs a str, not {type(text).__name__}")
         found: list[tuple[int, int, int, str, _Entry]] = []     # (start, end, rank of how, how, entry)
-        for view in views(text, _fold_text):
+        for view in views(text, fold_text):
             found.extend(self._scan_view(view))
         if self._abbreviations is not None:
             found.extend((m.start(), m.end(), 3, "abbreviation", self._entries[self._abbreviation_index(m)])
@@ -517,7 +243,7 @@ class Screener:
     def _first_language_entry(self, norm: str, start: int, end: int, entry: _Entry) -> _Entry:
         """The entry of the first language whose lexicon matches exactly ``norm[start:end]`` (else ``entry``)."""
         if self._by_language_cache is None:      # a race only compiles it twice
-            self._by_language_cache = tuple(_build_regex(lang_items)
+            self._by_language_cache = tuple(build_regex(lang_items)
                                             for lang_items in self._language_items.values() if lang_items)
         for regex, order in self._by_language_cache:
             m = regex.fullmatch(norm, start, end)
@@ -563,31 +289,13 @@ def _load_abbreviations(directory: Path, languages: tuple[str, ...], base: int) 
         if language not in languages:
             continue
         entries.append(_Entry(language, category, abbreviation, f"{path.name}:{lineno}"))
-        alternatives.append((abbreviation, _abbreviation_pattern(abbreviation)))
+        alternatives.append((abbreviation, abbreviation_pattern(abbreviation)))
     if not entries:
         return None, []
     order = sorted(range(len(alternatives)), key=lambda i: -len(alternatives[i][0]))
     regex = re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives[i][1] for i in order) + r")(?![^\W_])")
     # group k (1-based) belongs to alternatives[order[k - 1]]: reorder the entries to match
     return regex, [entries[i] for i in order]
-
-
-#: month abbreviations written in capitals in dates ("12 SEP 2027"): as such, never a diagnosis
-_MONTHS = frozenset("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())
-
-
-def _abbreviation_pattern(abbreviation: str) -> str:
-    """An abbreviation as a pattern: letters may be followed by dots ("S.E.P."), one of four characters or more
-    may be in any case, and one that is also a month does not count next to a number."""
-    if abbreviation.isalpha():
-        pattern = r"\.?".join(map(re.escape, abbreviation))
-    else:
-        pattern = re.escape(abbreviation)
-    if len(abbreviation) >= 4:
-        return f"(?i:{pattern})()"
-    if abbreviation in _MONTHS:
-        return rf"(?<!\d[ .\-/])(?<!\d){pattern}(?![ .\-/]?\d)()"
-    return f"{pattern}()"
 
 
 _default: Screener | None = None

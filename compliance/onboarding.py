@@ -7,16 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import DomainError, utcnow
+from core.db import utcnow
 from core.i18n import N_
 from core.partners import Lifecycle
 
+from .errors import REASON_REQUIRED, InvalidRegistration, ReviewRefused
 from .models import Review, ReviewDecision, ReviewKind
-from .registers import InvalidRegistration, check_registration
-
-
-class ReviewRefused(DomainError):
-    code = "review_refused"
+from .registers import check_registration
 
 
 @dataclass(frozen=True)
@@ -81,8 +78,7 @@ def decide_status(session: Session, actor, org, *, approve: bool, reason: str, i
     """Compliance approves or rejects the status a firm claims, with a written reason."""
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise ReviewRefused(N_("Write the reason for the decision (at least 10 characters)."),
-                            fields={"reason": [N_("Write the reason for the decision (at least 10 characters).")]})
+        raise ReviewRefused(REASON_REQUIRED, field="reason")
     if org.lifecycle not in (Lifecycle.applied, Lifecycle.under_review):
         raise ReviewRefused(N_("This firm's status was already decided."))
     if approve and not registration_ok(org):
@@ -103,8 +99,7 @@ def set_suspended(session: Session, actor, org, *, suspended: bool, reason: str,
     """Suspension blocks the firm's new leads and cases at once; reinstatement restores an active firm."""
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise ReviewRefused(N_("Write the reason for the decision (at least 10 characters)."),
-                            fields={"reason": [N_("Write the reason for the decision (at least 10 characters).")]})
+        raise ReviewRefused(REASON_REQUIRED, field="reason")
     if suspended and org.lifecycle is not Lifecycle.active:
         raise ReviewRefused(N_("Only an active firm can be suspended."))
     if not suspended and org.lifecycle is not Lifecycle.suspended:

@@ -10,12 +10,9 @@ from dataclasses import dataclass
 
 from stdnum import exceptions as stdnum_errors
 
-from core.db import DomainError
 from core.i18n import N_
 
-
-class InvalidRegistration(DomainError):
-    code = "invalid_registration"
+from .errors import InvalidRegistration
 
 
 @dataclass(frozen=True)
@@ -54,16 +51,13 @@ def check_registration(register: str | None, number: str | None, *, broker: bool
         return number or None
     fmt = FORMATS.get(register)
     if fmt is None:
-        raise InvalidRegistration(N_("Unknown register."), fields={"register": [N_("Unknown register.")]})
+        raise InvalidRegistration(N_("Unknown register."), field="register")
     if not number:
-        raise InvalidRegistration(N_("Enter the registration number."),
-                                  fields={"registration_number": [N_("Enter the registration number.")]})
+        raise InvalidRegistration(N_("Enter the registration number."), field="registration_number")
     if not fmt.pattern.match(number):
         raise InvalidRegistration(
             N_("This is not a valid number for this register (expected a format like %(example)s)."),
-            example=fmt.example,
-            fields={"registration_number": [
-                N_("This is not a valid number for this register (expected a format like %(example)s).")]})
+            field="registration_number", example=fmt.example)
     return number
 
 
@@ -94,5 +88,4 @@ def check_company_number(country: str, number: str | None) -> str | None:
         except stdnum_errors.ValidationError:
             continue
     raise InvalidRegistration(N_("This company number is not valid for the country of establishment."),
-                              fields={"company_number": [
-                                  N_("This company number is not valid for the country of establishment.")]})
+                              field="company_number")

@@ -15,6 +15,8 @@ from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, Ty
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column, object_session, registry
 
+from .errors import AppendOnlyViolation
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -77,29 +79,6 @@ class Base(DeclarativeBase):
                         type_annotation_map={datetime: UTCDateTime()})
 
 
-class DomainError(Exception):
-    """A business rule refused the operation. `code` is the machine-readable name used by the API."""
-
-    code = "domain_error"
-    status = 422
-
-    def __init__(self, message: str, *, fields: dict | None = None, **params):
-        # `message` is an untranslated msgid marked with core.i18n.N_; the portal translates it on display.
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-        self.fields = fields or {}
-
-
-class NotFound(DomainError):
-    code = "not_found"
-    status = 404
-
-
-class AppendOnlyViolation(RuntimeError):
-    """A program tried to edit or delete a record that is kept as written (history, consents, events)."""
-
-
 def append_only(model):
     """Refuse updates and deletes of `model` in the ORM. The migration that creates the table adds the same
     refusal as database triggers (see core.migration_ops), so no SQL client can do it either."""
@@ -130,7 +109,8 @@ def render_migration_item(type_, obj, autogen_context):
 # --- SQLite connections --------------------------------------------------------------------------------------
 # A writer that finds the database locked waits (up to 15 s) instead of failing at once. The sqlite3 driver's
 # own transaction handling is kept (it begins a transaction at the first write; reads before it run on their
-# own): the ledger starts its postings with a write for that reason (see ledger.engine._locked_accounts).
+# own): the ledger starts its postings with a write for that reason (see
+# ledger.journal_batch._take_sqlite_write_lock).
 
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, connection_record):

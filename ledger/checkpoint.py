@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from .engine import Problem
+from .integrity import Problem
 from .models import JournalEntry, Posting
 
 _ENTRY = (JournalEntry.id, JournalEntry.public_id, JournalEntry.idempotency_key, JournalEntry.request_hash,

@@ -18,44 +18,25 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from agreements.queries import agreement_in_force
 from core.accounts import Organisation
 from core.contracts import Contract, ContractTerm, Insurer
-from core.db import Base, append_only, created_at, enum_column, intpk
 from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED, BusinessEvent
 from core.i18n import N_
 from core.products import ProductLine
 
-from . import engine
-from .engine import LedgerError, credit, debit
-from .models import AccountType, EventOutcome, JournalEntry
+from .chart import open_account
+from .errors import LedgerError, MissingRate
+from .journal import post
+from .models import AccountType, EventOutcome, InsurerRate, JournalEntry
+from .money import Line, apply_rate, credit, debit, split
 
 INCOME = "commission_income"
 EXPENSE = "partner_commission_expense"
-
-
-@append_only
-class InsurerRate(Base):
-    """The broker's commission from an insurer on a product line, from a date (a change is a new row)."""
-
-    __tablename__ = "ledger_insurer_rates"
-
-    id: Mapped[intpk]
-    created_at: Mapped[created_at]
-    insurer_id: Mapped[int] = mapped_column(ForeignKey("insurers.id"), index=True)
-    product_line: Mapped[ProductLine] = mapped_column(enum_column(ProductLine))
-    #: a fraction of the premium: 0.1500 = 15 %
-    rate: Mapped[Decimal] = mapped_column(Numeric(7, 4))
-    effective_from: Mapped[date] = mapped_column(Date)
-    recorded_by: Mapped[str] = mapped_column(String(120))
-
-
-class MissingRate(LedgerError):
-    code = "missing_rate"
 
 
 def receivable(insurer: Insurer) -> str:
@@ -87,8 +68,7 @@ def insurer_rate(session: Session, insurer: Insurer, product_line: ProductLine, 
         InsurerRate.effective_from <= on).order_by(InsurerRate.effective_from.desc(), InsurerRate.id.desc())
         .limit(1)).scalar_one_or_none()
     if rate is None:
-        raise MissingRate(N_("No commission rate from %(insurer)s for this product line on %(date)s."),
-                          insurer=insurer.name, date=on.isoformat())
+        raise MissingRate(insurer=insurer.name, date=on.isoformat())
     return Decimal(rate)
 
 
@@ -114,19 +94,19 @@ def partner_share(session: Session, contract: Contract, term: int, broker_commis
     if fee and rule.currency != contract.currency:
         raise LedgerError(N_("The agreement's fee is in %(fee)s but the contract in %(contract)s: nothing is "
                              "converted silently."), fee=rule.currency, contract=contract.currency)
-    return PartnerShare(engine.apply_rate(broker_commission, rate) + fee, rate, fee, agreement.reference,
+    return PartnerShare(apply_rate(broker_commission, rate) + fee, rate, fee, agreement.reference,
                         rule.clawback_days)
 
 
 def _accounts(session: Session, contract: Contract, org_public_id: str | None) -> None:
     currency = contract.currency
-    engine.open_account(session, receivable(contract.insurer), AccountType.asset, currency,
+    open_account(session, receivable(contract.insurer), AccountType.asset, currency,
                         owner=f"insurer:{contract.insurer.code}")
-    engine.open_account(session, INCOME, AccountType.income, currency)
+    open_account(session, INCOME, AccountType.income, currency)
     if org_public_id:
-        engine.open_account(session, EXPENSE, AccountType.expense, currency)
+        open_account(session, EXPENSE, AccountType.expense, currency)
         for code in (held(org_public_id), available(org_public_id)):
-            engine.open_account(session, code, AccountType.liability, currency, owner=f"partner:{org_public_id}")
+            open_account(session, code, AccountType.liability, currency, owner=f"partner:{org_public_id}")
 
 
 def _org_public_id(session: Session, contract: Contract) -> str | None:
@@ -135,7 +115,7 @@ def _org_public_id(session: Session, contract: Contract) -> str | None:
     return session.get(Organisation, contract.organisation_id).public_id
 
 
-def _nonzero(lines: list[engine.Line]) -> list[engine.Line]:
+def _nonzero(lines: list[Line]) -> list[Line]:
     """A line that rounds to nothing is left out (the ledger refuses zero postings); no line, no entry."""
     return [ln for ln in lines if ln.amount_minor]
 
@@ -164,7 +144,7 @@ def post_term(session: Session, event: BusinessEvent, *, today: date) -> Journal
     term = event.payload["term"]
     premium = event.payload["premium_minor"]
     rate = insurer_rate(session, contract.insurer, contract.product_line, event.effective_on)
-    commission = engine.apply_rate(premium, rate)
+    commission = apply_rate(premium, rate)
     share = partner_share(session, contract, term, commission, event.effective_on)
     org = _org_public_id(session, contract)
     currency = contract.currency
@@ -184,7 +164,7 @@ def post_term(session: Session, event: BusinessEvent, *, today: date) -> Journal
                "one_off_fee_minor": share.one_off_fee_minor, "partner_share_minor": share.amount_minor,
                "clawback_days": share.clawback_days}
     kind = "placement" if event.kind == CONTRACT_PLACED else "renewal"
-    entry, _ = engine.post(session, key=key, effective_date=today,
+    entry, _ = post(session, key=key, effective_date=today,
                            description=f"Commission, {kind} of {contract.policy_number} (term {term})",
                            lines=lines, event_kind=event.kind, event_ref=event.public_id,
                            event_date=event.effective_on, details=details)
@@ -240,8 +220,8 @@ def post_cancellation(session: Session, event: BusinessEvent, *, today: date) ->
     commission = original.details["broker_commission_minor"]
     share = original.details["partner_share_minor"]
     weights = [days_not_covered, days_paid - days_not_covered]
-    back_commission = engine.split(commission, weights)[0] if commission else 0
-    back_share = engine.split(share, weights)[0] if share else 0
+    back_commission = split(commission, weights)[0] if commission else 0
+    back_share = split(share, weights)[0] if share else 0
     currency = contract.currency
     org = original.details.get("partner")
     released = org is not None and _by_key(session, _release_key(contract, term_number)) is not None
@@ -256,7 +236,7 @@ def post_cancellation(session: Session, event: BusinessEvent, *, today: date) ->
     if not lines:
         _record(session, event, None, "clawback_rounds_to_zero")
         return None
-    entry, _ = engine.post(session, key=key, effective_date=today,
+    entry, _ = post(session, key=key, effective_date=today,
                            description=f"Clawback, cancellation of {contract.policy_number} from {cancelled_on}",
                            lines=lines, event_kind=event.kind, event_ref=event.public_id, event_date=cancelled_on,
                            details={"contract": contract.public_id, "policy_number": contract.policy_number,
@@ -288,7 +268,7 @@ def release_disclosure(session: Session, contract: Contract, *, today: date, rel
         amount = original.details.get("partner_share_minor", 0) - clawed.get(term, 0)
         if amount <= 0:
             continue
-        entry, _ = engine.post(session, key=key, effective_date=today,
+        entry, _ = post(session, key=key, effective_date=today,
                                description=f"Disclosure approved, {contract.policy_number} term {term}: share payable",
                                lines=[debit(held(org), amount, contract.currency),
                                       credit(available(org), amount, contract.currency)],

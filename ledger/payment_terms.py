@@ -25,9 +25,8 @@ from agreements.models import Agreement, PaymentTermsBasis
 from core.contracts import Contract
 from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED, BusinessEvent
 
-from . import engine
-from .models import Account, JournalEntry, Posting
-from .reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem
+from .chart import month_end
+from .models import Account, InsurerReceipt, InsurerStatement, ItemKind, JournalEntry, Posting, ReconciliationItem
 
 RELEASED = "disclosure.released"
 
@@ -123,7 +122,7 @@ def _due(session: Session, release: _Release) -> _Due | None:
         received = commission_received_on(session, contract.id, release.term)
         start = received
     else:
-        start = engine.month_end(entry.effective_date)
+        start = month_end(entry.effective_date)
     due_on = start + timedelta(days=rule.payment_terms_days) if start is not None else None
     return _Due(contract.policy_number, rule.payment_terms_basis, rule.payment_terms_days, due_on)
 

@@ -5,7 +5,8 @@ available balance, less what was made available after the period's end and less 
 terms do not make due by the execution date (`payment_terms`), reaches its minimum gets a line; the others are
 listed as exclusions with their reason (no valid IBAN/BIC, no agreement in force, below the minimum, a negative
 balance carried forward), and each share not yet due with the day it falls due. A second finance user approves it: that posts one entry moving
-every line from `partner payable:available` to `payouts approved` and stores the pain.001 file sent to the bank.
+every line from `partner payable:available` to `payouts approved` and stores the pain.001 file sent to the bank
+(`ledger.sepa`).
 Settling the run (the bank confirmed) posts `payouts approved` against the bank account.
 
 Paying the same balance twice is impossible by construction: approval is a compare-and-set on the run's
@@ -14,147 +15,31 @@ against the partner's locked available balance when it posts.
 """
 from __future__ import annotations
 
-import enum
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
-from sepaxml import SepaTransfer
-from sepaxml.validation import ValidationError as SepaValidationError
-from sqlalchemy import BigInteger, Date, ForeignKey, String, Text, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Session
 
-from agreements.models import PaymentTermsBasis
-from core.db import Base, DomainError, NotFound, created_at, enum_column, intpk, public_id, utcnow
+from core.db import utcnow
+from core.errors import NotFound
 from core.i18n import N_
 
-from . import engine, payment_terms
+from . import payment_terms
+from .chart import account, month_end, open_account
 from .commissions import available
-from .engine import LedgerError, credit, debit
-from .models import Account, AccountType, JournalEntry, Posting
+from .errors import FourEyes, RunRefused
+from .journal import post
+from .models import (Account, AccountType, ExclusionReason, JournalEntry, PayoutExclusion, PayoutLine, PayoutRun,
+                     Posting, RunStatus)
+from .money import credit, debit
+from .sepa import Debtor, checked_bank_details, pain001
 
 APPROVED = "payouts_approved"
 BANK = "bank"
 AVAILABLE_PREFIX = "partner_payable:available:"
-
-
-class RunStatus(enum.Enum):
-    prepared = "prepared"
-    approved = "approved"
-    settled = "settled"
-    cancelled = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return RUN_STATUS_LABELS[self]
-
-
-RUN_STATUS_LABELS = {RunStatus.prepared: N_("Prepared, awaiting approval"),
-                     RunStatus.approved: N_("Approved, sent to the bank"),
-                     RunStatus.settled: N_("Settled"), RunStatus.cancelled: N_("Cancelled, nothing paid")}
-
-
-class ExclusionReason(enum.Enum):
-    no_bank_details = "no_bank_details"
-    invalid_iban = "invalid_iban"
-    invalid_bic = "invalid_bic"
-    no_active_agreement = "no_active_agreement"
-    below_minimum = "below_minimum"
-    negative_balance = "negative_balance"
-    #: available, but the agreement's payment terms do not make it payable by the run's execution date
-    not_yet_due = "not_yet_due"
-
-    @property
-    def label(self) -> str:
-        return EXCLUSION_LABELS[self]
-
-
-EXCLUSION_LABELS = {
-    ExclusionReason.no_bank_details: N_("No bank details on file"),
-    ExclusionReason.invalid_iban: N_("The IBAN on file is not valid"),
-    ExclusionReason.invalid_bic: N_("The BIC on file is not valid"),
-    ExclusionReason.no_active_agreement: N_("No agreement in force"),
-    ExclusionReason.below_minimum: N_("Below the partner's minimum payout (carried forward)"),
-    ExclusionReason.negative_balance: N_("Negative balance after a clawback (netted on a later payout)"),
-    ExclusionReason.not_yet_due: N_("Not yet due under the agreement's payment terms"),
-}
-
-
-class PayoutRun(Base):
-    __tablename__ = "ledger_payout_runs"
-
-    id: Mapped[intpk]
-    public_id: Mapped[public_id]
-    created_at: Mapped[created_at]
-    #: the bank's message id and the run's human reference, e.g. PO-202611-EUR-3
-    reference: Mapped[str] = mapped_column(String(35), unique=True)
-    #: the first day of the month the run pays for
-    period: Mapped[date] = mapped_column(Date, index=True)
-    currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus), default=RunStatus.prepared)
-    #: the currency while the run is prepared, else null: at most one prepared run per currency (unique)
-    open_currency: Mapped[str | None] = mapped_column(String(3), unique=True)
-    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
-    execution_date: Mapped[date] = mapped_column(Date)
-    prepared_by: Mapped[str] = mapped_column(String(64))
-    prepared_by_name: Mapped[str] = mapped_column(String(255))
-    approved_by: Mapped[str | None] = mapped_column(String(64))
-    approved_by_name: Mapped[str | None] = mapped_column(String(255))
-    approved_at: Mapped[datetime | None]
-    settled_by: Mapped[str | None] = mapped_column(String(64))
-    settled_at: Mapped[datetime | None]
-    bank_reference: Mapped[str | None] = mapped_column(String(64))
-    cancelled_by: Mapped[str | None] = mapped_column(String(64))
-    #: the pain.001 file as sent to the bank (written once, at approval)
-    pain001: Mapped[str | None] = mapped_column(Text)
-    pain001_sha256: Mapped[str | None] = mapped_column(String(64))
-    approval_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
-    settlement_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
-
-    lines: Mapped[list["PayoutLine"]] = relationship(back_populates="run", order_by="PayoutLine.id",
-                                                     cascade="all, delete-orphan")
-    exclusions: Mapped[list["PayoutExclusion"]] = relationship(back_populates="run", order_by="PayoutExclusion.id",
-                                                               cascade="all, delete-orphan")
-
-
-class PayoutLine(Base):
-    __tablename__ = "ledger_payout_lines"
-
-    id: Mapped[intpk]
-    run_id: Mapped[int] = mapped_column(ForeignKey("ledger_payout_runs.id"), index=True)
-    #: the partner firm's public id
-    partner: Mapped[str] = mapped_column(String(32), index=True)
-    payee_name: Mapped[str] = mapped_column(String(255))
-    iban: Mapped[str] = mapped_column(String(34))
-    bic: Mapped[str] = mapped_column(String(11))
-    amount_minor: Mapped[int] = mapped_column(BigInteger)
-    end_to_end_id: Mapped[str] = mapped_column(String(35))
-
-    run: Mapped[PayoutRun] = relationship(back_populates="lines")
-
-
-class PayoutExclusion(Base):
-    __tablename__ = "ledger_payout_exclusions"
-
-    id: Mapped[intpk]
-    run_id: Mapped[int] = mapped_column(ForeignKey("ledger_payout_runs.id"), index=True)
-    partner: Mapped[str] = mapped_column(String(32))
-    payee_name: Mapped[str] = mapped_column(String(255))
-    reason: Mapped[ExclusionReason] = mapped_column(enum_column(ExclusionReason))
-    #: the available balance left where it is (signed on the partner's side: owed to them is positive)
-    balance_minor: Mapped[int] = mapped_column(BigInteger)
-    #: not yet due: the share's contract and term, its payment terms, and the day it falls due (null: counted
-    #: from the insurer's payment, not received yet)
-    policy_number: Mapped[str | None] = mapped_column(String(64))
-    term: Mapped[int | None]
-    payment_terms_days: Mapped[int | None]
-    payment_terms_basis: Mapped[PaymentTermsBasis | None] = mapped_column(enum_column(PaymentTermsBasis))
-    due_on: Mapped[date | None] = mapped_column(Date)
-
-    run: Mapped[PayoutRun] = relationship(back_populates="exclusions")
 
 
 # --- inputs --------------------------------------------------------------------------------------------------
@@ -171,43 +56,7 @@ class Payee:
     agreement_in_force: bool
 
 
-@dataclass(frozen=True)
-class Debtor:
-    """The broker's own account the transfers leave from."""
-
-    name: str
-    iban: str
-    bic: str
-
-
-class RunRefused(LedgerError):
-    code = "payout_run_refused"
-    status = 409
-
-
-class FourEyes(DomainError):
-    code = "four_eyes"
-    status = 403
-
-
-def checked_bank_details(iban: str | None, bic: str | None) -> tuple[str, str] | ExclusionReason:
-    """(compact IBAN, BIC) when both are valid (the BIC may be derived from the IBAN), else the reason."""
-    if not iban:
-        return ExclusionReason.no_bank_details
-    try:
-        parsed = IBAN(iban)
-    except SchwiftyException:
-        return ExclusionReason.invalid_iban
-    if bic:
-        try:
-            checked = BIC(bic)
-        except SchwiftyException:
-            return ExclusionReason.invalid_bic
-        return parsed.compact, checked.compact
-    if parsed.bic is None:
-        return ExclusionReason.invalid_bic
-    return parsed.compact, parsed.bic.compact
-
+# --- the run's life ------------------------------------------------------------------------------------------
 
 def _next_reference(session: Session, period: date, currency: str) -> str:
     prefix = f"PO-{period:%Y%m}-{currency}-"
@@ -216,8 +65,6 @@ def _next_reference(session: Session, period: date, currency: str) -> str:
     numbers = [int(r.rsplit("-", 1)[1]) for r in taken if r.rsplit("-", 1)[1].isdigit()]
     return f"{prefix}{max(numbers, default=0) + 1}"
 
-
-# --- the run's life ------------------------------------------------------------------------------------------
 
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
@@ -230,7 +77,8 @@ def _available_where(currency: str):
 def _sqlite_write_lock(session: Session, currency: str) -> None:
     """SQLite has no FOR UPDATE: a no-op write takes the database's write lock, so no posting commits while
     the run reads the balances, and it opens the transaction so that a SAVEPOINT after it nests inside it
-    (issued first, the sqlite3 driver would let its RELEASE commit on its own; see engine._locked_accounts)."""
+    (issued first, the sqlite3 driver would let its RELEASE commit on its own; see
+    ledger.journal_batch._take_sqlite_write_lock)."""
     session.execute(update(Account).where(*_available_where(currency)).values(balance_minor=Account.balance_minor)
                     .execution_options(synchronize_session=False))
 
@@ -315,7 +163,7 @@ def prepare(session: Session, *, period: date, currency: str, payees: list[Payee
     available now less what was made available after the period (that waits for the next period's run), less
     the shares its payment terms do not make due by `execution_date` (listed with the day they fall due)."""
     period = period.replace(day=1)
-    end = engine.month_end(period)
+    end = month_end(period)
     by_partner = {p.partner: p for p in payees}
     if _is_sqlite(session):
         _sqlite_write_lock(session, currency)
@@ -369,15 +217,15 @@ def approve(session: Session, run: PayoutRun, *, approved_by: str, approved_by_n
         if run.status in (RunStatus.approved, RunStatus.settled):
             return run, False  # approved meanwhile by someone else: nothing more to pay
         raise RunRefused(N_("This payout run was cancelled."))
-    engine.open_account(session, APPROVED, AccountType.liability, run.currency)
+    open_account(session, APPROVED, AccountType.liability, run.currency)
     lines = [debit(available(line.partner), line.amount_minor, run.currency) for line in run.lines]
     lines.append(credit(APPROVED, run.total_minor, run.currency))
-    entry, _ = engine.post(session, key=f"payout.approved:{run.public_id}", effective_date=today,
+    entry, _ = post(session, key=f"payout.approved:{run.public_id}", effective_date=today,
                            description=f"Payout run {run.reference}", lines=lines, event_kind="payout.approved",
                            event_ref=run.public_id, details={"run": run.reference, "period": f"{run.period:%Y-%m}"})
     # the accounts are locked now: a balance that shrank since preparation (a clawback) stops the run
     short = [line.payee_name for line in run.lines
-             if engine.account(session, available(line.partner), run.currency).normal_balance < 0]
+             if account(session, available(line.partner), run.currency).normal_balance < 0]
     if short:
         raise RunRefused(N_("The available balance of %(partners)s fell since the run was prepared: cancel it "
                             "and prepare a new one."), partners=", ".join(short))
@@ -386,38 +234,6 @@ def approve(session: Session, run: PayoutRun, *, approved_by: str, approved_by_n
     run.pain001_sha256 = hashlib.sha256(document.encode()).hexdigest()
     session.flush()
     return run, True
-
-
-class _Transfer(SepaTransfer):
-    """sepaxml draws a random message id and writes the group header in its constructor: the bank's message
-    id must be the run's reference (what the bank quotes back, and unique per file)."""
-
-    def __init__(self, config: dict, msg_id: str):
-        self._run_reference = msg_id
-        super().__init__(config, schema="pain.001.001.03")
-
-    def _create_header(self):
-        self.msg_id = self._run_reference
-        super()._create_header()
-
-
-def pain001(run: PayoutRun, debtor: Debtor) -> str:
-    """The run's SEPA credit transfer initiation (pain.001.001.03), validated against the ISO 20022 schema."""
-    if isinstance(checked_bank_details(debtor.iban, debtor.bic), ExclusionReason):
-        raise RunRefused(N_("The broker's own bank account (IBAN/BIC) in the settings is not valid."))
-    transfer = _Transfer({"name": debtor.name, "IBAN": IBAN(debtor.iban).compact, "BIC": BIC(debtor.bic).compact,
-                          "batch": True, "currency": run.currency, "domestic": run.currency != "EUR"},
-                         msg_id=run.reference)
-    for line in run.lines:
-        transfer.add_payment({"name": line.payee_name, "IBAN": line.iban, "BIC": line.bic,
-                              "amount": line.amount_minor, "execution_date": run.execution_date,
-                              "description": f"Commissions {run.period:%Y-%m} {run.reference}",
-                              "endtoend_id": line.end_to_end_id})
-    try:
-        return transfer.export(validate=True, pretty_print=True).decode()
-    except SepaValidationError:
-        raise RunRefused(N_("The transfer file does not pass the ISO 20022 schema: check the payees' names and "
-                            "bank details.")) from None
 
 
 def settle(session: Session, run: PayoutRun, *, settled_by: str, bank_reference: str,
@@ -431,8 +247,8 @@ def settle(session: Session, run: PayoutRun, *, settled_by: str, bank_reference:
             return run, False
         raise RunRefused(N_("Only an approved payout run can be settled."))
     if run.total_minor:
-        engine.open_account(session, BANK, AccountType.asset, run.currency)
-        entry, _ = engine.post(session, key=f"payout.settled:{run.public_id}", effective_date=today,
+        open_account(session, BANK, AccountType.asset, run.currency)
+        entry, _ = post(session, key=f"payout.settled:{run.public_id}", effective_date=today,
                                description=f"Payout run {run.reference} settled ({bank_reference})"[:500],
                                lines=[debit(APPROVED, run.total_minor, run.currency),
                                       credit(BANK, run.total_minor, run.currency)],

@@ -15,36 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import JSON, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from core.db import Base, DomainError, append_only, created_at, intpk, utcnow
+from core.db import utcnow
+from core.errors import DomainError
 from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED, LEDGER_POSTING_JOB, BusinessEvent
 from core.i18n import N_
 from core.outbox import job
 
 from . import commissions
-from .models import EventOutcome, JournalEntry
-
-
-@append_only
-class PostingFailure(Base):
-    """One attempt to post a business event that was refused, and why. An event with failures and no outcome
-    is what the finance overview lists; once it posts, its outcome ends the list's interest in it."""
-
-    __tablename__ = "ledger_posting_failures"
-
-    id: Mapped[intpk]
-    created_at: Mapped[created_at]
-    #: the business event's public id
-    event_ref: Mapped[str] = mapped_column(String(64), index=True)
-    event_kind: Mapped[str] = mapped_column(String(64))
-    #: the domain error's machine-readable code, e.g. "missing_rate"
-    code: Mapped[str] = mapped_column(String(64))
-    #: the reason as an untranslated msgid (core.i18n.N_) and its parameters
-    reason: Mapped[str] = mapped_column(String(500))
-    params: Mapped[dict] = mapped_column(JSON, default=dict)
-
+from .models import EventOutcome, JournalEntry, PostingFailure
 
 EVENT_LABELS = {CONTRACT_PLACED: N_("Contract placed"), CONTRACT_RENEWED: N_("Contract renewed"),
                 CONTRACT_CANCELLED: N_("Contract cancelled")}

@@ -20,21 +20,19 @@ from sqlalchemy.orm import Session
 from core.contracts import Insurer
 from core.i18n import N_
 
-from . import engine
+from .balances import balance_as_of
+from .chart import open_account
 from .commissions import receivable
-from .engine import credit, debit
-from .models import Account, AccountType, Posting
+from .errors import ReceiptConflict, ReconciliationError
+from .journal import post
+from .models import (Account, AccountType, InsurerReceipt, InsurerStatement, Posting, ReconciliationItem,
+                     Resolution)
+from .money import credit, debit
 from .payouts import BANK
-from .reconciliation_models import InsurerReceipt, InsurerStatement, ReconciliationItem, Resolution
-from .statement_files import ReconciliationError, check_currency
+from .statement_files import check_currency
 
 
 RECEIVABLE_PREFIX = "commission_receivable:"
-
-
-class ReceiptConflict(ReconciliationError):
-    code = "receipt_reference_reused"
-    status = 409
 
 
 # --- receipts ------------------------------------------------------------------------------------------------
@@ -48,9 +46,9 @@ def record_receipt(session: Session, *, insurer: Insurer, amount_minor: int, cur
     earlier = _receipt(session, insurer, reference)
     if earlier is not None:
         return _same_receipt(earlier, amount_minor, currency), False
-    engine.open_account(session, BANK, AccountType.asset, currency)
-    engine.open_account(session, receivable(insurer), AccountType.asset, currency, owner=f"insurer:{insurer.code}")
-    entry, _created = engine.post(
+    open_account(session, BANK, AccountType.asset, currency)
+    open_account(session, receivable(insurer), AccountType.asset, currency, owner=f"insurer:{insurer.code}")
+    entry, _created = post(
         session, key=f"receipt:{insurer.code}:{reference}", effective_date=today,
         description=f"Commission received from {insurer.name}, bank reference {reference}",
         lines=[debit(BANK, amount_minor, currency), credit(receivable(insurer), amount_minor, currency)],
@@ -78,11 +76,9 @@ def _check_receipt(insurer, amount_minor, currency, received_on, reference, toda
         raise ReconciliationError(N_("Enter the bank's reference for this payment (at most 64 characters)."),
                                   fields={"bank_reference": [N_("Enter the bank's reference (at most 64 characters).")]})
     if received_on > today:
-        raise ReconciliationError(N_("A receipt cannot be dated in the future."),
-                                  fields={"received_on": [N_("A receipt cannot be dated in the future.")]})
+        raise ReconciliationError(N_("A receipt cannot be dated in the future."), field="received_on")
     if statement is not None and statement.insurer_id != insurer.id:
-        raise ReconciliationError(N_("This statement is from another insurer."),
-                                  fields={"statement": [N_("This statement is from another insurer.")]})
+        raise ReconciliationError(N_("This statement is from another insurer."), field="statement")
     if statement is not None and statement.currency != currency:
         raise ReconciliationError(N_("The statement is in %(statement)s, the receipt in %(receipt)s: nothing is "
                                      "converted."), statement=statement.currency, receipt=currency,
@@ -194,7 +190,7 @@ def _bucket(age_days: int) -> int:
 def _aged(session: Session, account: Account, today: date) -> tuple[int, list[int], int]:
     """Credits applied first-in-first-out to the oldest debits leave the newest debits open: walk the debits
     from the newest back until they make up the balance."""
-    balance = engine.balance_as_of(session, account, today)
+    balance = balance_as_of(session, account, today)
     buckets = [0, 0, 0, 0]
     if balance <= 0:
         return balance, buckets, balance

@@ -36,25 +36,16 @@ from core.db import utcnow
 from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED
 from core.i18n import N_
 
-from . import engine
+from .chart import month_end, open_account
 from .commissions import INCOME, receivable
-from .engine import credit, debit
-from .models import AccountType, JournalEntry
-from .reconciliation_models import InsurerStatement, ItemKind, ReconciliationItem, Resolution
-from .statement_files import ReconciliationError, StatementLine, check_currency, parse_statement
+from .errors import ItemNotOpen, ReconciliationError, StatementAlreadyImported
+from .journal import post
+from .models import AccountType, InsurerStatement, ItemKind, JournalEntry, ReconciliationItem, Resolution
+from .money import credit, debit
+from .statement_files import StatementLine, check_currency, parse_statement
 
 
 ACTIONS = ("accept", "adjust", "dispute")
-
-
-class StatementAlreadyImported(ReconciliationError):
-    code = "statement_already_imported"
-    status = 409
-
-
-class ItemNotOpen(ReconciliationError):
-    code = "reconciliation_item_not_open"
-    status = 409
 
 
 # --- what we expect: posted terms ----------------------------------------------------------------------------
@@ -102,7 +93,7 @@ def _posted_terms(session: Session, insurer: Insurer, currency: str) -> dict[str
 
 
 def _covering(terms: list[_Term], month: date) -> _Term | None:
-    hits = [t for t in terms if t.start <= engine.month_end(month) and t.end >= month]
+    hits = [t for t in terms if t.start <= month_end(month) and t.end >= month]
     return max(hits, key=lambda t: t.number, default=None)
 
 
@@ -212,9 +203,6 @@ def _missing_items(statement: InsurerStatement, lines: list[StatementLine],
 
 # --- resolution ----------------------------------------------------------------------------------------------
 
-NOT_OPEN = N_("This line is resolved already: only open lines can be accepted, adjusted or disputed.")
-
-
 def adjust_refusal(item: ReconciliationItem) -> str | None:
     """Why this item cannot be adjusted (a msgid), or None when it can."""
     if item.kind is ItemKind.unknown_policy:
@@ -234,7 +222,7 @@ def resolve(session: Session, item: ReconciliationItem, *, action: str, by: str,
     if action not in ACTIONS:
         raise ReconciliationError(N_("Choose accept, adjust or dispute."), fields={"action": [N_("Not a valid choice.")]})
     if item.resolution is not Resolution.open:
-        raise ItemNotOpen(NOT_OPEN)
+        raise ItemNotOpen()
     entry = _post_adjustment(session, item, today) if action == "adjust" else None
     resolution = {"accept": Resolution.accepted, "adjust": Resolution.adjusted, "dispute": Resolution.disputed}[action]
     # compare-and-set: of two people resolving the same line at once, one wins and the other is told
@@ -245,7 +233,7 @@ def resolve(session: Session, item: ReconciliationItem, *, action: str, by: str,
                                    adjustment_entry_id=entry.id if entry else None)
                            .execution_options(synchronize_session=False))
     if done.rowcount != 1:
-        raise ItemNotOpen(NOT_OPEN)
+        raise ItemNotOpen()
     session.refresh(item)
     return item
 
@@ -259,10 +247,10 @@ def _post_adjustment(session: Session, item: ReconciliationItem, today: date) ->
     contract = session.get(Contract, item.contract_id) if item.contract_id else None
     difference = item.reported_minor - item.expected_minor
     currency = statement.currency
-    engine.open_account(session, receivable(insurer), AccountType.asset, currency, owner=f"insurer:{insurer.code}")
-    engine.open_account(session, INCOME, AccountType.income, currency)
+    open_account(session, receivable(insurer), AccountType.asset, currency, owner=f"insurer:{insurer.code}")
+    open_account(session, INCOME, AccountType.income, currency)
     # a positive difference raises the receivable (the insurer owes more); a negative one lowers it
-    entry, _created = engine.post(
+    entry, _created = post(
         session, key=f"reconciliation.adjusted:{item.public_id}", effective_date=today,
         description=f"Statement adjustment, {item.policy_number} ({statement.period:%Y-%m}): insurer's figure",
         lines=[debit(receivable(insurer), difference, currency), credit(INCOME, difference, currency)],

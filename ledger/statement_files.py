@@ -16,36 +16,9 @@ from zipfile import BadZipFile
 
 from babel.numbers import get_currency_precision, list_currencies
 
-from core.db import DomainError
 from core.i18n import N_
 
-
-#: at most this many problems are spelt out when a file is refused (the rest are counted)
-MAX_PROBLEMS = 50
-
-
-class ReconciliationError(DomainError):
-    code = "reconciliation_refused"
-
-
-class StatementInvalid(ReconciliationError):
-    """The file cannot be imported. `problems` lists every problem as (msgid, params) for translation."""
-
-    code = "statement_invalid"
-
-    def __init__(self, problems: list[tuple[str, dict]]):
-        self.problems = problems[:MAX_PROBLEMS]
-        if len(problems) > MAX_PROBLEMS:
-            self.problems.append((N_("…and %(count)s more problems."), {"count": len(problems) - MAX_PROBLEMS}))
-        text = " ".join(problem_text(p) for p in self.problems)
-        super().__init__(N_("The statement cannot be imported: %(problems)s"), problems=text)
-
-
-def problem_text(problem: tuple[str, dict], translate=lambda msgid: msgid) -> str:
-    """A problem of StatementInvalid as text; a (msgid, params) value in its params is translated first."""
-    msgid, params = problem
-    params = {k: problem_text(v, translate) if isinstance(v, tuple) else v for k, v in params.items()}
-    return translate(msgid) % params
+from .errors import ReconciliationError, StatementInvalid
 
 
 # --- parsing -------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ of its signed balance), one statement per currency: nothing is ever added across
 Each journal entry of the month that touches the pair is one line, its net effect on the pair. A disclosure
 release moves money from held to available: it nets to nothing, so it is not a line; the closing balance is
 split into held and available instead. Opening + the lines = closing, to the minor unit, because postings
-never go back in time on an account (the engine refuses it).
+never go back in time on an account (the posting rules refuse it).
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED
 from core.i18n import N_
 
-from . import engine
+from .balances import balance_as_of
+from .chart import month_end
 from .commissions import available, held
 from .models import Account, JournalEntry, Posting
 
@@ -88,7 +89,7 @@ class PartnerStatement:
 def month_bounds(period: date) -> tuple[date, date]:
     """The first and last day of the month of `period`."""
     start = period.replace(day=1)
-    return start, engine.month_end(start)
+    return start, month_end(start)
 
 
 #: the months a ledger can hold: the day before the first and after the last are still dates everywhere
@@ -116,7 +117,7 @@ def _pairs(session: Session, partner_public_id: str) -> dict[str, tuple[Account 
 
 
 def _owed(session: Session, acct: Account | None, day: date) -> int:
-    return -engine.balance_as_of(session, acct, day) if acct is not None else 0
+    return -balance_as_of(session, acct, day) if acct is not None else 0
 
 
 def _entry_effects(session: Session, accounts: list[Account], start: date, end: date) -> list[tuple[int, date, int]]:

@@ -80,11 +80,9 @@ def _register_models() -> None:
     import core.contracts  # noqa: F401
     import core.events  # noqa: F401
     import core.outbox  # noqa: F401
-    import ledger.commissions  # noqa: F401
+    import funnel.models  # noqa: F401
     import ledger.models  # noqa: F401
-    import ledger.payouts  # noqa: F401
-    import ledger.posting  # noqa: F401  (its table, and the outbox job that posts business events)
-    import ledger.reconciliation_models  # noqa: F401
+    import ledger.posting  # noqa: F401  (the outbox job that posts business events)
     from pipeline.cases import models as case_models  # noqa: F401
     from pipeline.leads import models as lead_models  # noqa: F401
 

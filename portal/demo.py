@@ -1,5 +1,6 @@
 """Demo data for `flask demo-data`: one firm of each status with an active sealed agreement, staff in every
-role. Idempotent: a second run creates nothing and changes nothing."""
+role, the volunteer cover's sample tariffs and zone table. Idempotent: a second run creates nothing and changes
+nothing."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from agreements.models import Agreement, AgreementStatus, SignerParty
 from compliance import onboarding as onboarding_rules
 from core.accounts import CommunicationModel, Lifecycle, Organisation, PartnerStatus, Register, Role, User
 from core.db import utcnow
+from funnel.seed import seed_sample_products
 
 from .accounts import operations as ops
 
@@ -83,6 +85,7 @@ def load_demo(session: Session, password: str, seal_config=None, broker=None) ->
                             invite=False)
             created += 1
     session.flush()
+    created += seed_sample_products(session)
     if seal_config is not None:
         for user in session.execute(select(User).where(User.email.like("%@demo.example"))).scalars():
             user.email_verified_at = user.email_verified_at or user.created_at

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from core.db import DomainError
+from core.errors import DomainError
 
 from .extensions import db
 from .i18n import tr
@@ -61,12 +61,16 @@ def handle_http(exc: HTTPException):
     return render_template("error.html", status=status, message=message), status, headers
 
 
+def domain_error_response(exc: DomainError):
+    """A refusal as the API answers it: the rule's status, code, translated message and field messages."""
+    return api_error(exc.status, exc.code, tr(exc.message, **exc.params), translate_fields(exc.fields, exc.params))
+
+
 def handle_domain(exc: DomainError):
     db.session.rollback()
-    message = tr(exc.message, **exc.params)
     if wants_json():
-        return api_error(exc.status, exc.code, message, translate_fields(exc.fields, exc.params))
-    return render_template("error.html", status=exc.status, message=message), exc.status
+        return domain_error_response(exc)
+    return render_template("error.html", status=exc.status, message=tr(exc.message, **exc.params)), exc.status
 
 
 def handle_csrf(exc: CSRFError):

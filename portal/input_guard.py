@@ -12,7 +12,7 @@ import re
 from flask import Flask, abort, render_template, request
 from flask.json.provider import DefaultJSONProvider
 
-from core.db import DomainError
+from core.errors import DomainError
 from core.i18n import N_
 
 from .errors import wants_json

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from bench.common import loading_engine
 from ledger import engine, payouts
 from ledger.commissions import EXPENSE, INCOME, available, held
-from ledger.engine import Line, credit, debit
+from ledger.journal_rules import request_hash
+from ledger.money import Line, credit, debit
 from ledger.models import Account, AccountType, JournalEntry, Posting, entry_keys
 
 CURRENCY = "EUR"
@@ -230,7 +231,7 @@ class Loader:
     def add(self, e: Entry) -> None:
         lines = [Line(code, CURRENCY, amount) for code, amount in e.lines]
         # the engine's own request hash, so that a retry of a loaded entry is recognised as one
-        digest = engine._request_hash(e.day, e.description, lines, None, e.kind, e.ref)
+        digest = request_hash(e.day, e.description, lines, None, e.kind, e.ref)
         created = datetime.combine(e.day, _dt.time(9), timezone.utc) + timedelta(seconds=self.count["entries"] % 30000)
         self.entries.append((self.entry_id, f"{self.rng.getrandbits(128):032x}", created, e.key, digest, e.day,
                              e.description, e.kind, e.ref, e.event_date, json.dumps(e.details),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bench.common import BenchError, latency, timed
 from bench.ledger.history import INSURERS, Chart, placement_request
 from bench.ledger.reads import close, one_connection
-from ledger import engine
+from ledger import engine, journal_batch
 
 class Requests:
     """Placement requests for the posting phases, each with a key of its own. They are stamped from a pool of
@@ -83,16 +83,16 @@ class Tally:
         for name, fn in (("before_cursor_execute", self._before), ("after_cursor_execute", self._after)):
             event.listen(self.conn, name, fn)
         gc.callbacks.append(self._gc)
-        self._bulk_insert = engine._bulk_insert
+        self._bulk_insert = journal_batch._bulk_insert
         if self.conn.dialect.name == "postgresql":  # elsewhere it runs through SQLAlchemy, seen above
-            engine._bulk_insert = self._timed_bulk_insert
+            journal_batch._bulk_insert = self._timed_bulk_insert
         return self
 
     def __exit__(self, *exc):
         for name, fn in (("before_cursor_execute", self._before), ("after_cursor_execute", self._after)):
             event.remove(self.conn, name, fn)
         gc.callbacks.remove(self._gc)
-        engine._bulk_insert = self._bulk_insert
+        journal_batch._bulk_insert = self._bulk_insert
 
 
 def diagnose(eng, units: list, post) -> dict:

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from core import audit, events
 from core.accounts import Role, User
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
-from core.db import DomainError, utcnow
+from core.db import utcnow
 from core.i18n import N_
 from core.products import ProductLine
 
+from ..errors import MoveRefused, PlacementRefused
 from ..leads.models import Lead, LeadStatus
 from ..leads.services import record_withdrawal
 from .models import Case, CaseStatus, Milestone
@@ -29,15 +30,6 @@ from .stages import KEY_MILESTONES, LEAD_LEVEL, OPEN_STAGES, TRANSITIONS, S
 
 PIPELINE_ROLES = (Role.account_manager, Role.admin)
 MAX_PREMIUM_MINOR = 10**11
-
-
-class MoveRefused(DomainError):
-    code = "transition_refused"
-    status = 409
-
-
-class PlacementRefused(DomainError):
-    code = "validation_error"
 
 
 @dataclass(frozen=True)
@@ -74,36 +66,34 @@ def record_submission(session: Session, case: Case, user: User, *, partner_note:
     return milestone
 
 
-def _refuse(field: str, message: str, **params) -> PlacementRefused:
-    return PlacementRefused(message, fields={field: [message]}, **params)
-
-
 def _clean_note(text: str | None) -> str | None:
     text = (text or "").strip()
     if len(text) > 2000:
-        raise _refuse("partner_note", N_("Keep notes under 2,000 characters."))
+        raise PlacementRefused(N_("Keep notes under 2,000 characters."), field="partner_note")
     return text or None
 
 
 def _check_placement(session: Session, placement: Placement | None, now: datetime) -> None:
     if placement is None:
-        raise _refuse("insurer", N_("Placing a contract needs the insurer, policy number, product line, premium, "
-                                    "currency and start date."))
+        raise PlacementRefused(N_("Placing a contract needs the insurer, policy number, product line, premium, "
+                                  "currency and start date."), field="insurer")
     if not placement.insurer.active:
-        raise _refuse("insurer", N_("This insurer is not active."))
+        raise PlacementRefused(N_("This insurer is not active."), field="insurer")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./_-]{0,63}", placement.policy_number.strip()):
-        raise _refuse("policy_number", N_("Enter the insurer's policy number (letters, digits, . / _ -)."))
+        raise PlacementRefused(N_("Enter the insurer's policy number (letters, digits, . / _ -)."),
+                               field="policy_number")
     if not 0 < placement.premium_minor < MAX_PREMIUM_MINOR:
-        raise _refuse("premium", N_("Enter the yearly premium, more than zero."))
+        raise PlacementRefused(N_("Enter the yearly premium, more than zero."), field="premium")
     if placement.currency not in list_currencies() or placement.currency != placement.currency.upper():
-        raise _refuse("currency", N_("Use an ISO 4217 currency code (EUR, GBP, USD…)."))
+        raise PlacementRefused(N_("Use an ISO 4217 currency code (EUR, GBP, USD…)."), field="currency")
     if abs((placement.start_date - now.date()).days) > 366:
-        raise _refuse("start_date", N_("The start date must be within a year of today."))
+        raise PlacementRefused(N_("The start date must be within a year of today."), field="start_date")
     taken = session.execute(select(Contract.id).where(
         Contract.insurer_id == placement.insurer.id,
         Contract.policy_number == placement.policy_number.strip())).first()
     if taken:
-        raise _refuse("policy_number", N_("This insurer's policy number is already recorded on another contract."))
+        raise PlacementRefused(N_("This insurer's policy number is already recorded on another contract."),
+                               field="policy_number")
 
 
 def move(session: Session, user: User, case: Case, to: CaseStatus, *, partner_note: str | None = None,
@@ -124,12 +114,13 @@ def move(session: Session, user: User, case: Case, to: CaseStatus, *, partner_no
         _check_placement(session, placement, now)
     elif to is S.cancelled:
         if cancelled_on is None:
-            raise _refuse("cancelled_on", N_("Enter the date the cancellation takes effect."))
+            raise PlacementRefused(N_("Enter the date the cancellation takes effect."), field="cancelled_on")
         if contract is not None and cancelled_on < contract.start_date:
-            raise _refuse("cancelled_on", N_("The cancellation cannot take effect before the contract starts."))
+            raise PlacementRefused(N_("The cancellation cannot take effect before the contract starts."),
+                                   field="cancelled_on")
     elif to is S.renewed:
         if renewal_premium_minor is None or not 0 < renewal_premium_minor < MAX_PREMIUM_MINOR:
-            raise _refuse("premium", N_("Enter the yearly premium, more than zero."))
+            raise PlacementRefused(N_("Enter the yearly premium, more than zero."), field="premium")
 
     milestone = _advance(session, user, case, previous, to, partner_note, internal_note, now)
 

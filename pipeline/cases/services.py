@@ -17,19 +17,11 @@ from core.i18n import N_
 from core.products import ProductLine
 
 from ..leads.models import Lead, LeadStatus
-from ..leads.services import (
-    ConsentInput,
-    FirmNotActive,
-    IdempotencyConflict,
-    LeadRefused,
-    check_consent,
-    check_contact,
-    match_email,
-    new_consent,
-)
+from ..errors import FirmNotActive, IdempotencyConflict, LeadRefused, MoveRefused
+from ..leads.services import ConsentInput, check_consent, check_contact, match_email, new_consent
 from . import crypto
 from .models import BudgetBand, Case
-from .pipeline import PIPELINE_ROLES, MoveRefused, record_submission
+from .pipeline import PIPELINE_ROLES, record_submission
 from .stages import LEAD_LEVEL
 
 
@@ -61,34 +53,30 @@ class CaseInput:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _refuse(field: str, message: str, **params):
-    return LeadRefused(message, fields={field: [message]}, **params)
-
-
 def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
     territories = Locale("en").territories
     if not values.client_first_name.strip() or not values.client_last_name.strip():
-        raise _refuse("client_last_name", N_("Enter the client's first and last name."))
+        raise LeadRefused(N_("Enter the client's first and last name."), field="client_last_name")
     check_contact(values.client_email, values.client_phone, email_field="client_email", phone_field="client_phone")
     if not 1 <= values.adults <= 10 or not 0 <= values.children <= 10:
-        raise _refuse("adults", N_("A household has 1 to 10 adults and 0 to 10 children."))
+        raise LeadRefused(N_("A household has 1 to 10 adults and 0 to 10 children."), field="adults")
     if len(values.ages) != values.adults + values.children or any(not 0 <= a <= 120 for a in values.ages):
-        raise _refuse("ages", N_("Give one age (0 to 120) for each person to insure, adults first."))
+        raise LeadRefused(N_("Give one age (0 to 120) for each person to insure, adults first."), field="ages")
     for field, code in (("nationality", values.nationality), ("country_of_residence", values.country_of_residence)):
         if len(code) != 2 or code not in territories:
-            raise _refuse(field, N_("Use an ISO 3166 two-letter country code."))
+            raise LeadRefused(N_("Use an ISO 3166 two-letter country code."), field=field)
     if any(len(c) != 2 or c not in territories for c in values.travel_countries):
-        raise _refuse("travel_countries", N_("Use ISO 3166 two-letter country codes."))
+        raise LeadRefused(N_("Use ISO 3166 two-letter country codes."), field="travel_countries")
     if values.start_date < now.date() - timedelta(days=1):
-        raise _refuse("start_date", N_("The start date is in the past."))
+        raise LeadRefused(N_("The start date is in the past."), field="start_date")
     is_specialist = status is PartnerStatus.specialist_broker
     for field in ("case_summary", "underwriting_sensitivities"):
         text = getattr(values, field)
         if text and not is_specialist:
-            raise _refuse(field, N_("Only specialist brokers send a case summary and underwriting sensitivities; "
-                                    "the broker leads the analysis for you."))
+            raise LeadRefused(N_("Only specialist brokers send a case summary and underwriting sensitivities; "
+                                 "the broker leads the analysis for you."), field=field)
         if text and len(text) > 4000:
-            raise _refuse(field, N_("Keep it under 4,000 characters."))
+            raise LeadRefused(N_("Keep it under 4,000 characters."), field=field)
     check_consent(values.consent, now)
 
 

@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session
 from compliance.health_data import Verdict, assess
 from core import audit
 from core.accounts import LANGUAGES, PartnerStatus, User
-from core.db import DomainError, utcnow
+from core.db import utcnow
+from core.errors import DomainError
 from core.i18n import N_
 
+from ..errors import (REASON_REQUIRED, AttributionRefused, FirmNotActive, HealthDataNotAllowed, HealthDataSuspected,
+                      IdempotencyConflict, LeadRefused)
 from .models import CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory
 
 #: column lengths of what is stored normalised: match_email, and each name's share of match_name
@@ -30,45 +33,6 @@ CONSENT_TEXT = N_("I agree that my name, contact details, country of residence, 
                   "health insurance.")
 CONSENT_CC_TEXT = N_("I agree that the partner who introduced me is copied on the key steps of my file (quote, "
                      "offer, contract), without medical or price details.")
-
-
-class LeadRefused(DomainError):
-    code = "validation_error"
-
-
-class HealthDataNotAllowed(DomainError):
-    code = "health_data_not_allowed"
-
-    def __init__(self, categories: list[str]):
-        message = N_("Medical details must not be sent with a referral. Describe the need without any health "
-                     "information (conditions, treatments, pregnancy, medication…): the broker asks the client "
-                     "directly through its secure channel.")
-        super().__init__(message, fields={"need_summary": [message]})
-        self.categories = categories
-
-
-class HealthDataSuspected(HealthDataNotAllowed):
-    """The screen is unsure: the note may hide health details (a euphemism, a near-miss spelling). Refused all the
-    same, and nothing of it is stored, with a message that asks for the note without them."""
-
-    code = "health_data_suspected"
-    MESSAGE = N_("This note may contain health details. Remove anything about the client's or their family's "
-                 "health (conditions, treatments, pregnancy, medication, even in other words) and send it again, "
-                 "or leave the note empty: the category of need is enough.")
-
-    def __init__(self, categories: list[str]):
-        DomainError.__init__(self, self.MESSAGE, fields={"need_summary": [self.MESSAGE]})
-        self.categories = categories
-
-
-class IdempotencyConflict(DomainError):
-    code = "idempotency_key_reused"
-    status = 409
-
-
-class FirmNotActive(DomainError):
-    code = "firm_not_active"
-    status = 403
 
 
 @dataclass(frozen=True)
@@ -123,12 +87,8 @@ def match_name(first: str, last: str, country: str) -> str:
 
 # --- validation -----------------------------------------------------------------------------------------
 
-def _field_error(field: str, message: str, **params):
-    return LeadRefused(message, fields={field: [message]}, **params)
-
-
 def _too_long(field: str, limit: int):
-    return LeadRefused(TOO_LONG_NORMALISED, fields={field: [TOO_LONG_NORMALISED]}, max=limit)
+    return LeadRefused(TOO_LONG_NORMALISED, field=field, max=limit)
 
 
 def check_contact(email: str | None, phone: str | None, *, email_field: str = "email",
@@ -136,53 +96,52 @@ def check_contact(email: str | None, phone: str | None, *, email_field: str = "e
     """How a client can be reached, the same for leads and cases: an e-mail address or a phone number, each
     well-formed, the address short enough to store once case-folded for matching ("ß" becomes "ss")."""
     if not (email or phone):
-        raise _field_error(email_field, N_("Give an e-mail address or a phone number, so the broker can reach the "
-                                           "client."))
+        raise LeadRefused(N_("Give an e-mail address or a phone number, so the broker can reach the client."),
+                          field=email_field)
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email.strip()):
-        raise _field_error(email_field, N_("This e-mail address is not valid."))
+        raise LeadRefused(N_("This e-mail address is not valid."), field=email_field)
     if email and len(match_email(email)) > CONTACT_LENGTHS["email"]:
         raise _too_long(email_field, CONTACT_LENGTHS["email"])
     if phone and not re.fullmatch(r"\+?[\d\s().-]{6,24}", phone.strip()):
-        raise _field_error(phone_field, N_("This phone number is not valid."))
+        raise LeadRefused(N_("This phone number is not valid."), field=phone_field)
 
 
 def _check(values: LeadInput, now: datetime) -> None:
     if not values.first_name.strip() or not values.last_name.strip():
-        raise _field_error("last_name", N_("Enter the client's first and last name."))
+        raise LeadRefused(N_("Enter the client's first and last name."), field="last_name")
     for field in ("first_name", "last_name"):
         # the duplicate key (match_name) holds both names decomposed: U+FDFA alone becomes 18 characters
         if len(_fold(getattr(values, field))) > CONTACT_LENGTHS["name"]:
             raise _too_long(field, CONTACT_LENGTHS["name"])
     check_contact(values.email, values.phone)
     if values.country_of_residence not in Locale("en").territories or len(values.country_of_residence) != 2:
-        raise _field_error("country_of_residence", N_("Use an ISO 3166 two-letter country code."))
+        raise LeadRefused(N_("Use an ISO 3166 two-letter country code."), field="country_of_residence")
     if values.timeline not in URGENCIES:
         try:
             target = date.fromisoformat(values.timeline)
         except ValueError:
-            raise _field_error("timeline", N_("Give a target date (YYYY-MM-DD) or an urgency: asap, "
-                                              "within_3_months, within_6_months, later.")) from None
+            raise LeadRefused(N_("Give a target date (YYYY-MM-DD) or an urgency: asap, "
+                                 "within_3_months, within_6_months, later."), field="timeline") from None
         if target < now.date() - timedelta(days=1):
-            raise _field_error("timeline", N_("The target date is in the past."))
+            raise LeadRefused(N_("The target date is in the past."), field="timeline")
     if values.need_category not in {c.value for c in CHOOSABLE_NEED_CATEGORIES}:
-        raise _field_error("need_category", N_("Choose the kind of need."))
+        raise LeadRefused(N_("Choose the kind of need."), field="need_category")
     if len((values.need_summary or "").strip()) > NEED_SUMMARY_MAX:
-        raise _field_error("need_summary", N_("Keep the note to %(max)s characters."),
-                           max=NEED_SUMMARY_MAX)
+        raise LeadRefused(N_("Keep the note to %(max)s characters."), field="need_summary", max=NEED_SUMMARY_MAX)
     if values.language not in LANGUAGES:
-        raise _field_error("language", N_("Choose one of the portal's languages."))
+        raise LeadRefused(N_("Choose one of the portal's languages."), field="language")
     check_consent(values.consent, now)
 
 
 def check_consent(consent: ConsentInput, now: datetime) -> None:
     """The same rule for leads and cases: no consent to share with the broker, nothing is taken in."""
     if not consent.share_with_broker:
-        raise _field_error("consent", N_("No consent, no lead: the client must agree that their details are "
-                                         "shared with the broker."))
+        raise LeadRefused(N_("No consent, no lead: the client must agree that their details are "
+                             "shared with the broker."), field="consent")
     if consent.text_version not in CONSENT_TEXT_VERSIONS:
-        raise _field_error("consent", N_("Unknown consent text version."))
+        raise LeadRefused(N_("Unknown consent text version."), field="consent")
     if consent.given_at.tzinfo is None or consent.given_at > now + timedelta(minutes=5):
-        raise _field_error("consent", N_("The consent date must be a past time with a time zone."))
+        raise LeadRefused(N_("The consent date must be a past time with a time zone."), field="consent")
 
 
 def new_consent(user: User, consent: ConsentInput, language: str) -> Consent:
@@ -257,8 +216,11 @@ def record_refusal(session: Session, user: User, categories: list[str], ip: str 
                  organisation=user.organisation.public_id if user.organisation else None, categories=categories)
 
 
-class AttributionRefused(DomainError):
-    code = "attribution_refused"
+def keep_refusal_trace(session: Session, user: User, refusal: DomainError, ip: str | None) -> None:
+    """What stays of a refused referral once its transaction is rolled back: for medical content, which kinds
+    were refused (record_refusal); for any other refusal, nothing."""
+    if isinstance(refusal, HealthDataNotAllowed):
+        record_refusal(session, user, refusal.categories, ip)
 
 
 def claim(session: Session, user: User, lead: Lead) -> None:
@@ -277,8 +239,7 @@ def decide_attribution(session: Session, user: User, lead: Lead, *, to_earlier: 
 
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise AttributionRefused(N_("Write the reason for the decision (at least 10 characters)."),
-                                 fields={"reason": [N_("Write the reason for the decision (at least 10 characters).")]})
+        raise AttributionRefused(REASON_REQUIRED, field="reason")
     if not lead.in_conflict:
         raise AttributionRefused(N_("This lead has no attribution to decide."))
     earlier = lead.possible_duplicate_of
@@ -303,11 +264,10 @@ def record_withdrawal(session: Session, user: User, consent: Consent, *, scope: 
     from .models import ConsentWithdrawal
 
     if scope not in WITHDRAWAL_SCOPES:
-        raise AttributionRefused(N_("Choose what the client withdraws."), fields={"scope": [N_("Choose what the client withdraws.")]})
+        raise AttributionRefused(N_("Choose what the client withdraws."), field="scope")
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise AttributionRefused(N_("Write the reason for the decision (at least 10 characters)."),
-                                 fields={"reason": [N_("Write the reason for the decision (at least 10 characters).")]})
+        raise AttributionRefused(REASON_REQUIRED, field="reason")
     scopes = {w.scope for w in consent.withdrawals}
     if "all" in scopes or scope in scopes or (scope == "cc_on_milestones" and not consent.cc_on_milestones):
         raise AttributionRefused(N_("This consent was already withdrawn."))

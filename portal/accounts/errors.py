@@ -1,4 +1,4 @@
-from core.db import DomainError
+from core.errors import DomainError
 
 
 class EmailTaken(DomainError):

@@ -1,36 +1,29 @@
 """The administrator's area: partner firms, users, insurers, the audit log and the outbox."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from core import audit
 from core.accounts import Organisation, PartnerStatus, Role, User
 from core.audit import AuditEvent
 from core.contracts import Insurer
-from core.db import DomainError
+from core.insurers import create_insurer, set_insurer_active
 from core.outbox import OutboxMessage, OutboxState, retry_failed
 
 from ..accounts import operations as ops
 from ..accounts.models import TokenPurpose
+from ..edge import done, unit_of_work
 from ..extensions import db
-from ..forms import apply_domain_errors
 from ..pagination import paginate
 from ..security.access import allow
+from ..security.scoping import get_or_404
 from .forms import InsurerForm, OrganisationForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ADMIN = Role.admin
-
-
-def _by_public_id(model, public_id: str):
-    obj = db.session.execute(select(model).where(model.public_id == public_id)).scalar_one_or_none()
-    if obj is None:
-        abort(404)
-    return obj
 
 
 # --- partner firms -------------------------------------------------------------------------------------
@@ -54,15 +47,11 @@ def organisations():
 def organisation_new():
     form = OrganisationForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             org = ops.create_organisation(db.session, current_user, request.remote_addr, **form.values())
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Partner firm %(name)s created.", name=org.legal_name), "success")
-            return redirect(url_for("admin.organisation_view", public_id=org.public_id))
+        if work.ok:
+            return done(_("Partner firm %(name)s created.", name=org.legal_name),
+                        url_for("admin.organisation_view", public_id=org.public_id))
     return render_template("admin/organisation_form.html", form=form, org=None), 200 if not form.errors else 422
 
 
@@ -71,25 +60,20 @@ def organisation_new():
 def organisation_view(public_id: str):
     from ..onboarding.views import organisation_context
 
-    org = _by_public_id(Organisation, public_id)
+    org = get_or_404(Organisation, public_id)
     return render_template("admin/organisation.html", **organisation_context(org))
 
 
 @bp.route("/organisations/<public_id>/edit", methods=["GET", "POST"])
 @allow(ADMIN)
 def organisation_edit(public_id: str):
-    org = _by_public_id(Organisation, public_id)
+    org = get_or_404(Organisation, public_id)
     form = OrganisationForm(obj=org)
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             ops.update_organisation(db.session, current_user, org, request.remote_addr, **form.values())
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Changes saved."), "success")
-            return redirect(url_for("admin.organisation_view", public_id=org.public_id))
+        if work.ok:
+            return done(_("Changes saved."), url_for("admin.organisation_view", public_id=org.public_id))
     return render_template("admin/organisation_form.html", form=form, org=org), 200 if not form.errors else 422
 
 
@@ -100,7 +84,7 @@ def _organisations():
 
 
 def _user_values(form: UserForm) -> dict:
-    org = _by_public_id(Organisation, form.organisation.data) if form.organisation.data else None
+    org = get_or_404(Organisation, form.organisation.data) if form.organisation.data else None
     return {"full_name": form.full_name.data, "role": form.role.data, "organisation": org,
             "locale": form.locale.data, "active": form.active.data}
 
@@ -125,24 +109,19 @@ def user_new():
     if form.validate_on_submit():
         values = _user_values(form)
         values.pop("active")
-        try:
+        with unit_of_work(form) as work:
             user = ops.create_user(db.session, current_user, email=form.email.data, ip=request.remote_addr,
                                    **values)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("User created. An invitation to choose a password was sent to %(email)s.", email=user.email),
-                  "success")
-            return redirect(url_for("admin.user_edit", public_id=user.public_id))
+        if work.ok:
+            return done(_("User created. An invitation to choose a password was sent to %(email)s.", email=user.email),
+                        url_for("admin.user_edit", public_id=user.public_id))
     return render_template("admin/user_form.html", form=form, user=None), 200 if not form.errors else 422
 
 
 @bp.route("/users/<public_id>", methods=["GET", "POST"])
 @allow(ADMIN)
 def user_edit(public_id: str):
-    user = _by_public_id(User, public_id)
+    user = get_or_404(User, public_id)
     form = UserForm(obj=user, organisations=_organisations())
     del form.email  # the address identifies the account; it is not edited here
     if request.method == "GET":
@@ -151,25 +130,19 @@ def user_edit(public_id: str):
         if user.id == current_user.id and (form.role.data is not Role.admin or not form.active.data):
             form.role.errors = [_("You cannot remove your own administrator access.")]
         else:
-            try:
+            with unit_of_work(form) as work:
                 ops.update_user(db.session, current_user, user, ip=request.remote_addr, **_user_values(form))
-            except DomainError as exc:
-                db.session.rollback()
-                apply_domain_errors(form, exc)
-            else:
-                db.session.commit()
-                flash(_("Changes saved."), "success")
-                return redirect(url_for("admin.user_edit", public_id=user.public_id))
+            if work.ok:
+                return done(_("Changes saved."), url_for("admin.user_edit", public_id=user.public_id))
     return render_template("admin/user_form.html", form=form, user=user), 200 if not form.errors else 422
 
 
 @bp.route("/users/<public_id>/password-link", methods=["POST"])
 @allow(ADMIN)
 def user_send_reset(public_id: str):
-    user = _by_public_id(User, public_id)
-    ops.send_password_link(db.session, user, TokenPurpose.reset, actor=current_user, ip=request.remote_addr)
-    db.session.commit()
-    flash(_("A password reset link was sent to %(email)s.", email=user.email), "success")
+    user = get_or_404(User, public_id)
+    with unit_of_work(success=_("A password reset link was sent to %(email)s.", email=user.email)):
+        ops.send_password_link(db.session, user, TokenPurpose.reset, actor=current_user, ip=request.remote_addr)
     return redirect(url_for("admin.user_edit", public_id=user.public_id))
 
 
@@ -198,9 +171,9 @@ def outbox():
 @bp.route("/outbox/<public_id>/retry", methods=["POST"])
 @allow(ADMIN)
 def outbox_retry(public_id: str):
-    retry_failed(db.session, _by_public_id(OutboxMessage, public_id))
-    db.session.commit()
-    flash(_("The message is queued again."), "success")
+    message = get_or_404(OutboxMessage, public_id)
+    with unit_of_work(success=_("The message is queued again.")):
+        retry_failed(db.session, message)
     return redirect(url_for("admin.outbox"))
 
 
@@ -212,17 +185,10 @@ def insurers():
     """The insurers contracts are placed with. An insurer is deactivated, never deleted: contracts refer to it."""
     form = InsurerForm()
     if form.validate_on_submit():
-        code = form.code.data.strip().lower()
-        if db.session.execute(select(Insurer.id).where(Insurer.code == code)).first():
-            form.code.errors = list(form.code.errors) + [_("This code is already used.")]
-        else:
-            insurer = Insurer(code=code, name=form.name.data.strip())
-            db.session.add(insurer)
-            db.session.flush()
-            audit.record(db.session, "insurer.created", actor=current_user, subject=insurer, code=code)
-            db.session.commit()
-            flash(_("Insurer added."), "success")
-            return redirect(url_for("admin.insurers"))
+        with unit_of_work(form) as work:
+            create_insurer(db.session, current_user, code=form.code.data, name=form.name.data)
+        if work.ok:
+            return done(_("Insurer added."), url_for("admin.insurers"))
     rows = db.session.execute(select(Insurer).order_by(Insurer.name)).scalars().all()
     return render_template("admin/insurers.html", form=form, insurers=rows), 422 if form.errors else 200
 
@@ -230,9 +196,7 @@ def insurers():
 @bp.route("/insurers/<public_id>/active", methods=["POST"])
 @allow(ADMIN, Role.finance)
 def insurer_toggle(public_id: str):
-    insurer = _by_public_id(Insurer, public_id)
-    insurer.active = not insurer.active
-    audit.record(db.session, "insurer.activated" if insurer.active else "insurer.deactivated", actor=current_user,
-                 subject=insurer)
-    db.session.commit()
+    insurer = get_or_404(Insurer, public_id)
+    with unit_of_work():
+        set_insurer_active(db.session, current_user, insurer, not insurer.active)
     return redirect(url_for("admin.insurers"))

@@ -5,7 +5,7 @@ schedule or the PDF (which contains it).
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,15 +13,14 @@ from sqlalchemy import select
 from agreements import operations as ops
 from agreements.models import Agreement, AgreementStatus, SignerParty
 from core.accounts import Organisation, Role
-from core.db import DomainError
 
+from ..edge import done, unit_of_work
 from ..extensions import db
-from ..forms import apply_domain_errors
 from ..pagination import paginate
 from ..security import policy
 from ..security.access import PARTNERS, STAFF, allow
 from ..security.passwords import verify_password
-from ..security.scoping import get_scoped_or_404, scoped
+from ..security.scoping import get_or_404, get_scoped_or_404, scoped
 from . import services
 from .forms import PrepareForm, ReasonForm, ScheduleForm, SignForm, TerminateForm
 
@@ -33,20 +32,7 @@ def _load(public_id: str) -> Agreement:
 
 
 def _done(agreement: Agreement, message: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("agreements.view", public_id=agreement.public_id))
-
-
-def _refuse(agreement: Agreement, exc: DomainError, form=None):
-    db.session.rollback()
-    if form is not None:
-        apply_domain_errors(form, exc)
-    else:
-        from ..i18n import tr
-
-        flash(tr(exc.message, **exc.params), "error")
-    return None
+    return done(message, url_for("agreements.view", public_id=agreement.public_id))
 
 
 @bp.route("/")
@@ -105,11 +91,9 @@ def schedule(public_id: str):
     agreement = _load(public_id)
     form = ScheduleForm.for_agreement(agreement, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
-        try:
+        with unit_of_work(form) as work:
             ops.set_schedule(db.session, current_user, agreement, form.values())
-        except DomainError as exc:
-            _refuse(agreement, exc, form)
-        else:
+        if work.ok:
             return _done(agreement, _("The commission schedule is saved."))
     return render_template("agreements/schedule.html", agreement=agreement, form=form), \
         422 if form.errors or form.form_errors else 200
@@ -121,11 +105,9 @@ def approve_recurring(public_id: str):
     agreement = _load(public_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             ops.approve_recurring(db.session, current_user, agreement, form.reason.data)
-        except DomainError as exc:
-            _refuse(agreement, exc, form)
-        else:
+        if work.ok:
             return _done(agreement, _("The recurring commission is approved."))
     return render_template("agreements/view.html", **_view_context(agreement, reason_form=form)), 422
 
@@ -134,13 +116,10 @@ def approve_recurring(public_id: str):
 @allow(*SIGNING_STAFF)
 def send(public_id: str):
     agreement = _load(public_id)
-    try:
+    with unit_of_work(success=_("The agreement was sent to the firm's administrators for signature.")):
         ops.send_for_signature(db.session, current_user, agreement, services.broker_identity())
         services.mail_partner_admins(db.session, agreement, "agreement_to_sign")
-    except DomainError as exc:
-        _refuse(agreement, exc)
-        return redirect(url_for("agreements.view", public_id=agreement.public_id))
-    return _done(agreement, _("The agreement was sent to the firm's administrators for signature."))
+    return redirect(url_for("agreements.view", public_id=agreement.public_id))
 
 
 def _signing(public_id: str, party: SignerParty):
@@ -152,17 +131,14 @@ def _signing(public_id: str, party: SignerParty):
         if not verify_password(current_user.password_hash, form.password.data):
             form.password.errors.append(_("The password is incorrect."))
         else:
-            try:
+            with unit_of_work(form) as work:
                 ops.sign(db.session, agreement, current_user, party=party, typed_name=form.typed_name.data,
                          shown_sha256=form.document_sha256.data, ip=request.remote_addr or "",
                          user_agent=request.user_agent.string)
-            except DomainError as exc:
-                _refuse(agreement, exc, form)
-            else:
-                message = (_("Thank you: the agreement is signed. The broker countersigns next.")
-                           if party is SignerParty.partner else
-                           _("Countersigned. The sealed copy is produced and e-mailed to the signers."))
-                return _done(agreement, message)
+            if work.ok:
+                return _done(agreement, _("Thank you: the agreement is signed. The broker countersigns next.")
+                             if party is SignerParty.partner else
+                             _("Countersigned. The sealed copy is produced and e-mailed to the signers."))
     status = 200 if request.method == "GET" else 422
     return render_template("agreements/sign.html", agreement=agreement, form=form, party=party), status
 
@@ -185,11 +161,9 @@ def terminate(public_id: str):
     agreement = _load(public_id)
     form = TerminateForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             ops.terminate(db.session, current_user, agreement, reason=form.reason.data, last_day=form.last_day.data)
-        except DomainError as exc:
-            _refuse(agreement, exc, form)
-        else:
+        if work.ok:
             return _done(agreement, _("The agreement is terminated; the firm can no longer submit new business."))
     return render_template("agreements/view.html", **_view_context(agreement, terminate_form=form)), 422
 
@@ -198,16 +172,11 @@ def terminate(public_id: str):
 @allow(*SIGNING_STAFF)
 def prepare(org_public_id: str):
     """A new agreement for a firm (e.g. a new schedule); it supersedes the current one once sealed."""
-    org = db.session.execute(select(Organisation).where(Organisation.public_id == org_public_id)).scalar_one_or_none()
-    if org is None:
-        abort(404)
+    org = get_or_404(Organisation, org_public_id)
     form = PrepareForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             agreement = ops.prepare_agreement(db.session, current_user, org, effective_from=form.effective_from.data)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
+        if work.ok:
             return _done(agreement, _("Draft agreement prepared. Set the schedule, then send it."))
     return render_template("agreements/prepare.html", org=org, form=form), 200 if not form.errors else 422

@@ -16,7 +16,7 @@ from ..security import policy
 from ..security.access import PARTNERS, STAFF, allow, principal, public
 from ..security.scoping import scoped
 from .blueprint import bp
-from .common import PageQuerySchema, created_between, load_query, page_response
+from .common import PageQuerySchema, created_between, load_query, page_response, page_schema
 from .openapi import documented
 
 
@@ -41,11 +41,7 @@ class AgreementSchema(Schema):
         return url_for("api.agreement_pdf", public_id=agreement.public_id, _external=True)
 
 
-class AgreementListSchema(Schema):
-    items = fields.List(fields.Nested(AgreementSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+AgreementListSchema = page_schema(AgreementSchema, "AgreementListSchema")
 
 
 class VerdictSchema(Schema):

@@ -14,6 +14,7 @@ from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone
 from pipeline.cases.stages import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
 from pipeline.leads.services import ConsentInput
 
+from ..edge import api_unit_of_work
 from ..extensions import db
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit, principal
@@ -28,6 +29,7 @@ from .common import (
     load_body,
     load_query,
     page_response,
+    page_schema,
 )
 from .leads import ConsentInSchema
 from .openapi import documented
@@ -127,17 +129,14 @@ class CaseQuerySchema(PageQuerySchema):
     product_line = fields.String(load_default=None, validate=validate.OneOf([p.value for p in ProductLine]))
 
 
-class CaseListSchema(Schema):
-    items = fields.List(fields.Nested(CaseSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+CaseListSchema = page_schema(CaseSchema, "CaseListSchema")
 
 
 @bp.route("/cases", methods=["POST"])
 @allow(*PARTNERS, statuses=BROKERS)
 @documented(summary="Submit a case (broker firms; Idempotency-Key header honoured)", response=CaseSchema,
             status=201, tags=("cases",), errors=("401", "403", "422"), body=CaseInSchema)
+@api_unit_of_work
 def case_create():
     data = load_body(CaseInSchema())
     data.update(product_line=ProductLine(data["product_line"]), budget_band=BudgetBand(data["budget_band"]),
@@ -147,7 +146,6 @@ def case_create():
     case, created = create_once(lambda: services.submit_case(
         db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr,
         keys=_keys()))
-    db.session.commit()
     return creation_response(case, CaseSchema(), created, "api.case_get")
 
 

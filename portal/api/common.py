@@ -9,7 +9,7 @@ from flask import abort, jsonify, request, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy.exc import IntegrityError
 
-from core.db import DomainError
+from core.errors import DomainError
 from core.i18n import N_
 
 from ..extensions import db
@@ -107,6 +107,12 @@ def creation_response(obj, schema: Schema, created: bool, endpoint: str):
     response.status_code = 201 if created else 200
     response.headers["Location"] = url_for(endpoint, public_id=obj.public_id)
     return response
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    """The schema of one page of a list endpoint: its items, the page, the page size and the total."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item)), "page": fields.Integer(),
+                             "per_page": fields.Integer(), "total": fields.Integer()}, name=name)
 
 
 def page_response(stmt, schema: Schema, query: dict):

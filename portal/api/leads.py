@@ -11,6 +11,7 @@ from core.accounts import LANGUAGES, PartnerStatus
 from pipeline.leads import services
 from pipeline.leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX, Consent, Lead, LeadStatus, NeedCategory
 
+from ..edge import api_unit_of_work
 from ..extensions import db
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit, principal
@@ -25,6 +26,7 @@ from .common import (
     load_body,
     load_query,
     page_response,
+    page_schema,
 )
 from .openapi import documented
 
@@ -85,30 +87,23 @@ class LeadSchema(Schema):
                                             "given_at": lead.consent.given_at.isoformat()})
 
 
-class LeadListSchema(Schema):
-    items = fields.List(fields.Nested(LeadSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+LeadListSchema = page_schema(LeadSchema, "LeadListSchema")
+
+
+def _keep_refusal_trace(refusal) -> None:
+    services.keep_refusal_trace(db.session, principal(), refusal, request.remote_addr)
 
 
 @bp.route("/leads", methods=["POST"])
 @allow(*PARTNERS, statuses=INTRODUCERS)
 @documented(summary="Refer a consent-minimal lead (Idempotency-Key header honoured)", response=LeadSchema,
             status=201, tags=("leads",), errors=("401", "403", "422"), body=LeadInSchema)
+@api_unit_of_work(keep=_keep_refusal_trace)
 def lead_create():
     data = load_body(LeadInSchema())
-    user = principal()
     values = services.LeadInput(consent=services.ConsentInput(**data.pop("consent")), **data)
-    try:
-        lead, created = create_once(lambda: services.submit_lead(
-            db.session, user, values, idempotency_key=idempotency_key(), ip=request.remote_addr))
-    except services.HealthDataNotAllowed as exc:
-        db.session.rollback()
-        services.record_refusal(db.session, user, exc.categories, request.remote_addr)
-        db.session.commit()
-        raise
-    db.session.commit()
+    lead, created = create_once(lambda: services.submit_lead(
+        db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr))
     return creation_response(lead, LeadSchema(), created, "api.lead_get")
 
 

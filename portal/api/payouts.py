@@ -1,17 +1,18 @@
 """Payout runs on the API (finance tokens only): the runs, their lines and exclusions, their SEPA file."""
 from __future__ import annotations
 
-from flask import Response, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from ledger.payouts import PayoutRun, RunStatus, get_run
+from ledger.models import PayoutRun, RunStatus
+from ledger.payouts import get_run
 
 from ..extensions import db
+from ..finance.exports import pain001_response
 from ..security import policy
 from ..security.access import permit
 from .blueprint import bp
-from .common import PageQuerySchema, created_between, load_query, page_response
+from .common import PageQuerySchema, created_between, load_query, page_response, page_schema
 from .openapi import documented
 
 
@@ -58,11 +59,7 @@ class PayoutRunSchema(Schema):
     exclusions = fields.List(fields.Nested(PayoutExclusionSchema))
 
 
-class PayoutRunListSchema(Schema):
-    items = fields.List(fields.Nested(PayoutRunSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+PayoutRunListSchema = page_schema(PayoutRunSchema, "PayoutRunListSchema")
 
 
 class PayoutRunQuerySchema(PageQuerySchema):
@@ -99,8 +96,4 @@ def payout_run_get(public_id: str):
                     "reads)",
             tags=("finance",), errors=("401", "403", "404"))
 def payout_run_pain001(public_id: str):
-    run = get_run(db.session, public_id)
-    if not run.pain001:
-        abort(404)
-    return Response(run.pain001, mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{run.reference}.pain001.xml"'})
+    return pain001_response(get_run(db.session, public_id))

@@ -9,11 +9,10 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from core.db import DomainError
-
 from ..accounts import operations as ops
 from ..accounts.errors import ApiOnlyAccount, InvalidToken
 from ..accounts.models import TokenPurpose
+from ..edge import done, unit_of_work
 from ..extensions import db, limiter
 from ..i18n import tr
 from ..security.access import public, signed_in
@@ -40,29 +39,34 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         policy = throttle.Policy.from_config(current_app.config)
-        reservation = throttle.reserve(db.session, form.email.data, request.remote_addr or "", policy)
-        db.session.commit()  # counted before the password is checked: see portal.auth.throttle
+        with unit_of_work():  # its own: counted before the password is checked (see portal.auth.throttle)
+            reservation = throttle.reserve(db.session, form.email.data, request.remote_addr or "", policy)
         if reservation.attempt is None:
             return _too_many(form, reservation.retry_after)
-        attempt = reservation.attempt
-        try:
-            user = ops.authenticate(db.session, form.email.data, form.password.data, request.remote_addr)
-        except ApiOnlyAccount as exc:
-            user = None
-            throttle.succeeded(db.session, attempt)  # the right password: not a guess
-            form.email.errors.append(tr(exc.message))
-        else:
-            if user is None:
-                form.password.errors.append(_("The e-mail address or password is incorrect."))
-            else:
-                throttle.succeeded(db.session, attempt)
-        db.session.commit()
+        with unit_of_work():
+            user = _authenticate(form, reservation.attempt)
         if user is not None:
             session.clear()  # a fresh session on sign-in: no fixation
             login_user(user, remember=form.remember.data)
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
+
+
+def _authenticate(form: LoginForm, attempt):
+    """The user the form's credentials open, or None with the form saying why; the attempt counts as a guess
+    unless the password was right. A service account's refusal is recorded, not rolled back."""
+    try:
+        user = ops.authenticate(db.session, form.email.data, form.password.data, request.remote_addr)
+    except ApiOnlyAccount as exc:
+        throttle.succeeded(db.session, attempt)  # the right password: not a guess
+        form.email.errors.append(tr(exc.message))
+        return None
+    if user is None:
+        form.password.errors.append(_("The e-mail address or password is incorrect."))
+    else:
+        throttle.succeeded(db.session, attempt)
+    return user
 
 
 def _too_many(form: LoginForm, seconds: int):
@@ -92,8 +96,8 @@ def forgot_password():
     if form.validate_on_submit():
         user = ops.find_user_by_email(db.session, form.email.data)
         if user is not None and user.active:
-            ops.send_password_link(db.session, user, TokenPurpose.reset)
-            db.session.commit()
+            with unit_of_work():
+                ops.send_password_link(db.session, user, TokenPurpose.reset)
         # The same answer whether or not the account exists.
         flash(_("If an account exists for this address, we have sent it a link to choose a new password."),
               "info")
@@ -107,17 +111,15 @@ def forgot_password():
 def reset_password(token: str):
     try:
         reset = ops.find_valid_token(db.session, token)
-    except DomainError as exc:
+    except InvalidToken as exc:
         return render_template("auth/reset_invalid.html", message=tr(exc.message)), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             ops.reset_password(db.session, token, form.password.data, request.remote_addr)
-        except InvalidToken as exc:  # another request used the link first
-            db.session.rollback()
-            return render_template("auth/reset_invalid.html", message=tr(exc.message)), 400
-        db.session.commit()
-        logout_user()
-        flash(_("Your password is set. You can sign in now."), "success")
-        return redirect(url_for("auth.login"))
+        if isinstance(work.error, InvalidToken):  # another request used the link first
+            return render_template("auth/reset_invalid.html", message=tr(work.error.message)), 400
+        if work.ok:
+            logout_user()
+            return done(_("Your password is set. You can sign in now."), url_for("auth.login"))
     return render_template("auth/reset.html", form=form, purpose=reset.purpose)

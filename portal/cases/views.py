@@ -9,15 +9,14 @@ from sqlalchemy.orm import joinedload
 
 from core.accounts import PartnerStatus, Role
 from core.contracts import Insurer
-from core.db import DomainError
 from pipeline.cases import crypto, pipeline, services, stages
 from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 from pipeline.leads.models import CONSENT_TEXT_VERSIONS
 from pipeline.leads.services import CONSENT_CC_TEXT, CONSENT_TEXT, ConsentInput
 
-from ..consent_forms import WithdrawalForm, consent_given_at
+from ..consent_forms import WithdrawalForm, consent_given_at, withdraw as withdrawal
+from ..edge import done, unit_of_work
 from ..extensions import db
-from ..forms import apply_domain_errors
 from ..i18n import tr
 from ..pagination import paginate
 from ..security import policy
@@ -75,16 +74,12 @@ def new():
                                  text_version=CONSENT_TEXT_VERSIONS[-1], given_at=given),
             case_summary=form.case_summary.data if specialist else None,
             underwriting_sensitivities=form.underwriting_sensitivities.data if specialist else None)
-        try:
+        with unit_of_work(form) as work:
             case, _created = services.submit_case(db.session, current_user, values, ip=request.remote_addr,
                                                   keys=current_app.config["CASE_ENCRYPTION_KEYS"])
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Thank you: the case was sent to the broker."), "success")
-            return redirect(url_for("cases.view", public_id=case.public_id))
+        if work.ok:
+            return done(_("Thank you: the case was sent to the broker."),
+                        url_for("cases.view", public_id=case.public_id))
     return render_template("cases/new.html", form=form, specialist=specialist, consent_text=CONSENT_TEXT,
                            consent_cc_text=CONSENT_CC_TEXT), 200 if not form.errors else 422
 
@@ -130,9 +125,8 @@ def view(public_id: str):
 @allow(*pipeline.PIPELINE_ROLES)
 def claim(public_id: str):
     case = get_scoped_or_404(Case, public_id, current_user)
-    pipeline.claim(db.session, current_user, case)
-    db.session.commit()
-    flash(_("You are working this case."), "success")
+    with unit_of_work(success=_("You are working this case.")):
+        pipeline.claim(db.session, current_user, case)
     return redirect(url_for("cases.view", public_id=case.public_id))
 
 
@@ -160,39 +154,22 @@ def move(public_id: str):
         placement = pipeline.Placement(insurer=insurer, policy_number=form.policy_number.data,
                                        product_line=form.product_line.data, premium_minor=premium_minor,
                                        currency=(form.currency.data or "").upper(), start_date=form.start_date.data)
-    try:
+    with unit_of_work(form) as work:
         pipeline.move(db.session, current_user, case, to, partner_note=form.partner_note.data,
                       internal_note=form.internal_note.data, placement=placement,
                       cancelled_on=form.cancelled_on.data, renewal_premium_minor=premium_minor,
                       ip=request.remote_addr)
-    except DomainError as exc:
-        db.session.rollback()
-        case = get_scoped_or_404(Case, public_id, current_user)
-        apply_domain_errors(form, exc)
-        return _render_case(case, form, exc.status)
-    db.session.commit()
-    flash(_("The case moved to “%(stage)s”.", stage=tr(to.label)), "success")
-    return redirect(url_for("cases.view", public_id=case.public_id))
+    if not work.ok:
+        return _render_case(case, form, work.error.status)
+    return done(_("The case moved to “%(stage)s”.", stage=tr(to.label)),
+                url_for("cases.view", public_id=case.public_id))
 
 
 @bp.route("/<public_id>/consent/withdraw", methods=["POST"])
 @allow(Role.account_manager, Role.admin, Role.compliance, *PARTNERS, statuses=BROKERS)
 def withdraw(public_id: str):
-    case = get_scoped_or_404(Case, public_id, current_user)
-    form = WithdrawalForm()
-    if form.validate_on_submit():
-        try:
-            pipeline.withdraw_consent(db.session, current_user, case, scope=form.scope.data, reason=form.reason.data,
-                                      ip=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            case = get_scoped_or_404(Case, public_id, current_user)
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The withdrawal is recorded; no copy of key steps will be sent from now on."), "success")
-            return redirect(url_for("cases.view", public_id=case.public_id))
-    return _render_case(case, withdrawal_form=form, status=422)
+    return withdrawal(get_scoped_or_404(Case, public_id, current_user), pipeline.withdraw_consent,
+                      lambda case, form: _render_case(case, withdrawal_form=form, status=422), "cases.view")
 
 
 @bp.route("/cc-log")

@@ -26,6 +26,14 @@ def last_checkpoint(kind: str):
         return None, f"checkpoint refused: {exc}"
 
 
+def stop_if_broken(refused: str | None, problems: list[str]) -> None:
+    """Exit 1 naming each problem, and the last checkpoint if it was refused; nothing when all is well."""
+    if problems or refused:
+        for line in ([refused] if refused else []) + problems:
+            click.echo(line, err=True)
+        raise SystemExit(1)
+
+
 @click.group("audit", help="The hash-chained audit log.")
 def cli():
     pass
@@ -38,13 +46,7 @@ def verify_command():
     deleted. A clean run writes a new checkpoint (schedule it, e.g. hourly)."""
     found, refused = last_checkpoint(CHECKPOINT)
     previous = audit.ChainEnd.from_dict(found.body) if found else None
-    problems = audit.verify(db.session, keyring(), previous)
-    if problems or refused:
-        if refused:
-            click.echo(refused, err=True)
-        for p in problems:
-            click.echo(f"event {p.seq}: {p.problem}", err=True)
-        raise SystemExit(1)
+    stop_if_broken(refused, [f"event {p.seq}: {p.problem}" for p in audit.verify(db.session, keyring(), previous)])
     end = audit.chain_end(db.session, previous)
     write_checkpoint(checkpoint_dir(), CHECKPOINT, keyring(), end.as_dict())
     seen = f" (last checkpoint {found.written_at})" if found else " (first checkpoint)"

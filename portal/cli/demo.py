@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from core.accounts import API_ONLY_ROLES, Role
 
 from ..demo import DEMO_LOGINS, load_demo
+from ..edge import command_unit_of_work
 from ..extensions import db
 from ..mail import link_context
 
@@ -17,9 +18,8 @@ def cli():
     password = os.environ.get("DEMO_PASSWORD", "demo-password")
     from ..agreements.services import broker_identity, seal_config
 
-    with link_context():
+    with command_unit_of_work(), link_context():
         created = load_demo(db.session, password, seal_config(), broker_identity())
-    db.session.commit()
     click.echo(f"demo data: {created} new records" if created else "demo data: already loaded, nothing changed")
     click.echo(f"Sign in at /login with any of these (password: {password}):")
     for email, role in DEMO_LOGINS:

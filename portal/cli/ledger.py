@@ -3,11 +3,12 @@ from flask.cli import with_appcontext
 
 from core.integrity import write_checkpoint
 from ledger import checkpoint
-from ledger.engine import verify
+from ledger.integrity import verify
 
+from ..edge import command_unit_of_work
 from ..extensions import db
 from ..i18n import tr
-from .audit import checkpoint_dir, keyring, last_checkpoint
+from .audit import checkpoint_dir, keyring, last_checkpoint, stop_if_broken
 
 CHECKPOINT = "ledger"
 
@@ -26,12 +27,7 @@ def verify_command():
     problems = verify(db.session)
     if found is not None:
         problems += checkpoint.compare(db.session, found.body, found.written_at)
-    if problems or refused:
-        if refused:
-            click.echo(refused, err=True)
-        for p in problems:
-            click.echo(f"{p.subject}: {p.message}", err=True)
-        raise SystemExit(1)
+    stop_if_broken(refused, [f"{p.subject}: {p.message}" for p in problems])
     seen = checkpoint.fingerprint(db.session)
     write_checkpoint(checkpoint_dir(), CHECKPOINT, keyring(), seen.as_dict())
     click.echo("ledger consistent: every balance matches its postings, every entry balances and matches its "
@@ -46,8 +42,8 @@ def post_events_command():
     from core.db import utcnow
     from ledger.posting import post_pending
 
-    report = post_pending(db.session, utcnow().date())
-    db.session.commit()
+    with command_unit_of_work():
+        report = post_pending(db.session, utcnow().date())
     for event, entry in report.posted:
         click.echo(f"{event.kind} {event.subject}: " + (f"entry {entry.public_id}" if entry else "nothing to post"))
     for failure in report.failed:

@@ -1,9 +1,8 @@
 import click
 from flask.cli import with_appcontext
 
-from core.db import DomainError
-
 from ..accounts.operations import create_api_token, find_user_by_email
+from ..edge import command_unit_of_work
 from ..extensions import db
 
 
@@ -23,10 +22,7 @@ def create(email: str, name: str, days: int | None):
     user = find_user_by_email(db.session, email)
     if user is None or not user.active:
         raise click.ClickException(f"no active user with e-mail {email}")
-    try:
+    with command_unit_of_work():
         token, raw = create_api_token(db.session, user, name, days=days)
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from exc
-    db.session.commit()
     click.echo(raw)
     click.echo(f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC", err=True)

@@ -4,4 +4,4 @@ Only `finance` acts here; `admin` reads (every page is GET-open to both, every f
 """
 from .blueprint import bp  # noqa: F401
 
-from . import reconciliation_views, views  # noqa: F401  (registers the routes)
+from . import views  # noqa: F401  (registers the routes)

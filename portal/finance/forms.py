@@ -5,16 +5,17 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from core import bank_details
 from core.products import ProductLine
 from ledger.statements import parse_period
 
 from ..cases.forms import to_minor_units
 from ..forms import EnumSelectField
+from ..i18n import tr
+
 
 def parse_month(text: str | None) -> date | None:
     """'2026-11' -> date(2026, 11, 1); None when it is not a month the ledger can hold."""
@@ -48,34 +49,26 @@ class BankDetailsForm(FlaskForm):
     bic = StringField(_l("BIC"), validators=[Length(max=11)])
     minimum = StringField(_l("Minimum payout (EUR, or the run's currency)"), validators=[DataRequired()])
 
-    def validate_iban(self, field):
-        try:
-            self.iban_compact = IBAN(field.data).compact
-        except SchwiftyException:
-            raise ValidationError(_l("This IBAN is not valid (check the country code, length and check digits)."))
-
-    def validate_bic(self, field):
-        if field.data:
-            try:
-                self.bic_compact = BIC(field.data).compact
-            except SchwiftyException:
-                raise ValidationError(_l("This BIC is not valid."))
-        else:
-            try:
-                derived = IBAN(self.iban.data or "").bic
-            except SchwiftyException:
-                return  # the IBAN's own message says what is wrong
-            if derived is None:
-                raise ValidationError(_l("Enter the BIC: it cannot be derived from this IBAN."))
-            self.bic_compact = derived.compact
-
     def validate_minimum(self, field):
         try:
             self.minimum_minor = to_minor_units(field.data, "EUR")
         except ValueError:
             raise ValidationError(_l("Enter an amount such as 50 or 50.00."))
-        if self.minimum_minor < 0:
-            raise ValidationError(_l("The minimum cannot be negative."))
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, then the bank's rules (core.bank_details), so every problem shows at once."""
+        valid = super().validate(extra_validators)
+        found = bank_details.problems(self.iban.data, self.bic.data, getattr(self, "minimum_minor", None))
+        for name, message in found.items():
+            if name == "iban" and not (self.iban.data or "").strip():
+                continue  # "this field is required" says it
+            getattr(self, name).errors.append(tr(message))
+            valid = False
+        return valid
+
+    def values(self) -> bank_details.BankDetails:
+        return bank_details.BankDetails(account_holder=self.account_holder.data, iban=self.iban.data,
+                                        bic=self.bic.data or None, minimum_minor=self.minimum_minor)
 
 
 class InsurerRateForm(FlaskForm):

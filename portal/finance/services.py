@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from agreements.queries import agreement_in_force
 from core.accounts import Organisation
-from core.db import DomainError
+from core.errors import DomainError
 from core.i18n import N_
-from ledger.payouts import Debtor, Payee, checked_bank_details
+from ledger.payouts import Payee
+from ledger.sepa import Debtor, checked_bank_details
 
 
 class DebtorNotConfigured(DomainError):

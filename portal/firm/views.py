@@ -1,18 +1,17 @@
 """A partner administrator manages the people of their own firm — and of no other."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from core.accounts import Role, User
-from core.db import DomainError
 
 from ..accounts import operations as ops
 from ..accounts.models import TokenPurpose
+from ..edge import done, unit_of_work
 from ..extensions import db
-from ..forms import apply_domain_errors
 from ..security.access import PARTNERS, allow
 from ..security.scoping import get_scoped_or_404, scoped
 from .forms import MemberForm
@@ -38,17 +37,12 @@ def team():
 def member_new():
     form = MemberForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             user = ops.create_user(db.session, current_user, email=form.email.data, full_name=form.full_name.data,
                                    role=Role(form.role.data), organisation=current_user.organisation,
                                    locale=form.locale.data, ip=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("%(name)s was invited by e-mail.", name=user.full_name), "success")
-            return redirect(url_for("firm.team"))
+        if work.ok:
+            return done(_("%(name)s was invited by e-mail.", name=user.full_name), url_for("firm.team"))
     return render_template("firm/member_form.html", form=form, member=None), 200 if not form.errors else 422
 
 
@@ -65,11 +59,11 @@ def member_edit(public_id: str):
         if member.id == current_user.id and (role is not Role.partner_admin or not form.active.data):
             form.role.errors = [_("You cannot remove your own administrator access.")]
         else:
-            ops.update_user(db.session, current_user, member, ip=request.remote_addr, role=role,
-                            full_name=form.full_name.data, locale=form.locale.data, active=form.active.data)
-            db.session.commit()
-            flash(_("Changes saved."), "success")
-            return redirect(url_for("firm.team"))
+            with unit_of_work(form) as work:
+                ops.update_user(db.session, current_user, member, ip=request.remote_addr, role=role,
+                                full_name=form.full_name.data, locale=form.locale.data, active=form.active.data)
+            if work.ok:
+                return done(_("Changes saved."), url_for("firm.team"))
     return render_template("firm/member_form.html", form=form, member=member), 200 if not form.errors else 422
 
 
@@ -77,10 +71,6 @@ def member_edit(public_id: str):
 @allow(Role.partner_admin)
 def member_send_reset(public_id: str):
     member = _member(public_id)
-    ops.send_password_link(db.session, member, TokenPurpose.reset, actor=current_user, ip=request.remote_addr)
-    db.session.commit()
-    flash(_("A password reset link was sent to %(email)s.", email=member.email), "success")
+    with unit_of_work(success=_("A password reset link was sent to %(email)s.", email=member.email)):
+        ops.send_password_link(db.session, member, TokenPurpose.reset, actor=current_user, ip=request.remote_addr)
     return redirect(url_for("firm.team"))
-
-
-

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from core.accounts import LANGUAGES
 
+from ..edge import unit_of_work
 from ..extensions import db
 from ..security.access import public, signed_in
 from . import dashboards
@@ -28,8 +29,8 @@ def set_language():
     if locale in LANGUAGES:
         session["locale"] = locale
         if current_user.is_authenticated:
-            current_user.locale = locale
-            db.session.commit()
+            with unit_of_work():
+                current_user.locale = locale
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("home.index")

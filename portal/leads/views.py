@@ -10,15 +10,13 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from core.accounts import PartnerStatus, Role
-from core.db import DomainError
 from pipeline import withdrawals
 from pipeline.leads import services
 from pipeline.leads.models import CONSENT_TEXT_VERSIONS, Lead, LeadStatus
 
-from ..consent_forms import WithdrawalForm, consent_given_at
+from ..consent_forms import WithdrawalForm, consent_given_at, withdraw as withdrawal
+from ..edge import done, unit_of_work
 from ..extensions import db
-from ..forms import apply_domain_errors
-from ..i18n import tr
 from ..pagination import paginate
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit
@@ -47,6 +45,10 @@ def index():
                            conflicts=conflicts)
 
 
+def _keep_refusal_trace(refusal) -> None:
+    services.keep_refusal_trace(db.session, current_user, refusal, request.remote_addr)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*PARTNERS, statuses=INTRODUCERS)
 def new():
@@ -63,20 +65,11 @@ def new():
             consent=services.ConsentInput(share_with_broker=bool(form.share_with_broker.data),
                                           cc_on_milestones=bool(form.cc_on_milestones.data),
                                           text_version=CONSENT_TEXT_VERSIONS[-1], given_at=given))
-        try:
+        with unit_of_work(form, keep=_keep_refusal_trace) as work:
             lead, _created = services.submit_lead(db.session, current_user, values, ip=request.remote_addr)
-        except services.HealthDataNotAllowed as exc:
-            db.session.rollback()
-            services.record_refusal(db.session, current_user, exc.categories, request.remote_addr)
-            db.session.commit()
-            apply_domain_errors(form, exc)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Thank you: the lead was sent to the broker."), "success")
-            return redirect(url_for("leads.view", public_id=lead.public_id))
+        if work.ok:
+            return done(_("Thank you: the lead was sent to the broker."),
+                        url_for("leads.view", public_id=lead.public_id))
     return render_template("leads/new.html", form=form, consent_text=services.CONSENT_TEXT,
                            consent_cc_text=services.CONSENT_CC_TEXT), 200 if not form.errors else 422
 
@@ -106,14 +99,8 @@ class AttributionForm(FlaskForm):
 @allow(Role.account_manager, Role.admin)
 def claim(public_id: str):
     lead = get_scoped_or_404(Lead, public_id, current_user)
-    try:
+    with unit_of_work(success=_("You are working this lead.")):
         services.claim(db.session, current_user, lead)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(tr(exc.message, **exc.params), "error")
-    else:
-        db.session.commit()
-        flash(_("You are working this lead."), "success")
     return redirect(url_for("leads.view", public_id=lead.public_id))
 
 
@@ -123,51 +110,31 @@ def attribution(public_id: str):
     lead = get_scoped_or_404(Lead, public_id, current_user)
     form = AttributionForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             services.decide_attribution(db.session, current_user, lead, to_earlier=request.form.get("to") == "earlier",
                                         reason=form.reason.data, ip=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Attribution recorded."), "success")
-            return redirect(url_for("leads.view", public_id=lead.public_id))
+        if work.ok:
+            return done(_("Attribution recorded."), url_for("leads.view", public_id=lead.public_id))
     return _render_lead(lead, attribution_form=form, status=422)
 
 
 @bp.route("/<public_id>/consent/withdraw", methods=["POST"])
 @allow(*QUEUE_ROLES, *PARTNERS, statuses=INTRODUCERS)
 def withdraw(public_id: str):
-    lead = get_scoped_or_404(Lead, public_id, current_user)
-    form = WithdrawalForm()
-    if form.validate_on_submit():
-        try:
-            withdrawals.withdraw_consent(db.session, current_user, lead, scope=form.scope.data, reason=form.reason.data,
-                                      ip=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The withdrawal is recorded; no copy of key steps will be sent from now on."), "success")
-            return redirect(url_for("leads.view", public_id=lead.public_id))
-    return _render_lead(lead, withdrawal_form=form, status=422)
+    return withdrawal(get_scoped_or_404(Lead, public_id, current_user), withdrawals.withdraw_consent,
+                      lambda lead, form: _render_lead(lead, withdrawal_form=form, status=422), "leads.view")
 
 
 @bp.route("/<public_id>/status", methods=["POST"])
 @allow(Role.account_manager, Role.admin)
 def set_status(public_id: str):
     lead = get_scoped_or_404(Lead, public_id, current_user)
-    try:
-        services.set_status(db.session, current_user, lead, LeadStatus(request.form.get("status", "")),
-                            ip=request.remote_addr)
-    except (DomainError, ValueError) as exc:
-        db.session.rollback()
-        flash(tr(exc.message, **exc.params) if isinstance(exc, DomainError) else _("Not a valid choice."), "error")
+    status = {s.value: s for s in LeadStatus}.get(request.form.get("status", ""))
+    if status is None:
+        flash(_("Not a valid choice."), "error")
     else:
-        db.session.commit()
-        flash(_("Lead status recorded."), "success")
+        with unit_of_work(success=_("Lead status recorded.")):
+            services.set_status(db.session, current_user, lead, status, ip=request.remote_addr)
     return redirect(url_for("leads.view", public_id=lead.public_id))
 
 
@@ -190,13 +157,8 @@ def convert(public_id: str):
         values = CaseInput(**form.household(), consent=services.ConsentInput(
             share_with_broker=True, cc_on_milestones=consent.cc_on_milestones, text_version=consent.text_version,
             given_at=consent.given_at))
-        try:
+        with unit_of_work(form) as work:
             case = convert_lead(db.session, current_user, lead, values, ip=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The lead is now a case."), "success")
-            return redirect(url_for("cases.view", public_id=case.public_id))
+        if work.ok:
+            return done(_("The lead is now a case."), url_for("cases.view", public_id=case.public_id))
     return render_template("leads/convert.html", lead=lead, form=form), 200 if not form.errors else 422

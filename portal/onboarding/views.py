@@ -1,7 +1,7 @@
 """Applying to become a partner, and following the onboarding checklist."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,12 +10,12 @@ from agreements.models import Agreement
 from compliance import onboarding as rules
 from compliance.models import Review
 from core.accounts import Organisation, Role
-from core.db import DomainError
 from core.partners import Lifecycle
 
+from ..edge import done, unit_of_work
 from ..extensions import db, limiter
-from ..forms import apply_domain_errors
 from ..security.access import PARTNERS, allow, public
+from ..security.scoping import get_or_404
 from . import operations as ops
 from .forms import ApplicationForm, DecisionForm
 
@@ -28,14 +28,10 @@ bp = Blueprint("onboarding", __name__)
 def apply():
     form = ApplicationForm()
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             ops.apply(db.session, admin_name=form.admin_name.data.strip(), admin_email=form.admin_email.data,
                       locale=str(get_locale()), ip=request.remote_addr, **form.values())
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
+        if work.ok:
             return redirect(url_for("onboarding.applied"))
     return render_template("onboarding/apply.html", form=form), 200 if not form.errors else 422
 
@@ -55,56 +51,39 @@ def checklist():
                            agreement=ops.latest_agreement(db.session, org))
 
 
-def _org(public_id: str) -> Organisation:
-    org = db.session.execute(select(Organisation).where(Organisation.public_id == public_id)).scalar_one_or_none()
-    if org is None:
-        abort(404)
-    return org
-
-
 @bp.route("/admin/organisations/<public_id>/decision", methods=["POST"])
 @allow(Role.compliance)
 def decide(public_id: str):
     """Compliance approves or rejects the status the firm claims; approval prepares the draft agreement."""
-    org = _org(public_id)
+    org = get_or_404(Organisation, public_id)
     form = DecisionForm()
     approve = request.form.get("decision") == "approve"
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             agreement = ops.decide(db.session, current_user, org, approve=approve, reason=form.reason.data,
                                    ip=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            if agreement is not None:
-                flash(_("Status approved. Draft agreement %(reference)s is prepared.", reference=agreement.reference),
-                      "success")
-                return redirect(url_for("agreements.view", public_id=agreement.public_id))
-            flash(_("Application rejected. The reason is recorded."), "success")
-            return redirect(url_for("admin.organisation_view", public_id=org.public_id))
+        if work.ok and agreement is None:
+            return done(_("Application rejected. The reason is recorded."),
+                        url_for("admin.organisation_view", public_id=org.public_id))
+        if work.ok:
+            return done(_("Status approved. Draft agreement %(reference)s is prepared.", reference=agreement.reference),
+                        url_for("agreements.view", public_id=agreement.public_id))
     return render_template("admin/organisation.html", **organisation_context(org, decision_form=form)), 422
 
 
 @bp.route("/admin/organisations/<public_id>/suspension", methods=["POST"])
 @allow(Role.compliance, Role.admin)
 def suspension(public_id: str):
-    org = _org(public_id)
+    org = get_or_404(Organisation, public_id)
     form = DecisionForm()
     suspend = request.form.get("action") == "suspend"
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             rules.set_suspended(db.session, current_user, org, suspended=suspend, reason=form.reason.data,
                                 ip=request.remote_addr)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The firm is suspended: it cannot submit new business.") if suspend
-                  else _("The firm is reinstated."), "success")
-            return redirect(url_for("admin.organisation_view", public_id=org.public_id))
+        if work.ok:
+            return done(_("The firm is suspended: it cannot submit new business.") if suspend
+                        else _("The firm is reinstated."), url_for("admin.organisation_view", public_id=org.public_id))
     return render_template("admin/organisation.html", **organisation_context(org, suspension_form=form)), 422
 
 

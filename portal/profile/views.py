@@ -1,7 +1,7 @@
 """The signed-in user's own settings: language and personal API tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,12 +10,13 @@ from sqlalchemy import select
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.db import DomainError, utcnow
+from core.db import utcnow
 
 from ..accounts import operations as ops
 from ..accounts.models import ApiToken
+from ..edge import done, unit_of_work
 from ..extensions import db
-from ..forms import apply_domain_errors, language_choices
+from ..forms import language_choices
 from ..security.access import signed_in
 
 bp = Blueprint("profile", __name__, url_prefix="/me")
@@ -45,11 +46,11 @@ class TokenForm(FlaskForm):
 def settings():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        ops.update_user(db.session, current_user, current_user, full_name=form.full_name.data,
-                        locale=form.locale.data)
-        db.session.commit()
-        flash(_("Changes saved."), "success")
-        return redirect(url_for("profile.settings"))
+        with unit_of_work(form) as work:
+            ops.update_user(db.session, current_user, current_user, full_name=form.full_name.data,
+                            locale=form.locale.data)
+        if work.ok:
+            return done(_("Changes saved."), url_for("profile.settings"))
     return render_template("profile/settings.html", form=form), 200 if not form.errors else 422
 
 
@@ -59,14 +60,10 @@ def tokens():
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        try:
+        with unit_of_work(form) as work:
             token, raw = ops.create_api_token(db.session, current_user, form.name.data, request.remote_addr,
                                               days=form.days.data)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
+        if work.ok:
             new_token = {"raw": raw, "expires_at": token.expires_at,
                          "days": round((token.expires_at - token.created_at).total_seconds() / 86400)}
             form = TokenForm(formdata=None)
@@ -83,7 +80,7 @@ def token_revoke(public_id: str):
         ApiToken.public_id == public_id, ApiToken.user_id == current_user.id)).scalar_one_or_none()
     if token is None:
         abort(404)
-    ops.revoke_api_token(db.session, current_user, token, request.remote_addr)
-    db.session.commit()
-    flash(_("Token “%(name)s” revoked. Programs using it can no longer connect.", name=token.name), "success")
+    with unit_of_work(success=_("Token “%(name)s” revoked. Programs using it can no longer connect.",
+                                name=token.name)):
+        ops.revoke_api_token(db.session, current_user, token, request.remote_addr)
     return redirect(url_for("profile.tokens"))

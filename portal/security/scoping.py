@@ -5,7 +5,6 @@ Use these for every query of partner data; a record of another firm is "not foun
 """
 from __future__ import annotations
 
-from flask import abort
 from sqlalchemy import Select, false, select
 
 from core.accounts import Role
@@ -24,10 +23,13 @@ def scoped(stmt: Select, model, user, *, org_column=None) -> Select:
 
 def get_scoped_or_404(model, public_id: str, user, *, org_column=None):
     stmt = scoped(select(model).where(model.public_id == public_id), model, user, org_column=org_column)
-    obj = db.session.execute(stmt).scalar_one_or_none()
-    if obj is None:
-        abort(404)
-    return obj
+    return db.one_or_404(stmt)
+
+
+def get_or_404(model, public_id: str):
+    """A record by its public id, not scoped to a firm: for routes only the broker's staff reach, and for what
+    is not partner data (an insurer, a payout run)."""
+    return db.one_or_404(select(model).where(model.public_id == public_id))
 
 
 def is_partner_admin(user) -> bool:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from compliance import health_data
-from compliance.health_data import (
-    CATEGORIES, LANGUAGES, Hit, LexiconError, Screener, contains_health_data, normalise, screen,
-)
+from compliance.errors import LexiconError
+from compliance.health_data import CATEGORIES, LANGUAGES, Hit, Screener, contains_health_data, screen
+from compliance.health_matcher import normalise
 
 CORPUS_DIR = Path(__file__).resolve().parent / "health_corpus"
 MIN_PRECISION = MIN_RECALL = 0.95

@@ -1,7 +1,8 @@
 """Intermediary register numbers and company numbers, as compliance checks them when a firm is onboarded."""
 import pytest
 
-from compliance.registers import InvalidRegistration, check_company_number, check_registration
+from compliance.errors import InvalidRegistration
+from compliance.registers import check_company_number, check_registration
 
 
 @pytest.mark.parametrize("register, given, stored", [

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session
 
 from ledger import engine
-from ledger.engine import credit, debit
+from ledger.money import credit, debit
 from ledger.models import Account, AccountType, JournalEntry, Posting
 from tests.dbtools import failure_injected
 

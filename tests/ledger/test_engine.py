@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
-from core.db import AppendOnlyViolation
+from core.errors import AppendOnlyViolation
 from ledger import engine
-from ledger.engine import Line, credit, debit
+from ledger.money import Line, credit, debit
 from ledger.models import Account, AccountType, JournalEntry, Posting
 
 D1, D2, D3 = date(2026, 11, 2), date(2026, 11, 10), date(2026, 11, 20)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import engine
-from ledger.engine import credit, debit
+from ledger.money import credit, debit
 from ledger.models import Account, AccountType, JournalEntry, Posting
 from tests.ledger.test_concurrency import in_transaction, run_threads
 

@@ -12,9 +12,8 @@ from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractTerm
 from core.events import CONTRACT_CANCELLED, BusinessEvent, emit
 from ledger import commissions, engine, reconciliation, reports
-from ledger.engine import credit, debit
-from ledger.models import AccountType, JournalEntry
-from ledger.reconciliation_models import ItemKind
+from ledger.money import credit, debit
+from ledger.models import AccountType, ItemKind, JournalEntry
 from tests.dbtools import triggers_suspended
 from tests.ledger import books
 

@@ -24,9 +24,7 @@ from core import events
 from core.accounts import PartnerStatus, Role
 from core.contracts import ContractStatus
 from ledger import commissions, engine, payouts, receipts
-from ledger.models import JournalEntry
-from ledger.payouts import ExclusionReason, RunStatus
-from ledger.reconciliation_models import InsurerStatement, ItemKind, ReconciliationItem
+from ledger.models import ExclusionReason, InsurerStatement, ItemKind, JournalEntry, ReconciliationItem, RunStatus
 from tests.ledger.books import add_agreement, place_and_post
 from tests.ledger.test_concurrency import in_transaction, run_threads
 from tests.system_tools import pain001_errors, xmllint_errors
@@ -351,7 +349,7 @@ def test_a_crash_after_the_postings_leaves_the_run_prepared_and_it_can_be_approv
             raise Crash("the process died after posting, before the commit")
         return result
 
-    monkeypatch.setattr(engine, "post", crashing)
+    monkeypatch.setattr(payouts, "post", crashing)  # the post the approval makes
     with pytest.raises(Crash):
         approve(session, staff, run, commit=False)
     session.rollback()

@@ -18,7 +18,7 @@ from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
 from core.events import BusinessEvent
 from core.products import ProductLine
 from ledger import commissions, engine
-from ledger.engine import credit, debit
+from ledger.money import credit, debit
 from ledger.models import Account, AccountType, JournalEntry
 from tests.dbtools import emptied
 from tests.ledger.books import add_agreement, add_insurer

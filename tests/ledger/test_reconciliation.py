@@ -13,8 +13,7 @@ from core import events
 from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, Insurer
 from ledger import commissions, engine, receipts, reconciliation as rec, statement_files
-from ledger.models import JournalEntry
-from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
+from ledger.models import InsurerReceipt, InsurerStatement, ItemKind, JournalEntry, ReconciliationItem, Resolution
 from tests.ledger import books as ledger_books
 from tests.ledger.books import add_agreement, add_insurer
 

@@ -15,16 +15,18 @@ from sqlalchemy.orm import Session
 from compliance.cc_policy import CcReason
 from core.accounts import CommunicationModel, PartnerStatus, Role, User
 from core.contracts import Contract, ContractStatus, Insurer
-from core.db import AppendOnlyViolation, utcnow
+from core.db import utcnow
+from core.errors import AppendOnlyViolation
 from core.events import BusinessEvent
 from core.outbox import OutboxMessage, deliver_due
 from core.products import ProductLine
 from core.transports import FileTransport
 from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
-from pipeline.cases.pipeline import MoveRefused, Placement, PlacementRefused, move, term_end
+from pipeline.cases.pipeline import Placement, move, term_end
 from pipeline.cases.services import convert_lead
+from pipeline.errors import AttributionRefused, MoveRefused, PlacementRefused
 from pipeline.leads.models import Lead, LeadStatus
-from pipeline.leads.services import AttributionRefused, decide_attribution, set_status
+from pipeline.leads.services import decide_attribution, set_status
 from pipeline.withdrawals import withdraw_consent
 from tests.pipeline.case_data import case_input, walk
 

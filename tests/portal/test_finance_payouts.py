@@ -18,8 +18,7 @@ from core.audit import AuditEvent
 from core.contracts import Contract, ContractTerm, Insurer
 from core.products import ProductLine
 from ledger import commissions, engine
-from ledger.models import JournalEntry
-from ledger.payouts import PayoutRun, RunStatus
+from ledger.models import JournalEntry, PayoutRun, RunStatus
 from tests.conftest import csrf_from
 from tests.ledger.books import add_agreement, add_insurer, place_and_post
 from tests.system_tools import pain001_errors

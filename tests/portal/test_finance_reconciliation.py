@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from core.accounts import Role
 from core.db import utcnow
 from ledger import commissions, engine
-from ledger.models import JournalEntry
-from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
+from ledger.models import InsurerReceipt, InsurerStatement, ItemKind, JournalEntry, ReconciliationItem, Resolution
 from tests.conftest import csrf_from
 from tests.ledger.test_reconciliation import csv_bytes, place, setup_books
 

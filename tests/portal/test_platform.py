@@ -102,7 +102,7 @@ def test_demo_data_is_idempotent_and_every_login_works(app, session, login):
     assert statuses == set(PartnerStatus)
     # the ledger side: the placed contract's commission posted, released and paid in an approved run
     from ledger import engine
-    from ledger.payouts import PayoutRun, RunStatus
+    from ledger.models import PayoutRun, RunStatus
 
     run = session.execute(select(PayoutRun)).scalar_one()
     assert run.status is RunStatus.approved and run.lines and run.pain001 and run.total_minor > 0

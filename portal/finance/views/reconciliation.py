@@ -7,46 +7,32 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from core import audit
 from core.accounts import Role
 from core.contracts import Contract, Insurer
-from core.db import DomainError, utcnow
-from ledger import receipts as money_in, reconciliation as rec, statement_files
-from ledger.reconciliation_models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
+from ledger import operations as ops, receipts as money_in, reconciliation as rec, statement_files
+from ledger.errors import problem_text
+from ledger.models import InsurerReceipt, InsurerStatement, ItemKind, ReconciliationItem, Resolution
 from ledger.statements import parse_period
 
-from ..extensions import db
-from ..forms import apply_domain_errors
-from ..i18n import tr
-from ..pagination import paginate
-from ..security.access import allow
-from .blueprint import bp
-from .exports import csv_response, decimal_amount
-from .reconciliation_forms import ReceiptForm, ResolveForm, StatementUploadForm
+from ...edge import done, unit_of_work
+from ...extensions import db
+from ...forms import apply_domain_errors
+from ...i18n import tr
+from ...pagination import paginate
+from ...security.access import allow
+from ...security.scoping import get_or_404
+from ..blueprint import bp
+from ..common import READERS, today, wants_csv
+from ..exports import csv_response, decimal_amount
+from ..reconciliation_forms import ReceiptForm, ResolveForm, StatementUploadForm
 
-READERS = (Role.finance, Role.admin)
 #: offered even before any contract uses them; the currencies of our contracts are added
 CURRENCIES = ("EUR", "GBP", "USD", "CHF")
-
-
-def _today():
-    return utcnow().date()
-
-
-def _wants_csv() -> bool:
-    return request.args.get("format") == "csv"
-
-
-def _by_public_id(model, public_id: str):
-    obj = db.session.execute(select(model).where(model.public_id == public_id)).scalar_one_or_none()
-    if obj is None:
-        abort(404)
-    return obj
 
 
 def _currencies() -> list[str]:
@@ -76,7 +62,7 @@ def _upload_form() -> StatementUploadForm:
     form.insurer.choices = [("", _("— choose —"))] + [(i.public_id, i.name) for i in _insurers(active_only=True)]
     form.currency.choices = [(c, c) for c in _currencies()]
     if request.method == "GET":
-        form.period.data = f"{(_today().replace(day=1) - timedelta(days=1)):%Y-%m}"
+        form.period.data = f"{(today().replace(day=1) - timedelta(days=1)):%Y-%m}"
         form.currency.data = "EUR"
     return form
 
@@ -87,7 +73,7 @@ def _statements_page(form: StatementUploadForm, status: int = 200):
     if insurer_id:
         stmt = stmt.join(Insurer, Insurer.id == InsurerStatement.insurer_id).where(Insurer.public_id == insurer_id)
     names = _insurer_names()
-    if _wants_csv():
+    if wants_csv():
         return _statements_csv(db.session.execute(stmt).scalars().all(), names)
     page = paginate(stmt)
     rows = [(s, names.get(s.insurer_id, "?"), money_in.statement_summary(db.session, s)) for s in page.items]
@@ -121,25 +107,23 @@ def insurer_statement_upload():
     form = _upload_form()
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            statement = rec.import_statement(
-                db.session, insurer=_by_public_id(Insurer, form.insurer.data),
-                period=parse_period(form.period.data.strip()),
-                currency=form.currency.data, filename=upload.filename or "statement", content=upload.read(),
-                uploaded_by=current_user.email)
-            audit.record(db.session, "insurer_statement.imported", actor=current_user, subject=statement,
-                         filename=statement.filename, sha256=statement.sha256, lines=len(statement.items))
-        except statement_files.StatementInvalid as exc:
-            db.session.rollback()
-            form.file.errors = [statement_files.problem_text(problem, tr) for problem in exc.problems]
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Statement imported: %(n)s lines to check.", n=len(statement.items)), "success")
-            return redirect(url_for("finance.insurer_statement", public_id=statement.public_id))
+        with unit_of_work(show=lambda refusal: _show_upload_refusal(form, refusal)) as work:
+            statement = ops.import_insurer_statement(
+                db.session, current_user, insurer=get_or_404(Insurer, form.insurer.data),
+                period=parse_period(form.period.data.strip()), currency=form.currency.data,
+                filename=upload.filename or "statement", content=upload.read())
+        if work.ok:
+            return done(_("Statement imported: %(n)s lines to check.", n=len(statement.items)),
+                        url_for("finance.insurer_statement", public_id=statement.public_id))
     return _statements_page(form, 422)
+
+
+def _show_upload_refusal(form: StatementUploadForm, refusal) -> None:
+    """A file that cannot be imported lists each of its problems under the file field."""
+    if isinstance(refusal, statement_files.StatementInvalid):
+        form.file.errors = [problem_text(problem, tr) for problem in refusal.problems]
+    else:
+        apply_domain_errors(form, refusal)
 
 
 def _filters() -> dict[str, str]:
@@ -152,7 +136,7 @@ def _statement_page(statement: InsurerStatement, errors: dict | None = None, sta
     filters = _filters()
     items = [i for i in statement.items if (not filters["kind"] or i.kind.value == filters["kind"])
              and (not filters["resolution"] or i.resolution.value == filters["resolution"])]
-    if _wants_csv():
+    if wants_csv():
         return _items_csv(statement, items)
     receipts = db.session.execute(select(InsurerReceipt).where(InsurerReceipt.statement_id == statement.id)
                                   .order_by(InsurerReceipt.received_on, InsurerReceipt.id)).scalars().all()
@@ -179,28 +163,23 @@ def _items_csv(statement: InsurerStatement, items):
 @bp.route("/insurer-statements/<public_id>")
 @allow(*READERS)
 def insurer_statement(public_id: str):
-    return _statement_page(_by_public_id(InsurerStatement, public_id))
+    return _statement_page(get_or_404(InsurerStatement, public_id))
 
 
 @bp.route("/reconciliation-items/<public_id>/resolve", methods=["POST"])
 @allow(Role.finance)
 def reconciliation_item_resolve(public_id: str):
-    item = _by_public_id(ReconciliationItem, public_id)
+    item = get_or_404(ReconciliationItem, public_id)
     form = ResolveForm()
+    messages = []
     if form.validate_on_submit():
-        try:
-            rec.resolve(db.session, item, action=form.action.data, by=current_user.email, note=form.note.data,
-                        today=_today())
-            audit.record(db.session, "reconciliation_item.resolved", actor=current_user, subject=item,
-                         decision=form.action.data, kind=item.kind.value, policy_number=item.policy_number)
-        except DomainError as exc:
-            db.session.rollback()
-            messages = [tr(exc.message, **exc.params)]
-        else:
-            db.session.commit()
-            flash(_("Line %(policy)s: %(resolution)s.", policy=item.policy_number, resolution=tr(item.resolution.label)),
-                  "success")
-            return redirect(url_for("finance.insurer_statement", public_id=item.statement.public_id, **_filters()))
+        with unit_of_work(show=lambda refusal: messages.append(tr(refusal.message, **refusal.params))) as work:
+            ops.resolve_statement_line(db.session, current_user, item, action=form.action.data, note=form.note.data,
+                                       today=today())
+        if work.ok:
+            return done(_("Line %(policy)s: %(resolution)s.", policy=item.policy_number,
+                          resolution=tr(item.resolution.label)),
+                        url_for("finance.insurer_statement", public_id=item.statement.public_id, **_filters()))
     else:
         messages = [m for errors in form.errors.values() for m in errors]
     return _statement_page(item.statement, errors={item.public_id: messages}, status=422)
@@ -218,7 +197,7 @@ def _receipt_form() -> ReceiptForm:
     form.statement.choices = [("", _("— none —"))] + [
         (s.public_id, f"{names.get(s.insurer_id, '?')} · {_period(s)} · {s.currency} · {s.filename}") for s in recent]
     if request.method == "GET":
-        form.received_on.data, form.currency.data = _today(), "EUR"
+        form.received_on.data, form.currency.data = today(), "EUR"
         chosen = next((s for s in recent if s.public_id == request.args.get("statement")), None)
         if chosen is not None:
             form.statement.data, form.currency.data = chosen.public_id, chosen.currency
@@ -230,7 +209,7 @@ def _receipts_page(form: ReceiptForm, status: int = 200):
     stmt = select(InsurerReceipt).order_by(InsurerReceipt.received_on.desc(), InsurerReceipt.id.desc())
     names = _insurer_names()
     statements = dict(db.session.execute(select(InsurerStatement.id, InsurerStatement.public_id)).all())
-    if _wants_csv():
+    if wants_csv():
         return csv_response("insurer-receipts.csv", ["insurer", "received_on", "amount", "currency", "bank_reference",
                                                      "statement", "recorded_by"],
                             [(names.get(r.insurer_id, "?"), r.received_on.isoformat(),
@@ -252,27 +231,18 @@ def receipts():
 def receipt_record():
     form = _receipt_form()
     if form.validate_on_submit():
-        statement = _by_public_id(InsurerStatement, form.statement.data) if form.statement.data else None
-        try:
-            receipt, created = money_in.record_receipt(
-                db.session, insurer=_by_public_id(Insurer, form.insurer.data), amount_minor=form.amount_minor,
-                currency=form.currency.data, received_on=form.received_on.data,
-                bank_reference=form.bank_reference.data, recorded_by=current_user.email, today=_today(),
-                statement=statement)
+        statement = get_or_404(InsurerStatement, form.statement.data) if form.statement.data else None
+        with unit_of_work(form) as work:
+            _receipt, created = ops.record_insurer_receipt(
+                db.session, current_user, insurer=get_or_404(Insurer, form.insurer.data),
+                amount_minor=form.amount_minor, currency=form.currency.data, received_on=form.received_on.data,
+                bank_reference=form.bank_reference.data, today=today(), statement=statement)
+        if work.ok:
+            back = url_for("finance.insurer_statement", public_id=statement.public_id) if statement is not None \
+                else url_for("finance.receipts")
             if created:
-                audit.record(db.session, "insurer_receipt.recorded", actor=current_user, subject=receipt,
-                             amount_minor=receipt.amount_minor, currency=receipt.currency,
-                             bank_reference=receipt.bank_reference)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_errors(form, exc)
-            return _receipts_page(form, 422)
-        db.session.commit()
-        flash(_("Receipt recorded.") if created else _("This bank reference was recorded already: nothing was "
-                                                          "posted twice."), "success" if created else "info")
-        if statement is not None:
-            return redirect(url_for("finance.insurer_statement", public_id=statement.public_id))
-        return redirect(url_for("finance.receipts"))
+                return done(_("Receipt recorded."), back)
+            return done(_("This bank reference was recorded already: nothing was posted twice."), back, "info")
     return _receipts_page(form, 422)
 
 
@@ -281,17 +251,17 @@ def receipt_record():
 @bp.route("/receivables")
 @allow(*READERS)
 def receivables():
-    today = _today()
-    rows = money_in.receivables_ageing(db.session, today)
+    on = today()
+    rows = money_in.receivables_ageing(db.session, on)
     totals = money_in.ageing_totals(rows)
-    if _wants_csv():
+    if wants_csv():
         out = [(r.insurer_name, r.insurer_code, r.currency, *(decimal_amount(v, r.currency) for v in
                                                               (*r.buckets, r.unapplied_minor, r.balance_minor)))
                for r in rows]
         out += [(_("Total"), "", t.currency, *(decimal_amount(v, t.currency) for v in
                                                 (*t.buckets, t.unapplied_minor, t.balance_minor)))
                 for t in totals.values()]
-        return csv_response(f"receivables-ageing-{today:%Y-%m-%d}.csv",
+        return csv_response(f"receivables-ageing-{on:%Y-%m-%d}.csv",
                             ["insurer", "code", "currency", "days_0_30", "days_31_60", "days_61_90", "days_over_90",
                              "unapplied", "balance"], out)
-    return render_template("finance/receivables.html", rows=rows, totals=totals, today=today)
+    return render_template("finance/receivables.html", rows=rows, totals=totals, today=on)

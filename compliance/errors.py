@@ -1,0 +1,22 @@
+"""Every refusal of compliance (each a `core.errors.DomainError`), and the error of a malformed lexicon."""
+from __future__ import annotations
+
+from core.errors import DomainError
+from core.i18n import N_
+
+
+class InvalidRegistration(DomainError):
+    code = "invalid_registration"
+
+
+class ReviewRefused(DomainError):
+    code = "review_refused"
+
+
+#: a decision (approval, rejection, suspension) is recorded with a written reason
+REASON_REQUIRED = N_("Write the reason for the decision (at least 10 characters).")
+
+
+class LexiconError(ValueError):
+    """A lexicon file of the health-data screen has a malformed line or pattern (a fault of the deployment, not a
+    refusal of the user's input)."""

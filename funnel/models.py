@@ -1,0 +1,312 @@
+"""The funnel's records: tariff and zone-table versions (append-only, effective-dated), the volunteers and
+their declared dependants as the roster feed keeps them, the roster's event log, and the funnel's events."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, append_only, created_at, enum_column, intpk, new_public_id, public_id
+from core.i18n import N_
+
+from .catalogue import Cover, PersonCategory, Programme
+
+# --- products: tariff and zone-table versions --------------------------------------------------------------------
+
+
+@append_only
+class TariffVersion(Base):
+    """One cover's tariff from a date on. Never changed: a new price is a new version, and a quote or a
+    contract names the version it used by `ref`."""
+
+    __tablename__ = "tariff_versions"
+    __table_args__ = (Index("ix_tariff_versions_cover_effective", "cover", "effective_from"),)
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    #: stable reference recorded by quotes and contracts, e.g. "health-2026-01-01-1"
+    ref: Mapped[str] = mapped_column(String(48), unique=True)
+    cover: Mapped[Cover] = mapped_column(enum_column(Cover))
+    effective_from: Mapped[date] = mapped_column(Date)
+    #: the grid as data (see funnel.grid for its shape; read it through funnel.tariffs, which validates it)
+    grid: Mapped[dict] = mapped_column(JSON)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: the staff member who entered it (null: loaded by the system, e.g. the sample data)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+@append_only
+class ZoneTable(Base):
+    """Which zone each mission country is in, from a date on; reviewed_on says when staff last checked it."""
+
+    __tablename__ = "zone_tables"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    ref: Mapped[str] = mapped_column(String(48), unique=True)
+    effective_from: Mapped[date] = mapped_column(Date, index=True)
+    reviewed_on: Mapped[date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    countries: Mapped[list["ZoneTableCountry"]] = relationship(order_by="ZoneTableCountry.country")
+
+
+@append_only
+class ZoneTableCountry(Base):
+    __tablename__ = "zone_table_countries"
+    __table_args__ = (UniqueConstraint("zone_table_id", "country"),
+                      CheckConstraint("zone BETWEEN 1 AND 3", name="zone_known"))
+
+    id: Mapped[intpk]
+    zone_table_id: Mapped[int] = mapped_column(ForeignKey("zone_tables.id"))
+    #: ISO 3166-1 alpha-2
+    country: Mapped[str] = mapped_column(String(2))
+    zone: Mapped[int] = mapped_column(Integer)
+
+
+# --- volunteers, as the roster feed keeps them --------------------------------------------------------------------
+
+
+class VolunteerState(enum.Enum):
+    in_post = "in_post"
+    radiated = "radiated"
+    interrupted = "interrupted"
+
+    @property
+    def label(self) -> str:
+        return VOLUNTEER_STATE_LABELS[self]
+
+
+VOLUNTEER_STATE_LABELS = {
+    VolunteerState.in_post: N_("On mission"),
+    VolunteerState.radiated: N_("Mission ended"),
+    VolunteerState.interrupted: N_("Mission interrupted"),
+}
+
+
+#: a volunteer's or dependant's public id, also the "sentinel" SQLAlchemy needs to insert a batch of them in one
+#: statement on SQLite (which cannot tell the generated keys apart otherwise): see funnel.roster
+def _sentinel_public_id() -> Column:
+    return Column(String(32), unique=True, nullable=False, default=new_public_id, insert_sentinel=True)
+
+
+class Volunteer(Base):
+    __tablename__ = "volunteers"
+
+    id: Mapped[intpk]
+    public_id: Mapped[str] = _sentinel_public_id()
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime | None]
+    #: the programme operator's file reference (the roster's key)
+    file_ref: Mapped[str] = mapped_column(String(32), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    birth_date: Mapped[date] = mapped_column(Date)
+    programme: Mapped[Programme] = mapped_column(enum_column(Programme, length=8))
+    #: ISO 3166-1 alpha-2
+    mission_country: Mapped[str] = mapped_column(String(2), index=True)
+    mission_start: Mapped[date] = mapped_column(Date)
+    #: the mission's last day: planned, moved by a prolongation, or brought forward by a radiation or interruption
+    mission_end: Mapped[date] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(8))
+    state: Mapped[VolunteerState] = mapped_column(enum_column(VolunteerState), default=VolunteerState.in_post)
+    #: why the mission was interrupted, as the operator said it
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+    #: the time of the newest roster event applied to the identity and contact details, and to the mission's
+    #: end and state: an older event arriving later changes neither
+    details_as_of: Mapped[datetime]
+    mission_as_of: Mapped[datetime]
+
+    dependants: Mapped[list["Dependant"]] = relationship(back_populates="volunteer", order_by="Dependant.id")
+
+    @property
+    def current_dependants(self) -> list["Dependant"]:
+        return [d for d in self.dependants if d.removed_at is None]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class DependantSource(enum.Enum):
+    roster = "roster"
+    volunteer = "volunteer"
+
+
+class Dependant(Base):
+    """A spouse, partner or child the roster carried or the volunteer declared. A roster update that no longer
+    lists a dependant marks it removed (what was covered stays traceable)."""
+
+    __tablename__ = "volunteer_dependants"
+    __table_args__ = (CheckConstraint("category IN ('spouse', 'child')", name="dependant_category"),)
+
+    id: Mapped[intpk]
+    public_id: Mapped[str] = _sentinel_public_id()
+    created_at: Mapped[created_at]
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    category: Mapped[PersonCategory] = mapped_column(enum_column(PersonCategory))
+    birth_date: Mapped[date] = mapped_column(Date)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[DependantSource] = mapped_column(enum_column(DependantSource))
+    #: the birth, adoption, marriage... that made them a dependant, when declared after the adhesion
+    event_date: Mapped[date | None] = mapped_column(Date)
+    declared_on: Mapped[date | None] = mapped_column(Date)
+    removed_at: Mapped[datetime | None]
+
+    volunteer: Mapped[Volunteer] = relationship(back_populates="dependants")
+
+
+# --- the roster feed's log --------------------------------------------------------------------------------------
+
+
+class RosterEventKind(enum.Enum):
+    affiliation = "affiliation"
+    radiation = "radiation"
+    prolongation = "prolongation"
+    interruption = "interruption"
+
+
+class Outcome(enum.Enum):
+    created = "created"
+    updated = "updated"
+    unchanged = "unchanged"
+    rejected = "rejected"
+
+    @property
+    def label(self) -> str:
+        return OUTCOME_LABELS[self]
+
+
+OUTCOME_LABELS = {
+    Outcome.created: N_("Volunteer added"),
+    Outcome.updated: N_("Volunteer updated"),
+    Outcome.unchanged: N_("No change"),
+    Outcome.rejected: N_("Rejected"),
+}
+
+
+class RosterSource(enum.Enum):
+    api = "api"
+    csv = "csv"
+
+
+class RosterImport(Base):
+    """One delivery of roster events (an API batch, a CSV file): the import history staff see."""
+
+    __tablename__ = "roster_imports"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    source: Mapped[RosterSource] = mapped_column(enum_column(RosterSource))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    #: who sent it: the operator's service account, or the staff member who uploaded the file
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    #: events already applied by an earlier delivery, answered as then
+    replayed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@append_only
+class RosterEvent(Base):
+    """Each record of a delivery and what became of it. An applied event's id is unique: a replay finds it and
+    answers as before. A rejected record keeps no claim on its id, so the operator can send it again, corrected."""
+
+    __tablename__ = "roster_events"
+    __table_args__ = (
+        Index("uq_roster_events_applied_event_id", "event_id", unique=True,
+              sqlite_where=text("outcome <> 'rejected'"), postgresql_where=text("outcome <> 'rejected'")),
+        Index("ix_roster_events_import_position", "import_id", "position"),
+    )
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_at]
+    import_id: Mapped[int] = mapped_column(ForeignKey("roster_imports.id"))
+    #: the record's place in its delivery (0-based)
+    position: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    #: as sent (a rejected record may carry an unknown kind)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    file_ref: Mapped[str | None] = mapped_column(String(32), index=True)
+    occurred_at: Mapped[datetime | None]
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome))
+    #: for a rejected record: {field: [{"code": ..., "message": msgid}]}
+    reasons: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: the volunteer's fields the event changed
+    changed: Mapped[list] = mapped_column(JSON, default=list)
+    #: a newer event had already set what this one would have changed
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: SHA-256 of the record as sent (canonical JSON): the same id with other content is not a replay
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)
+
+    roster_import: Mapped[RosterImport] = relationship()
+    volunteer: Mapped[Volunteer | None] = relationship()
+
+
+# --- the funnel's events ----------------------------------------------------------------------------------------
+
+
+class FunnelStage(enum.Enum):
+    invited = "invited"
+    link_opened = "link_opened"
+    quoted = "quoted"
+    adhesion_started = "adhesion_started"
+    signed = "signed"
+    payment_method_accepted = "payment_method_accepted"
+    paid = "paid"
+    certificate_issued = "certificate_issued"
+    withdrawn = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return FUNNEL_STAGE_LABELS[self]
+
+
+FUNNEL_STAGE_LABELS = {
+    FunnelStage.invited: N_("Invited"),
+    FunnelStage.link_opened: N_("Link opened"),
+    FunnelStage.quoted: N_("Quoted"),
+    FunnelStage.adhesion_started: N_("Adhesion started"),
+    FunnelStage.signed: N_("Signed"),
+    FunnelStage.payment_method_accepted: N_("Payment method accepted"),
+    FunnelStage.paid: N_("Paid"),
+    FunnelStage.certificate_issued: N_("Certificate issued"),
+    FunnelStage.withdrawn: N_("Withdrew within 14 days"),
+}
+
+
+@append_only
+class FunnelEvent(Base):
+    """A volunteer reached a stage of the funnel: the KPIs are counted from these."""
+
+    __tablename__ = "funnel_events"
+    __table_args__ = (Index("ix_funnel_events_stage_occurred", "stage", "occurred_at"),)
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    occurred_at: Mapped[datetime]
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    stage: Mapped[FunnelStage] = mapped_column(enum_column(FunnelStage))
+    cover: Mapped[Cover | None] = mapped_column(enum_column(Cover))
+    zone: Mapped[int | None] = mapped_column(Integer)
+    #: the campaign's step that brought the volunteer here (e.g. "d+10"), when a campaign did
+    campaign_step: Mapped[str | None] = mapped_column(String(32))
+    #: the public id of what the event is about (a quote, a subscription, a payment), when there is one
+    subject: Mapped[str | None] = mapped_column(String(32))
+
+    volunteer: Mapped[Volunteer] = relationship()

@@ -1,0 +1,104 @@
+"""Posting one journal entry, and reversing one.
+
+On PostgreSQL `post` calls the database function `ledger_post` (migrations 7c2d9e4b1a30, 9b4e1d7c2a68): it
+locks, checks and writes the entry in one round trip instead of nine statements. On SQLite, which has no stored
+procedures, `post` is a batch of one (`ledger.journal_batch`). Both apply the rules of `ledger.journal_rules`
+and are held to the same tests on both databases.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from core.db import new_public_id, utcnow
+
+from .errors import AlreadyReversed, ClosedAccount, DateGoesBack, KeyReused, LedgerError, PeriodClosed, UnknownAccount
+from .journal_batch import post_batch
+from .journal_rules import check_lines, loaded_accounts_moved, request_hash
+from .models import JournalEntry, entry_keys
+from .money import Line
+
+
+def post(session: Session, *, key: str, effective_date: date, description: str, lines: list[Line],
+         event_kind: str | None = None, event_ref: str | None = None, event_date: date | None = None,
+         details: dict | None = None, reverses: JournalEntry | None = None) -> tuple[JournalEntry, bool]:
+    """Write one balanced entry, or return the one already written under `key` (created=False)."""
+    if session.get_bind().dialect.name != "postgresql":
+        # no stored procedures: the batch's rules, in Python, for a batch of one
+        [(entry, created)] = post_batch(session, [dict(
+            key=key, effective_date=effective_date, description=description, lines=lines, event_kind=event_kind,
+            event_ref=event_ref, event_date=event_date, details=details, reverses=reverses)])
+        return entry, created
+    check_lines(lines)
+    digest = request_hash(effective_date, description, lines, reverses.id if reverses else None, event_kind,
+                          event_ref)
+    contract_ref, term, partner_ref = entry_keys(details)
+    entry = JournalEntry(idempotency_key=key, request_hash=digest, effective_date=effective_date,
+                         description=description[:500], event_kind=event_kind, event_ref=event_ref,
+                         event_date=event_date, details=details or {}, contract_ref=contract_ref, term=term,
+                         partner_ref=partner_ref, reverses_id=reverses.id if reverses else None)
+    return _post_in_database(session, entry, lines)
+
+
+# ledger_post (migration 7c2d9e4b1a30; 9b4e1d7c2a68 adds the key columns) applies on the server, in one round
+# trip, the rules post_batch plans in Python
+_LEDGER_POST = text(
+    "SELECT status, entry_id, detail, account_ids, balances FROM ledger_post(:key, :hash, :public_id, :created_at, "
+    ":day, :description, :event_kind, :event_ref, :event_date, CAST(:details AS json), :contract_ref, "
+    "CAST(:term AS integer), :partner_ref, :reverses_id, CAST(:codes AS text[]), CAST(:currencies AS text[]), "
+    "CAST(:amounts AS bigint[]))")
+
+
+def _post_in_database(session: Session, entry: JournalEntry, lines: list[Line]) -> tuple[JournalEntry, bool]:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the function reads the database: what the session holds must be there first
+    entry.public_id, entry.created_at = new_public_id(), utcnow()
+    status, entry_id, detail, account_ids, balances = session.connection().execute(_LEDGER_POST, {
+        "key": entry.idempotency_key, "hash": entry.request_hash, "public_id": entry.public_id,
+        "created_at": entry.created_at, "day": entry.effective_date, "description": entry.description,
+        "event_kind": entry.event_kind, "event_ref": entry.event_ref, "event_date": entry.event_date,
+        "details": json.dumps(entry.details), "contract_ref": entry.contract_ref, "term": entry.term,
+        "partner_ref": entry.partner_ref, "reverses_id": entry.reverses_id,
+        "codes": [ln.account for ln in lines], "currencies": [ln.currency for ln in lines],
+        "amounts": [ln.amount_minor for ln in lines]}).one()
+    if status == "posted":
+        entry.id = entry_id
+        make_transient_to_detached(entry)  # the row is written: the object joins the session as loaded
+        session.add(entry)
+        loaded_accounts_moved(session, {i: (b, entry.effective_date) for i, b in zip(account_ids, balances)})
+        return entry, True
+    if status == "existing":
+        return session.get(JournalEntry, entry_id), False
+    raise _refusal(status, detail, entry.effective_date)
+
+
+def _refusal(status: str, detail: str | None, day: date) -> LedgerError:
+    """The refusal for a status of ledger_post."""
+    if status == "unknown_account":
+        return UnknownAccount(accounts=detail)
+    if status == "closed_account":
+        return ClosedAccount(accounts=detail)
+    if status == "key_reused":
+        return KeyReused()
+    if status == "period_closed":
+        return PeriodClosed(date=day.isoformat())
+    if status == "late":
+        return DateGoesBack(accounts=detail)
+    if status == "already_reversed":
+        return AlreadyReversed()
+    raise RuntimeError(f"ledger_post answered {status!r}")
+
+
+def reverse(session: Session, entry: JournalEntry, *, key: str, effective_date: date,
+            description: str | None = None) -> tuple[JournalEntry, bool]:
+    """The correction of a posted entry: the same postings with opposite signs, referencing it."""
+    done = session.execute(select(JournalEntry).where(JournalEntry.reverses_id == entry.id)).scalar_one_or_none()
+    if done is not None and done.idempotency_key != key:
+        raise AlreadyReversed()
+    lines = [Line(p.account.code, p.currency, -p.amount_minor) for p in entry.postings]
+    return post(session, key=key, effective_date=effective_date, lines=lines, reverses=entry,
+                description=description or f"Reversal of {entry.description}"[:500],
+                event_kind=entry.event_kind, event_ref=entry.event_ref)
