@@ -72,13 +72,14 @@ worker: install
 migrate-check: install
 	$(FLASK) db upgrade && $(FLASK) db check
 
+## The benchmarks (bench/README.md), each run as a module; `make bench BENCH_ARGS=--quick` for short runs.
 bench: install translations
-	$(BIN)/python bench/web.py
-	$(BIN)/python bench/agreements.py
-	$(BIN)/python bench/health_screen.py
-	$(BIN)/python bench/cases.py
-	$(BIN)/python bench/ledger.py
-	$(BIN)/python bench/ledger_keys.py
+	$(BIN)/python -m bench.web $(BENCH_ARGS)
+	$(BIN)/python -m bench.agreements $(BENCH_ARGS)
+	$(BIN)/python -m bench.health_screen $(BENCH_ARGS)
+	$(BIN)/python -m bench.cases $(BENCH_ARGS)
+	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
+	$(BIN)/python -m bench.ledger keys $(BENCH_ARGS)
 
 i18n-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output \

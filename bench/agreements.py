@@ -2,7 +2,7 @@
 partner base.
 
 One run builds a throwaway instance (temporary directory, SQLite database made with `db.create_all()`, a
-self-signed development seal certificate) and measures, in this process:
+self-signed development seal certificate; the app in its test configuration) and measures, in this process:
 
   * render + seal of ONE final agreement -- what `agreements.operations.finalise()` does to the document:
     `rendering.render(build_document(a), audit_info(a, labels))` then `sealing.seal(...)` (PAdES B-B, no
@@ -20,29 +20,35 @@ when something went wrong (setup failed, an operation raised, a sealed file did 
 
 Nothing is contacted over the network: no timestamp authority is configured and the database is a file.
 
-    .venv/bin/python bench/agreements.py [--samples 30] [--warmup 5] [--batch 210] [--json PATH]
+    .venv/bin/python -m bench.agreements [--samples 30] [--warmup 5] [--batch 210] [--json PATH] [--quick]
 """
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
 import gc
-import json
-import math
 import os
 import platform
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.common import (
+    BenchError,
+    apply_quick,
+    dispose,
+    make_app,
+    percentile,
+    print_figures,
+    quick_option,
+    run,
+    verdict as pass_or_miss,
+    write_json,
+)
 
 TARGET_MS = 150.0
 TARGET_TEXT = "target: median render + seal of one final agreement < 150 ms"
@@ -56,46 +62,20 @@ BROKER_NAME, BROKER_REGISTRATION = "BIG Insurance Brokers SAS", "ORIAS 07000001"
 P12_PASSWORD = b"bench-seal-password"
 
 
-class BenchError(RuntimeError):
-    pass
-
-
 # --------------------------------------------------------------------------- figures
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
 def summary(values_ms: list[float]) -> dict:
-    return {"n": len(values_ms), "median_ms": statistics.median(values_ms), "p95_ms": percentile(values_ms, 95),
-            "min_ms": min(values_ms), "max_ms": max(values_ms), "mean_ms": statistics.fmean(values_ms)}
+    return {"n": len(values_ms), "median_ms": statistics.median(values_ms),
+            "p95_ms": percentile(sorted(values_ms), 95), "min_ms": min(values_ms), "max_ms": max(values_ms),
+            "mean_ms": statistics.fmean(values_ms)}
 
 
 def ms(t0: int, t1: int) -> float:
     return (t1 - t0) / 1e6
 
 
-# --------------------------------------------------------------------------- throwaway instance
-
-
-def instance_env(tmp: Path) -> None:
-    """Point the app at the temporary directory: nothing is written to the repository's instance folder."""
-    # Settings from the caller's shell that could send mail, contact a TSA or change behaviour.
-    for name in ("SERVER_NAME", "SMTP_HOST", "SEAL_TSA_URL", "FLASK_APP"):
-        os.environ.pop(name, None)
-    os.environ.update({
-        "PORTAL_ENV": "development",
-        "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-        "SECRET_KEY": "bench-secret",
-        "MAIL_TRANSPORT": "file",
-        "MAIL_FILE_DIR": str(tmp / "mail"),
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "SEAL_P12_PATH": str(tmp / "seal.p12"),
-        "SEAL_P12_PASSWORD": P12_PASSWORD.decode(),
-    })
+# --------------------------------------------------------------------------- firms and agreements
 
 
 def make_firms(db, count: int, prefix: str):
@@ -255,7 +235,7 @@ def check_outputs(single: dict, batch: dict, pem: bytes, tmp: Path, rendering, o
 
 def report(single: dict, batch: dict, checks: dict, args, mix: dict) -> dict:
     rs, r, s = single["render_seal"], single["render"], single["seal"]
-    verdict = "PASS" if rs["median_ms"] < TARGET_MS else "MISS"
+    verdict = pass_or_miss(rs["median_ms"] < TARGET_MS)
     rows = [
         ("render + seal, median (one final agreement)", f"{rs['median_ms']:.1f} ms", f"< {TARGET_MS:.0f} ms", verdict),
         ("render + seal, p95", f"{rs['p95_ms']:.1f} ms", "-", ""),
@@ -267,13 +247,8 @@ def report(single: dict, batch: dict, checks: dict, args, mix: dict) -> dict:
          f"{batch['total_s']:.2f} s", "-", ""),
         (f"batch of {batch['agreements']}: per agreement", f"{batch['per_agreement_ms']:.1f} ms", "-", ""),
     ]
-    w0 = max(len(x[0]) for x in rows)
-    w1 = max(len(x[1]) for x in rows)
     print()
-    print(f"{'figure':<{w0}}  {'value':>{w1}}  {'target':>9}  verdict")
-    print("-" * (w0 + w1 + 22))
-    for name, value, target, v in rows:
-        print(f"{name:<{w0}}  {value:>{w1}}  {target:>9}  {v}")
+    print_figures(rows)
     print()
     print(f"render + seal over {rs['n']} agreements after {args.warmup} warm-up: median {rs['median_ms']:.1f}, "
           f"p95 {rs['p95_ms']:.1f}, min {rs['min_ms']:.1f}, max {rs['max_ms']:.1f} ms "
@@ -326,7 +301,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=5, help="untimed agreements before the samples (default 5)")
     p.add_argument("--batch", type=int, default=210, help="agreements in the batch (default 210)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
-    args = p.parse_args(argv)
+    quick_option(p, samples=3, warmup=1, batch=6)
+    args = apply_quick(p, p.parse_args(argv))
     if not (1 <= args.samples <= 1000 and 0 <= args.warmup <= 100 and 1 <= args.batch <= 5000):
         p.error("--samples must be in [1, 1000], --warmup in [0, 100], --batch in [1, 5000]")
     return args
@@ -335,13 +311,10 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="portal-bench-agreements-"))
-    app = None
     try:
-        instance_env(tmp)
         print(f"instance: {tmp}", flush=True)
-        from portal import create_app
-
-        app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"], "SEAL_TSA_URL": None})
+        app = make_app(tmp, f"sqlite:///{tmp / 'bench.db'}", SEAL_P12_PATH=str(tmp / "seal.p12"),
+                       SEAL_P12_PASSWORD=P12_PASSWORD.decode())
         from portal.extensions import db
 
         with app.app_context():
@@ -381,23 +354,13 @@ def main(argv=None) -> int:
             print("checking the sealed files ...", flush=True)
             checks = check_outputs(single, batch, pem, tmp, rendering, ops)
             figures = report(single, batch, checks, args, mix)
-            db.session.remove()
-            db.engine.dispose()
+        dispose(app)
         if args.json:
-            out = Path(args.json)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-            print(f"figures written to {out}")
+            write_json(args.json, figures)
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run(main, "bench.agreements")

@@ -29,23 +29,18 @@ This is a benchmark, not a test: it exits 0 whatever the figures, and non-zero o
 (setup failed, sign-in failed, a request answered anything but 200). It removes the temporary directory (and
 the throwaway PostgreSQL database) whatever happened, unless --keep is given.
 
-    .venv/bin/python bench/cases.py [--cases 100000] [--milestones-per-case 10] [--requests 200] [--json PATH]
-                                    [--keep] [--database-url postgresql://...] [--try-indexes]
+    .venv/bin/python -m bench.cases [--cases 100000] [--milestones-per-case 10] [--requests 200] [--json PATH]
+                                    [--keep] [--database-url postgresql://...] [--try-indexes] [--quick]
 """
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
-import os
-import platform
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -53,30 +48,36 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
-for _path in (ROOT, BENCH):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from flask import current_app
+from sqlalchemy import event, func, insert, select, text
 
-import health_screen  # noqa: E402  (the sibling benchmark: corpora and generated clean need descriptions)
-from cryptography.fernet import Fernet  # noqa: E402
-from flask import current_app  # noqa: E402
-from scratch_db import PgDatabase  # noqa: E402
-from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
-
-from compliance import health_data  # noqa: E402
-from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
-from core.db import new_secret, utcnow  # noqa: E402
-from core.partners import Lifecycle  # noqa: E402
-from core.products import ProductLine  # noqa: E402
-from pipeline.cases import crypto  # noqa: E402
-from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone  # noqa: E402
-from pipeline.leads.models import Consent, Lead, LeadStatus  # noqa: E402
-from pipeline.leads.services import match_email, match_name, match_phone  # noqa: E402
-from portal import create_app  # noqa: E402
-from portal.accounts.operations import create_api_token, find_user_by_email  # noqa: E402
-from portal.extensions import db  # noqa: E402
+from bench import health_screen  # the corpora and generated clean need descriptions
+from bench.common import (
+    BenchError,
+    apply_quick,
+    dispose,
+    loading_engine,
+    machine,
+    make_app,
+    migrate,
+    percentile,
+    quick_option,
+    run,
+    verdict,
+    write_json,
+)
+from bench.scratch_db import PgDatabase
+from compliance import health_data
+from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
+from core.db import new_secret, utcnow
+from core.partners import Lifecycle
+from core.products import ProductLine
+from pipeline.cases import crypto
+from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone
+from pipeline.leads.models import Consent, Lead, LeadStatus
+from pipeline.leads.services import match_email, match_name, match_phone
+from portal.accounts.operations import create_api_token, find_user_by_email
+from portal.extensions import db
 
 PASSWORD = "demo-password"  # the demo password (`flask demo-data` without DEMO_PASSWORD)
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -153,53 +154,17 @@ EXPERIMENT_INDEXES = {
 }
 
 
-class BenchError(RuntimeError):
-    pass
-
-
 # --------------------------------------------------------------------------- throwaway instance
-
-
-def instance_key(tmp: Path) -> str:
-    """The Fernet key of the case texts, kept in the instance directory (so a --keep instance can be reopened)."""
-    path = tmp / "case_key"
-    if not path.exists():
-        path.write_text(Fernet.generate_key().decode())
-    return path.read_text().strip()
-
-
-def make_app(tmp: Path, database_url: str):
-    """The portal with a test-like configuration; everything it writes goes under `tmp`."""
-    app = create_app({
-        "PORTAL_ENV": "test",
-        "TESTING": True,
-        "SECRET_KEY": "bench-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SERVER_NAME": "portal.test",
-        "MAIL_TRANSPORT": "file",
-        "MAIL_FILE_DIR": str(tmp / "mail"),
-        "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute",
-        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": "1000 per minute",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "SEAL_P12_PATH": str(tmp / "seal-bench.p12"),
-        "SEAL_P12_PASSWORD": "bench-seal-password",
-        "SEAL_TSA_URL": None,
-        "CASE_ENCRYPTION_KEYS": instance_key(tmp),
-    })
-    app.instance_path = str(tmp)
-    return app
 
 
 def migrate_and_load_demo(app) -> None:
     """Run the Alembic migrations, then load the demo data as `flask demo-data` does."""
-    from flask_migrate import upgrade
-
     from portal.agreements.services import broker_identity, seal_config
     from portal.demo import load_demo
     from portal.mail import link_context
 
+    migrate(app)
     with app.app_context():
-        upgrade()
         with link_context():
             load_demo(db.session, PASSWORD, seal_config(), broker_identity())
         db.session.commit()
@@ -222,18 +187,6 @@ class Population:
     managers: list[int] = field(default_factory=list)
     demo_specialist: int = 0
     demo_introducer: int = 0
-
-
-def loading_engine(database_url: str):
-    """The engine that loads the volume. On SQLite its connections get a 512 MiB page cache, so that the random
-    inserts into the unique indexes of 1M public ids do not spill and re-read pages all the time; the app's
-    own connections, which serve the measured requests, keep SQLite's defaults."""
-    engine = create_engine(database_url)
-    if engine.dialect.name == "sqlite":
-        @event.listens_for(engine, "connect")
-        def big_cache(dbapi_connection, record):
-            dbapi_connection.execute("PRAGMA cache_size = -524288")
-    return engine
 
 
 def new_public_id(rng: random.Random) -> str:
@@ -590,13 +543,6 @@ def build_routes(app) -> list[Route]:
 # --------------------------------------------------------------------------- measuring
 
 
-def percentile(sorted_values: list[float], pct: float) -> float:
-    k = (len(sorted_values) - 1) * pct / 100
-    lo = int(k)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
-
-
 def measure(route: Route, warmup: int, requests: int) -> dict:
     """`warmup` untimed requests, then `requests` timed ones; every answer must be a 200."""
     latencies = []
@@ -679,7 +625,7 @@ def measure_routes(app, routes: list[Route], warmup: int, requests: int) -> list
         figures.update(key=route.key, route=route.label, path=route.path, queries=len(statements),
                        sql_ms=sum(t["ms"] for t in timed), slowest_query_ms=timed[0]["ms"] if timed else 0.0,
                        slow_statements=[t for t in timed if "plan" in t], repeated=repeated(statements),
-                       verdict="PASS" if figures["p95_ms"] < TARGET_P95_MS else "MISS")
+                       verdict=verdict(figures["p95_ms"] < TARGET_P95_MS))
         rows.append(figures)
         print(f"  {route.label}: p95 {figures['p95_ms']:.1f} ms", flush=True)
     return rows
@@ -712,7 +658,7 @@ def measure_screen(app, rng: random.Random) -> dict:
             "per_second": median, "min_per_second": min(rates), "max_per_second": max(rates),
             "us_each": 1e6 / median, "refused": refused, "compile_s": compile_s,
             "target_per_second": TARGET_SCREEN_PER_S,
-            "verdict": "PASS" if median >= TARGET_SCREEN_PER_S else "MISS"}
+            "verdict": verdict(median >= TARGET_SCREEN_PER_S)}
 
 
 def try_indexes(app, routes: list[Route], warmup: int, requests: int) -> tuple[list[dict], list[dict]]:
@@ -814,7 +760,7 @@ def print_report(rows, screen, counts, timings, info, experiment) -> None:
           f"to run on a shared machine)")
 
 
-def write_json(path: Path, args, info, setup_s, data, rows, screen, experiment) -> None:
+def write_figures(path: Path, args, info, setup_s, data, rows, screen, experiment) -> None:
     figures = {
         "benchmark": "bench/cases.py",
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -828,14 +774,11 @@ def write_json(path: Path, args, info, setup_s, data, rows, screen, experiment) 
         "experiment": {"label": "EXPERIMENT: not the schema as migrated", "indexes": EXPERIMENT_INDEXES,
                        "as_migrated": experiment[0], "with_indexes": experiment[1]} if experiment else None,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False, default=str) + "\n")
-    print(f"figures written to {path}")
+    write_json(path, figures)
 
 
 def machine_info(engine_name: str) -> dict:
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()), "database": engine_name,
+    return {**machine(), "database": engine_name,
             "sqlite": sqlite3.sqlite_version if engine_name == "sqlite" else None}
 
 
@@ -857,7 +800,8 @@ def parse_args(argv=None):
     p.add_argument("--try-indexes", action="store_true",
                    help="EXPERIMENT: afterwards, measure the routes that missed with a slow statement again, as "
                         "migrated and with the proposed indexes added to the throwaway database")
-    args = p.parse_args(argv)
+    quick_option(p, cases=2_000, requests=20, warmup=2)
+    args = apply_quick(p, p.parse_args(argv))
     if not (args.cases >= 1 and args.milestones_per_case >= 1 and args.requests >= 1 and args.warmup >= 0):
         p.error("--cases, --milestones-per-case and --requests must be positive, --warmup not negative")
     return args
@@ -918,13 +862,11 @@ def main(argv=None) -> int:
 
         print_report(rows, screen, counts, timings, info, experiment)
         if args.json:
-            write_json(Path(args.json), args, info, setup_s, data, rows, screen, experiment)
+            write_figures(Path(args.json), args, info, setup_s, data, rows, screen, experiment)
         return 0
     finally:
         if app is not None:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+            dispose(app)
         if args.keep:
             print(f"kept: {tmp}" + (f" and database {pg.name} ({pg.url.render_as_string()})" if pg else ""))
         else:
@@ -933,16 +875,5 @@ def main(argv=None) -> int:
                 pg.drop()
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt  # run the finally block: remove the instance
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench/cases.py: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run(main, "bench.cases")

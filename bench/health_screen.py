@@ -19,24 +19,19 @@ One run, in this process:
   * reports per-language precision and recall on the corpora, and the share of generated clean descriptions that
     were refused (each of them is clean by construction, so every refusal is a false positive).
 
-    .venv/bin/python bench/health_screen.py [--count 50000] [--rounds 5] [--seed 7] [--json PATH]
+    .venv/bin/python -m bench.health_screen [--count 50000] [--rounds 5] [--seed 7] [--json PATH] [--quick]
 """
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from compliance import health_data  # noqa: E402
+from bench.common import ROOT, apply_quick, quick_option, run, verdict as pass_or_miss, write_json
+from compliance import health_data
 
 TARGET_PER_SECOND = 10_000
 TARGET_TEXT = "target: >= 10,000 need descriptions per second"
@@ -232,7 +227,8 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=5, help="timed passes over the set (5)")
     p.add_argument("--seed", type=int, default=7, help="seed for generating and shuffling the set (7)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
-    args = p.parse_args(argv)
+    quick_option(p, count=5_000, rounds=2)
+    args = apply_quick(p, p.parse_args(argv))
     if args.count < 1 or args.rounds < 1:
         p.error("--count and --rounds must be positive")
     return args
@@ -260,7 +256,7 @@ def main(argv=None) -> int:
 
     rates = throughput(texts, args.rounds)
     median_rate = statistics.median(rates)
-    verdict = "PASS" if median_rate >= TARGET_PER_SECOND else "MISS"
+    verdict = pass_or_miss(median_rate >= TARGET_PER_SECOND)
     per_language = quality(corpora)
     refused_generated = sum(1 for _, text in generated if health_data.screen(text))
     refused_examples = [text for _, text in generated if health_data.screen(text)][:5]
@@ -296,12 +292,10 @@ def main(argv=None) -> int:
             "per_language": per_language, "heldout": heldout, "independent": independent,
             "generated_clean_refused": refused_generated,
         }
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"\nfigures written to {path}")
+        print()
+        write_json(args.json, result)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "bench.health_screen")

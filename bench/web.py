@@ -14,14 +14,13 @@ non-zero only when something went wrong (setup failed, a request answered anythi
 
 Only the standard library is used on the client side, and only 127.0.0.1 is ever contacted.
 
-    .venv/bin/python bench/web.py [--seconds 5] [--warmup 2] [--clients 4] [--rounds 5] [--json PATH]
+    .venv/bin/python -m bench.web [--seconds 5] [--warmup 2] [--clients 4] [--rounds 5] [--json PATH] [--quick]
 """
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
 import http.client
-import json
 import os
 import platform
 import re
@@ -37,8 +36,18 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+from bench.common import (
+    BIN,
+    ROOT,
+    BenchError,
+    apply_quick,
+    percentile,
+    quick_option,
+    run,
+    verdict as pass_or_miss,
+    write_json,
+)
+
 HOST = "127.0.0.1"  # the only address this script ever contacts
 USER_AGENT = "portal-bench/1"  # constant: Flask-Login "strong" session protection hashes address + agent
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -58,10 +67,6 @@ ROUTES = [
      "Sophie Lumen"),
     ("admin", "GET / admin (admin@demo.example)", "/", "admin@demo.example", "Alex Admin"),
 ]
-
-
-class BenchError(RuntimeError):
-    pass
 
 
 # --------------------------------------------------------------------------- throwaway instance and server
@@ -293,13 +298,6 @@ def summarise(path: str, slices: list[dict]) -> dict:
     }
 
 
-def percentile(sorted_values: list[float], pct: float) -> float:
-    k = (len(sorted_values) - 1) * pct / 100
-    lo = int(k)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
-
-
 # --------------------------------------------------------------------------- report
 
 
@@ -312,7 +310,7 @@ def report(results: dict, args) -> dict:
         if email is not None:
             row["ratio_to_bare"] = r["rps"] / bare if bare else 0.0
             row["target_ratio"] = TARGET_RATIO
-            row["verdict"] = "PASS" if row["ratio_to_bare"] >= TARGET_RATIO else "MISS"
+            row["verdict"] = pass_or_miss(row["ratio_to_bare"] >= TARGET_RATIO)
         rows.append(row)
 
     width = max(len(r["route"]) for r in rows)
@@ -362,7 +360,8 @@ def parse_args(argv=None):
     p.add_argument("--max-requests", type=int, default=200_000,
                    help="upper bound on requests per phase, whatever the time (default 200000)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
-    args = p.parse_args(argv)
+    quick_option(p, seconds=1.0, warmup=0.5, rounds=1)
+    args = apply_quick(p, p.parse_args(argv))
     if not (0 < args.seconds <= 600 and 0 <= args.warmup <= 120 and 1 <= args.clients <= 64
             and 1 <= args.rounds <= 100 and args.max_requests >= 1):
         p.error("--seconds must be in (0, 600], --warmup in [0, 120], --clients in [1, 64], --rounds in [1, 100], "
@@ -418,10 +417,7 @@ def main(argv=None) -> int:
 
         figures = report(results, args)
         if args.json:
-            out = Path(args.json)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-            print(f"figures written to {out}")
+            write_json(args.json, figures)
         return 0
     finally:
         if proc is not None:
@@ -429,16 +425,5 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt  # run the finally blocks: stop gunicorn, remove the instance
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench/web.py: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    run(main, "bench.web")

@@ -13,6 +13,10 @@ class ConfigError(RuntimeError):
     pass
 
 
+#: argon2-cffi's parameter profiles (`argon2.profiles`) a password hash may be made with
+PASSWORD_HASH_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
         return default
@@ -98,6 +102,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             instance, "seal_password")),
         "SEAL_TSA_URL": env.get("SEAL_TSA_URL") or None,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        # The cost of password hashes: a profile of argon2-cffi (`argon2.profiles`). RFC 9106's low-memory one is
+        # the library's default; the tests sign in hundreds of times and use the cheapest.
+        "PASSWORD_HASH_PROFILE": env.get("PASSWORD_HASH_PROFILE") or (
+            "CHEAPEST" if portal_env == "test" else "RFC_9106_LOW_MEMORY"),
         # Fernet keys for sensitive case text, newest first (rotation keeps older keys after the first).
         "CASE_ENCRYPTION_KEYS": env.get("CASE_ENCRYPTION_KEYS") or (None if production else _instance_fernet_key(
             instance)),
@@ -116,6 +124,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if production and not cfg["AUDIT_HMAC_KEYS"]:
         raise ConfigError("refusing to start in production without AUDIT_HMAC_KEYS")
     _check_keyring(cfg["AUDIT_HMAC_KEYS"])
+    if cfg["PASSWORD_HASH_PROFILE"] not in PASSWORD_HASH_PROFILES:
+        raise ConfigError(f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}, "
+                          f"not {cfg['PASSWORD_HASH_PROFILE']!r}")
+    if production and cfg["PASSWORD_HASH_PROFILE"] == "CHEAPEST":
+        raise ConfigError("refusing to start in production with PASSWORD_HASH_PROFILE=CHEAPEST (for tests only)")
     if production and cfg["RATELIMIT_ENABLED"] and cfg["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         raise ConfigError("refusing to start in production with RATELIMIT_STORAGE_URI=memory://: each worker would "
                           "count requests on its own; set a shared store such as redis://HOST:6379/0, or turn the "
@@ -123,6 +136,17 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if production and cfg["MAIL_TRANSPORT"] == "file":
         raise ConfigError("refusing to start in production with MAIL_TRANSPORT=file; set SMTP_HOST")
     return cfg
+
+
+def throwaway_config(instance: str | Path, database_url: str, **overrides) -> dict:
+    """The configuration of a throwaway instance (the tests, the benchmarks): the test environment on
+    `database_url`, its mail and seal certificate under `instance`, fixed secrets; `overrides` last."""
+    instance = Path(instance)
+    return {"PORTAL_ENV": "test", "TESTING": True, "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url, "SERVER_NAME": "portal.test", "MAIL_TRANSPORT": "file",
+            "MAIL_FILE_DIR": str(instance / "mail"), "SEAL_P12_PATH": str(instance / "seal-test.p12"),
+            "SEAL_P12_PASSWORD": "test-seal-password", "AUDIT_HMAC_KEYS": "test-1:test-audit-chain-key-0123456789",
+            **overrides}
 
 
 def _check_keyring(spec: str) -> None:

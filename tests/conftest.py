@@ -2,6 +2,8 @@
 
 Each backend gets a database of its own for the run, built by the real Alembic migrations; every test starts
 from empty tables. With REQUIRE_POSTGRES=1 (CI) a missing or unreachable PostgreSQL is an error, not a skip.
+Web tests get the app (its context pushed) and its session; the domain test folders get a plain session on
+`db_engine` and no app (tests/domain.py).
 """
 from __future__ import annotations
 
@@ -15,7 +17,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from core import audit
+from core.db import Base
+from core.integrity import Keyring
 from portal import create_app
+from portal.config import throwaway_config
 from portal.extensions import db, limiter
 from tests.dbtools import emptied
 
@@ -66,20 +72,8 @@ class IsolatedClient(FlaskClient):
 
 
 def _make_app(database_url: str, instance: Path):
-    app = create_app({
-        "PORTAL_ENV": "test",
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SERVER_NAME": "portal.test",
-        "MAIL_TRANSPORT": "file",
-        "MAIL_FILE_DIR": str(instance / "mail"),
-        "LOGIN_LIMIT_PER_ADDRESS": "30 per minute",
-        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": "5 per minute",
-        "SEAL_P12_PATH": str(instance / "seal-test.p12"),
-        "SEAL_P12_PASSWORD": "test-seal-password",
-        "AUDIT_HMAC_KEYS": "test-1:test-audit-chain-key-0123456789",
-    })
+    app = create_app(throwaway_config(instance, database_url, LOGIN_LIMIT_PER_ADDRESS="30 per minute",
+                                      LOGIN_LIMIT_PER_ACCOUNT_ADDRESS="5 per minute"))
     app.instance_path = str(instance)
     app.test_client_class = IsolatedClient
     return app
@@ -110,21 +104,37 @@ def backend(request, tmp_path_factory):
         pg.drop()
 
 
-def _empty_tables(app):
-    with app.app_context():
-        db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            emptied(conn, tables)
+@pytest.fixture(scope="session")
+def db_engine(backend):
+    """A plain SQLAlchemy engine on the backend's migrated database, as the domain's callers (the worker, a
+    command) make one; its audit events are chained with the test app's keys."""
+    _name, url, app = backend
+    engine = create_engine(url, pool_pre_ping=True)
+    audit.use_keyring(engine, Keyring.parse(app.config["AUDIT_HMAC_KEYS"]))
+    yield engine
+    engine.dispose()
 
 
-@pytest.fixture
-def app(backend, tmp_path):
-    _name, _url, app = backend
-    _empty_tables(app)
+def empty_tables(engine) -> None:
+    """Every test starts from empty tables."""
+    with engine.begin() as conn:
+        emptied(conn, [t.name for t in reversed(Base.metadata.sorted_tables)])
+
+
+def fresh_app(backend, tmp_path):
+    """The backend's test app, as a new test finds it: request limits reset, no checkpoint yet."""
+    app = backend[2]
     limiter.reset()
     # checkpoints are about the database they saw: each test's empty database starts without any
     app.config["AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
+    return app
+
+
+@pytest.fixture
+def app(backend, tmp_path, db_engine):
+    """The test app, its context pushed for the whole test (`session` is its `db.session`)."""
+    empty_tables(db_engine)
+    app = fresh_app(backend, tmp_path)
     with app.app_context():
         yield app
         db.session.remove()

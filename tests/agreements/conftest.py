@@ -18,6 +18,7 @@ from core.accounts import PartnerStatus, Role
 from core.audit import AuditEvent
 from core.outbox import OutboxMessage
 from core.partners import Lifecycle
+from tests.domain import *  # noqa: F401,F403  (session, app, the check that no app context is active)
 
 BROKER = operations.BrokerIdentity("BIG Insurance Brokers SAS", "ORIAS 07000001")
 SEAL_PASSWORD = b"test seal password"

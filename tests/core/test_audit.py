@@ -84,15 +84,13 @@ def test_database_refuses_updates_and_deletes_from_any_client(session, make_user
     session.rollback()
 
 
-def test_the_first_events_of_an_empty_log_recorded_at_once_all_land(app, session):
+def test_the_first_events_of_an_empty_log_recorded_at_once_all_land(session, db_engine):
     """On a new database the head row does not exist yet: concurrent first events must not collide on it."""
-    from portal.extensions import db
     from tests.ledger.test_concurrency import in_transaction, run_threads
 
     assert session.execute(text("SELECT count(*) FROM audit_head")).scalar_one() == 0
     session.close()
-    engine = db.engine
-    run_threads(6, lambda i: in_transaction(engine, lambda s: audit.record(s, "test.first", n=i)))
-    seqs = sorted(s for (s,) in db.session.execute(text("SELECT seq FROM audit_events")))
+    run_threads(6, lambda i: in_transaction(db_engine, lambda s: audit.record(s, "test.first", n=i)))
+    seqs = sorted(s for (s,) in session.execute(text("SELECT seq FROM audit_events")))
     assert seqs == [1, 2, 3, 4, 5, 6]
-    assert audit.verify(db.session) == []
+    assert audit.verify(session) == []

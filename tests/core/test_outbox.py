@@ -3,11 +3,11 @@ import threading
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxState, backoff, deliver_due, enqueue
 from core.transports import FileTransport, SmtpTransport
-from portal.extensions import db
 
 SENDER = "Portal <no-reply@portal.test>"
 
@@ -81,20 +81,18 @@ def test_file_transport_writes_eml(session, tmp_path):
     assert b"Subject: Hello 0" in eml.read_bytes()
 
 
-def test_concurrent_workers_send_each_message_once(app, session, smtp_server):
+def test_concurrent_workers_send_each_message_once(session, smtp_server, db_engine):
     """Several workers on one queue (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers)."""
     _queue(session, 30)
     errors = []
 
     def worker():
-        with app.app_context():
+        with Session(db_engine) as worker_session:
             try:
-                while deliver_due(db.session, _smtp(smtp_server), SENDER, batch=5).handled:
+                while deliver_due(worker_session, _smtp(smtp_server), SENDER, batch=5).handled:
                     pass
             except Exception as exc:  # surfaced below
                 errors.append(exc)
-            finally:
-                db.session.remove()
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:

@@ -9,6 +9,7 @@ import pytest
 from funnel.roster import apply_events
 from funnel.seed import seed_sample_products
 from funnel.volunteers import find_volunteer
+from tests.domain import *  # noqa: F401,F403  (session, app, the check that no app context is active)
 
 #: the portal's clock in these tests: roster events may not be dated after it
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)

@@ -24,24 +24,28 @@ def add_insurer(session, code="allianz-care", name="Allianz Care", rate="0.1500"
 
 
 def add_agreement(session, org, *, first_year="0.40", renewal="0.20", clawback_days=365, since=SINCE,
-                  until=None, payment_terms_days=0) -> Agreement:
+                  until=None, payment_terms_days=0, payment_terms_basis=None) -> Agreement:
     """The firm's agreement on family cover: its share of the broker's commission (terminated on `until`),
-    payable from the end of the statement's month (plus `payment_terms_days`)."""
+    payable from the end of the statement's month (plus `payment_terms_days`; or from `payment_terms_basis`)."""
     agreement = Agreement(reference=f"AG-{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
                           template_version="2026-11", language="en",
                           status=AgreementStatus.terminated if until else AgreementStatus.active,
                           effective_from=since, effective_to=until)
-    agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal(first_year),
-                                          renewal_rate=Decimal(renewal), currency="EUR", clawback_days=clawback_days,
-                                          payment_terms_days=payment_terms_days))
+    rule = CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal(first_year),
+                          renewal_rate=Decimal(renewal), currency="EUR", clawback_days=clawback_days,
+                          payment_terms_days=payment_terms_days)
+    if payment_terms_basis is not None:
+        rule.payment_terms_basis = payment_terms_basis
+    agreement.rules.append(rule)
     session.add(agreement)
     return agreement
 
 
 def place(session, insurer, org, *, policy, placed_by_id, premium=1_000_000, start, currency="EUR",
-          case_id=None) -> tuple[Contract, events.BusinessEvent]:
-    """A one-year family contract placed on `start`, and its contract.placed event (flushed, not posted)."""
-    contract = Contract(organisation_id=org.id if org else None, insurer_id=insurer.id, policy_number=policy,
+          case_id=None, **payload) -> tuple[Contract, events.BusinessEvent]:
+    """A one-year family contract of `org` (a firm, its id, or None) placed on `start`, and its contract.placed
+    event with `payload` added (flushed, not posted)."""
+    contract = Contract(organisation_id=getattr(org, "id", org), insurer_id=insurer.id, policy_number=policy,
                         case_id=case_id, product_line=ProductLine.family, premium_minor=premium, currency=currency,
                         start_date=start, status=ContractStatus.in_force, placed_by_id=placed_by_id)
     contract.terms.append(ContractTerm(number=1, start_date=start,
@@ -50,5 +54,15 @@ def place(session, insurer, org, *, policy, placed_by_id, premium=1_000_000, sta
     session.add(contract)
     session.flush()
     event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, start, premium_minor=premium,
-                        currency=currency, term=1)
+                        currency=currency, term=1, **payload)
     return contract, event
+
+
+def place_and_post(session, insurer, org, *, release_on=None, **place_kw) -> Contract:
+    """`place`, its commission posted on the start date and, on `release_on`, the disclosure released (committed)."""
+    contract, event = place(session, insurer, org, **place_kw)
+    commissions.post_event(session, event, today=contract.start_date)
+    if release_on is not None:
+        commissions.release_disclosure(session, contract, today=release_on, released_by="compliance")
+    session.commit()
+    return contract

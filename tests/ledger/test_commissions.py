@@ -7,32 +7,15 @@ from sqlalchemy import func, select
 
 from agreements.models import CommissionRule
 from core import events
-from core.accounts import PartnerStatus, Role
+from core.accounts import Role
 from core.contracts import ContractStatus, ContractTerm, Insurer
 from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.models import JournalEntry
 from tests.ledger import books
-from tests.ledger.books import add_agreement, add_insurer
 
 START = date(2026, 12, 1)
 TODAY = date(2026, 12, 1)
-
-
-@pytest.fixture
-def insurer(session):
-    return add_insurer(session)
-
-
-@pytest.fixture
-def partner(session, make_org, make_user):
-    """A broker firm with an agreement in force: 40 % of the broker's commission the first year, 20 % after,
-    a 365-day clawback window."""
-    org = make_org(PartnerStatus.specialist_broker)
-    add_agreement(session, org)
-    session.commit()
-    make_user(Role.account_manager)
-    return org
 
 
 def place(session, insurer, org, *, premium=1_000_000, policy="P-1", start=START, currency="EUR"):

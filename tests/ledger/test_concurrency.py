@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from ledger import engine
 from ledger.money import credit, debit
 from ledger.models import Account, AccountType, JournalEntry, Posting
-from portal.extensions import db
 from tests.dbtools import failure_injected
 
 DAY = date(2026, 12, 1)
@@ -29,13 +28,13 @@ HOT = "commission_receivable:hot-insurer"
 
 
 @pytest.fixture
-def books(session):
+def books(session, db_engine):
     for code, kind in ((HOT, AccountType.asset), ("commission_income", AccountType.income),
                        ("bank", AccountType.asset)):
         engine.open_account(session, code, kind, "EUR")
     session.commit()
     session.close()  # nothing of the test's own session stays open while the threads run
-    return db.engine
+    return db_engine
 
 
 def _retryable(exc: OperationalError) -> bool:

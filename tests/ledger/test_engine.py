@@ -10,7 +10,6 @@ from core.errors import AppendOnlyViolation
 from ledger import engine
 from ledger.money import Line, credit, debit
 from ledger.models import Account, AccountType, JournalEntry, Posting
-from portal.extensions import db
 
 D1, D2, D3 = date(2026, 11, 2), date(2026, 11, 10), date(2026, 11, 20)
 
@@ -209,14 +208,14 @@ def test_verify_names_the_account_whose_balance_differs(books, app):
     assert result.exit_code == 1 and "income (EUR)" in result.output
 
 
-def test_verify_names_an_entry_left_without_postings(books, app, backend_name):
+def test_verify_names_an_entry_left_without_postings(books, app, backend_name, db_engine):
     engine.post(books, **placement())
     books.commit()
     orphan = text("INSERT INTO ledger_entries (public_id, created_at, idempotency_key, request_hash, effective_date, "
                   "description, details) VALUES ('orphan0000000000000000000000000a', '2026-12-01 00:00:00', "
                   "'orphan', 'x', '2026-12-01', 'orphan', '{}')")
     books.close()
-    with db.engine.begin() as conn:  # neither database refuses it (the balance check is on postings)
+    with db_engine.begin() as conn:  # neither database refuses it (the balance check is on postings)
         conn.execute(orphan)
     assert [p.subject for p in engine.verify(books)] == ["entry orphan0000000000000000000000000a"]
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from ledger import engine
 from ledger.money import credit, debit
 from ledger.models import Account, AccountType, JournalEntry, Posting
-from portal.extensions import db
 from tests.ledger.test_concurrency import in_transaction, run_threads
 
 D1, D2, D3 = date(2026, 11, 2), date(2026, 11, 10), date(2026, 11, 20)
@@ -202,11 +201,11 @@ def test_an_entry_is_reversed_once_even_within_a_batch(books):
     assert engine.post_batch(books, [reversal("r1")])[0] == (entry, False)
 
 
-def test_balances_loaded_before_another_poster_committed_are_not_overwritten(books):
+def test_balances_loaded_before_another_poster_committed_are_not_overwritten(books, db_engine):
     """The caller loaded the account (as `open_account` does) before another transaction posted to it: the batch
     adds to the balance as it is now, not as it was loaded."""
     books.close()
-    with Session(db.engine) as mine, Session(db.engine) as other:
+    with Session(db_engine) as mine, Session(db_engine) as other:
         loaded = engine.open_account(mine, HOT, AccountType.asset, "EUR")
         assert loaded.balance_minor == 0
         engine.post(other, **placement("other", amount=700))
@@ -217,12 +216,12 @@ def test_balances_loaded_before_another_poster_committed_are_not_overwritten(boo
         assert engine.verify(mine) == []
 
 
-def test_a_key_taken_meanwhile_on_other_accounts_refuses_the_batch(books):
+def test_a_key_taken_meanwhile_on_other_accounts_refuses_the_batch(books, db_engine):
     """Another transaction posts the same key on accounts this batch does not lock, and commits while the batch
     runs (PostgreSQL: the batch's insert waits for it on the key's unique index): the batch is refused as a
     reused key, and writes nothing."""
     books.close()
-    eng = db.engine
+    eng = db_engine
     outcome = {}
 
     def second():
@@ -256,12 +255,12 @@ def test_an_empty_batch_posts_nothing(books):
     assert counts(books) == (0, 0)
 
 
-def test_concurrent_batches_on_one_hot_account_lose_no_update(books):
+def test_concurrent_batches_on_one_hot_account_lose_no_update(books, db_engine):
     """Four writers post batches at once, every entry on the same receivable; the balances and every running
     balance add up."""
     books.commit()
     books.close()
-    eng = db.engine  # the threads have no application context
+    eng = db_engine
     writers, batches, size = 4, 5, 10
 
     def writer(i):

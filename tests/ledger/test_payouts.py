@@ -18,16 +18,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule, PaymentTermsBasis
+from agreements.models import PaymentTermsBasis
 from agreements.queries import agreement_in_force
 from core import events
 from core.accounts import PartnerStatus, Role
-from core.contracts import Contract, ContractStatus, ContractTerm
-from core.products import ProductLine
+from core.contracts import ContractStatus
 from ledger import commissions, engine, payouts, receipts
 from ledger.models import ExclusionReason, InsurerStatement, ItemKind, JournalEntry, ReconciliationItem, RunStatus
-from portal.extensions import db
-from tests.ledger.books import add_insurer
+from tests.ledger.books import add_agreement, place_and_post
 from tests.ledger.test_concurrency import in_transaction, run_threads
 from tests.system_tools import pain001_errors, xmllint_errors
 
@@ -55,11 +53,6 @@ def staff(make_user):
 
 
 @pytest.fixture
-def insurer(session):
-    return add_insurer(session)
-
-
-@pytest.fixture
 def firm(session, make_org):
     """firm(iban=…, bic=…, minimum=…, agreement_ends=…, terms_days=…, basis=…): a broker firm with a 40 % / 20 %
     agreement from 2026-01-01 (terminated on `agreement_ends` when given) and its bank details on file. Its
@@ -68,14 +61,7 @@ def firm(session, make_org):
              basis=PaymentTermsBasis.statement_month_end):
         org = make_org(PartnerStatus.specialist_broker, payout_iban=iban, payout_bic=bic,
                        payout_minimum_minor=minimum, payout_account_holder=holder)
-        agreement = Agreement(reference=f"AG-{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
-                              template_version="2026-11", language="en",
-                              status=AgreementStatus.terminated if agreement_ends else AgreementStatus.active,
-                              effective_from=date(2026, 1, 1), effective_to=agreement_ends)
-        agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal("0.40"),
-                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365,
-                                              payment_terms_days=terms_days, payment_terms_basis=basis))
-        session.add(agreement)
+        add_agreement(session, org, until=agreement_ends, payment_terms_days=terms_days, payment_terms_basis=basis)
         session.commit()
         return org
 
@@ -89,20 +75,8 @@ def earn(session, insurer, staff):
     manager = staff[2]
 
     def make(org, *, premium=1_000_000, on=EARNED, currency="EUR", release=True):
-        contract = Contract(organisation_id=org.id, insurer_id=insurer.id, policy_number=f"P-{next(_policies)}",
-                            product_line=ProductLine.family, premium_minor=premium, currency=currency, start_date=on,
-                            status=ContractStatus.in_force, placed_by_id=manager.id)
-        contract.terms.append(ContractTerm(number=1, start_date=on, end_date=on.replace(year=on.year + 1)
-                                           - timedelta(days=1), premium_minor=premium))
-        session.add(contract)
-        session.flush()
-        event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, on, premium_minor=premium,
-                            currency=currency, term=1)
-        commissions.post_event(session, event, today=on)
-        if release:
-            commissions.release_disclosure(session, contract, today=on, released_by="compliance")
-        session.commit()
-        return contract
+        return place_and_post(session, insurer, org, policy=f"P-{next(_policies)}", placed_by_id=manager.id,
+                              premium=premium, start=on, currency=currency, release_on=on if release else None)
 
     return make
 
@@ -331,7 +305,7 @@ def test_the_preparer_cannot_approve(session, staff, firm, earn):
     assert_books_consistent(session)
 
 
-def test_approval_posts_the_payouts_once_however_often_it_is_clicked(session, staff, firm, earn):
+def test_approval_posts_the_payouts_once_however_often_it_is_clicked(session, staff, firm, earn, db_engine):
     a, b = firm(), firm(iban=GB_IBAN, bic=GB_BIC)
     earn(a)
     earn(b, premium=2_000_000)   # 1,200.00
@@ -343,7 +317,7 @@ def test_approval_posts_the_payouts_once_however_often_it_is_clicked(session, st
     run, again = approve(session, staff, run)
     assert not again
     # a second browser, a fresh session, loading the run again
-    with Session(db.engine) as other:
+    with Session(db_engine) as other:
         reloaded = payouts.get_run(other, run.public_id)
         _r, third = payouts.approve(other, reloaded, approved_by=staff[1].public_id, approved_by_name="x",
                                     debtor=DEBTOR, today=APPROVED)
@@ -360,7 +334,7 @@ def test_approval_posts_the_payouts_once_however_often_it_is_clicked(session, st
 
 
 def test_a_crash_after_the_postings_leaves_the_run_prepared_and_it_can_be_approved_again(session, staff, firm,
-                                                                                         earn, monkeypatch):
+                                                                                         earn, monkeypatch, db_engine):
     org = firm()
     earn(org)
     run = prepare(session, staff, [org])
@@ -381,7 +355,7 @@ def test_a_crash_after_the_postings_leaves_the_run_prepared_and_it_can_be_approv
     session.rollback()
     monkeypatch.undo()
 
-    with Session(db.engine) as fresh:   # what another request sees
+    with Session(db_engine) as fresh:   # what another request sees
         assert payouts.get_run(fresh, run.public_id).status is RunStatus.prepared
     assert run.status is RunStatus.prepared and run.approval_entry_id is None and run.pain001 is None
     assert entries(session, "payout.approved") == 0 and available(session, org) == 60_000
@@ -564,7 +538,7 @@ def _hand_over(session):
     """Nothing of the test's own session stays open while the threads run."""
     session.commit()
     session.close()
-    return db.engine
+    return session.get_bind()
 
 
 def test_approvals_from_several_browsers_at_once_pay_once(session, staff, firm, earn, make_user, backend_name):

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
 from core import events
 from core.accounts import Organisation, PartnerStatus, Role
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
@@ -21,8 +20,8 @@ from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.money import credit, debit
 from ledger.models import Account, AccountType, JournalEntry
-from portal.extensions import db
 from tests.dbtools import emptied
+from tests.ledger.books import add_agreement, add_insurer
 
 BASE = date(2026, 12, 1)
 FAR_START, FAR_END = date(2000, 1, 1), date(2100, 12, 31)
@@ -77,19 +76,11 @@ def test_apply_rate_rounds_half_up_away_from_zero(amount, rate):
 
 @pytest.fixture
 def world(session, make_org, make_user):
-    insurer = Insurer(code="prop-insurer", name="Property Insurance")
-    session.add(insurer)
-    session.flush()
-    commissions.set_insurer_rate(session, insurer, ProductLine.family, Decimal("0.1500"), date(2026, 1, 1), "finance")
+    insurer = add_insurer(session, code="prop-insurer", name="Property Insurance")
     orgs = []
-    for first_year in (Decimal("0.40"), Decimal("0.3333")):
+    for first_year in ("0.40", "0.3333"):
         org = make_org(PartnerStatus.specialist_broker)
-        agreement = Agreement(reference=f"AG-P{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
-                              template_version="2026-11", language="en", status=AgreementStatus.active,
-                              effective_from=date(2026, 1, 1))
-        agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=first_year,
-                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365))
-        session.add(agreement)
+        add_agreement(session, org, first_year=first_year, payment_terms_days=30)
         orgs.append(org)
     session.commit()
     user = make_user(Role.account_manager)
@@ -99,7 +90,7 @@ def world(session, make_org, make_user):
 def clean_ledger(session):
     session.rollback()
     session.close()
-    with db.engine.begin() as conn:
+    with session.get_bind().begin() as conn:
         emptied(conn, LEDGER_TABLES)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
@@ -12,11 +11,11 @@ from sqlalchemy import func, select
 
 from core import events
 from core.accounts import PartnerStatus, Role
-from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
-from core.products import ProductLine
+from core.contracts import Contract, ContractStatus, Insurer
 from ledger import commissions, engine, receipts, reconciliation as rec, statement_files
 from ledger.models import InsurerReceipt, InsurerStatement, ItemKind, JournalEntry, ReconciliationItem, Resolution
-from tests.ledger.books import add_agreement
+from tests.ledger import books as ledger_books
+from tests.ledger.books import add_agreement, add_insurer
 
 NOV = date(2026, 11, 1)
 TODAY = date(2026, 12, 15)
@@ -33,10 +32,7 @@ class Books:
 
 def setup_books(session, make_org, make_user) -> Books:
     """An insurer paying 15 % on family plans and a partner firm with a 365-day clawback window."""
-    insurer = Insurer(code="allianz-care", name="Allianz Care")
-    session.add(insurer)
-    session.flush()
-    commissions.set_insurer_rate(session, insurer, ProductLine.family, Decimal("0.1500"), date(2026, 1, 1), "finance")
+    insurer = add_insurer(session)
     org = make_org(PartnerStatus.specialist_broker)
     add_agreement(session, org)
     session.commit()
@@ -46,15 +42,8 @@ def setup_books(session, make_org, make_user) -> Books:
 def place(session, books: Books, policy: str, *, start=NOV, currency="EUR", premium=1_000_000,
           today=None) -> Contract:
     """A contract placed and its commission posted (at `today`, by default its start date)."""
-    contract = Contract(organisation_id=books.org_id, insurer_id=books.insurer.id, policy_number=policy,
-                        product_line=ProductLine.family, premium_minor=premium, currency=currency, start_date=start,
-                        status=ContractStatus.in_force, placed_by_id=books.user_id)
-    contract.terms.append(ContractTerm(number=1, start_date=start, end_date=start.replace(year=start.year + 1)
-                                       - timedelta(days=1), premium_minor=premium))
-    session.add(contract)
-    session.flush()
-    event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, start, premium_minor=premium,
-                        currency=currency, term=1)
+    contract, event = ledger_books.place(session, books.insurer, books.org_id, policy=policy,
+                                         placed_by_id=books.user_id, premium=premium, start=start, currency=currency)
     commissions.post_event(session, event, today=today or start)
     session.commit()
     return contract

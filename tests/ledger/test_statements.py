@@ -5,30 +5,13 @@ import pytest
 from sqlalchemy import select
 
 from core import events
-from core.accounts import PartnerStatus, Role
-from core.contracts import Contract, ContractStatus, ContractTerm
-from core.products import ProductLine
+from core.contracts import ContractStatus
 from ledger import commissions, engine, payouts
 from ledger.models import JournalEntry
 from ledger.statements import LineKind, parse_period, partner_statement, statement_periods
-from tests.ledger.books import add_agreement, add_insurer
+from tests.ledger.books import place_and_post
 
 DEC, JAN, FEB = date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)
-
-
-@pytest.fixture
-def insurer(session):
-    return add_insurer(session)
-
-
-@pytest.fixture
-def partner(session, make_org, make_user):
-    """A broker firm with 40 % of the broker's commission (15 % of the premium), a 365-day clawback window."""
-    org = make_org(PartnerStatus.specialist_broker)
-    add_agreement(session, org)
-    session.commit()
-    make_user(Role.account_manager)  # places the contracts
-    return org
 
 
 @pytest.fixture
@@ -37,18 +20,8 @@ def ledger(session, insurer, partner):
 
     class Book:
         def place(self, policy, *, on=DEC, premium=1_000_000, currency="EUR"):
-            contract = Contract(organisation_id=partner.id, insurer_id=insurer.id, policy_number=policy,
-                                product_line=ProductLine.family, premium_minor=premium, currency=currency,
-                                start_date=on, status=ContractStatus.in_force, placed_by_id=1)
-            contract.terms.append(ContractTerm(number=1, start_date=on, end_date=on.replace(year=on.year + 1)
-                                               - timedelta(days=1), premium_minor=premium))
-            session.add(contract)
-            session.flush()
-            event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, on, premium_minor=premium,
-                                currency=currency, term=1)
-            commissions.post_event(session, event, today=on)
-            session.commit()
-            return contract
+            return place_and_post(session, insurer, partner, policy=policy, placed_by_id=1, premium=premium,
+                                  start=on, currency=currency)
 
         def release(self, contract, on):
             commissions.release_disclosure(session, contract, today=on, released_by="compliance")

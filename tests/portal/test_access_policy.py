@@ -1,17 +1,17 @@
 """One access rule, one answer, on the web and on the API: what finance may read of the partner pipeline."""
 from core.accounts import PartnerStatus, Role
 from pipeline.leads.services import submit_lead
-from tests.portal.case_data import lead_input
-from tests.portal.test_cases_api_pipeline import INTERNAL_NOTE, PARTNER_NOTE, S, bearer, broker, manager, new_case, walk  # noqa: F401
+from tests.pipeline.case_data import lead_input, walk
+from tests.portal.test_cases_api_pipeline import INTERNAL_NOTE, PARTNER_NOTE, S
 
 
 def test_finance_reads_neither_leads_nor_internal_notes_on_the_web_or_the_api(
-        client, session, make_user, make_org, login, broker, manager, new_case, bearer):  # noqa: F811
+        client, session, make_user, make_org, login, broker, manager, new_case, bearer):
     finance = make_user(Role.finance)
     lead, _created = submit_lead(session, make_user(Role.partner_member, make_org(PartnerStatus.introducer)),
                                  lead_input())
     session.commit()
-    case = new_case(broker())
+    case = new_case(broker)
     walk(session, manager, case, S.needs_analysis, partner_note=PARTNER_NOTE, internal_note=INTERNAL_NOTE)
     web, token = login(finance), bearer(finance)
 
@@ -30,13 +30,13 @@ def test_finance_reads_neither_leads_nor_internal_notes_on_the_web_or_the_api(
                                        headers=bearer(manager)).get_data(as_text=True)
 
 
-def test_a_broker_firm_cannot_list_leads_on_the_api_as_on_the_web(client, login, broker, bearer):  # noqa: F811
-    user = broker()
+def test_a_broker_firm_cannot_list_leads_on_the_api_as_on_the_web(client, login, broker, bearer):
+    user = broker
     assert login(user).get("/leads/").status_code == 403
     assert client.get("/api/v1/leads", headers=bearer(user)).status_code == 403
 
 
-def test_administrators_read_payout_runs_on_the_api_as_on_the_web(client, make_user, login, bearer):  # noqa: F811
+def test_administrators_read_payout_runs_on_the_api_as_on_the_web(client, make_user, login, bearer):
     admin = make_user(Role.admin)
     assert login(admin).get("/finance/payout-runs").status_code == 200
     assert client.get("/api/v1/payout-runs", headers=bearer(admin)).status_code == 200

@@ -12,6 +12,7 @@ from core.accounts import PartnerStatus, Role
 from core.partners import Lifecycle
 from portal.agreements.services import broker_identity, seal_config
 from tests.conftest import csrf_from
+from tests.factories import bearer_headers
 
 RATE = "30%"  # the default first-year rate of a collaboration schedule, as shown
 
@@ -36,15 +37,6 @@ def active_agreement(app, session, make_org, make_user):
         return agreement, org, partner
 
     return make
-
-
-def _token(app, user):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    _t, raw = create_api_token(db.session, user, "test")
-    db.session.commit()
-    return {"Authorization": f"Bearer {raw}"}
 
 
 def test_partner_admin_sees_rates_and_the_sealed_pdf(active_agreement, login):
@@ -84,18 +76,18 @@ def test_api_lists_own_agreements_with_a_pdf_link_only_for_those_entitled(app, c
                                                                           make_org, make_user):
     agreement, org, partner = active_agreement()
     other, *_ = active_agreement()
-    body = client.get("/api/v1/agreements", headers=_token(app, partner)).get_json()
+    body = client.get("/api/v1/agreements", headers=bearer_headers(partner)).get_json()
     assert [a["id"] for a in body["items"]] == [agreement.public_id] and body["total"] == 1
     item = body["items"][0]
     assert item["kind"] == "collaboration" and item["status"] == "active" and item["template_version"]
     assert item["effective_from"] == "2026-01-01" and item["pdf"].endswith(f"/api/v1/agreements/{agreement.public_id}/pdf")
-    pdf = client.get(f"/api/v1/agreements/{agreement.public_id}/pdf", headers=_token(app, partner))
+    pdf = client.get(f"/api/v1/agreements/{agreement.public_id}/pdf", headers=bearer_headers(partner))
     assert pdf.status_code == 200 and pdf.data == agreement.sealed_pdf
-    assert client.get(f"/api/v1/agreements/{other.public_id}/pdf", headers=_token(app, partner)).status_code == 404
+    assert client.get(f"/api/v1/agreements/{other.public_id}/pdf", headers=bearer_headers(partner)).status_code == 404
 
-    member_items = client.get("/api/v1/agreements", headers=_token(app, make_user(Role.partner_member, org))).get_json()
+    member_items = client.get("/api/v1/agreements", headers=bearer_headers(make_user(Role.partner_member, org))).get_json()
     assert member_items["items"][0]["pdf"] is None
-    staff = client.get("/api/v1/agreements", headers=_token(app, make_user(Role.finance))).get_json()
+    staff = client.get("/api/v1/agreements", headers=bearer_headers(make_user(Role.finance))).get_json()
     assert staff["total"] == 2
 
 

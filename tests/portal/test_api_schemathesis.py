@@ -20,7 +20,7 @@ from pipeline.cases.services import submit_case
 from pipeline.leads.services import submit_lead
 from portal import create_app
 from tests.ledger.books import add_agreement
-from tests.portal.case_data import case_input, lead_input
+from tests.pipeline.case_data import case_input, lead_input
 
 #: kept small: about 16 operations x 9 roles x 2 databases on a 2-core machine
 MAX_EXAMPLES = 12

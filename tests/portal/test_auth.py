@@ -185,3 +185,42 @@ def test_short_password_is_refused_with_a_field_message(client, session, make_us
     assert r.status_code == 200 and "at least 12 characters" in r.get_data(as_text=True)
     session.expire_all()
     assert session.get(User, user.id).password_hash == user.password_hash
+
+
+def test_each_app_hashes_with_its_own_argon2_parameters_and_production_upgrades_cheap_hashes(backend, app, session,
+                                                                                              make_user):
+    """The test configuration hashes cheaply; a production app in the same process keeps RFC 9106's parameters,
+    and a password hashed cheaply is hashed again with them when its owner signs in to production."""
+    from argon2 import extract_parameters, profiles
+
+    from portal import create_app
+    from portal.accounts.operations import authenticate
+    from portal.extensions import db
+    from portal.security.passwords import hash_password, needs_rehash, verify_password
+
+    def cost(stored_hash):
+        p = extract_parameters(stored_hash)
+        return p.time_cost, p.memory_cost, p.parallelism
+
+    rfc_9106 = profiles.RFC_9106_LOW_MEMORY
+    cheap = (1, 8, 1)
+    user = make_user()
+    assert cost(user.password_hash) == cheap
+    production = create_app({
+        "PORTAL_ENV": "production", "SECRET_KEY": "k" * 40, "DATABASE_URL": backend[1],
+        "SQLALCHEMY_DATABASE_URI": backend[1],
+        "SEAL_P12_PATH": "/nonexistent.p12", "SEAL_P12_PASSWORD": "x", "CASE_ENCRYPTION_KEYS": "A" * 43 + "=",
+        "MAIL_TRANSPORT": "smtp", "AUDIT_HMAC_KEYS": "k1:" + "h" * 32, "RATELIMIT_ENABLED": False})
+    with production.app_context():
+        strong = hash_password(PASSWORD)
+        assert cost(strong) == (rfc_9106.time_cost, rfc_9106.memory_cost, rfc_9106.parallelism)
+        assert needs_rehash(user.password_hash) and not needs_rehash(strong)
+        assert authenticate(db.session, user.email, PASSWORD, "127.0.0.1") is not None
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    # the test app still hashes cheaply, and reads the hash production wrote
+    assert cost(hash_password(PASSWORD)) == cheap
+    session.expire_all()
+    upgraded = session.get(User, user.id).password_hash
+    assert cost(upgraded) == cost(strong) and verify_password(upgraded, PASSWORD)

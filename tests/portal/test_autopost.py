@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
 from core.accounts import PartnerStatus, Role
 from core.contracts import Contract, Insurer
 from core.db import utcnow
@@ -22,7 +21,8 @@ from ledger.posting import failures, post_pending
 from pipeline.cases.pipeline import Placement, move
 from pipeline.cases.services import submit_case
 from tests.conftest import csrf_from
-from tests.portal.test_pipeline import TO_DECISION, S, case_input
+from tests.ledger.books import add_agreement
+from tests.pipeline.test_pipeline import TO_DECISION, S, case_input
 
 START = date(2027, 1, 10)
 PREMIUM = 1_000_000
@@ -31,12 +31,7 @@ PREMIUM = 1_000_000
 @pytest.fixture
 def firm(session, make_org, make_user):
     org = make_org(PartnerStatus.specialist_broker)
-    agreement = Agreement(reference=f"AG-AP{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
-                          template_version="2026-11", language="en", status=AgreementStatus.active,
-                          effective_from=date(2020, 1, 1))
-    agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal("0.40"),
-                                          renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365))
-    session.add(agreement)
+    add_agreement(session, org, since=date(2020, 1, 1), payment_terms_days=30)
     session.commit()
     return org, make_user(Role.partner_admin, org), make_user(Role.account_manager)
 

@@ -17,34 +17,13 @@ CASE = {"client_first_name": "Marc", "client_last_name": "Dupont", "client_email
 SECRET = "Spouse mentioned a past knee operation; prefers full underwriting"
 
 
-@pytest.fixture
-def broker_user(make_org, make_user):
-    def make(status=PartnerStatus.specialist_broker, role=Role.partner_admin, **org_kw):
-        return make_user(role, make_org(status, **org_kw))
-
-    return make
-
-
-@pytest.fixture
-def bearer(app):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    def make(user):
-        _t, raw = create_api_token(db.session, user, "crm")
-        db.session.commit()
-        return {"Authorization": f"Bearer {raw}"}
-
-    return make
-
-
 def _count(session):
     session.expire_all()
     return session.execute(select(func.count()).select_from(Case)).scalar_one()
 
 
-def test_specialist_submits_a_case_with_encrypted_underwriting(client, session, broker_user, bearer):
-    user = broker_user()
+def test_specialist_submits_a_case_with_encrypted_underwriting(client, session, make_broker, bearer):
+    user = make_broker()
     r = client.post("/api/v1/cases", json={**CASE, "underwriting_sensitivities": SECRET,
                                            "case_summary": "Family relocating to Dubai"}, headers=bearer(user))
     assert r.status_code == 201, r.get_json()
@@ -56,18 +35,18 @@ def test_specialist_submits_a_case_with_encrypted_underwriting(client, session, 
     assert again.get_json()["underwriting_sensitivities"] == SECRET
 
 
-def test_staff_read_it_other_firms_get_404(client, session, broker_user, bearer, make_user):
+def test_staff_read_it_other_firms_get_404(client, session, make_broker, bearer, make_user):
     case_id = client.post("/api/v1/cases", json={**CASE, "underwriting_sensitivities": SECRET},
-                          headers=bearer(broker_user())).get_json()["id"]
+                          headers=bearer(make_broker())).get_json()["id"]
     staff = client.get(f"/api/v1/cases/{case_id}", headers=bearer(make_user(Role.account_manager)))
     assert staff.status_code == 200 and staff.get_json()["underwriting_sensitivities"] == SECRET
-    other = client.get(f"/api/v1/cases/{case_id}", headers=bearer(broker_user()))
+    other = client.get(f"/api/v1/cases/{case_id}", headers=bearer(make_broker()))
     assert other.status_code == 404
-    assert client.get("/api/v1/cases", headers=bearer(broker_user())).get_json()["total"] == 0
+    assert client.get("/api/v1/cases", headers=bearer(make_broker())).get_json()["total"] == 0
 
 
-def test_generalists_cannot_send_underwriting_text(client, session, broker_user, bearer):
-    user = broker_user(PartnerStatus.generalist_broker)
+def test_generalists_cannot_send_underwriting_text(client, session, make_broker, bearer):
+    user = make_broker(PartnerStatus.generalist_broker)
     r = client.post("/api/v1/cases", json={**CASE, "underwriting_sensitivities": SECRET}, headers=bearer(user))
     assert r.status_code == 422 and "underwriting_sensitivities" in r.get_json()["error"]["fields"]
     assert _count(session) == 0
@@ -80,23 +59,23 @@ def test_generalists_cannot_send_underwriting_text(client, session, broker_user,
     ({"medical_history": "asthma"}, "medical_history"),
     ({"consent": {**CASE["consent"], "share_with_broker": False}}, "consent"),
 ])
-def test_bad_cases_are_refused_with_the_field_and_write_nothing(client, session, broker_user, bearer, change, field):
-    r = client.post("/api/v1/cases", json={**CASE, **change}, headers=bearer(broker_user()))
+def test_bad_cases_are_refused_with_the_field_and_write_nothing(client, session, make_broker, bearer, change, field):
+    r = client.post("/api/v1/cases", json={**CASE, **change}, headers=bearer(make_broker()))
     assert r.status_code == 422 and field in r.get_json()["error"]["fields"], r.get_json()
     assert _count(session) == 0
 
 
-def test_introducers_and_inactive_brokers_cannot_submit_cases(client, session, broker_user, bearer):
+def test_introducers_and_inactive_brokers_cannot_submit_cases(client, session, make_broker, bearer):
     assert client.post("/api/v1/cases", json=CASE,
-                       headers=bearer(broker_user(PartnerStatus.introducer))).status_code == 403
-    suspended = broker_user(lifecycle=Lifecycle.suspended)
+                       headers=bearer(make_broker(PartnerStatus.introducer))).status_code == 403
+    suspended = make_broker(lifecycle=Lifecycle.suspended)
     r = client.post("/api/v1/cases", json=CASE, headers=bearer(suspended))
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "firm_not_active"
     assert _count(session) == 0
 
 
-def test_idempotency_on_cases(client, session, broker_user, bearer):
-    headers = {**bearer(broker_user()), "Idempotency-Key": "case-7"}
+def test_idempotency_on_cases(client, session, make_broker, bearer):
+    headers = {**bearer(make_broker()), "Idempotency-Key": "case-7"}
     assert client.post("/api/v1/cases", json=CASE, headers=headers).status_code == 201
     assert client.post("/api/v1/cases", json=CASE, headers=headers).status_code == 200
     assert client.post("/api/v1/cases", json={**CASE, "adults": 1, "ages": [41, 7]},

@@ -7,16 +7,15 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from core.accounts import PartnerStatus, Role
 from core.contracts import Insurer
 from core.db import utcnow
 from core.products import ProductLine
-from pipeline.cases.models import Case, CaseStatus
+from pipeline.cases.models import CaseStatus
 from pipeline.cases.pipeline import Placement, move
-from pipeline.cases.services import convert_lead, submit_case
+from pipeline.cases.services import convert_lead
 from pipeline.leads.models import LeadStatus
 from pipeline.leads.services import set_status, submit_lead
-from tests.portal.case_data import case_input, lead_input
+from tests.pipeline.case_data import case_input, lead_input, walk
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -33,48 +32,6 @@ INSURER_NAME, POLICY = "Allianz Care", "POL-2026-0042"
 
 
 # --- fixtures and helpers -----------------------------------------------------------------------------------
-
-@pytest.fixture
-def broker(make_org, make_user):
-    """A partner administrator at a new active specialist broker firm."""
-    def make(role=Role.partner_admin):
-        return make_user(role, make_org(PartnerStatus.specialist_broker))
-
-    return make
-
-
-@pytest.fixture
-def introducer(make_org, make_user):
-    return make_user(Role.partner_member, make_org(PartnerStatus.introducer))
-
-
-@pytest.fixture
-def manager(make_user):
-    return make_user(Role.account_manager)
-
-
-@pytest.fixture
-def bearer(app):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    def make(user):
-        _t, raw = create_api_token(db.session, user, "crm")
-        db.session.commit()
-        return {"Authorization": f"Bearer {raw}"}
-
-    return make
-
-
-@pytest.fixture
-def new_case(session):
-    def make(user, first_name="Marc", **changes) -> Case:
-        case, _created = submit_case(session, user, case_input(first_name, **changes))
-        session.commit()
-        return case
-
-    return make
-
 
 @pytest.fixture
 def place(session):
@@ -94,12 +51,6 @@ def place(session):
     return do
 
 
-def walk(session, user, case, *stages, **kw) -> None:
-    for stage in stages:
-        move(session, user, case, stage, **kw)
-        session.commit()
-
-
 def assert_validation_error(response, field: str) -> None:
     assert response.status_code == 422
     error = response.get_json()["error"]
@@ -109,8 +60,8 @@ def assert_validation_error(response, field: str) -> None:
 
 # --- a case's history ---------------------------------------------------------------------------------------
 
-def test_the_broker_reads_the_history_without_internal_notes(client, session, broker, manager, new_case, bearer):
-    user = broker()
+def test_the_broker_reads_the_history_without_internal_notes(client, session, make_broker, manager, new_case, bearer):
+    user = make_broker()
     case = new_case(user)
     walk(session, manager, case, S.needs_analysis, partner_note=PARTNER_NOTE, internal_note=INTERNAL_NOTE)
     walk(session, manager, case, S.quote_requested)
@@ -125,16 +76,16 @@ def test_the_broker_reads_the_history_without_internal_notes(client, session, br
     assert INTERNAL_NOTE not in r.get_data(as_text=True) and manager.full_name not in r.get_data(as_text=True)
 
 
-def test_staff_read_the_internal_notes_others_are_refused(client, session, broker, manager, introducer, new_case,
+def test_staff_read_the_internal_notes_others_are_refused(client, session, make_broker, manager, introducer, new_case,
                                                           bearer):
-    case = new_case(broker())
+    case = new_case(make_broker())
     walk(session, manager, case, S.needs_analysis, partner_note=PARTNER_NOTE, internal_note=INTERNAL_NOTE)
     url = f"/api/v1/cases/{case.public_id}/milestones"
 
     staff = client.get(url, headers=bearer(manager)).get_json()["items"]
     assert [(m["stage"], m["internal_note"], m["recorded_by"]) for m in staff] == [
         ("received", None, case.submitted_by.full_name), ("needs_analysis", INTERNAL_NOTE, manager.full_name)]
-    assert client.get(url, headers=bearer(broker())).status_code == 404
+    assert client.get(url, headers=bearer(make_broker())).status_code == 404
     assert client.get(url, headers=bearer(introducer)).status_code == 403
 
 
@@ -145,9 +96,9 @@ def ids(response) -> list[str]:
     return [c["id"] for c in response.get_json()["items"]]
 
 
-def test_cases_are_filtered_by_stage_product_line_and_creation_date(client, session, broker, manager, new_case,
+def test_cases_are_filtered_by_stage_product_line_and_creation_date(client, session, make_broker, manager, new_case,
                                                                     bearer):
-    user = broker()
+    user = make_broker()
     received = new_case(user, "Ana")
     analysed = new_case(user, "Bea", product_line=ProductLine.individual, adults=1, children=0, ages=[35])
     dropped = new_case(user, "Cal")
@@ -169,8 +120,8 @@ def test_cases_are_filtered_by_stage_product_line_and_creation_date(client, sess
         analysed.public_id]
 
 
-def test_cases_are_paged_newest_first(client, broker, new_case, bearer):
-    user = broker()
+def test_cases_are_paged_newest_first(client, make_broker, new_case, bearer):
+    user = make_broker()
     cases = [new_case(user, name) for name in ("Ana", "Bea", "Cal")]
     headers = bearer(user)
     first = client.get("/api/v1/cases?per_page=2", headers=headers).get_json()
@@ -185,14 +136,14 @@ def test_cases_are_paged_newest_first(client, broker, new_case, bearer):
     ("colour=red", "colour"), ("status=pending", "status"), ("product_line=pets", "product_line"),
     ("per_page=500", "per_page"), ("created_since=yesterday", "created_since"),
 ])
-def test_unknown_or_bad_query_parameters_are_refused_by_name(client, broker, new_case, bearer, query, field):
-    user = broker()
+def test_unknown_or_bad_query_parameters_are_refused_by_name(client, make_broker, new_case, bearer, query, field):
+    user = make_broker()
     new_case(user)
     assert_validation_error(client.get(f"/api/v1/cases?{query}", headers=bearer(user)), field)
 
 
-def test_the_case_shows_its_contract_once_placed(client, session, broker, manager, new_case, bearer, place):
-    user = broker()
+def test_the_case_shows_its_contract_once_placed(client, session, make_broker, manager, new_case, bearer, place):
+    user = make_broker()
     case = new_case(user)
     headers = bearer(user)
     assert client.get(f"/api/v1/cases/{case.public_id}", headers=headers).get_json()["contract"] is None

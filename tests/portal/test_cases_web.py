@@ -12,11 +12,10 @@ from core.db import utcnow
 from core.products import ProductLine
 from pipeline.cases.models import Case, CaseStatus, Milestone
 from pipeline.cases.pipeline import Placement, move
-from pipeline.cases.services import submit_case
 from pipeline.leads.models import Lead, LeadStatus
-from pipeline.leads.services import set_status, submit_lead
+from pipeline.leads.services import set_status
 from tests.conftest import csrf_from
-from tests.portal.case_data import case_input, lead_input
+from tests.pipeline.case_data import walk
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -50,45 +49,6 @@ def case_form(csrf: str, **changes) -> dict:
 # --- fixtures and helpers -----------------------------------------------------------------------------------
 
 @pytest.fixture
-def broker(make_org, make_user):
-    """broker(status, role, org=None) -> a partner user at an active broker firm (a new firm unless given)."""
-    def make(status=PartnerStatus.specialist_broker, role=Role.partner_admin, org=None):
-        return make_user(role, org or make_org(status))
-
-    return make
-
-
-@pytest.fixture
-def introducer(make_org, make_user):
-    return make_user(Role.partner_member, make_org(PartnerStatus.introducer))
-
-
-@pytest.fixture
-def manager(make_user):
-    return make_user(Role.account_manager)
-
-
-@pytest.fixture
-def new_case(session):
-    def make(user, first_name="Marc", **changes) -> Case:
-        case, _created = submit_case(session, user, case_input(first_name, **changes))
-        session.commit()
-        return case
-
-    return make
-
-
-@pytest.fixture
-def new_lead(session):
-    def make(user, first_name="Ana") -> Lead:
-        lead, _created = submit_lead(session, user, lead_input(first_name))
-        session.commit()
-        return lead
-
-    return make
-
-
-@pytest.fixture
 def insurers(session):
     """Two active insurers (the move form lists them by name, valued by public id)."""
     found = [Insurer(code="ALLI", name="Allianz Care", active=True),
@@ -96,12 +56,6 @@ def insurers(session):
     session.add_all(found)
     session.commit()
     return found
-
-
-def walk(session, user, case, *stages, **kw) -> None:
-    for stage in stages:
-        move(session, user, case, stage, **kw)
-        session.commit()
 
 
 def count(session, model) -> int:
@@ -139,8 +93,8 @@ def move_form(csrf: str, stage: str, **fields) -> dict:
 
 # --- submitting a case ----------------------------------------------------------------------------------------
 
-def test_specialist_broker_submits_a_case_and_its_underwriting_text_is_stored_encrypted(session, broker, login):
-    user = broker()
+def test_specialist_broker_submits_a_case_and_its_underwriting_text_is_stored_encrypted(session, make_broker, login):
+    user = make_broker()
     c = login(user)
     page, csrf = open_page(c, "/cases/new")
     assert 'name="case_summary"' in page and 'name="framed_only"' not in page
@@ -162,8 +116,8 @@ def test_specialist_broker_submits_a_case_and_its_underwriting_text_is_stored_en
     assert SECRET.encode() not in bytes(raw_underwriting) and b"Dubai" not in bytes(raw_summary)
 
 
-def test_generalist_broker_gets_the_guided_form_and_must_confirm_it_only_framed(session, broker, login):
-    c = login(broker(PartnerStatus.generalist_broker))
+def test_generalist_broker_gets_the_guided_form_and_must_confirm_it_only_framed(session, make_broker, login):
+    c = login(make_broker(PartnerStatus.generalist_broker))
     page, csrf = open_page(c, "/cases/new")
     assert 'name="case_summary"' not in page and 'name="underwriting_sensitivities"' not in page
     assert 'name="framed_only"' in page and "the broker leads the international health insurance advice" in page
@@ -186,8 +140,8 @@ def test_generalist_broker_gets_the_guided_form_and_must_confirm_it_only_framed(
     ({"ages": "forty-two"}, "Give the ages as numbers separated by commas, adults first."),
     ({"share_with_broker": None}, "No consent, no case."),
 ])
-def test_bad_case_input_is_shown_next_to_the_field_and_creates_nothing(session, broker, login, changes, message):
-    c = login(broker())
+def test_bad_case_input_is_shown_next_to_the_field_and_creates_nothing(session, make_broker, login, changes, message):
+    c = login(make_broker())
     _page, csrf = open_page(c, "/cases/new")
     r = c.post("/cases/new", data=case_form(csrf, **changes))
     assert r.status_code == 422 and message in html(r)
@@ -196,19 +150,19 @@ def test_bad_case_input_is_shown_next_to_the_field_and_creates_nothing(session, 
 
 # --- who may see what -----------------------------------------------------------------------------------------
 
-def test_introducers_cannot_open_cases_and_brokers_cannot_open_another_firms(broker, introducer, new_case, login):
+def test_introducers_cannot_open_cases_and_brokers_cannot_open_another_firms(make_broker, introducer, new_case, login):
     visitor = login(introducer)
     assert visitor.get("/cases/new").status_code == 403
     assert visitor.get("/cases/").status_code == 403
 
-    theirs = new_case(broker())
-    other_firm = login(broker())
+    theirs = new_case(make_broker())
+    other_firm = login(make_broker())
     assert other_firm.get(f"/cases/{theirs.public_id}").status_code == 404
     assert "Marc Dupont" not in html(other_firm.get("/cases/"))
 
 
-def test_internal_notes_and_the_copy_log_are_for_the_brokers_staff_only(session, broker, manager, new_case, login):
-    user = broker()
+def test_internal_notes_and_the_copy_log_are_for_the_brokers_staff_only(session, make_broker, manager, new_case, login):
+    user = make_broker()
     case = new_case(user)
     walk(session, manager, case, S.needs_analysis, S.quote_requested)
     walk(session, manager, case, S.quote_issued, partner_note=PARTNER_NOTE, internal_note=INTERNAL_NOTE)
@@ -226,8 +180,8 @@ def test_internal_notes_and_the_copy_log_are_for_the_brokers_staff_only(session,
 
 # --- the account manager moves the case -----------------------------------------------------------------------
 
-def test_account_manager_moves_a_case_with_notes_and_cannot_skip_stages(session, broker, manager, new_case, login):
-    case = new_case(broker())
+def test_account_manager_moves_a_case_with_notes_and_cannot_skip_stages(session, make_broker, manager, new_case, login):
+    case = new_case(make_broker())
     c = login(manager)
     page, csrf = open_page(c, f"/cases/{case.public_id}")
     allowed = re.findall(r'<option value="([a-z_]+)"', page.split('id="stage"')[1].split("</select>")[0])
@@ -250,8 +204,8 @@ def test_account_manager_moves_a_case_with_notes_and_cannot_skip_stages(session,
         S.needs_analysis, S.received, PARTNER_NOTE, INTERNAL_NOTE, manager.id)
 
 
-def test_placing_a_contract_through_the_form_needs_its_figures(session, broker, manager, new_case, insurers, login):
-    case = new_case(broker())
+def test_placing_a_contract_through_the_form_needs_its_figures(session, make_broker, manager, new_case, insurers, login):
+    case = new_case(make_broker())
     walk(session, manager, case, *TO_DECISION)
     c = login(manager)
     page, csrf = open_page(c, f"/cases/{case.public_id}")
@@ -281,8 +235,8 @@ def test_placing_a_contract_through_the_form_needs_its_figures(session, broker, 
 
 
 @pytest.mark.parametrize("role", [Role.partner_member, Role.partner_admin])
-def test_partners_cannot_move_cases(session, broker, new_case, login, role):
-    user = broker(role=role)
+def test_partners_cannot_move_cases(session, make_broker, new_case, login, role):
+    user = make_broker(role=role)
     case = new_case(user)
     c = login(user)
     _page, csrf = open_page(c, f"/cases/{case.public_id}")
@@ -353,12 +307,12 @@ def test_account_manager_records_contacted_then_not_pursued(session, introducer,
 
 # --- home pages -----------------------------------------------------------------------------------------------
 
-def test_broker_home_counts_its_own_cases_by_stage(session, broker, manager, new_case, login):
-    user = broker()
+def test_broker_home_counts_its_own_cases_by_stage(session, make_broker, manager, new_case, login):
+    user = make_broker()
     mine = [new_case(user, name) for name in ("Ana", "Bea", "Cal")]
     walk(session, manager, mine[0], S.needs_analysis)
     walk(session, manager, mine[1], S.not_pursued)  # closed: not in progress
-    other_firm = broker()
+    other_firm = make_broker()
     for name in ("Dan", "Eve", "Fay", "Gus"):
         new_case(other_firm, name)
 
@@ -384,9 +338,9 @@ def test_introducer_home_counts_its_referrals_by_status(session, make_org, make_
     assert stage_count(home, "quote_in_progress") == 0
 
 
-def test_account_manager_home_shows_the_case_queue_and_workload(session, broker, manager, make_user, new_case,
+def test_account_manager_home_shows_the_case_queue_and_workload(session, make_broker, manager, make_user, new_case,
                                                                 login):
-    user = broker()
+    user = make_broker()
     new_case(user, "Newer")
     oldest, worked = new_case(user, "Oldest"), new_case(user, "Worked")
     oldest.stage_entered_at = utcnow() - timedelta(days=12)
@@ -405,8 +359,8 @@ def test_account_manager_home_shows_the_case_queue_and_workload(session, broker,
 
 # --- the log of copies ----------------------------------------------------------------------------------------
 
-def test_compliance_reads_every_copy_sent_or_withheld(session, broker, manager, make_user, new_case, login):
-    user = broker()
+def test_compliance_reads_every_copy_sent_or_withheld(session, make_broker, manager, make_user, new_case, login):
+    user = make_broker()
     copied, not_copied = new_case(user, "Copied"), new_case(user, "Private", cc=False)
     for case in (copied, not_copied):
         walk(session, manager, case, S.needs_analysis, S.quote_requested, S.quote_issued)

@@ -11,15 +11,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
+from agreements.models import Agreement, CommissionRule
 from core import events
 from core.accounts import Organisation, PartnerStatus, Role
 from core.audit import AuditEvent
-from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
+from core.contracts import Contract, ContractTerm, Insurer
 from core.products import ProductLine
 from ledger import commissions, engine
 from ledger.models import JournalEntry, PayoutRun, RunStatus
 from tests.conftest import csrf_from
+from tests.ledger.books import add_agreement, add_insurer, place_and_post
 from tests.system_tools import pain001_errors
 
 # commissions accrued and released in the month before last: a run for that month pays them
@@ -29,32 +30,15 @@ PERIOD = f"{BOOKED:%Y-%m}"
 
 @pytest.fixture
 def books(session, make_org, make_user):
-    insurer = Insurer(code="allianz-care", name="Allianz Care")
-    session.add(insurer)
-    session.flush()
-    commissions.set_insurer_rate(session, insurer, ProductLine.family, Decimal("0.1500"), date(2020, 1, 1), "finance")
+    insurer = add_insurer(session, since=date(2020, 1, 1))
     paid = make_org(PartnerStatus.specialist_broker, legal_name="Courtage Alpha", payout_account_holder="Courtage Alpha",
                     payout_iban="FR1420041010050500013M02606", payout_bic=None)
     unpaid = make_org(PartnerStatus.generalist_broker, legal_name="Beta Brokers")  # no bank details
     manager = make_user(Role.account_manager)
     for n, org in enumerate((paid, unpaid)):
-        agreement = Agreement(reference=f"AG-W{org.id}", organisation_id=org.id, kind=AgreementKind.collaboration,
-                              template_version="2026-11", language="en", status=AgreementStatus.active,
-                              effective_from=date(2020, 1, 1))
-        agreement.rules.append(CommissionRule(product_line=ProductLine.family, first_year_rate=Decimal("0.40"),
-                                              renewal_rate=Decimal("0.20"), currency="EUR", clawback_days=365))
-        session.add(agreement)
-        contract = Contract(organisation_id=org.id, insurer_id=insurer.id, policy_number=f"POL-{n}",
-                            product_line=ProductLine.family, premium_minor=1_000_000, currency="EUR",
-                            start_date=BOOKED, status=ContractStatus.in_force, placed_by_id=manager.id)
-        contract.terms.append(ContractTerm(number=1, start_date=BOOKED, end_date=BOOKED + timedelta(days=364),
-                                           premium_minor=1_000_000))
-        session.add(contract)
-        session.flush()
-        event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, BOOKED, premium_minor=1_000_000,
-                            currency="EUR", term=1)
-        commissions.post_event(session, event, today=BOOKED)
-        commissions.release_disclosure(session, contract, today=BOOKED, released_by="compliance")
+        add_agreement(session, org, since=date(2020, 1, 1), payment_terms_days=30)
+        place_and_post(session, insurer, org, policy=f"POL-{n}", placed_by_id=manager.id, start=BOOKED,
+                       release_on=BOOKED)
     session.commit()
     return {"paid": paid, "unpaid": unpaid}
 
@@ -203,15 +187,7 @@ def test_compliance_releases_a_held_share(session, books, make_user, login):
     assert available(session, books["paid"]) == 90_000
 
 
-def test_the_api_lists_runs_and_serves_the_file_to_finance_only(session, books, make_user, login, app):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    def bearer(user):
-        _t, raw = create_api_token(db.session, user, "erp")
-        db.session.commit()
-        return {"Authorization": f"Bearer {raw}"}
-
+def test_the_api_lists_runs_and_serves_the_file_to_finance_only(session, books, make_user, login, app, bearer):
     preparer, approver = make_user(Role.finance), make_user(Role.finance)
     prepare(login(preparer))
     run = session.execute(select(PayoutRun)).scalar_one()
@@ -270,10 +246,9 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_come_out_as_text(ses
     assert all(re.fullmatch(r"-?\d+\.\d{2}", row[2]) for row in rows[1:])
 
 
-def test_the_run_page_and_the_api_list_shares_not_yet_due_with_their_due_date(session, books, make_user, login, app):
+def test_the_run_page_and_the_api_list_shares_not_yet_due_with_their_due_date(session, books, make_user, login, app,
+                                                                               bearer):
     from agreements.models import PaymentTermsBasis
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
 
     rule = session.execute(select(CommissionRule).join(Agreement).where(
         Agreement.organisation_id == books["paid"].id)).scalar_one()
@@ -291,10 +266,7 @@ def test_the_run_page_and_the_api_list_shares_not_yet_due_with_their_due_date(se
     assert "Not yet due under the agreement&#39;s payment terms" in page
     assert f'<time datetime="{due_on.isoformat()}">' in page and "POL-0" in page
 
-    _t, raw = create_api_token(db.session, finance, "erp")
-    db.session.commit()
-    body = app.test_client().get(f"/api/v1/payout-runs/{run.public_id}",
-                                 headers={"Authorization": f"Bearer {raw}"}).get_json()
+    body = app.test_client().get(f"/api/v1/payout-runs/{run.public_id}", headers=bearer(finance)).get_json()
     [held_back] = [ex for ex in body["exclusions"] if ex["reason"] == "not_yet_due"]
     assert held_back == {"partner": books["paid"].public_id, "payee_name": "Courtage Alpha", "reason": "not_yet_due",
                          "balance_minor": 60_000, "policy_number": "POL-0", "term": 1, "payment_terms_days": 120,

@@ -15,7 +15,7 @@ from portal.security.access import access_for
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.ledger.books import add_agreement
-from tests.portal.case_data import case_input, lead_input
+from tests.pipeline.case_data import case_input, lead_input
 
 HOSTILE = ["nul\x00byte", "lone \ud800 surrogate", "x" * 10_000, "\u202egnp.exe", '=HYPERLINK("http://e.example")',
            "9" * 40, "-9" * 20, "../../../etc/passwd", "' OR 1=1; DROP TABLE users; --", "", "\ufdfa" * 120]

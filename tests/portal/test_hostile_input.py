@@ -5,23 +5,15 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from core.accounts import Organisation, PartnerStatus, Role
+from core.accounts import Organisation, Role
 from pipeline.cases.models import Case
 from pipeline.leads.models import Lead
 from tests.conftest import csrf_from
+from tests.factories import bearer_headers
 from tests.portal.test_cases import CASE
 from tests.portal.test_leads import LEAD
 
 HUGE_PAGE = str(2**64 + 1)
-
-
-def _bearer(user):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    _t, raw = create_api_token(db.session, user, "hostile")
-    db.session.commit()
-    return {"Authorization": f"Bearer {raw}"}
 
 
 def _count(session, model):
@@ -38,42 +30,32 @@ def _error(response, status: int, field: str | None = None) -> dict:
     return error
 
 
-@pytest.fixture
-def introducer(make_org, make_user):
-    return make_user(Role.partner_member, make_org(PartnerStatus.introducer))
-
-
-@pytest.fixture
-def broker(make_org, make_user):
-    return make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker))
-
-
 # --- the request guard: JSON ---------------------------------------------------------------------------------
 
 def test_deeply_nested_json_is_a_bad_request(client, session, introducer):
     body = "[" * 100_000 + "]" * 100_000
-    r = client.post("/api/v1/leads", data=body, content_type="application/json", headers=_bearer(introducer))
+    r = client.post("/api/v1/leads", data=body, content_type="application/json", headers=bearer_headers(introducer))
     _error(r, 400)
     nested = {**LEAD, "need_summary": json.loads("[" * 60 + "]" * 60)}
-    _error(client.post("/api/v1/leads", json=nested, headers=_bearer(introducer)), 400)
+    _error(client.post("/api/v1/leads", json=nested, headers=bearer_headers(introducer)), 400)
     assert _count(session, Lead) == 0
 
 
 @pytest.mark.parametrize("value", ["Ana\x00", "\ud800", "An\udfffa"])
 def test_nul_bytes_and_lone_surrogates_in_json_name_the_field(client, session, introducer, broker, value):
     r = client.post("/api/v1/leads", data=json.dumps({**LEAD, "first_name": value}),
-                    content_type="application/json", headers=_bearer(introducer))
+                    content_type="application/json", headers=bearer_headers(introducer))
     _error(r, 422, "first_name")
     consent = {**CASE["consent"], "text_version": value}
     r = client.post("/api/v1/cases", data=json.dumps({**CASE, "consent": consent}), content_type="application/json",
-                    headers=_bearer(broker))
+                    headers=bearer_headers(broker))
     _error(r, 422, "consent.text_version")
     assert _count(session, Lead) == 0 and _count(session, Case) == 0
 
 
 def test_nul_bytes_in_api_query_arguments(client, broker, make_user):
-    _error(client.get("/api/v1/cases?status=open%00", headers=_bearer(broker)), 422, "status")
-    finance = _bearer(make_user(Role.finance))
+    _error(client.get("/api/v1/cases?status=open%00", headers=bearer_headers(broker)), 422, "status")
+    finance = bearer_headers(make_user(Role.finance))
     _error(client.get("/api/v1/statements?period=2026-12&organisation=x%00", headers=finance), 422, "organisation")
 
 
@@ -113,8 +95,8 @@ def test_nul_bytes_in_a_signed_in_form_and_a_search(session, introducer, make_us
 
 @pytest.mark.parametrize("path", ["/api/v1/leads", "/api/v1/cases", "/api/v1/agreements", "/api/v1/payout-runs"])
 def test_api_page_numbers_beyond_64_bits_are_refused(client, make_user, path, broker, introducer):
-    finance, staff = _bearer(make_user(Role.finance)), _bearer(make_user(Role.admin))
-    headers = finance if "payout" in path else _bearer(broker) if "cases" in path else staff
+    finance, staff = bearer_headers(make_user(Role.finance)), bearer_headers(make_user(Role.admin))
+    headers = finance if "payout" in path else bearer_headers(broker) if "cases" in path else staff
     _error(client.get(f"{path}?page={HUGE_PAGE}", headers=headers), 422, "page")
     _error(client.get(f"{path}?page=-{HUGE_PAGE}", headers=headers), 422, "page")
     assert client.get(f"{path}?page=3", headers=headers).status_code == 200
@@ -133,7 +115,7 @@ def test_web_page_numbers_beyond_64_bits_are_refused(make_user, login, path):
 @pytest.mark.parametrize("month", ["0000-01", "0001-01", "9999-12"])
 def test_statement_months_at_the_ends_of_the_calendar(client, broker, login, month):
     org = broker.organisation
-    _error(client.get(f"/api/v1/statements?period={month}", headers=_bearer(broker)), 422, "period")
+    _error(client.get(f"/api/v1/statements?period={month}", headers=bearer_headers(broker)), 422, "period")
     web = login(broker)
     for url in (f"/statements/{org.public_id}?period={month}", f"/statements/{org.public_id}/{month}.pdf",
                 f"/statements/{org.public_id}/{month}.csv"):
@@ -143,7 +125,7 @@ def test_statement_months_at_the_ends_of_the_calendar(client, broker, login, mon
 # --- lengths: the Idempotency-Key and values that grow when normalised ---------------------------------------
 
 def test_an_idempotency_key_longer_than_its_column(client, session, introducer):
-    headers = {**_bearer(introducer), "Idempotency-Key": "k" * 129}
+    headers = {**bearer_headers(introducer), "Idempotency-Key": "k" * 129}
     _error(client.post("/api/v1/leads", json=LEAD, headers=headers), 422, "Idempotency-Key")
     assert _count(session, Lead) == 0
     headers["Idempotency-Key"] = "k" * 128
@@ -153,14 +135,14 @@ def test_an_idempotency_key_longer_than_its_column(client, session, introducer):
 @pytest.mark.parametrize("field, value", [("first_name", "\ufdfa" * 100), ("last_name", "\ufb03" * 100),
                                           ("email", "\u00df" * 60 + "@" + "d" * 180 + ".example")])
 def test_lead_values_that_outgrow_their_column_when_normalised(client, session, introducer, field, value):
-    r = client.post("/api/v1/leads", json={**LEAD, field: value}, headers=_bearer(introducer))
+    r = client.post("/api/v1/leads", json={**LEAD, field: value}, headers=bearer_headers(introducer))
     _error(r, 422, field)
     assert _count(session, Lead) == 0
 
 
 def test_case_email_that_outgrows_its_column_when_normalised(client, session, broker):
     email = "\ufb00" * 60 + "@" + "d" * 180 + ".example"
-    _error(client.post("/api/v1/cases", json={**CASE, "client_email": email}, headers=_bearer(broker)), 422,
+    _error(client.post("/api/v1/cases", json={**CASE, "client_email": email}, headers=bearer_headers(broker)), 422,
            "client_email")
     assert _count(session, Case) == 0
 
@@ -169,7 +151,7 @@ def test_case_email_that_outgrows_its_column_when_normalised(client, session, br
 
 @pytest.mark.parametrize("field, value", [("client_email", "not an e-mail"), ("client_phone", "call me maybe")])
 def test_case_contacts_must_be_an_email_and_a_phone(client, session, broker, field, value):
-    _error(client.post("/api/v1/cases", json={**CASE, field: value}, headers=_bearer(broker)), 422, field)
+    _error(client.post("/api/v1/cases", json={**CASE, field: value}, headers=bearer_headers(broker)), 422, field)
     assert _count(session, Case) == 0
 
 

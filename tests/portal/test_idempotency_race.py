@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from core.accounts import PartnerStatus, Role
 from pipeline.cases.models import Case
 from pipeline.leads.models import Lead
+from tests.factories import api_token
 from tests.portal.test_cases import CASE
 from tests.portal.test_leads import LEAD
 
@@ -30,15 +31,6 @@ def serving(app):
     finally:
         server.shutdown()
         thread.join()
-
-
-def _token(user) -> str:
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    _t, raw = create_api_token(db.session, user, "race")
-    db.session.commit()
-    return raw
 
 
 def _race(url: str, token: str, bodies: list[dict]) -> list[tuple[int, dict]]:
@@ -69,7 +61,7 @@ CREATIONS = {"leads": (PartnerStatus.introducer, LEAD, Lead, "first_name"),
 def test_the_losers_of_a_race_on_one_key_answer_as_a_replay_would(app, session, make_org, make_user, kind,
                                                                   same_content):
     status, body, model, name_field = CREATIONS[kind]
-    token = _token(make_user(Role.partner_admin, make_org(status)))
+    token = api_token(make_user(Role.partner_admin, make_org(status)))
     bodies = [body if same_content else {**body, name_field: f"Client {n}"} for n in range(RACERS)]
     with serving(app) as base:
         results = _race(f"{base}/api/v1/{kind}", token, bodies)

@@ -17,35 +17,13 @@ LEAD = {"first_name": "Ana", "last_name": "Silva", "email": "ana@example.org", "
                     "given_at": "2026-11-20T10:00:00Z"}}
 
 
-@pytest.fixture
-def introducer(make_org, make_user):
-    def make(**org_kw):
-        org = make_org(PartnerStatus.introducer, **org_kw)
-        return make_user(Role.partner_member, org)
-
-    return make
-
-
-@pytest.fixture
-def bearer(app):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    def make(user):
-        _t, raw = create_api_token(db.session, user, "crm")
-        db.session.commit()
-        return {"Authorization": f"Bearer {raw}"}
-
-    return make
-
-
 def _count(session, model):
     session.expire_all()
     return session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def test_api_creates_a_lead_with_its_consent(client, session, introducer, bearer):
-    user = introducer()
+def test_api_creates_a_lead_with_its_consent(client, session, make_introducer, bearer):
+    user = make_introducer()
     r = client.post("/api/v1/leads", json=LEAD, headers=bearer(user))
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
@@ -56,8 +34,8 @@ def test_api_creates_a_lead_with_its_consent(client, session, introducer, bearer
     assert client.get(f"/api/v1/leads/{lead.public_id}", headers=bearer(user)).get_json()["id"] == lead.public_id
 
 
-def test_unknown_fields_are_refused_by_name(client, session, introducer, bearer):
-    user = introducer()
+def test_unknown_fields_are_refused_by_name(client, session, make_introducer, bearer):
+    user = make_introducer()
     r = client.post("/api/v1/leads", json={**LEAD, "medical_history": "asthma", "date_of_birth": "1980-01-01",
                                            "consent": {**LEAD["consent"], "notes": "x"}}, headers=bearer(user))
     assert r.status_code == 422
@@ -68,13 +46,13 @@ def test_unknown_fields_are_refused_by_name(client, session, introducer, bearer)
 
 @pytest.mark.parametrize("consent", [{**LEAD["consent"], "share_with_broker": False},
                                      {k: v for k, v in LEAD["consent"].items() if k != "share_with_broker"}])
-def test_no_consent_no_lead(client, session, introducer, bearer, consent):
-    r = client.post("/api/v1/leads", json={**LEAD, "consent": consent}, headers=bearer(introducer()))
+def test_no_consent_no_lead(client, session, make_introducer, bearer, consent):
+    r = client.post("/api/v1/leads", json={**LEAD, "consent": consent}, headers=bearer(make_introducer()))
     assert r.status_code == 422 and _count(session, Lead) == 0
 
 
-def test_health_data_is_refused_and_not_stored(client, session, introducer, bearer):
-    user = introducer()
+def test_health_data_is_refused_and_not_stored(client, session, make_introducer, bearer):
+    user = make_introducer()
     text = "Moving to Lisbon; my wife is pregnant and I take insulin for diabetes"
     r = client.post("/api/v1/leads", json={**LEAD, "need_summary": text}, headers=bearer(user))
     assert r.status_code == 422
@@ -86,9 +64,9 @@ def test_health_data_is_refused_and_not_stored(client, session, introducer, bear
     assert event.details()["categories"]
 
 
-def test_idempotency_key_returns_the_first_lead_and_refuses_a_different_payload(client, session, introducer,
+def test_idempotency_key_returns_the_first_lead_and_refuses_a_different_payload(client, session, make_introducer,
                                                                                 bearer):
-    headers = {**bearer(introducer()), "Idempotency-Key": "crm-42"}
+    headers = {**bearer(make_introducer()), "Idempotency-Key": "crm-42"}
     first = client.post("/api/v1/leads", json=LEAD, headers=headers)
     again = client.post("/api/v1/leads", json=LEAD, headers=headers)
     assert first.status_code == 201 and again.status_code == 200
@@ -98,29 +76,29 @@ def test_idempotency_key_returns_the_first_lead_and_refuses_a_different_payload(
     assert _count(session, Lead) == 1
 
 
-def test_brokers_and_inactive_introducers_cannot_refer_leads(client, session, make_org, make_user, introducer,
+def test_brokers_and_inactive_introducers_cannot_refer_leads(client, session, make_org, make_user, make_introducer,
                                                              bearer):
     broker = make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker))
     assert client.post("/api/v1/leads", json=LEAD, headers=bearer(broker)).status_code == 403
-    suspended = introducer(lifecycle=Lifecycle.suspended)
+    suspended = make_introducer(lifecycle=Lifecycle.suspended)
     r = client.post("/api/v1/leads", json=LEAD, headers=bearer(suspended))
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "firm_not_active"
     assert _count(session, Lead) == 0
 
 
-def test_a_firm_sees_only_its_own_leads(client, session, introducer, bearer):
-    mine, theirs = introducer(), introducer()
+def test_a_firm_sees_only_its_own_leads(client, session, make_introducer, bearer):
+    mine, theirs = make_introducer(), make_introducer()
     lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(theirs)).get_json()["id"]
     assert client.get(f"/api/v1/leads/{lead_id}", headers=bearer(mine)).status_code == 404
     assert client.get("/api/v1/leads", headers=bearer(mine)).get_json()["total"] == 0
     assert client.get("/api/v1/leads", headers=bearer(theirs)).get_json()["total"] == 1
 
 
-def test_the_same_client_referred_twice_goes_to_the_conflict_queue(client, session, introducer, bearer,
+def test_the_same_client_referred_twice_goes_to_the_conflict_queue(client, session, make_introducer, bearer,
                                                                    make_user, login):
-    first = client.post("/api/v1/leads", json=LEAD, headers=bearer(introducer())).get_json()
+    first = client.post("/api/v1/leads", json=LEAD, headers=bearer(make_introducer())).get_json()
     second_body = {**LEAD, "email": "ANA@Example.org", "phone": "0033 6 12 34 56 78", "first_name": "Ána"}
-    second = client.post("/api/v1/leads", json=second_body, headers=bearer(introducer())).get_json()
+    second = client.post("/api/v1/leads", json=second_body, headers=bearer(make_introducer())).get_json()
     session.expire_all()
     lead = session.execute(select(Lead).where(Lead.public_id == second["id"])).scalar_one()
     assert lead.possible_duplicate_of.public_id == first["id"] and lead.in_conflict
@@ -130,8 +108,8 @@ def test_the_same_client_referred_twice_goes_to_the_conflict_queue(client, sessi
     assert "possible duplicate" in queue and queue.count("/leads/") >= 1
 
 
-def test_form_submission_with_consent_and_field_messages(app, session, introducer, login):
-    c = login(introducer())
+def test_form_submission_with_consent_and_field_messages(app, session, make_introducer, login):
+    c = login(make_introducer())
     page = c.get("/leads/new").get_data(as_text=True)
     form = {"csrf_token": csrf_from(page), "first_name": "Ana", "last_name": "Silva", "email": "ana@example.org",
             "country_of_residence": "PT", "urgency": "within_3_months", "language": "pt" if False else "en",
@@ -150,17 +128,17 @@ def test_form_submission_with_consent_and_field_messages(app, session, introduce
     assert _count(session, Lead) == 1
 
 
-def _two_referrals(client, introducer, bearer):
-    first_firm_user, second_firm_user = introducer(), introducer()
+def _two_referrals(client, make_introducer, bearer):
+    first_firm_user, second_firm_user = make_introducer(), make_introducer()
     first = client.post("/api/v1/leads", json=LEAD, headers=bearer(first_firm_user)).get_json()
     second = client.post("/api/v1/leads", json={**LEAD, "phone": None, "email": "ana@example.org"},
                          headers=bearer(second_firm_user)).get_json()
     return first_firm_user, second_firm_user, first, second
 
 
-def test_account_manager_decides_the_attribution_with_a_reason(client, session, introducer, bearer, make_user,
+def test_account_manager_decides_the_attribution_with_a_reason(client, session, make_introducer, bearer, make_user,
                                                                login):
-    first_user, second_user, first, second = _two_referrals(client, introducer, bearer)
+    first_user, second_user, first, second = _two_referrals(client, make_introducer, bearer)
     manager = login(make_user(Role.account_manager))
     url = f"/leads/{second['id']}"
     page = manager.get(url).get_data(as_text=True)
@@ -185,8 +163,8 @@ def test_account_manager_decides_the_attribution_with_a_reason(client, session, 
     assert session.execute(select(Lead).where(Lead.public_id == second["id"])).scalar_one().assigned_to_id
 
 
-def test_partners_cannot_decide_attributions_or_see_the_other_referrer(client, session, introducer, bearer, login):
-    first_user, second_user, first, second = _two_referrals(client, introducer, bearer)
+def test_partners_cannot_decide_attributions_or_see_the_other_referrer(client, session, make_introducer, bearer, login):
+    first_user, second_user, first, second = _two_referrals(client, make_introducer, bearer)
     partner = login(second_user)
     page = partner.get(f"/leads/{second['id']}").get_data(as_text=True)
     assert "Decide the attribution" not in page and first_user.organisation.legal_name not in page
@@ -196,15 +174,15 @@ def test_partners_cannot_decide_attributions_or_see_the_other_referrer(client, s
     assert partner.get(f"/leads/{first['id']}").status_code == 404
 
 
-def test_a_single_referral_counts_for_its_referrer(client, session, introducer, bearer):
-    user = introducer()
+def test_a_single_referral_counts_for_its_referrer(client, session, make_introducer, bearer):
+    user = make_introducer()
     lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(user)).get_json()["id"]
     lead = session.execute(select(Lead).where(Lead.public_id == lead_id)).scalar_one()
     assert lead.attributed_organisation_id == user.organisation_id and not lead.in_conflict
 
 
-def test_the_referrer_records_a_withdrawal_of_the_copy_consent(client, session, introducer, bearer, login):
-    user = introducer()
+def test_the_referrer_records_a_withdrawal_of_the_copy_consent(client, session, make_introducer, bearer, login):
+    user = make_introducer()
     lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(user)).get_json()["id"]
     c = login(user)
     page = c.get(f"/leads/{lead_id}").get_data(as_text=True)
@@ -224,8 +202,8 @@ def test_the_referrer_records_a_withdrawal_of_the_copy_consent(client, session, 
     assert session.execute(select(AuditEvent).where(AuditEvent.action == "consent.withdrawn")).scalar_one()
 
 
-def test_withdrawing_all_consent_stops_the_lead(client, session, introducer, bearer, make_user, login):
-    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(introducer())).get_json()["id"]
+def test_withdrawing_all_consent_stops_the_lead(client, session, make_introducer, bearer, make_user, login):
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(make_introducer())).get_json()["id"]
     manager = login(make_user(Role.account_manager))
     page = manager.get(f"/leads/{lead_id}").get_data(as_text=True)
     r = manager.post(f"/leads/{lead_id}/consent/withdraw", data={
@@ -236,17 +214,17 @@ def test_withdrawing_all_consent_stops_the_lead(client, session, introducer, bea
     assert lead.status.value == "not_pursued" and lead.consent.withdrawn
 
 
-def test_another_firm_cannot_withdraw(client, session, introducer, bearer, login):
-    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(introducer())).get_json()["id"]
-    other = login(introducer())
+def test_another_firm_cannot_withdraw(client, session, make_introducer, bearer, login):
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(make_introducer())).get_json()["id"]
+    other = login(make_introducer())
     page = other.get("/leads/").get_data(as_text=True)
     r = other.post(f"/leads/{lead_id}/consent/withdraw", data={"csrf_token": csrf_from(page), "scope": "all",
                                                               "reason": "Trying to meddle with it"})
     assert r.status_code == 404
 
 
-def test_account_manager_home_shows_the_queue_oldest_first(client, session, introducer, bearer, make_user, login):
-    user = introducer()
+def test_account_manager_home_shows_the_queue_oldest_first(client, session, make_introducer, bearer, make_user, login):
+    user = make_introducer()
     for name in ("Ana", "Bea"):
         client.post("/api/v1/leads", json={**LEAD, "first_name": name, "email": f"{name}@example.org",
                                            "phone": None, "last_name": name + "son"}, headers=bearer(user))
@@ -257,8 +235,8 @@ def test_account_manager_home_shows_the_queue_oldest_first(client, session, intr
 
 # --- the kind of need, the optional note and the health-data screen's verdicts --------------------------------
 
-def test_the_kind_of_need_is_required_and_unknown_kinds_are_refused_by_name(client, session, introducer, bearer):
-    user = introducer()
+def test_the_kind_of_need_is_required_and_unknown_kinds_are_refused_by_name(client, session, make_introducer, bearer):
+    user = make_introducer()
     missing = client.post("/api/v1/leads", json={k: v for k, v in LEAD.items() if k != "need_category"},
                           headers=bearer(user))
     unknown = client.post("/api/v1/leads", json={**LEAD, "need_category": "medical_evacuation"}, headers=bearer(user))
@@ -268,8 +246,8 @@ def test_the_kind_of_need_is_required_and_unknown_kinds_are_refused_by_name(clie
     assert _count(session, Lead) == 0
 
 
-def test_the_note_is_optional_and_the_kind_is_shown_on_the_lead(client, session, introducer, bearer, login):
-    user = introducer()
+def test_the_note_is_optional_and_the_kind_is_shown_on_the_lead(client, session, make_introducer, bearer, login):
+    user = make_introducer()
     r = client.post("/api/v1/leads", json={**LEAD, "need_category": "student", "need_summary": None},
                     headers=bearer(user))
     assert r.status_code == 201, r.get_json()
@@ -292,15 +270,15 @@ def test_the_api_documents_the_kinds_of_need(client):
     "u syna diabet, zhena beremenna",           # Russian in Latin letters
     "husband had a heart attack",               # plain
 ])
-def test_disguised_health_data_is_refused_and_not_stored(client, session, introducer, bearer, note):
-    r = client.post("/api/v1/leads", json={**LEAD, "need_summary": note}, headers=bearer(introducer()))
+def test_disguised_health_data_is_refused_and_not_stored(client, session, make_introducer, bearer, note):
+    r = client.post("/api/v1/leads", json={**LEAD, "need_summary": note}, headers=bearer(make_introducer()))
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "health_data_not_allowed"
     assert _count(session, Lead) == 0
 
 
 def test_a_note_the_screen_is_unsure_about_is_refused_with_a_request_to_remove_health_details(
-        client, session, introducer, bearer, login):
-    user = introducer()
+        client, session, make_introducer, bearer, login):
+    user = make_introducer()
     note = "Dad is fighting the big C, moving to Malta"
     r = client.post("/api/v1/leads", json={**LEAD, "need_summary": note}, headers=bearer(user))
     assert r.status_code == 422
@@ -321,11 +299,11 @@ def test_a_note_the_screen_is_unsure_about_is_refused_with_a_request_to_remove_h
     assert ok.status_code == 302 and _count(session, Lead) == 1
 
 
-def test_leads_referred_before_the_kind_of_need_are_back_filled_as_unspecified(app, client, session, introducer,
+def test_leads_referred_before_the_kind_of_need_are_back_filled_as_unspecified(app, client, session, make_introducer,
                                                                                 bearer):
     from flask_migrate import downgrade, upgrade
 
-    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(introducer())).get_json()["id"]
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=bearer(make_introducer())).get_json()["id"]
     session.remove()
     downgrade(revision="7c2d9e4b1a30")
     upgrade()

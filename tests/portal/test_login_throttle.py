@@ -62,11 +62,9 @@ def test_ten_concurrent_guesses_let_exactly_the_limit_through(app, make_user):
 WORKER = textwrap.dedent("""
     import sys, re
     from portal import create_app
+    from portal.config import throwaway_config
     url, instance, email, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    app = create_app({"PORTAL_ENV": "test", "TESTING": True, "SECRET_KEY": "test-secret-key",
-                      "SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": "portal.test", "MAIL_TRANSPORT": "file",
-                      "MAIL_FILE_DIR": instance + "/mail", "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": "5 per minute",
-                      "SEAL_P12_PATH": instance + "/seal-test.p12", "SEAL_P12_PASSWORD": "test-seal-password"})
+    app = create_app(throwaway_config(instance, url, LOGIN_LIMIT_PER_ACCOUNT_ADDRESS="5 per minute"))
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
     for i in range(count):

@@ -71,7 +71,15 @@ def test_production_refuses_to_start_without_secrets(monkeypatch, tmp_path):
         create_app({"PORTAL_ENV": "production"})
     monkeypatch.setenv("AUDIT_HMAC_KEYS", "k2:" + "n" * 32 + ",k1:" + "o" * 32)
     monkeypatch.setenv("RATELIMIT_ENABLED", "false")  # no Redis here (tests/portal/test_login_throttle.py)
+    monkeypatch.setenv("PASSWORD_HASH_PROFILE", "CHEAPEST")
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_PROFILE=CHEAPEST"):
+        create_app({"PORTAL_ENV": "production"})
+    monkeypatch.setenv("PASSWORD_HASH_PROFILE", "FAST")
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_PROFILE must be one of"):
+        create_app({"PORTAL_ENV": "production"})
+    monkeypatch.delenv("PASSWORD_HASH_PROFILE")
     app = create_app({"PORTAL_ENV": "production"})
+    assert app.config["PASSWORD_HASH_PROFILE"] == "RFC_9106_LOW_MEMORY"
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
 

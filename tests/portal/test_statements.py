@@ -1,19 +1,16 @@
 """Commission statements in the portal and on the API: who reads which firm's, and what the documents contain."""
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from pypdf import PdfReader
 
-from core import events
 from core.accounts import PartnerStatus, Role
-from core.contracts import Contract, ContractStatus, ContractTerm
-from core.products import ProductLine
-from ledger import commissions
 from pipeline.cases.services import submit_case
-from tests.ledger.books import add_agreement, add_insurer
-from tests.portal.case_data import case_input
+from tests.factories import bearer_headers
+from tests.ledger.books import add_agreement, add_insurer, place_and_post
+from tests.pipeline.case_data import case_input
 
 DEC = date(2026, 12, 1)
 
@@ -33,31 +30,12 @@ def firm(session, make_org, make_user, insurer):
         admin = make_user(Role.partner_admin, org)
         add_agreement(session, org)
         case = submit_case(session, admin, case_input("Marc"))[0] if status.is_broker else None
-        contract = Contract(organisation_id=org.id, insurer_id=insurer.id, policy_number=policy,
-                            case_id=case.id if case else None, product_line=ProductLine.family,
-                            premium_minor=1_000_000, currency="EUR", start_date=DEC, status=ContractStatus.in_force,
-                            placed_by_id=admin.id)
-        contract.terms.append(ContractTerm(number=1, start_date=DEC, end_date=DEC + timedelta(days=364),
-                                           premium_minor=1_000_000))
-        session.add(contract)
-        session.flush()
-        event = events.emit(session, events.CONTRACT_PLACED, contract.public_id, DEC, premium_minor=1_000_000,
-                            currency="EUR", term=1, client_initials=case.client_initials if case else None)
-        commissions.post_event(session, event, today=DEC)
-        commissions.release_disclosure(session, contract, today=date(2026, 12, 5), released_by="compliance")
-        session.commit()
+        place_and_post(session, insurer, org, policy=policy, placed_by_id=admin.id, start=DEC,
+                       case_id=case.id if case else None, release_on=date(2026, 12, 5),
+                       client_initials=case.client_initials if case else None)
         return org, admin
 
     return make
-
-
-def bearer(user):
-    from portal.accounts.operations import create_api_token
-    from portal.extensions import db
-
-    _token, raw = create_api_token(db.session, user, "test")
-    db.session.commit()
-    return {"Authorization": f"Bearer {raw}"}
 
 
 def pdf_text(data: bytes) -> str:
@@ -164,7 +142,7 @@ def test_an_unknown_firm_or_a_malformed_month_is_not_found(firm, make_user, logi
 
 def test_the_api_returns_the_partners_own_statement_in_minor_units(firm, client):
     org, admin = firm()
-    r = client.get("/api/v1/statements?period=2026-12", headers=bearer(admin))
+    r = client.get("/api/v1/statements?period=2026-12", headers=bearer_headers(admin))
     assert r.status_code == 200
     body = r.get_json()
     assert (body["organisation"], body["period"]) == (org.public_id, "2026-12")
@@ -177,33 +155,33 @@ def test_the_api_returns_the_partners_own_statement_in_minor_units(firm, client)
         "date": "2026-12-01", "kind": "commission", "policy_number": "POL-1", "client_initials": "M.D.",
         "amount_minor": 60_000, "balance_after_minor": 60_000}
     assert line["contract_reference"]
-    again = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=bearer(admin))
+    again = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=bearer_headers(admin))
     assert again.get_json() == body
 
 
 def test_the_api_hides_other_firms_from_partners(firm, client):
     org, _admin = firm()
     _other, other_admin = firm(policy="POL-2")
-    r = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=bearer(other_admin))
+    r = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=bearer_headers(other_admin))
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
 
 
 def test_finance_names_the_firm_on_the_api(firm, make_user, client):
     org, _admin = firm()
-    token = bearer(make_user(Role.finance))
+    token = bearer_headers(make_user(Role.finance))
     missing = client.get("/api/v1/statements?period=2026-12", headers=token)
     assert missing.status_code == 422 and "organisation" in missing.get_json()["error"]["fields"]
     r = client.get(f"/api/v1/statements?period=2026-12&organisation={org.public_id}", headers=token)
     assert r.status_code == 200 and r.get_json()["statements"][0]["lines"][0]["policy_number"] == "POL-1"
     assert client.get("/api/v1/statements?period=2026-12&organisation=nope", headers=token).status_code == 404
-    compliance = bearer(make_user(Role.compliance))
+    compliance = bearer_headers(make_user(Role.compliance))
     assert client.get("/api/v1/statements?period=2026-12", headers=compliance).status_code == 403
 
 
 @pytest.mark.parametrize("query", ["", "period=2026-13", "period=12-2026", "period=2026-12&colour=blue"])
 def test_a_bad_query_is_refused_naming_the_field(firm, client, query):
     _org, admin = firm()
-    r = client.get(f"/api/v1/statements?{query}", headers=bearer(admin))
+    r = client.get(f"/api/v1/statements?{query}", headers=bearer_headers(admin))
     assert r.status_code == 422
     assert set(r.get_json()["error"]["fields"]) == ({"colour"} if "colour" in query else {"period"})
 

@@ -1,12 +1,12 @@
-"""Ledger keys benchmark: a contract's and a firm's ledger operations cost the same whatever the ledger's size,
-now that entries are found by their contract, term and partner columns (issue 12, section 4).
+"""Ledger keys: a contract's and a firm's ledger operations cost the same whatever the ledger's size, now that
+entries are found by their contract, term and partner columns (issue 12, section 4).
 
-For each backend and each size (1,000 and 100,000 placed contracts by default), one run in this process:
+For each backend and each size (1,000 and 100,000 placed contracts by default), in this process:
 
   * a throwaway database migrated by the real Alembic migrations, the chart of accounts and about `size`
     placements over two years, each with its disclosure release 10-20 days later, plus the insurers' receipts
-    and monthly payouts, loaded with the bulk loader of bench/ledger.py (the same rows the engine writes, key
-    columns included), then (VACUUM) ANALYZE;
+    and monthly payouts, loaded with the bulk loader of bench/ledger/history.py (the same rows the engine
+    writes, key columns included), then (VACUUM) ANALYZE;
   * one real partner firm (organisation, agreement: 40 % of the broker's commission, 365-day clawback window),
     an insurer at 15 % (the history's biggest: its receivable is the hot account), and the firm's own
     --firm-contracts contracts posted through `ledger.commissions`, half of them released: the same in every
@@ -19,58 +19,30 @@ For each backend and each size (1,000 and 100,000 placed contracts by default), 
   * `engine.verify` of the whole ledger afterwards (key columns against details included).
 
 It prints both sizes side by side with the target: the same cost within noise, p50 at the larger size no more
-than 1.5 times the smaller's. A benchmark, not a test: it exits 0 whatever the figures, non-zero only when
-something went wrong.
-
-    .venv/bin/python bench/ledger_keys.py [--backend both|sqlite|postgresql] [--sizes 1000,100000]
-                                          [--runs 200] [--warmup 20] [--database-url postgresql://...]
+than 1.5 times the smaller's.
 """
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import os
-import platform
 import random
-import shutil
-import signal
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
-# The repository first: bench/ (put first by Python) holds ledger.py, which would shadow the ledger package.
-sys.path.insert(0, str(ROOT))
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 
-
-def _bench_ledger():
-    """bench/ledger.py under another name: its loader and chart of accounts."""
-    spec = importlib.util.spec_from_file_location("bench_ledger", BENCH / "ledger.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_ledger"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bl = _bench_ledger()
-
-from scratch_db import PgDatabase  # noqa: E402  (bench/scratch_db.py)
-from sqlalchemy import create_engine, func, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule  # noqa: E402
-from core import events  # noqa: E402
-from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User  # noqa: E402
-from core.contracts import Contract, ContractStatus, ContractTerm, Insurer  # noqa: E402
-from core.partners import Lifecycle  # noqa: E402
-from core.products import ProductLine  # noqa: E402
-from ledger import commissions, engine, reports  # noqa: E402
-from ledger.models import JournalEntry  # noqa: E402
+from agreements.models import Agreement, AgreementKind, AgreementStatus, CommissionRule
+from bench.common import BenchError, latency, migrate_database, timed, verdict
+from bench.ledger import history
+from core import events
+from core.accounts import CommunicationModel, Organisation, PartnerStatus, Register, Role, User
+from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
+from core.partners import Lifecycle
+from core.products import ProductLine
+from ledger import commissions, engine, reports
+from ledger.models import JournalEntry
 
 RATIO = 1.5
 TARGET = f"same within noise: p50 ratio <= {RATIO}"
@@ -94,10 +66,10 @@ def the_firm(eng, today: date) -> Firm:
                            zones=["FR"], communication_model=CommunicationModel.hybrid, languages=["en"],
                            lifecycle=Lifecycle.active, register=Register.orias, registration_number="19999999")
         user = User(email="manager@bench.example", full_name="Bench Manager", role=Role.account_manager)
-        insurer = Insurer(code=bl.INSURERS[0], name="Allianz Care")
+        insurer = Insurer(code=history.INSURERS[0], name="Allianz Care")
         s.add_all([org, user, insurer])
         s.flush()
-        since = today - timedelta(days=bl.HISTORY_DAYS + 30)
+        since = today - timedelta(days=history.HISTORY_DAYS + 30)
         commissions.set_insurer_rate(s, insurer, ProductLine.family, Decimal("0.1500"), since, "bench")
         agreement = Agreement(reference="AG-BENCH-1", organisation_id=org.id, kind=AgreementKind.collaboration,
                               template_version="2026-11", language="en", status=AgreementStatus.active,
@@ -114,14 +86,14 @@ def place(s: Session, firm: Firm, rng: random.Random, start: date) -> tuple[int,
     firm.serial += 1
     premium = rng.randrange(60_000, 1_800_000)
     contract = Contract(organisation_id=firm.org_id, insurer_id=firm.insurer_id, policy_number=f"BENCH-{firm.serial:07d}",
-                        product_line=ProductLine.family, premium_minor=premium, currency=bl.CURRENCY,
+                        product_line=ProductLine.family, premium_minor=premium, currency=history.CURRENCY,
                         start_date=start, status=ContractStatus.in_force, placed_by_id=firm.user_id)
     contract.terms.append(ContractTerm(number=1, start_date=start, end_date=start + timedelta(days=364),
                                        premium_minor=premium))
     s.add(contract)
     s.flush()
     event = events.emit(s, events.CONTRACT_PLACED, contract.public_id, start, premium_minor=premium,
-                        currency=bl.CURRENCY, term=1)
+                        currency=history.CURRENCY, term=1)
     s.commit()
     return event.id, contract.public_id
 
@@ -136,12 +108,6 @@ def firm_history(eng, firm: Firm, rng: random.Random, today: date, count: int) -
                 contract = s.execute(select(Contract).where(Contract.public_id == public_id)).scalar_one()
                 commissions.release_disclosure(s, contract, today=today, released_by="compliance@bench.example")
             s.commit()
-
-
-def timed(samples: list[float], work) -> None:
-    t0 = time.perf_counter()
-    work()
-    samples.append(time.perf_counter() - t0)
 
 
 def measure(eng, firm: Firm, rng: random.Random, today: date, runs: int, warmup: int) -> dict:
@@ -166,13 +132,13 @@ def measure(eng, firm: Firm, rng: random.Random, today: date, runs: int, warmup:
     for _n in range(max(runs // 20, 3)):
         with Session(eng) as s:
             timed(samples["scan"], lambda: former_scan(s, public_id))
-    return {name: bl.latency(values) for name, values in samples.items()} | {"held_rows": held_rows}
+    return {name: latency(values) for name, values in samples.items()} | {"held_rows": held_rows}
 
 
 def post(s: Session, event_id: int, today: date) -> None:
     """What the poster does for one pending event: load it, post it, commit."""
     if commissions.post_event(s, s.get(events.BusinessEvent, event_id), today=today) is None:
-        raise bl.BenchError(f"business event {event_id} posted nothing")
+        raise BenchError(f"business event {event_id} posted nothing")
     s.commit()
 
 
@@ -185,12 +151,12 @@ def former_scan(s: Session, contract: str) -> list[JournalEntry]:
 
 def run_size(name: str, url: str, tmp: Path, size: int, args) -> dict:
     rng, today = random.Random(args.seed), date.today()
-    chart = bl.make_chart(rng)
-    bl.migrate(tmp, url)
+    chart = history.make_chart(rng)
+    migrate_database(tmp, url)
     eng = create_engine(url)
     try:
-        bl.open_books(eng, chart, today)
-        load = bl.load_history(url, chart, rng, 6 * size + 6_000, today)
+        history.open_books(eng, chart, today)
+        load = history.load_history(url, chart, rng, 6 * size + 6_000, today)
         firm = the_firm(eng, today)
         firm_history(eng, firm, rng, today, args.firm_contracts)
         print(f"  {size:,} contracts: {load['entries']:,} entries, {load['postings']:,} postings loaded in "
@@ -201,7 +167,7 @@ def run_size(name: str, url: str, tmp: Path, size: int, args) -> dict:
             problems = engine.verify(s)
             placed = s.execute(select(func.count()).where(JournalEntry.event_kind == "contract.placed")).scalar_one()
         if problems:
-            raise bl.BenchError("engine.verify: " + "; ".join(f"{p.subject}: {p.message}" for p in problems[:5]))
+            raise BenchError("engine.verify: " + "; ".join(f"{p.subject}: {p.message}" for p in problems[:5]))
         print(f"  engine.verify: no problem ({time.perf_counter() - t0:.1f} s)", flush=True)
         return {"backend": name, "size": size, "placements": placed, "load": load, **out}
     finally:
@@ -217,64 +183,6 @@ def report(name: str, small: dict, large: dict) -> None:
     for key, label in OPERATIONS:
         a, b = small[key], large[key]
         ratio = b["p50_ms"] / a["p50_ms"]
-        verdict = "-" if key == "scan" else ("PASS" if ratio <= RATIO else "MISS")
+        result = "-" if key == "scan" else verdict(ratio <= RATIO)
         print(f"{label:<44}  {a['p50_ms']:>9.2f} / {a['p99_ms']:>6.2f} ms  {b['p50_ms']:>11.2f} / "
-              f"{b['p99_ms']:>6.2f} ms  {ratio:>9.2f}  {TARGET if key != 'scan' else '-'}  {verdict}")
-
-
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--backend", choices=("both", "sqlite", "postgresql"), default="both")
-    p.add_argument("--database-url", default=bl.DEFAULT_PG_URL)
-    p.add_argument("--sizes", default="1000,100000", help="placed contracts in the ledger, comma-separated")
-    p.add_argument("--runs", type=int, default=200, help="timed runs of each operation (default 200)")
-    p.add_argument("--warmup", type=int, default=20, help="untimed runs first (default 20)")
-    p.add_argument("--firm-contracts", type=int, default=40, help="the measured firm's own contracts (default 40)")
-    p.add_argument("--seed", type=int, default=7)
-    args = p.parse_args(argv)
-    args.sizes = [int(x) for x in args.sizes.split(",")]
-    if len(args.sizes) != 2 or min(args.sizes + [args.runs, args.warmup, args.firm_contracts]) < 1:
-        p.error("two positive sizes, and positive counts")
-    return args
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    print(f"Ledger keys benchmark — Python {platform.python_version()}, {os.cpu_count()} CPUs (load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
-    results = {}
-    for name in (("postgresql", "sqlite") if args.backend == "both" else (args.backend,)):
-        if name == "postgresql" and (reason := PgDatabase(args.database_url, "x").reachable()):
-            print(f"\nPostgreSQL skipped: not reachable ({reason})")
-            continue
-        print(f"\n{name}:", flush=True)
-        for size in args.sizes:
-            tmp = Path(tempfile.mkdtemp(prefix="portal-bench-keys-"))
-            pg = PgDatabase(args.database_url, "ledger_keys_bench") if name == "postgresql" else None
-            try:
-                if pg is not None:
-                    pg.create()
-                url = pg.url_string if pg else f"sqlite:///{tmp / 'ledger.db'}"
-                results.setdefault(name, []).append(run_size(name, url, tmp, size, args))
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-                if pg is not None:
-                    pg.drop()
-    for name, (small, large) in results.items():
-        report(name, small, large)
-    return 0
-
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt  # run the finally blocks: drop the scratch database, remove the files
-
-
-if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        sys.exit(main())
-    except bl.BenchError as exc:
-        print(f"bench/ledger_keys.py: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+              f"{b['p99_ms']:>6.2f} ms  {ratio:>9.2f}  {TARGET if key != 'scan' else '-'}  {result}")

@@ -21,20 +21,14 @@ from core.events import BusinessEvent
 from core.outbox import OutboxMessage, deliver_due
 from core.products import ProductLine
 from core.transports import FileTransport
-from pipeline.cases.models import BudgetBand, Case, CaseStatus, CcLog, CcOutcome, Milestone
+from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 from pipeline.cases.pipeline import Placement, move, term_end
-from pipeline.cases.services import CaseInput, convert_lead, submit_case
-from pipeline.leads.models import Lead, LeadStatus
+from pipeline.cases.services import convert_lead
 from pipeline.errors import AttributionRefused, MoveRefused, PlacementRefused
-from pipeline.leads.services import (
-    ConsentInput,
-    LeadInput,
-    decide_attribution,
-    set_status,
-    submit_lead,
-)
+from pipeline.leads.models import Lead, LeadStatus
+from pipeline.leads.services import decide_attribution, set_status
 from pipeline.withdrawals import withdraw_consent
-from portal.extensions import db
+from tests.pipeline.case_data import case_input, walk
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -46,73 +40,7 @@ INSURER_NAME = "Allianz Care"
 SECRET_NOTE = "Insurer asked about the knee; premium loaded by 10%"
 
 
-# --- building valid input -----------------------------------------------------------------------------------
-
-def consent_input(cc: bool = True) -> ConsentInput:
-    return ConsentInput(share_with_broker=True, cc_on_milestones=cc, text_version="2026-11",
-                        given_at=utcnow() - timedelta(days=1))
-
-
-def case_input(*, cc: bool = True, model: CommunicationModel = CommunicationModel.broker_leads,
-               email: str | None = CLIENT_EMAIL, **changes) -> CaseInput:
-    values = dict(client_first_name="Marc", client_last_name="Dupont", client_email=email,
-                  client_phone="+33612345678", adults=2, children=1, ages=[41, 39, 7], nationality="FR",
-                  country_of_residence="AE", travel_countries=["FR", "TH"], start_date=TODAY + timedelta(days=30),
-                  product_line=ProductLine.family, budget_band=BudgetBand.from_6000_to_12000, current_cover=None,
-                  renewal_date=None, communication_model=model, language="en", consent=consent_input(cc))
-    values.update(changes)
-    return CaseInput(**values)
-
-
-def lead_input(cc: bool = True, **changes) -> LeadInput:
-    values = dict(first_name="Ana", last_name="Silva", email="ana@example.org", phone="+351912345678",
-                  country_of_residence="PT", timeline="asap", need_category="family_relocation",
-                  need_summary="Family of four moving to Lisbon, needs international health cover",
-                  language="en", consent=consent_input(cc))
-    values.update(changes)
-    return LeadInput(**values)
-
-
 # --- fixtures ------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def manager(make_user):
-    return make_user(Role.account_manager)
-
-
-@pytest.fixture
-def broker(make_org, make_user):
-    """A partner administrator at an active specialist broker firm."""
-    return make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker))
-
-
-@pytest.fixture
-def introducer(make_org, make_user):
-    """A member of an active introducer firm."""
-    return make_user(Role.partner_member, make_org(PartnerStatus.introducer))
-
-
-@pytest.fixture
-def new_case(session):
-    def make(user, **changes) -> Case:
-        case, created = submit_case(session, user, case_input(**changes))
-        session.commit()
-        assert created
-        return case
-
-    return make
-
-
-@pytest.fixture
-def new_lead(session):
-    def make(user, **changes) -> Lead:
-        lead, created = submit_lead(session, user, lead_input(**changes))
-        session.commit()
-        assert created
-        return lead
-
-    return make
-
 
 @pytest.fixture
 def insurer(session):
@@ -136,13 +64,6 @@ def placement(insurer: Insurer, **changes) -> Placement:
 
 # --- acting and reading, as the views do ---------------------------------------------------------------------
 
-def walk(session, user, case, *stages, **kw) -> None:
-    """Move `case` through `stages`, committing each move."""
-    for stage in stages:
-        move(session, user, case, stage, **kw)
-        session.commit()
-
-
 def place(session, user, case, the_placement, **kw) -> Contract:
     walk(session, user, case, *TO_DECISION)
     move(session, user, case, S.contract_issued, placement=the_placement, **kw)
@@ -155,14 +76,20 @@ def history(session, case) -> list[tuple[CaseStatus, CaseStatus | None]]:
         select(Milestone).where(Milestone.case_id == case.id).order_by(Milestone.id)).scalars()]
 
 
-def mails(session, template: str | None = None) -> list[OutboxMessage]:
-    """The mails sent, as the worker rendered and delivered them."""
-    deliver_due(session, FileTransport(tempfile.mkdtemp(prefix="pipeline-mail-")), "Portal <no-reply@portal.test>",
-                batch=100)
-    query = select(OutboxMessage).order_by(OutboxMessage.id)
-    if template:
-        query = query.where(OutboxMessage.template == template)
-    return list(session.execute(query).scalars())
+@pytest.fixture
+def mails(app):
+    """mails(session, template=None) -> the mails sent, as the worker rendered them (with the portal's mail
+    templates, hence the app) and delivered them."""
+    def sent(session, template: str | None = None) -> list[OutboxMessage]:
+        with app.app_context():
+            deliver_due(session, FileTransport(tempfile.mkdtemp(prefix="pipeline-mail-")),
+                        "Portal <no-reply@portal.test>", batch=100)
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if template:
+            query = query.where(OutboxMessage.template == template)
+        return list(session.execute(query).scalars())
+
+    return sent
 
 
 def cc_logs(session, case) -> list[CcLog]:
@@ -346,14 +273,14 @@ def test_of_two_managers_moving_the_same_case_at_once_the_second_is_refused(sess
                                                                             make_user):
     case = new_case(broker)
     colleague_id = make_user(Role.account_manager).id
-    other = Session(db.engine)
+    other = Session(session.get_bind())
     try:
-        mine = db.session.get(Case, case.id)
+        mine = session.get(Case, case.id)
         theirs, colleague = other.get(Case, case.id), other.get(User, colleague_id)
         assert mine.status is theirs.status is S.received
 
-        move(db.session, manager, mine, S.needs_analysis)
-        db.session.commit()
+        move(session, manager, mine, S.needs_analysis)
+        session.commit()
         with pytest.raises(MoveRefused):
             move(other, colleague, theirs, S.not_pursued)  # allowed from what they saw, but stale
         other.rollback()
@@ -413,7 +340,7 @@ def test_a_milestone_mail_waiting_for_the_worker_is_listed_by_its_template(sessi
     assert "milestone_partner" in page and "milestone_client" in page
 
 
-def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(session, manager, broker, new_case):
+def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(mails, session, manager, broker, new_case):
     case = new_case(broker)
     walk(session, manager, case, *TO_QUOTE)
     [client_mail], [partner_mail] = mails(session, "milestone_client"), mails(session, "milestone_partner")
@@ -427,7 +354,7 @@ def test_a_quote_is_sent_to_the_client_and_copied_to_the_broker(session, manager
     assert log.milestone.stage is S.quote_issued
 
 
-def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(session, manager, broker, new_case,
+def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(mails, session, manager, broker, new_case,
                                                                           insurer):
     case = new_case(broker)
     place(session, manager, case, placement(insurer(), policy_number="POL-99"))
@@ -439,13 +366,13 @@ def test_the_broker_reads_the_contract_figures_the_client_not_the_premium(sessio
     assert cc_for(session, case, S.contract_issued).outcome is CcOutcome.sent
 
 
-def test_steps_that_are_not_key_milestones_notify_nobody(session, manager, broker, new_case):
+def test_steps_that_are_not_key_milestones_notify_nobody(mails, session, manager, broker, new_case):
     case = new_case(broker)
     walk(session, manager, case, S.needs_analysis, S.quote_requested)
     assert mails(session) == [] and cc_logs(session, case) == []
 
 
-def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(session, manager, broker, new_case):
+def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(mails, session, manager, broker, new_case):
     case = new_case(broker, model=CommunicationModel.partner_leads)
     walk(session, manager, case, *TO_QUOTE)
     assert mails(session, "milestone_client") == []
@@ -453,7 +380,7 @@ def test_when_the_partner_leads_the_client_hears_nothing_from_the_broker(session
     assert cc_logs(session, case)[0].outcome is CcOutcome.sent
 
 
-def test_without_consent_to_copies_the_broker_is_not_copied(session, manager, broker, new_case):
+def test_without_consent_to_copies_the_broker_is_not_copied(mails, session, manager, broker, new_case):
     case = new_case(broker, cc=False)
     walk(session, manager, case, *TO_QUOTE)
     assert mails(session, "milestone_partner") == []
@@ -463,7 +390,7 @@ def test_without_consent_to_copies_the_broker_is_not_copied(session, manager, br
         CcOutcome.withheld, CcReason.no_consent, None, None, None)
 
 
-def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(session, manager, make_org, make_user,
+def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(mails, session, manager, make_org, make_user,
                                                                         new_case):
     org = make_org(PartnerStatus.specialist_broker)
     submitter = make_user(Role.partner_member, org)
@@ -477,7 +404,7 @@ def test_a_deactivated_submitter_is_replaced_by_the_firms_administrator(session,
     assert cc_logs(session, case)[0].recipients == admin.email
 
 
-def test_nobody_active_at_the_firm_means_no_copy(session, manager, broker, new_case):
+def test_nobody_active_at_the_firm_means_no_copy(mails, session, manager, broker, new_case):
     case = new_case(broker)
     broker.active = False
     session.commit()
@@ -487,7 +414,7 @@ def test_nobody_active_at_the_firm_means_no_copy(session, manager, broker, new_c
     assert (log.outcome, log.reason, log.recipients) == (CcOutcome.withheld, CcReason.no_recipient, None)
 
 
-def test_the_partner_mail_is_in_the_partners_language(session, manager, make_org, make_user, new_case):
+def test_the_partner_mail_is_in_the_partners_language(mails, session, manager, make_org, make_user, new_case):
     org = make_org(PartnerStatus.specialist_broker)
     french, english = make_user(Role.partner_admin, org, locale="fr"), make_user(Role.partner_admin, org)
     walk(session, manager, new_case(english), *TO_QUOTE)
@@ -527,7 +454,7 @@ def test_a_converted_lead_becomes_a_case_of_the_introducers_firm(session, manage
     assert case.milestones[0].recorded_by_id == manager.id
 
 
-def test_the_introducer_hears_that_a_quote_is_in_progress(session, manager, introducer, converted):
+def test_the_introducer_hears_that_a_quote_is_in_progress(mails, session, manager, introducer, converted):
     lead, case = converted
     walk(session, manager, case, S.needs_analysis, S.quote_requested)
     # quote_requested already shows "quote in progress" on the lead, but it is not a key milestone: the
@@ -546,7 +473,7 @@ def test_the_introducer_hears_that_a_quote_is_in_progress(session, manager, intr
         assert secret not in mail.body_text and secret not in mail.subject
 
 
-def test_the_introducer_hears_of_milestones_without_any_detail(session, manager, introducer, converted, insurer):
+def test_the_introducer_hears_of_milestones_without_any_detail(mails, session, manager, introducer, converted, insurer):
     lead, case = converted
     walk(session, manager, case, *TO_QUOTE)
     told = len(mails(session, "milestone_introducer"))
@@ -574,7 +501,7 @@ def test_the_introducer_hears_of_milestones_without_any_detail(session, manager,
     assert mails(session, "milestone_partner") == [], "an introducer never gets the broker's copy"
 
 
-def test_after_the_copy_consent_is_withdrawn_the_introducer_hears_nothing(session, manager, introducer, converted,
+def test_after_the_copy_consent_is_withdrawn_the_introducer_hears_nothing(mails, session, manager, introducer, converted,
                                                                            insurer):
     lead, case = converted
     withdraw_consent(session, introducer, lead, scope="cc_on_milestones",
@@ -599,7 +526,7 @@ def test_withdrawing_all_consent_stops_the_lead_before_it_becomes_a_case(session
     assert count(session, Case) == 0
 
 
-def test_withdrawing_all_consent_stops_the_case_the_lead_became(session, manager, introducer, converted):
+def test_withdrawing_all_consent_stops_the_case_the_lead_became(mails, session, manager, introducer, converted):
     lead, case = converted
     walk(session, manager, case, *TO_QUOTE)
     queued = len(mails(session))

@@ -1,0 +1,45 @@
+"""Valid service inputs for cases and leads, shared by the pipeline tests and the case web and API tests."""
+from datetime import timedelta
+
+from core.accounts import CommunicationModel
+from core.db import utcnow
+from core.products import ProductLine
+from pipeline.cases.models import BudgetBand
+from pipeline.cases.pipeline import move
+from pipeline.cases.services import CaseInput
+from pipeline.leads.services import ConsentInput, LeadInput
+
+
+def consent(cc: bool = True) -> ConsentInput:
+    return ConsentInput(share_with_broker=True, cc_on_milestones=cc, text_version="2026-11",
+                        given_at=utcnow() - timedelta(days=1))
+
+
+def case_input(first_name: str = "Marc", *, cc: bool = True, model: CommunicationModel = CommunicationModel.broker_leads,
+               **changes) -> CaseInput:
+    """The case of `first_name` Dupont (e-mail `<first name>@example.org`), a family of three moving to the UAE."""
+    values = dict(client_first_name=first_name, client_last_name="Dupont",
+                  client_email=f"{first_name.lower()}@example.org", client_phone="+33612345678", adults=2, children=1,
+                  ages=[41, 39, 7], nationality="FR", country_of_residence="AE", travel_countries=["FR", "TH"],
+                  start_date=utcnow().date() + timedelta(days=30), product_line=ProductLine.family,
+                  budget_band=BudgetBand.from_6000_to_12000, current_cover=None, renewal_date=None,
+                  communication_model=model, language="en", consent=consent(cc))
+    values.update(changes)
+    return CaseInput(**values)
+
+
+def lead_input(first_name: str = "Ana", *, cc: bool = True, **changes) -> LeadInput:
+    """The referral of `first_name` Silva (e-mail `<first name>@example.org`, no phone), moving to Lisbon."""
+    values = dict(first_name=first_name, last_name="Silva", email=f"{first_name.lower()}@example.org", phone=None,
+                  country_of_residence="PT", timeline="asap", need_category="family_relocation",
+                  need_summary="Family of four moving to Lisbon, needs international health cover",
+                  language="en", consent=consent(cc))
+    values.update(changes)
+    return LeadInput(**values)
+
+
+def walk(session, user, case, *stages, **kw) -> None:
+    """Move `case` through `stages` as `user` (`pipeline.cases.pipeline.move`), committing each move."""
+    for stage in stages:
+        move(session, user, case, stage, **kw)
+        session.commit()
