@@ -42,8 +42,8 @@ def forbidden_imports(source: str) -> list[str]:
             if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN)]
 
 
-def test_the_domain_test_folders_are_those_of_the_flask_free_packages():
-    assert sorted(DOMAIN) == ["agreements", "compliance", "core", "ledger", "pipeline"]
+def test_the_test_folder_of_every_flask_free_package_runs_its_tests_without_flask():
+    assert {"agreements", "compliance", "core", "ledger", "pipeline"} <= set(DOMAIN)
     for package in DOMAIN:
         conftest = importlib.import_module(f"tests.{package}.conftest")
         for name in domain.__all__:  # the plain session, the app for the tests that ask, the check
