@@ -2,7 +2,7 @@
 development `ensure_dev_certificate` makes a self-signed one with the key usages pyHanko expects."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 from cryptography import x509
@@ -19,7 +19,7 @@ def make_self_signed(common_name: str = "Partner portal development seal", years
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Partner portal (development)"),
         x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
     ])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())

@@ -117,12 +117,12 @@ class Agreement(Base):
     recurring_approval_reason: Mapped[str | None] = mapped_column(Text)
 
     organisation = relationship(Organisation)
-    rules: Mapped[list["CommissionRule"]] = relationship(back_populates="agreement", cascade="all, delete-orphan",
+    rules: Mapped[list[CommissionRule]] = relationship(back_populates="agreement", cascade="all, delete-orphan",
                                                           order_by="CommissionRule.id")
-    signatures: Mapped[list["Signature"]] = relationship(back_populates="agreement", order_by="Signature.id")
-    supersedes: Mapped["Agreement | None"] = relationship(remote_side="Agreement.id")
+    signatures: Mapped[list[Signature]] = relationship(back_populates="agreement", order_by="Signature.id")
+    supersedes: Mapped[Agreement | None] = relationship(remote_side="Agreement.id")
 
-    def signature_by(self, party: SignerParty) -> "Signature | None":
+    def signature_by(self, party: SignerParty) -> Signature | None:
         return next((s for s in self.signatures if s.party is party), None)
 
     @property

@@ -11,7 +11,7 @@ import io
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from asn1crypto import keys as asn1_keys
@@ -73,7 +73,7 @@ class _LoadedKeySigner(signers.SimpleSigner):
                 dummy_digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm)).finalize()
                 dummy = asyncio.run(self.async_sign(
                     dummy_digest, md_algorithm, use_pades=True, dry_run=True,
-                    signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(timezone.utc))))
+                    signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(UTC))))
                 length = len(dummy.dump()) * 2  # hex-encoded in the PDF
                 self._reserved[md_algorithm] = length + 2 * (length // 4)
             return self._reserved[md_algorithm]

@@ -272,7 +272,7 @@ def report(single: dict, batch: dict, checks: dict, args, mix: dict) -> dict:
 
     return {
         "benchmark": "bench/agreements.py",
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "reportlab": _version("reportlab"), "pyhanko": _version("pyHanko")},
         "settings": {"samples": args.samples, "warmup": args.warmup, "batch": args.batch,

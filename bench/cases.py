@@ -248,7 +248,7 @@ def create_people(engine, rng: random.Random, now: datetime) -> Population:
             for n in range(EXTRA_MANAGERS)]
         conn.execute(insert(orgs), org_rows)
         conn.execute(insert(users), user_rows + manager_rows)
-        for org, user in zip(org_rows, user_rows):
+        for org, user in zip(org_rows, user_rows, strict=True):
             pop.submitter[org["id"]] = user["id"]
         pop.managers = [row["id"] for row in manager_rows]
 
@@ -666,19 +666,17 @@ def try_indexes(app, routes: list[Route], warmup: int, requests: int) -> tuple[l
     (and ANALYZE), so that both sets of figures see the same load on the machine. The indexes are then dropped
     again, so that a kept database (--keep) is as migrated."""
     before = measure_routes(app, routes, warmup, requests)
-    with app.app_context():
-        with db.engine.begin() as conn:
-            for statement in EXPERIMENT_INDEXES.values():
-                conn.execute(text(statement))
-            conn.execute(text("ANALYZE"))
+    with app.app_context(), db.engine.begin() as conn:
+        for statement in EXPERIMENT_INDEXES.values():
+            conn.execute(text(statement))
+        conn.execute(text("ANALYZE"))
     try:
         after = measure_routes(app, routes, warmup, requests)
     finally:
-        with app.app_context():
-            with db.engine.begin() as conn:
-                for name in EXPERIMENT_INDEXES:
-                    conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-                conn.execute(text("ANALYZE"))
+        with app.app_context(), db.engine.begin() as conn:
+            for name in EXPERIMENT_INDEXES:
+                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+            conn.execute(text("ANALYZE"))
     return before, after
 
 
@@ -729,11 +727,11 @@ def print_experiment(before: list[dict], after: list[dict]) -> None:
     print()
     print("EXPERIMENT — not the schema as migrated: the routes that missed with a slow statement, measured again "
           "on the schema as migrated and right after with these indexes added to the throwaway database:")
-    for name, statement in EXPERIMENT_INDEXES.items():
+    for statement in EXPERIMENT_INDEXES.values():
         print(f"  {statement}")
     print(f"{'route':<{width}}  {'p95 as migrated':>15}  {'p95 with indexes':>16}  {'SQL ms':>15}  verdict")
     print("-" * (width + 66))
-    for b, a in zip(before, after):
+    for b, a in zip(before, after, strict=True):
         print(f"{b['route']:<{width}}  {b['p95_ms']:15.2f}  {a['p95_ms']:16.2f}  "
               f"{b['sql_ms']:6.1f} -> {a['sql_ms']:5.1f}  {b['verdict']} -> {a['verdict']}")
 
@@ -763,7 +761,7 @@ def print_report(rows, screen, counts, timings, info, experiment) -> None:
 def write_figures(path: Path, args, info, setup_s, data, rows, screen, experiment) -> None:
     figures = {
         "benchmark": "bench/cases.py",
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "machine": info,
         "settings": {"cases": args.cases, "milestones_per_case": args.milestones_per_case,
                      "requests": args.requests, "warmup": args.warmup, "seed": args.seed},

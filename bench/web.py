@@ -22,6 +22,7 @@ import argparse
 import datetime as _dt
 import http.client
 import os
+from contextlib import suppress
 import platform
 import re
 import shutil
@@ -106,30 +107,21 @@ def run_cli(args: list[str], env: dict, timeout: float = 120) -> None:
 def start_gunicorn(port: int, env: dict, log_path: Path) -> subprocess.Popen:
     cmd = [str(BIN / "gunicorn"), "-w", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS),
            "-k", GUNICORN_WORKER_CLASS, "-b", f"{HOST}:{port}", "--log-level", "warning", "wsgi:app"]
-    log = open(log_path, "wb")
-    try:
+    with open(log_path, "wb") as log:
         # Own session/process group, so the SIGKILL fallback can reach the workers too.
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    finally:
-        log.close()
 
 
 def stop_gunicorn(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
-        try:
+        with suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # whatever is left in the group we started
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def wait_healthy(port: int, proc: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
@@ -335,7 +327,7 @@ def report(results: dict, args) -> dict:
 
     return {
         "benchmark": "bench/web.py",
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {"gunicorn": {"workers": GUNICORN_WORKERS, "threads": GUNICORN_THREADS,
                                   "worker_class": GUNICORN_WORKER_CLASS, "bind": HOST},

@@ -44,7 +44,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from .errors import LexiconError
@@ -109,7 +109,7 @@ class Hit:
         return self.category not in UNSURE_CATEGORIES and self.how != "approximate"
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     clean = "clean"                  # may be stored
     health_data = "health_data"      # states something about a person's health: refused
     unsure = "unsure"                # may hide health data: refused, asking the writer to remove health details

@@ -262,16 +262,13 @@ def build_regex(items: list[tuple[str, int]]) -> tuple[re.Pattern, tuple[int, ..
 
 
 #: month abbreviations written in capitals in dates ("12 SEP 2027"): as such, never a diagnosis
-_MONTHS = frozenset("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())
+_MONTHS = frozenset(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
 
 
 def abbreviation_pattern(abbreviation: str) -> str:
     """An abbreviation as a pattern: letters may be followed by dots ("S.E.P."), one of four characters or more
     may be in any case, and one that is also a month does not count next to a number."""
-    if abbreviation.isalpha():
-        pattern = r"\.?".join(map(re.escape, abbreviation))
-    else:
-        pattern = re.escape(abbreviation)
+    pattern = r"\.?".join(map(re.escape, abbreviation)) if abbreviation.isalpha() else re.escape(abbreviation)
     if len(abbreviation) >= 4:
         return f"(?i:{pattern})()"
     if abbreviation in _MONTHS:

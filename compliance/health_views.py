@@ -168,8 +168,8 @@ _LATIN_DIGRAPHS = {   # longest first; the Russian and Ukrainian ways differ on 
            ("iu", "ю"), ("ya", "я"), ("ia", "я"), ("ie", "є"), ("ye", "є"), ("yi", "ї"), ("'", "ь")],
 }
 _LATIN_LETTERS = {
-    "ru": dict(zip("abvgdezijklmnoprstufhcyxwq", "абвгдезийклмнопрстуфхцыкввк")),
-    "uk": dict(zip("abvgdezijklmnoprstufhcyxwq", "абвгдезіїклмнопрстуфгцикввк")),
+    "ru": dict(zip("abvgdezijklmnoprstufhcyxwq", "абвгдезийклмнопрстуфхцыквк", strict=True)),
+    "uk": dict(zip("abvgdezijklmnoprstufhcyxwq", "абвгдезіїклмнопрстуфгциквк", strict=True)),
 }
 _LATIN_LETTERS["ru"]["x"] = _LATIN_LETTERS["uk"]["x"] = "кс"
 
@@ -194,15 +194,7 @@ def _word_to_latin(word: str) -> tuple[str, list[int]]:
 
 #: common words of the languages written in Latin letters (en, fr, it, es, de, pt, nl): a stretch of text with
 #: one of them is not Russian or Ukrainian in Latin letters, and is not transliterated ("le document est invalide")
-_LATIN_FUNCTION_WORDS = frozenset("""
-the and is are was with for to of in on has have from at by an this that his her their who
-le la les est et avec pour des du une un dans il elle ils sur au aux
-lo gli che con per di del della una sono ha nel
-el los las con para por que esta tiene su sus muy
-der die das und ist mit fur von ein eine einen nach hat sich
-os com uma nao tem
-het een van voor naar met
-""".split())
+_LATIN_FUNCTION_WORDS = frozenset(["the", "and", "is", "are", "was", "with", "for", "to", "of", "in", "on", "has", "have", "from", "at", "by", "an", "this", "that", "his", "her", "their", "who", "le", "la", "les", "est", "et", "avec", "pour", "des", "du", "une", "un", "dans", "il", "elle", "ils", "sur", "au", "aux", "lo", "gli", "che", "con", "per", "di", "del", "della", "una", "sono", "ha", "nel", "el", "los", "las", "con", "para", "por", "que", "esta", "tiene", "su", "sus", "muy", "der", "die", "das", "und", "ist", "mit", "fur", "von", "ein", "eine", "einen", "nach", "hat", "sich", "os", "com", "uma", "nao", "tem", "het", "een", "van", "voor", "naar", "met"])
 _SEGMENT = re.compile(r"[^.;:!?,()\n]+")
 
 
@@ -237,11 +229,8 @@ def _word_to_cyrillic(word: str, way: str) -> tuple[str, list[int]]:
     offsets: list[int] = []
     pos = 0
     while pos < len(word):
-        for latin, cyrillic in digraphs:
-            if word.startswith(latin, pos):
-                break
-        else:
-            latin, cyrillic = word[pos], letters.get(word[pos], word[pos])
+        digraph = next(((latin, cyrillic) for latin, cyrillic in digraphs if word.startswith(latin, pos)), None)
+        latin, cyrillic = digraph or (word[pos], letters.get(word[pos], word[pos]))
         chars.append(cyrillic)
         offsets.extend([pos] * len(cyrillic))
         pos += len(latin)

@@ -153,7 +153,7 @@ class Organisation(Base):
         """New leads and cases need an active firm (an active signed agreement makes it active)."""
         return self.lifecycle is Lifecycle.active
 
-    users: Mapped[list["User"]] = relationship(back_populates="organisation", order_by="User.full_name")
+    users: Mapped[list[User]] = relationship(back_populates="organisation", order_by="User.full_name")
 
     def __repr__(self) -> str:
         return f"<Organisation {self.legal_name!r} {self.status.value}>"

@@ -60,10 +60,10 @@ class Contract(Base):
     placed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
     insurer: Mapped[Insurer] = relationship()
-    terms: Mapped[list["ContractTerm"]] = relationship(order_by="ContractTerm.number", back_populates="contract")
+    terms: Mapped[list[ContractTerm]] = relationship(order_by="ContractTerm.number", back_populates="contract")
 
     @property
-    def current_term(self) -> "ContractTerm":
+    def current_term(self) -> ContractTerm:
         return self.terms[-1]
 
 

@@ -17,7 +17,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 #: the key id of audit events chained with plain SHA-256, before keys were introduced
@@ -82,7 +82,7 @@ def write_checkpoint(directory: str | Path, kind: str, keyring: Keyring, body: d
     previous one)."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    written_at = datetime.now(timezone.utc).isoformat()
+    written_at = datetime.now(UTC).isoformat()
     doc = {"kind": kind, "written_at": written_at, "key_id": keyring.current_id, "body": body,
            "mac": keyring.mac(keyring.current_id, _signed_part(kind, written_at, body))}
     path = folder / f"{kind}.json"

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 from sqlalchemy import JSON, Enum, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column

@@ -16,7 +16,7 @@ class Money:
         if len(self.currency) != 3 or not self.currency.isupper():
             raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
 
-    def __add__(self, other: "Money") -> "Money":
+    def __add__(self, other: Money) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
         if other.currency != self.currency:
@@ -24,7 +24,7 @@ class Money:
         return Money(self.currency, self.minor + other.minor)
 
     @classmethod
-    def total(cls, amounts: Iterable["Money"], currency: str) -> "Money":
+    def total(cls, amounts: Iterable[Money], currency: str) -> Money:
         """The sum of `amounts` (zero in `currency` when there are none); mixing currencies raises."""
         result = cls(currency, 0)
         for amount in amounts:

@@ -68,7 +68,7 @@ def _post_in_database(session: Session, entry: JournalEntry, lines: list[Line]) 
         entry.id = entry_id
         make_transient_to_detached(entry)  # the row is written: the object joins the session as loaded
         session.add(entry)
-        loaded_accounts_moved(session, {i: (b, entry.effective_date) for i, b in zip(account_ids, balances)})
+        loaded_accounts_moved(session, {i: (b, entry.effective_date) for i, b in zip(account_ids, balances, strict=True)})
         return entry, True
     if status == "existing":
         return session.get(JournalEntry, entry_id), False

@@ -189,7 +189,7 @@ def _postings(r: _Request, targets: list[int], plan: _Plan) -> list[tuple]:
     """The request's postings in account-id order (as `post` writes them), moving the running balances: rows of
     _POSTING_COLUMNS but the entry id."""
     postings = []
-    for line, account_id in sorted(zip(r.lines, targets), key=lambda pair: pair[1]):
+    for line, account_id in sorted(zip(r.lines, targets, strict=True), key=lambda pair: pair[1]):
         plan.balances[account_id] += line.amount_minor
         plan.last_posted[account_id] = r.effective_date
         postings.append((account_id, line.amount_minor, line.currency, r.effective_date,
@@ -216,7 +216,7 @@ def _bulk_insert(session: Session, table, columns: tuple[str, ...], rows: list[t
     go as one stream; JSON goes as text), executemany elsewhere. A refused row raises IntegrityError either way."""
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
-        session.execute(insert(table), [dict(zip(columns, row)) for row in rows])
+        session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     cursor = session.connection().connection.dbapi_connection.cursor()
@@ -283,7 +283,7 @@ def post_batch(session: Session, requests: list[dict]) -> list[tuple[JournalEntr
                 raise AlreadyReversed() from None
             existing.update(found)
     _bulk_insert(session, Posting.__table__, _POSTING_COLUMNS,
-                 [(entry.id, *posting) for entry, (_r, _digest, postings) in zip(entries, plan.new)
+                 [(entry.id, *posting) for entry, (_r, _digest, postings) in zip(entries, plan.new, strict=True)
                   for posting in postings])
     _store_balances(session, list(accounts.values()), plan)
     return [(entries[found] if isinstance(found, int) else found, created) for found, created in plan.outcomes]

@@ -102,7 +102,7 @@ class JournalEntry(Base):
     #: the entry this one reverses (a correction); an entry is reversed at most once
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
 
-    postings: Mapped[list["Posting"]] = relationship(order_by="Posting.id", back_populates="entry")
+    postings: Mapped[list[Posting]] = relationship(order_by="Posting.id", back_populates="entry")
 
 
 @append_only
@@ -267,9 +267,9 @@ class PayoutRun(Base):
     approval_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     settlement_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
 
-    lines: Mapped[list["PayoutLine"]] = relationship(back_populates="run", order_by="PayoutLine.id",
+    lines: Mapped[list[PayoutLine]] = relationship(back_populates="run", order_by="PayoutLine.id",
                                                      cascade="all, delete-orphan")
-    exclusions: Mapped[list["PayoutExclusion"]] = relationship(back_populates="run", order_by="PayoutExclusion.id",
+    exclusions: Mapped[list[PayoutExclusion]] = relationship(back_populates="run", order_by="PayoutExclusion.id",
                                                                cascade="all, delete-orphan")
 
 
@@ -376,7 +376,7 @@ class InsurerStatement(Base):
     #: the sum of the statement's commission column, as the insurer reported it
     reported_total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    items: Mapped[list["ReconciliationItem"]] = relationship(back_populates="statement",
+    items: Mapped[list[ReconciliationItem]] = relationship(back_populates="statement",
                                                              order_by="ReconciliationItem.id")
 
 

@@ -228,6 +228,6 @@ def ageing_totals(rows: list[AgeingRow]) -> dict[str, AgeingRow]:
     for r in rows:
         t = totals.setdefault(r.currency, [0, [0, 0, 0, 0], 0])
         t[0] += r.balance_minor
-        t[1] = [a + b for a, b in zip(t[1], r.buckets)]
+        t[1] = [a + b for a, b in zip(t[1], r.buckets, strict=True)]
         t[2] += r.unapplied_minor
     return {c: AgeingRow("", "", c, b, tuple(k), u) for c, (b, k, u) in sorted(totals.items())}

@@ -1,5 +1,5 @@
 """A client's consent on the forms of both leads and cases: the day it was given, and its withdrawal."""
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, UTC
 
 from flask import request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -41,6 +41,6 @@ def withdraw(subject, operation, render, endpoint: str):
 def consent_given_at(day: date) -> datetime:
     """The form asks for the day the client consented; stored as a UTC time no later than now (a consent
     given today is recorded as given now, an earlier day at its noon)."""
-    now = datetime.now(timezone.utc)
-    return min(datetime.combine(day, time(12, 0), tzinfo=timezone.utc), now) if day <= now.date() \
-        else datetime.combine(day, time(12, 0), tzinfo=timezone.utc)
+    now = datetime.now(UTC)
+    return min(datetime.combine(day, time(12, 0), tzinfo=UTC), now) if day <= now.date() \
+        else datetime.combine(day, time(12, 0), tzinfo=UTC)

@@ -125,7 +125,7 @@ def main(argv=None) -> int:
         print(f"\n{name}: skipped ({reason})")
     if args.json:
         write_json(args.json, {"benchmark": f"bench.ledger {args.command}",
-                               "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                               "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                                "machine": info, "settings": settings(args),
                                "targets": throughput.TARGETS if args.command == "throughput" else keys.TARGET,
                                "results": results, "skipped": skipped})

@@ -9,7 +9,7 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam, func, select, text
@@ -232,7 +232,7 @@ class Loader:
         lines = [Line(code, CURRENCY, amount) for code, amount in e.lines]
         # the engine's own request hash, so that a retry of a loaded entry is recognised as one
         digest = request_hash(e.day, e.description, lines, None, e.kind, e.ref)
-        created = datetime.combine(e.day, _dt.time(9), timezone.utc) + timedelta(seconds=self.count["entries"] % 30000)
+        created = datetime.combine(e.day, _dt.time(9), _dt.UTC) + timedelta(seconds=self.count["entries"] % 30000)
         self.entries.append((self.entry_id, f"{self.rng.getrandbits(128):032x}", created, e.key, digest, e.day,
                              e.description, e.kind, e.ref, e.event_date, json.dumps(e.details),
                              *entry_keys(e.details), None))
@@ -276,7 +276,7 @@ class Loader:
 
 def sqlite_row(row: tuple) -> tuple:
     """Values as SQLAlchemy stores them in SQLite: ISO dates, UTC datetimes without offset."""
-    return tuple(v.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime)
+    return tuple(v.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime)
                  else v.isoformat() if isinstance(v, date) else v for v in row)
 
 

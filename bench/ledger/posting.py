@@ -180,7 +180,7 @@ def post_batches(eng, batches: list[list[dict]], samples: list[float]) -> int:
             t = time.perf_counter()
             results = retrying(s, lambda: engine.post_batch(s, batch))
             samples.append(time.perf_counter() - t)
-            written += sum(len(r["lines"]) for r, (_e, created) in zip(batch, results) if created)
+            written += sum(len(r["lines"]) for r, (_e, created) in zip(batch, results, strict=True) if created)
     finally:
         close(conn, s)
     return written

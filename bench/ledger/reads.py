@@ -40,7 +40,7 @@ def measure_balance(eng, rng: random.Random, accounts: list[Account], n: int, wa
     conn, s = one_connection(eng)
     samples: list[float] = []
     try:
-        for i in range(warmup + n):
+        for _ in range(warmup + n):
             acct = rng.choice(accounts)
             s.expunge_all()
             value = timed(samples, lambda: engine.account(s, acct.code, acct.currency).balance_minor)

@@ -7,7 +7,7 @@ Revises: 7604ef52b87a
 Create Date: 2026-12-07 08:06:01.265118
 
 """
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from alembic import op
 import sqlalchemy as sa
@@ -37,7 +37,7 @@ def upgrade():
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
     tokens = sa.table('api_tokens', sa.column('expires_at', sa.DateTime(timezone=True)))
-    deadline = datetime.now(timezone.utc) + timedelta(days=90)
+    deadline = datetime.now(UTC) + timedelta(days=90)
     if op.get_bind().dialect.name == 'sqlite':
         deadline = deadline.replace(tzinfo=None)  # SQLite keeps naive UTC, as the portal's UTCDateTime writes it
     op.execute(tokens.update().values(expires_at=sa.literal(deadline, sa.DateTime(timezone=True))))

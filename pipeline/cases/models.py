@@ -115,7 +115,7 @@ class Case(Base):
     assigned_to = relationship("User", foreign_keys=[assigned_to_id])
     lead = relationship("Lead")
     contract = relationship(Contract, uselist=False, viewonly=True)
-    milestones: Mapped[list["Milestone"]] = relationship(order_by="Milestone.id", back_populates="case",
+    milestones: Mapped[list[Milestone]] = relationship(order_by="Milestone.id", back_populates="case",
                                                          viewonly=True)
 
     @property

@@ -118,9 +118,8 @@ def move(session: Session, user: User, case: Case, to: CaseStatus, *, partner_no
         if contract is not None and cancelled_on < contract.start_date:
             raise PlacementRefused(N_("The cancellation cannot take effect before the contract starts."),
                                    field="cancelled_on")
-    elif to is S.renewed:
-        if renewal_premium_minor is None or not 0 < renewal_premium_minor < MAX_PREMIUM_MINOR:
-            raise PlacementRefused(N_("Enter the yearly premium, more than zero."), field="premium")
+    elif to is S.renewed and (renewal_premium_minor is None or not 0 < renewal_premium_minor < MAX_PREMIUM_MINOR):
+        raise PlacementRefused(N_("Enter the yearly premium, more than zero."), field="premium")
 
     milestone = _advance(session, user, case, previous, to, partner_note, internal_note, now)
 

@@ -37,7 +37,7 @@ class Consent(Base):
     language: Mapped[str] = mapped_column(String(8))
     given_at: Mapped[datetime]
 
-    withdrawals: Mapped[list["ConsentWithdrawal"]] = relationship(order_by="ConsentWithdrawal.id")
+    withdrawals: Mapped[list[ConsentWithdrawal]] = relationship(order_by="ConsentWithdrawal.id")
 
     @property
     def withdrawn(self) -> bool:
@@ -170,7 +170,7 @@ class Lead(Base):
     organisation = relationship("Organisation", foreign_keys=[organisation_id])
     attributed_organisation = relationship("Organisation", foreign_keys=[attributed_organisation_id])
     assigned_to = relationship("User", foreign_keys=[assigned_to_id])
-    possible_duplicate_of: Mapped["Lead | None"] = relationship(remote_side="Lead.id")
+    possible_duplicate_of: Mapped[Lead | None] = relationship(remote_side="Lead.id")
 
     @property
     def in_conflict(self) -> bool:

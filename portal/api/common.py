@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, UTC
 
 from flask import abort, jsonify, request, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -65,16 +65,16 @@ def load_query(schema: Schema) -> dict:
 def created_between(stmt, column, query: dict):
     """Apply the created_since / created_until filters (whole UTC days)."""
     if query.get("created_since"):
-        stmt = stmt.where(column >= datetime.combine(query["created_since"], time.min, tzinfo=timezone.utc))
+        stmt = stmt.where(column >= datetime.combine(query["created_since"], time.min, tzinfo=UTC))
     if query.get("created_until"):
         stmt = stmt.where(column < datetime.combine(query["created_until"] + timedelta(days=1), time.min,
-                                                    tzinfo=timezone.utc))
+                                                    tzinfo=UTC))
     return stmt
 
 
 #: the length of the leads' and cases' idempotency_key columns
 IDEMPOTENCY_KEY_LENGTH = 128
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,%d}" % IDEMPOTENCY_KEY_LENGTH)
+IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_LENGTH}}}")
 
 
 def idempotency_key() -> str | None:

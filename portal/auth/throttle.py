@@ -38,7 +38,7 @@ class Rule:
     window: timedelta
 
     @classmethod
-    def parse(cls, text: str) -> "Rule":
+    def parse(cls, text: str) -> Rule:
         item = parse(text)
         return cls(item.amount, timedelta(seconds=item.get_expiry()))
 
@@ -51,7 +51,7 @@ class Policy:
     ceiling_wait: timedelta
 
     @classmethod
-    def from_config(cls, config) -> "Policy":
+    def from_config(cls, config) -> Policy:
         return cls(Rule.parse(config["LOGIN_LIMIT_PER_ACCOUNT_ADDRESS"]), Rule.parse(config["LOGIN_LIMIT_PER_ADDRESS"]),
                    Rule.parse(config["LOGIN_ACCOUNT_CEILING"]),
                    timedelta(seconds=config["LOGIN_CEILING_WAIT_SECONDS"]))

@@ -32,11 +32,11 @@ class PayoutRunForm(FlaskForm):
 
     def validate_period(self, field):
         if parse_month(field.data) is None:
-            raise ValidationError(_l("Enter a month as YYYY-MM, for example 2026-11."))
+            raise ValidationError(_l("Enter a month as YYYY-MM, for example 2026-11.")) from None
 
     def validate_execution_date(self, field):
         if field.data and field.data < date.today():
-            raise ValidationError(_l("The execution date cannot be in the past."))
+            raise ValidationError(_l("The execution date cannot be in the past.")) from None
 
 
 class SettleForm(FlaskForm):
@@ -53,7 +53,7 @@ class BankDetailsForm(FlaskForm):
         try:
             self.minimum_minor = to_minor_units(field.data, "EUR")
         except ValueError:
-            raise ValidationError(_l("Enter an amount such as 50 or 50.00."))
+            raise ValidationError(_l("Enter an amount such as 50 or 50.00.")) from None
 
     def validate(self, extra_validators=None) -> bool:
         """The fields, then the bank's rules (core.bank_details), so every problem shows at once."""
@@ -81,8 +81,8 @@ class InsurerRateForm(FlaskForm):
         try:
             percent = Decimal((field.data or "").strip().replace(",", ".").rstrip("%").strip())
         except InvalidOperation:
-            raise ValidationError(_l("Enter a percentage such as 15 or 12.5."))
+            raise ValidationError(_l("Enter a percentage such as 15 or 12.5.")) from None
         if not percent.is_finite() or not Decimal("0") < percent < Decimal("100") \
                 or percent != percent.quantize(Decimal("0.01")):
-            raise ValidationError(_l("Enter a percentage above 0 and below 100, with at most two decimals."))
+            raise ValidationError(_l("Enter a percentage above 0 and below 100, with at most two decimals.")) from None
         self.fraction = percent / 100

@@ -24,7 +24,7 @@ class StatementUploadForm(FlaskForm):
         try:
             parse_period((field.data or "").strip())
         except ValueError:
-            raise ValidationError(_l("Enter a month as YYYY-MM, for example 2026-11."))
+            raise ValidationError(_l("Enter a month as YYYY-MM, for example 2026-11.")) from None
 
 
 class ResolveForm(FlaskForm):
@@ -47,4 +47,4 @@ class ReceiptForm(FlaskForm):
         except ValueError:
             raise ValidationError(_l("Enter an amount such as 1234.56 or 1 234,56.")) from None
         if self.amount_minor <= 0:
-            raise ValidationError(_l("Enter an amount above zero."))
+            raise ValidationError(_l("Enter an amount above zero.")) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user

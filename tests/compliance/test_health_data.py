@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -206,7 +207,7 @@ def test_screen_needs_a_string():
 def test_hits_are_in_order_and_do_not_overlap():
     hits = screen("Pregnant, diabetic, on insulin and antidepressants after a stroke")
     assert len(hits) == 5
-    assert all(a.end <= b.start for a, b in zip(hits, hits[1:]))
+    assert all(a.end <= b.start for a, b in pairwise(hits))
 
 
 # --------------------------------------------------------------------------- the lexicons and their loading

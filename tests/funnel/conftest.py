@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -12,7 +12,7 @@ from funnel.volunteers import find_volunteer
 from tests.domain import *  # noqa: F401,F403  (session, app, the check that no app context is active)
 
 #: the portal's clock in these tests: roster events may not be dated after it
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 _numbers = itertools.count(1)
 
 

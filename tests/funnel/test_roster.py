@@ -1,6 +1,6 @@
 """The roster feed: affiliation, radiation, prolongation and interruption applied idempotently and in order, each
 record with its own result, invalid records refused with field-level reasons while the valid ones apply."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 
 import pytest
 from sqlalchemy import event, func, select
@@ -326,4 +326,4 @@ def test_times_are_kept_in_utc(session):
     record = affiliation_record(occurred_at="2026-11-02T10:00:00+02:00")
     apply(session, [record])
     volunteer = reload(session, record["file_ref"])
-    assert volunteer.details_as_of == datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+    assert volunteer.details_as_of == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Property: a volunteer's roster events delivered in any order, in any batches, with replays, end (once the
 records refused for a volunteer not known yet are sent again) exactly as delivered one by one in order."""
 import itertools
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -11,7 +11,7 @@ from funnel.volunteers import find_volunteer
 from tests.funnel.conftest import NOW, affiliation_record
 
 START = date(2026, 11, 3)
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 _refs = itertools.count(1)
 
 mission_ends = st.dates(min_value=START + timedelta(days=1), max_value=date(2028, 11, 3))
@@ -65,7 +65,7 @@ def test_any_delivery_order_ends_as_the_events_happened(session, first_end, late
     events = [renamed(r, shuffled) for r in records(in_order, first_end, later)]
     delivery = data.draw(st.permutations(events + data.draw(st.lists(st.sampled_from(events), max_size=3))))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(delivery)), max_size=3)))
-    for lo, hi in zip([0, *cuts], [*cuts, len(delivery)]):
+    for lo, hi in zip([0, *cuts], [*cuts, len(delivery)], strict=True):
         apply_events(session, delivery[lo:hi], now=NOW)
     retry = apply_events(session, events, now=NOW).results  # the operator sends the refused ones again
     assert all(r.outcome is not Outcome.rejected for r in retry)

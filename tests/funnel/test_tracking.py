@@ -1,5 +1,5 @@
 """The funnel's events: each stage reached, with its cover, zone and campaign step, kept as written."""
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from sqlalchemy import select, text
@@ -10,7 +10,7 @@ from funnel.catalogue import Cover
 from funnel.models import FunnelEvent, FunnelStage
 from funnel.tracking import record_funnel_event
 
-AT = datetime(2026, 11, 13, 9, 30, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 13, 9, 30, tzinfo=UTC)
 
 
 def test_a_stage_is_recorded_with_its_cover_zone_and_campaign_step(session, make_volunteer):

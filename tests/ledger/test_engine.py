@@ -203,7 +203,7 @@ def test_verify_names_the_account_whose_balance_differs(books, app):
                        "AND currency = 'EUR'"))
     books.commit()
     problems = engine.verify(books)
-    assert problems and all("income (EUR)" == p.subject for p in problems)
+    assert problems and all(p.subject == "income (EUR)" for p in problems)
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 1 and "income (EUR)" in result.output
 

@@ -42,7 +42,7 @@ def test_split_sums_exactly_and_each_part_is_within_one_of_its_share(total, weig
     parts = engine.split(total, weights)
     assert len(parts) == len(weights) and sum(parts) == total
     whole = sum(weights)
-    for part, w in zip(parts, weights):
+    for part, w in zip(parts, weights, strict=True):
         exact = Decimal(total) * w / whole
         assert abs(Decimal(part) - exact) < 1
         if w == 0:
@@ -56,7 +56,7 @@ def test_split_sums_exactly_and_each_part_is_within_one_of_its_share(total, weig
 def test_split_with_decimal_weights(total, weights):
     parts = engine.split(total, weights)
     assert sum(parts) == total
-    for part, w in zip(parts, weights):
+    for part, w in zip(parts, weights, strict=True):
         assert abs(Decimal(part) - Decimal(total) * w / sum(weights)) < 1
 
 
