@@ -99,14 +99,7 @@ def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_
             return existing, False
     _check(values, org.status, now)
     case = Case(organisation_id=org.id, submitted_by_id=user.id, consent=new_consent(user, values.consent, values.language),
-                client_first_name=values.client_first_name.strip(), client_last_name=values.client_last_name.strip(),
-                client_email=match_email(values.client_email), client_phone=(values.client_phone or "").strip() or None,
-                adults=values.adults, children=values.children, ages=list(values.ages),
-                nationality=values.nationality, country_of_residence=values.country_of_residence,
-                travel_countries=sorted(set(values.travel_countries)), start_date=values.start_date,
-                product_line=values.product_line, budget_band=values.budget_band,
-                current_cover=(values.current_cover or "").strip() or None, renewal_date=values.renewal_date,
-                communication_model=values.communication_model,
+                **_client_and_need(values),
                 case_summary_encrypted=crypto.encrypt(values.case_summary, keys),
                 underwriting_encrypted=crypto.encrypt(values.underwriting_sensitivities, keys),
                 idempotency_key=idempotency_key, request_fingerprint=fingerprint)
@@ -116,6 +109,19 @@ def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_
     audit.record(session, "case.submitted", actor=user, subject=case, ip=ip, organisation=org.public_id,
                  product_line=values.product_line.value)
     return case, True
+
+
+def _client_and_need(values: CaseInput) -> dict:
+    """The case's columns about the client, the household and the need, as the input gives them (trimmed)."""
+    return dict(
+        client_first_name=values.client_first_name.strip(), client_last_name=values.client_last_name.strip(),
+        client_email=match_email(values.client_email), client_phone=(values.client_phone or "").strip() or None,
+        adults=values.adults, children=values.children, ages=list(values.ages),
+        nationality=values.nationality, country_of_residence=values.country_of_residence,
+        travel_countries=sorted(set(values.travel_countries)), start_date=values.start_date,
+        product_line=values.product_line, budget_band=values.budget_band,
+        current_cover=(values.current_cover or "").strip() or None, renewal_date=values.renewal_date,
+        communication_model=values.communication_model)
 
 
 def convert_lead(session: Session, user: User, lead: Lead, values: CaseInput, *, ip: str | None = None,
@@ -140,14 +146,7 @@ def convert_lead(session: Session, user: User, lead: Lead, values: CaseInput, *,
     _check(values, PartnerStatus.generalist_broker, now)
     case = Case(organisation_id=lead.organisation_id, submitted_by_id=lead.submitted_by_id,
                 consent_id=lead.consent_id, lead_id=lead.id, assigned_to_id=user.id,
-                client_first_name=values.client_first_name.strip(), client_last_name=values.client_last_name.strip(),
-                client_email=match_email(values.client_email), client_phone=(values.client_phone or "").strip() or None,
-                adults=values.adults, children=values.children, ages=list(values.ages),
-                nationality=values.nationality, country_of_residence=values.country_of_residence,
-                travel_countries=sorted(set(values.travel_countries)), start_date=values.start_date,
-                product_line=values.product_line, budget_band=values.budget_band,
-                current_cover=(values.current_cover or "").strip() or None, renewal_date=values.renewal_date,
-                communication_model=values.communication_model, stage_entered_at=now)
+                **_client_and_need(values), stage_entered_at=now)
     session.add(case)
     session.flush()
     milestone = record_submission(session, case, user)
