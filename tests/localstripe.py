@@ -10,6 +10,7 @@ import hmac
 import json
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from urllib.parse import urlencode
@@ -24,14 +25,18 @@ class LocalStripe:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self.log = None
 
     def start(self, timeout: float = 20.0) -> None:
+        # its output goes to a file (a pipe nobody reads would stall it once full), shown if it fails to start
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen([sys.executable, "-m", "portal.payments.localstripe_server", str(self.port)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                        stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode(errors="replace")
+                self.log.seek(0)
+                output = self.log.read().decode(errors="replace")
                 pytest.fail(f"localstripe exited at start (status {self.process.returncode}):\n{output}",
                             pytrace=False)
             try:
@@ -50,9 +55,10 @@ class LocalStripe:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process is not None and self.process.stdout is not None:
-            self.process.stdout.close()
         self.process = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
 
     def request(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None) -> bytes:
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
