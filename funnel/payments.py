@@ -22,6 +22,7 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 from schwifty.registry import get_iban_spec
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -223,8 +224,12 @@ def customer_for(session: Session, gateway: PaymentGateway, volunteer: Volunteer
     customer_id = gateway.create_customer(email=volunteer.email, name=volunteer.full_name,
                                           reference=volunteer.public_id,
                                           idempotency_key=f"customer-{volunteer.public_id}")
-    session.add(PaymentCustomer(volunteer_id=volunteer.id, provider_customer_id=customer_id))
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(PaymentCustomer(volunteer_id=volunteer.id, provider_customer_id=customer_id))
+            session.flush()
+    except IntegrityError:  # made meanwhile by a concurrent request (Stripe answered both with one customer)
+        pass
     return customer_id
 
 
@@ -376,8 +381,17 @@ def _record_payment(session: Session, intent: IntentResult, **values) -> Payment
     state = _STATUS.get(intent.status, PaymentState.failed)
     payment = Payment(state=state, provider_intent_id=intent.id, failure_code=intent.failure_code,
                       succeeded_at=utcnow() if state is PaymentState.succeeded else None, **values)
-    session.add(payment)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        # a concurrent request with the same key (a double click) recorded it first; Stripe, given the same key,
+        # answered both with one PaymentIntent: that payment is the answer
+        found = session.scalar(select(Payment).where(Payment.idempotency_key == values["idempotency_key"]))
+        if found is None:
+            raise
+        return found
     audit.record(session, "payment.created", subject=payment, purpose=payment.purpose,
                  amount_minor=payment.amount_minor, currency=payment.currency, kind=payment.kind.value,
                  state=state.value, off_session=payment.method is not None and not payment.save_method)

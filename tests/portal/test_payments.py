@@ -186,6 +186,20 @@ def test_a_card_kept_for_later_is_charged_off_session_and_refunded(session, gate
     assert [(r["amount"], r["payment_intent"]) for r in refunds] == [(1000, later.provider_intent_id)]
 
 
+def test_a_payment_recorded_meanwhile_under_the_same_key_is_the_answer(session, gateway, stripe_server, volunteer):
+    """Two requests of one double click both past the check: Stripe answers both with one PaymentIntent (same
+    key), and the second to record finds the first's payment instead of failing."""
+    from funnel.payments import IntentResult, _record_payment
+
+    first, _ = pay(session, gateway, volunteer, card(stripe_server, VISA))
+    again = _record_payment(session, IntentResult(id=first.provider_intent_id, status="succeeded"),
+                            volunteer=volunteer, purpose=first.purpose, amount_minor=first.amount_minor,
+                            currency="eur", kind=MethodKind.card, idempotency_key=first.idempotency_key,
+                            provider_method_id=first.provider_method_id, save_method=False)
+    session.commit()
+    assert again.id == first.id and count(session, Payment) == 1 and len(stripe_server.payment_intents()) == 1
+
+
 # --- SEPA -----------------------------------------------------------------------------------------------------
 
 
