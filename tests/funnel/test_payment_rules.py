@@ -70,7 +70,7 @@ def test_a_late_failure_report_never_undoes_a_success_and_a_replay_changes_nothi
 
 def test_a_failed_sepa_debit_says_why(session, make_volunteer):
     payment = _payment(session, make_volunteer)
-    apply_webhook_event(session, ReportsOnly(),
-                        _event("evt_2", "payment_intent.payment_failed", "requires_payment_method", "insufficient_funds"))
+    failed = _event("evt_2", "payment_intent.payment_failed", "requires_payment_method", "insufficient_funds")
+    apply_webhook_event(session, ReportsOnly(), failed)
     assert payment.state is PaymentState.failed and payment.failure_code == "insufficient_funds"
     assert "nothing was charged" in failure_message(payment)

@@ -15,8 +15,9 @@ from werkzeug.serving import make_server
 from core.audit import AuditEvent
 from funnel.payment_models import (MethodKind, MethodState, Payment, PaymentCustomer, PaymentState,
                                    ProcessedWebhookEvent, SavedPaymentMethod)
-from funnel.payments import (FAILURE_MESSAGES, PaymentUnavailable, SepaNotOffered, charge_saved_method,
-                             failure_message, pay_by_card, refresh_payment, refund_payment, save_sepa_mandate)
+from funnel.payments import (FAILURE_MESSAGES, PaymentMismatch, PaymentUnavailable, RefundRefused, SepaNotOffered,
+                             charge_saved_method, failure_message, pay_by_card, refresh_payment, refund_payment,
+                             save_sepa_mandate)
 from funnel.roster import apply_events
 from funnel.volunteers import find_volunteer
 from portal.payments import allows_stripe_js, payment_page_csp
@@ -184,6 +185,17 @@ def test_a_card_kept_for_later_is_charged_off_session_and_refunded(session, gate
     assert later.state is PaymentState.refunded and later.refunded_minor == 1000 and later.is_paid
     refunds = stripe_server.api("GET", "/v1/refunds")["data"]
     assert [(r["amount"], r["payment_intent"]) for r in refunds] == [(1000, later.provider_intent_id)]
+
+
+def test_a_key_reused_for_another_amount_is_refused_and_a_failed_payment_is_not_refunded(
+        session, gateway, stripe_server, volunteer):
+    declined, _ = pay(session, gateway, volunteer, card(stripe_server, DECLINED))
+    with pytest.raises(PaymentMismatch):
+        pay(session, gateway, volunteer, card(stripe_server, VISA), amount=9999)
+    session.rollback()
+    with pytest.raises(RefundRefused):
+        refund_payment(session, gateway, declined, idempotency_key="refund-1")
+    assert len(stripe_server.payment_intents()) == 1 and stripe_server.api("GET", "/v1/refunds")["data"] == []
 
 
 def test_a_payment_recorded_meanwhile_under_the_same_key_is_the_answer(session, gateway, stripe_server, volunteer):
