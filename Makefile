@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# the fake Stripe server `make run` starts (localstripe)
+LOCALSTRIPE_PORT ?= 8420
 LANGS  := en fr it es ru uk
 # Resolved for the oldest Python the project supports, so the lock is the same on any machine.
 LOCK_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --no-header --quiet \
@@ -48,13 +50,18 @@ translations: $(CATALOGS)
 
 ## Serve the portal with demo data on SQLite (instance/portal.db); e-mail goes to instance/mail/*.eml.
 ## `make run PORT=5077` serves on 5077, and e-mailed links point there (PUBLIC_URL follows unless it is set).
+## Payments go to localstripe (a fake Stripe server, started alongside on LOCALSTRIPE_PORT), so the demo pays offline.
 run: export FLASK_RUN_HOST = $(HOST)
 run: export FLASK_RUN_PORT = $(PORT)
+run: export STRIPE_API_BASE = http://127.0.0.1:$(LOCALSTRIPE_PORT)
+run: export STRIPE_WEBHOOK_SECRET = whsec_localstripe_development
 run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) demo-data
-	@echo "Portal on http://$(HOST):$(PORT)/ (the outbox worker runs alongside; Ctrl-C stops both)"
-	$(FLASK) outbox work --interval 2 & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+	@echo "Portal on http://$(HOST):$(PORT)/ (the outbox worker and localstripe on port $(LOCALSTRIPE_PORT) run alongside; Ctrl-C stops all three)"
+	$(BIN)/python -m portal.payments.localstripe_server $(LOCALSTRIPE_PORT) \
+	  --webhook http://$(HOST):$(PORT)/funnel/stripe/webhook $$STRIPE_WEBHOOK_SECRET & STRIPE=$$!; \
+	$(FLASK) outbox work --interval 2 & WORKER=$$!; trap "kill $$WORKER $$STRIPE 2>/dev/null" EXIT INT TERM; \
 	  $(FLASK) run
 
 ## The whole suite: SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set (CI sets it).

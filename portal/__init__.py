@@ -81,6 +81,7 @@ def _register_models() -> None:
     import core.events  # noqa: F401
     import core.outbox  # noqa: F401
     import funnel.models  # noqa: F401
+    import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401
     import ledger.posting  # noqa: F401  (the outbox job that posts business events)
     from pipeline.cases import models as case_models  # noqa: F401
@@ -129,12 +130,13 @@ def _register_blueprints(app: Flask) -> None:
     from .home.views import bp as home_bp
     from .leads.views import bp as leads_bp
     from .onboarding.views import bp as onboarding_bp
+    from .payments.views import bp as payments_bp
     from .profile.views import bp as profile_bp
     from .statements import bp as statements_bp
     from .verification.views import bp as verification_bp
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               cases_bp, finance_bp, statements_bp, verification_bp, api_bp):
+               cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, api_bp):
         app.register_blueprint(bp)
 
 

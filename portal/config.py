@@ -115,6 +115,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             instance, "audit_hmac_key")),
         # where `audit verify` and `ledger verify` keep their signed checkpoints: outside the database
         "AUDIT_CHECKPOINT_DIR": env.get("AUDIT_CHECKPOINT_DIR") or str(instance / "audit-checkpoints"),
+        # Payments (portal.payments): Stripe's keys and webhook signing secret come from the environment. Outside
+        # production the portal talks to localstripe (a fake Stripe server; `make run` starts it on
+        # STRIPE_API_BASE) with test keys; STRIPE_API_BASE empty means Stripe itself.
+        **_stripe_config(env, production),
     }
     cfg.update(overrides)
     if production and not (cfg["SEAL_P12_PATH"] and cfg["SEAL_P12_PASSWORD"]):
@@ -136,6 +140,27 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if production and cfg["MAIL_TRANSPORT"] == "file":
         raise ConfigError("refusing to start in production with MAIL_TRANSPORT=file; set SMTP_HOST")
     return cfg
+
+
+LOCALSTRIPE_URL = "http://127.0.0.1:8420"
+
+
+def _stripe_config(env, production: bool) -> dict:
+    api_base = env.get("STRIPE_API_BASE")
+    if api_base is None:
+        api_base = "" if production else LOCALSTRIPE_URL
+    api_base = api_base.rstrip("/")
+    dev = None if production else "test"
+    return {
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or (dev and "sk_test_localstripe"),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or (dev and "pk_test_localstripe"),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or (dev and "whsec_localstripe_development"),
+        "STRIPE_API_BASE": api_base,
+        # Stripe.js: Stripe's own, or the copy a fake server serves
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL") or (f"{api_base}/js.stripe.com/v3/" if api_base
+                                                      else "https://js.stripe.com/v3/"),
+        "STRIPE_MAX_NETWORK_RETRIES": int(env.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
+    }
 
 
 def throwaway_config(instance: str | Path, database_url: str, **overrides) -> dict:
