@@ -447,7 +447,8 @@ def adhesion_document(subscription: Subscription, t: Translate, broker_name: str
         [t(N_("Volunteer")), f"{h.get('first_name', v.first_name)} {h.get('last_name', v.last_name)}"],
         [t(N_("File reference")), v.file_ref], [t(N_("E-mail")), h.get("email", v.email)],
         [t(N_("Phone")), h.get("phone", "")], [t(N_("Address")), h.get("address", "")],
-        [t(N_("Mission country")), f"{v.mission_country} ({t(N_('zone'))} {q['zone']})"],
+        [t(N_("Mission country")), t(N_("%(country)s, zone %(zone)s")) % {"country": v.mission_country,
+                                                                          "zone": q["zone"]}],
         [t(N_("Mission")), f"{v.mission_start.isoformat()} → {v.mission_end.isoformat()}"],
         [t(N_("Broker")), broker_name]]
     cover_blocks = []

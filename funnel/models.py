@@ -55,7 +55,7 @@ class ZoneTable(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    countries: Mapped[list["ZoneTableCountry"]] = relationship(order_by="ZoneTableCountry.country")
+    countries: Mapped[list[ZoneTableCountry]] = relationship(order_by="ZoneTableCountry.country")
 
 
 @append_only
@@ -125,10 +125,10 @@ class Volunteer(Base):
     details_as_of: Mapped[datetime]
     mission_as_of: Mapped[datetime]
 
-    dependants: Mapped[list["Dependant"]] = relationship(back_populates="volunteer", order_by="Dependant.id")
+    dependants: Mapped[list[Dependant]] = relationship(back_populates="volunteer", order_by="Dependant.id")
 
     @property
-    def current_dependants(self) -> list["Dependant"]:
+    def current_dependants(self) -> list[Dependant]:
         return [d for d in self.dependants if d.removed_at is None]
 
     @property
@@ -409,7 +409,7 @@ class Subscription(Base):
 
     volunteer: Mapped[Volunteer] = relationship()
     terms_message: Mapped[OutboxMessage | None] = relationship()
-    signature: Mapped["AdhesionSignature | None"] = relationship(back_populates="subscription", uselist=False)
+    signature: Mapped[AdhesionSignature | None] = relationship(back_populates="subscription", uselist=False)
 
 
 class SignatureCode(Base):

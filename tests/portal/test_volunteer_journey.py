@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 from sqlalchemy import func, select
@@ -41,7 +41,7 @@ def volunteer(session):
             record["dependants"] = [{"category": "spouse", "birth_date": "1999-07-14"},
                                     {"category": "child", "birth_date": "2024-02-01"}]
         record.update(overrides)
-        result = apply_events(session, [record], now=datetime(2026, 12, 1, tzinfo=timezone.utc)).results[0]
+        result = apply_events(session, [record], now=datetime(2026, 12, 1, tzinfo=UTC)).results[0]
         assert result.outcome.value == "created", result.reasons
         session.commit()
         return find_volunteer(session, file_ref=record["file_ref"])
@@ -72,7 +72,7 @@ def _subscription(volunteer) -> Subscription | None:
 
 
 def _adhesion_data(**changes) -> dict:
-    tomorrow = (datetime.now(timezone.utc).date() + timedelta(days=2)).isoformat()
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
     data = {"first_name": "Léa", "last_name": "Martin", "email": "lea@example.org", "phone": "+1 212 555 0100",
             "address": "12 Main Street, New York", "beneficiaries": "Mon conjoint, à défaut mes enfants",
             "start_date": tomorrow, "accept": "y"}
@@ -113,8 +113,8 @@ def _walk_to_signature(client, session, volunteer):
 
 
 @pytest.mark.parametrize("language, texts", [
-    ("fr", ("Mon devis", "par mois au total", "Délai d'attente", "volontaire")),
-    ("en", ("My quote", "a month in total", "covered from", "Volunteer")),
+    ("fr", ("Mon devis", "par mois au total", "couvert à partir du", "Tableau des garanties", "Volontaire")),
+    ("en", ("My quote", "a month in total", "covered from", "Guarantee table", "Volunteer")),
 ])
 def test_a_volunteer_walks_from_the_link_to_the_sealed_adhesion(
         language, texts, app, session, client, volunteer, tmp_path):
@@ -209,7 +209,7 @@ def test_the_sealed_adhesion_passes_pdfsig_and_verify(app, session, client, volu
 
 def test_an_expired_a_forged_or_a_revoked_link_opens_nothing(app, session, volunteer):
     someone = volunteer()
-    expired = _link(session, someone, now=datetime.now(timezone.utc) - timedelta(days=31))
+    expired = _link(session, someone, now=datetime.now(UTC) - timedelta(days=31))
     for url in (expired, "/v/forged-token-" + "x" * 30, "/v/" + "y" * 300):
         client = app.test_client()
         assert client.get(url).status_code == 404
@@ -220,7 +220,7 @@ def test_an_expired_a_forged_or_a_revoked_link_opens_nothing(app, session, volun
     client = app.test_client()
     client.get(f"/v/{raw}")
     assert client.get("/my-cover/").status_code == 200
-    link.revoked_at = datetime.now(timezone.utc)
+    link.revoked_at = datetime.now(UTC)
     session.commit()
     assert client.get("/my-cover/").status_code == 403
 
@@ -302,7 +302,7 @@ def test_the_code_refuses_a_wrong_an_expired_and_too_many_attempts(app, session,
     _post(client, "/my-cover/sign/code", {})
     code = _latest_code(session)
     row = session.scalars(select(SignatureCode).order_by(SignatureCode.id.desc())).first()
-    row.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     session.commit()
     response = sign(code)
     assert response.status_code == 422 and "expired" in response.get_data(as_text=True)
