@@ -203,7 +203,7 @@ def save_quote(session: Session, volunteer: Volunteer, choices: Mapping[Cover, s
     quote = price(session, volunteer, choices, chosen, today=today)
     subscription = open_subscription(session, volunteer)
     if subscription is None:
-        subscription = Subscription(volunteer=volunteer, reference=f"ADH-{today.year}-{secrets.token_hex(4).upper()}")
+        subscription = Subscription(volunteer=volunteer, reference=f"ADH-{today.year}-{secrets.token_hex(5).upper()}")
         session.add(subscription)
     subscription.state = SubscriptionState.quoted
     subscription.language = language

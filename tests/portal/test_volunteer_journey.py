@@ -317,3 +317,16 @@ def test_the_code_refuses_a_wrong_an_expired_and_too_many_attempts(app, session,
     assert session.scalar(select(func.count()).select_from(AdhesionSignature)) == 1
     assert session.scalar(select(func.count()).select_from(FunnelEvent).where(
         FunnelEvent.volunteer_id == someone.id, FunnelEvent.stage == FunnelStage.signed)) == 1
+
+
+def test_staff_issue_a_link_by_hand_with_the_command(app, session, volunteer):
+    someone = volunteer()
+    result = app.test_cli_runner().invoke(args=["journey", "link", someone.file_ref, "--days", "7"])
+    assert result.exit_code == 0, result.output
+    url = result.output.splitlines()[0]
+    assert "/v/" in url and "valid until" in result.output
+    client = app.test_client()
+    assert client.get(url[url.index("/v/"):]).status_code == 302
+    assert client.get("/my-cover/").status_code == 200
+    unknown = app.test_cli_runner().invoke(args=["journey", "link", "NO-SUCH-FILE"])
+    assert unknown.exit_code == 1 and "NO-SUCH-FILE" in unknown.output
