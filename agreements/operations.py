@@ -258,7 +258,8 @@ def send_for_signature(session: Session, actor, agreement: Agreement, broker: Br
 
 # --- signing --------------------------------------------------------------------------------------------
 
-def _same_name(a: str, b: str) -> bool:
+def same_name(a: str, b: str) -> bool:
+    """The same name typed, whatever the spacing, case or composition of accents."""
     def norm(s):
         # Keyboards and browsers produce composed or decomposed accents: compare the same text the same way.
         return " ".join(unicodedata.normalize("NFKC", s or "").split()).casefold()
@@ -281,7 +282,7 @@ def sign(session: Session, agreement: Agreement, user, *, party: SignerParty, ty
                          status=agreement.status.value)
     if shown_sha256 != agreement.document_sha256:
         raise DocumentChanged(N_("The document changed since you opened it. Reload it, read it again, then sign."))
-    if not _same_name(typed_name, user.full_name):
+    if not same_name(typed_name, user.full_name):
         raise NameMismatch(N_("Type your full name exactly as it appears on your account: %(name)s."),
                            field="typed_name", name=user.full_name)
     signature = Signature(agreement=agreement, user_id=user.id, party=party, typed_name=" ".join(typed_name.split()),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -21,6 +22,8 @@ class Verdict:
     status: str | None
     agreement_id: str | None
     reference: str | None = None
+    #: what the file is: an agreement, or a document another package registers (e.g. "adhesion")
+    kind: str = "agreement"
 
     def as_dict(self) -> dict:
         return {"issued_here": self.issued_here, "intact": self.intact, "status": self.status,
@@ -39,7 +42,12 @@ def _reference_claimed(pdf: bytes) -> str | None:
         return None
 
 
-def verify(session: Session, pdf: bytes, trusted_cert_pem: bytes) -> Verdict:
+#: another kind of sealed document: (session, sha256 of the file, reference it claims) -> its verdict, or None
+Finder = Callable[[Session, str, str | None], "Verdict | None"]
+
+
+def verify(session: Session, pdf: bytes, trusted_cert_pem: bytes, finders: Sequence[Finder] = ()) -> Verdict:
+    """Agreements first; then the other sealed documents the caller names (`finders`), checked the same way."""
     digest = sha256(pdf)
     agreement = session.execute(select(Agreement).where(Agreement.sealed_sha256 == digest)).scalar_one_or_none()
     check = check_seal(pdf, trusted_cert_pem)
@@ -52,4 +60,11 @@ def verify(session: Session, pdf: bytes, trusted_cert_pem: bytes) -> Verdict:
         claimed = session.execute(select(Agreement).where(Agreement.reference == reference)).scalar_one_or_none()
         if claimed is not None and claimed.sealed_sha256:
             return Verdict(True, False, claimed.status.value, claimed.public_id, claimed.reference)
+    for finder in finders:
+        verdict = finder(session, digest, reference)
+        if verdict is not None:
+            # found by its digest: intact only if the seal checks out too
+            return verdict if not verdict.intact else Verdict(
+                True, check.intact and check.ours, verdict.status, verdict.agreement_id, verdict.reference,
+                verdict.kind)
     return Verdict(False, False, None, None)

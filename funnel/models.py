@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, append_only, created_at, enum_column, intpk, new_public_id, public_id
 from core.i18n import N_
+from core.outbox import OutboxMessage
 
 from .catalogue import Cover, PersonCategory, Programme
 
@@ -310,3 +311,137 @@ class FunnelEvent(Base):
     subject: Mapped[str | None] = mapped_column(String(32))
 
     volunteer: Mapped[Volunteer] = relationship()
+
+
+# --- the volunteer's journey: personal links, subscriptions, their signature -----------------------------------
+
+
+class AccessLink(Base):
+    """A personal, expiring link that signs a volunteer in to their own area with no password. Only the
+    SHA-256 of its token is kept; the token itself is in the e-mail (or the staff member's hands) alone."""
+
+    __tablename__ = "volunteer_access_links"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: what the link is for (single-purpose): "volunteer_area"
+    purpose: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime]
+    #: the staff member who issued it by hand (null: the system, e.g. a campaign)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    first_opened_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    volunteer: Mapped[Volunteer] = relationship()
+
+
+class SubscriptionState(enum.Enum):
+    quoted = "quoted"
+    adhesion_started = "adhesion_started"
+    signed = "signed"
+    payment_pending = "payment_pending"
+    active = "active"
+    withdrawn = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return SUBSCRIPTION_STATE_LABELS[self]
+
+
+SUBSCRIPTION_STATE_LABELS = {
+    SubscriptionState.quoted: N_("Quoted"),
+    SubscriptionState.adhesion_started: N_("Adhesion in progress"),
+    SubscriptionState.signed: N_("Signed"),
+    SubscriptionState.payment_pending: N_("Awaiting payment"),
+    SubscriptionState.active: N_("Active"),
+    SubscriptionState.withdrawn: N_("Withdrawn"),
+}
+
+
+class Subscription(Base):
+    """A volunteer's top-up cover, from the quote they chose to the signed adhesion (payment comes later)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[intpk]
+    public_id: Mapped[public_id]
+    created_at: Mapped[created_at]
+    updated_at: Mapped[datetime | None]
+    #: printed on the adhesion (and its PDF subject), e.g. ADH-2026-3F9A1C7B
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    state: Mapped[SubscriptionState] = mapped_column(enum_column(SubscriptionState), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    #: {cover: formula code}
+    choices: Mapped[dict] = mapped_column(JSON)
+    #: who is covered: [{"category", "ref", "relationship", "confirmations": {...}}], the volunteer first
+    persons: Mapped[list] = mapped_column(JSON)
+    #: funnel.quotes.Quote.as_record(): the tariff and zone versions used, and every amount
+    quote: Mapped[dict] = mapped_column(JSON)
+    zone: Mapped[int] = mapped_column(Integer)
+    monthly_total_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    subscribed_on: Mapped[date] = mapped_column(Date)
+    start_on: Mapped[date] = mapped_column(Date)
+    commitment_ends_on: Mapped[date] = mapped_column(Date)
+    #: the cover's last day: the mission's end
+    ends_on: Mapped[date] = mapped_column(Date)
+    #: the adhesion: identity and contact details as the volunteer confirmed them
+    holder: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: the prévoyance top-up's beneficiary clause
+    beneficiaries: Mapped[str | None] = mapped_column(Text)
+    adhesion_started_at: Mapped[datetime | None]
+    #: the e-mail carrying the contract terms and the model withdrawal letter (the durable medium): the
+    #: withdrawal period runs from its delivery (the outbox records when it was sent)
+    terms_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+    terms_queued_at: Mapped[datetime | None]
+    #: the adhesion shown for signature, and its SHA-256
+    document_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: the signed adhesion with its evidence page, sealed with the broker's certificate
+    sealed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    signed_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+
+    volunteer: Mapped[Volunteer] = relationship()
+    terms_message: Mapped[OutboxMessage | None] = relationship()
+    signature: Mapped[AdhesionSignature | None] = relationship(back_populates="subscription", uselist=False)
+
+
+class SignatureCode(Base):
+    """A one-time code e-mailed to the volunteer to sign their adhesion: hashed, expiring, a few attempts."""
+
+    __tablename__ = "adhesion_signature_codes"
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_at]
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None]
+
+
+@append_only
+class AdhesionSignature(Base):
+    """The volunteer's signature of their adhesion: who, the name typed, when, from where, and on which
+    document (its SHA-256). One per subscription."""
+
+    __tablename__ = "adhesion_signatures"
+
+    id: Mapped[intpk]
+    created_at: Mapped[created_at]
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), unique=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    email: Mapped[str] = mapped_column(String(254))
+    typed_name: Mapped[str] = mapped_column(String(200))
+    signed_at: Mapped[datetime]
+    ip: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(512))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+
+    subscription: Mapped[Subscription] = relationship(back_populates="signature")

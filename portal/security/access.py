@@ -28,10 +28,14 @@ class Access:
     roles: frozenset[Role] | None = None
     #: for partner users: the firm statuses allowed (None: any status)
     statuses: frozenset[PartnerStatus] | None = None
+    #: a volunteer's own area, opened by their personal link (a session of its own, never a firm's user)
+    volunteer: bool = False
 
     def permits(self, user) -> bool:
         if self.public:
             return True
+        if self.volunteer:
+            return False  # no user of the portal is a volunteer's link session
         if user is None or not user.is_authenticated:
             return False
         if self.roles is not None and user.role not in self.roles:
@@ -57,6 +61,12 @@ def public(view):
 def signed_in(view):
     """Open to every signed-in user, whatever the role."""
     return _declare(Access())(view)
+
+
+def volunteer_only(view):
+    """Open only to the volunteer signed in by their personal link, and about their own records alone: the view
+    reads who they are from `g.volunteer` (see portal.volunteer.session)."""
+    return _declare(Access(volunteer=True))(view)
 
 
 def allow(*roles: Role, statuses: tuple[PartnerStatus, ...] | None = None):
@@ -117,6 +127,11 @@ def enforce_access():
         log.error("endpoint %s has no access declaration; refused", endpoint)
         abort(403)
     if access.public:
+        return None
+    if access.volunteer:
+        g.volunteer = _AUTHENTICATORS["volunteer"]()
+        if g.volunteer is None:
+            abort(403)
         return None
     if request.blueprint == "api":
         g.api_user = _AUTHENTICATORS["api"]()

@@ -4,6 +4,7 @@ import pytest
 from core.accounts import Role
 from tests.factories import PASSWORD
 from tests.portal.test_finance_payouts import books  # noqa: F401  (fixture)
+from tests.portal.test_volunteer_journey import volunteer  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -173,3 +174,65 @@ def test_two_finance_users_prepare_and_approve_a_payout_run(browser, live_server
     finally:
         for c in contexts:
             c.close()
+
+
+def test_a_volunteer_walks_from_the_link_to_the_signed_adhesion_at_phone_width(browser, live_server, session,
+                                                                               volunteer):  # noqa: F811
+    """In French, on a phone-sized screen: the personal link, the quote, the adhesion, the code, the signature."""
+    import re
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from core.outbox import OutboxMessage
+    from funnel import journey
+    from funnel.models import Subscription, SubscriptionState
+
+    lea = volunteer(language="fr")
+    spouse = lea.current_dependants[0]
+    _link, raw = journey.issue_link(session, lea)
+    session.commit()
+    context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{live_server}/v/{raw}")
+        page.get_by_role("link", name="Obtenir mon devis").click()
+        page.locator("input[name=health_formula][value=comfort]").check()
+        page.locator("input[name=prevoyance]").check()
+        page.locator("input[name=prevoyance_formula][value=standard]").check()
+        prefix = journey.dependant_field(spouse)
+        page.locator(f"input[name={prefix}covered]").check()
+        page.locator(f"input[name={prefix}relationship][value=married]").check()
+        page.get_by_role("button", name="Voir mon tarif").click()
+        page.locator("p.error").first.wait_for()  # the spouse's confirmations are not given yet
+        for question in ("no_salaried_work", "not_national_of_mission_country", "lives_in_mission_country"):
+            page.locator(f"input[name={prefix}{question}]").check()
+        page.get_by_role("button", name="Voir mon tarif").click()
+        page.get_by_text("par mois au total").wait_for()
+        # no horizontal scrolling on a phone
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.get_by_role("link", name="Continuer vers l'adhésion").click()
+
+        page.locator("input[name=phone]").fill("+1 212 555 0100")
+        page.locator("textarea[name=address]").fill("12 Main Street, New York")
+        page.locator("textarea[name=beneficiaries]").fill("Mon conjoint, à défaut mes héritiers")
+        page.locator("input[name=start_date]").fill((date.today() + timedelta(days=3)).isoformat())
+        page.locator("input[name=accept]").check()
+        page.get_by_role("button", name="Confirmer et passer à la signature").click()
+        page.get_by_role("button", name="M'envoyer un code par e-mail").click()
+        session.expire_all()
+        body = session.scalars(select(OutboxMessage.body_text).where(OutboxMessage.template == "adhesion_code")
+                               .order_by(OutboxMessage.id.desc())).first()
+        code = re.search(r"\b(\d{6})\b", body).group(1)
+        page.locator("input[name=typed_name]").fill("Léa Martin")
+        page.locator("input[name=code]").fill(code)
+        page.get_by_role("button", name="Signer", exact=True).click()
+        page.get_by_text("Merci : votre adhésion est signée.").wait_for()
+        assert page.get_by_role("link", name="Mon adhésion signée (PDF)").is_visible()
+    finally:
+        context.close()
+    session.expire_all()
+    subscription = session.scalars(select(Subscription).where(Subscription.volunteer_id == lea.id)).one()
+    assert subscription.state is SubscriptionState.signed and subscription.sealed_pdf

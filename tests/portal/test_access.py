@@ -8,7 +8,7 @@ from portal.security.access import Access, access_for, allow, enforce_access
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "auth.forgot_password", "auth.reset_password",
                     "home.set_language", "home.healthz", "api.openapi", "onboarding.apply", "onboarding.applied",
                     "verification.verify_page", "api.agreement_verify",
-                    "payments.stripe_webhook"}
+                    "payments.stripe_webhook", "volunteer.open_link"}
 
 
 def _sample_url(rule):
@@ -36,6 +36,9 @@ def test_anonymous_visitors_are_turned_away_from_every_non_public_endpoint(app, 
         if rule.endpoint.startswith("api."):
             assert response.status_code == 401, url
             assert response.get_json()["error"]["code"] == "unauthenticated"
+        elif access_for(app, rule.endpoint).volunteer:
+            # a volunteer's area opens from their personal link, not from the sign-in page
+            assert response.status_code in ((400, 403) if method == "POST" else (403,)), url
         elif method == "POST":
             # CSRF refuses it first (400) or sign-in is required (302): never processed
             assert response.status_code in (302, 400), url

@@ -105,3 +105,54 @@ def test_every_form_survives_hostile_strings(app, world):
     assert posts > 300, posts
     assert not failures, "\n".join(failures)
     print(f"form fuzz: {posts} posts in {time.monotonic() - started:.0f} s")
+
+
+def test_the_volunteer_forms_survive_hostile_strings(app, session):
+    """The volunteer's area (opened by their personal link, not a sign-in): the same hostile strings on each of
+    its forms, at the step where the form is open."""
+    from tests.portal.test_volunteer_journey import _adhesion_data, _link
+    from tests.portal.test_volunteer_journey import _post as post_form
+
+    volunteer = _journey_volunteer(session)
+    client = app.test_client()
+    assert client.get(_link(session, volunteer)).status_code == 302
+    assert post_form(client, "/my-cover/quote", {"health": "y", "health_formula": "essential"}).status_code == 302
+    assert post_form(client, "/my-cover/adhesion", _adhesion_data(beneficiaries="")).status_code == 302
+    failures, posts = [], 0
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "POST" not in rule.methods or not access_for(app, rule.endpoint).volunteer:
+            continue
+        if rule.endpoint == "volunteer.sign_out":
+            continue
+        url = rule.build({})[1]
+        page = client.get(url) if "GET" in rule.methods else client.get("/my-cover/sign")
+        token = csrf_from(page.get_data(as_text=True))
+        fields = sorted(set(FIELD.findall(page.get_data(as_text=True))) - {"csrf_token"}) or ["name"]
+        for value in HOSTILE:
+            before = _rows() if "\x00" in value else None
+            response = _post(client, url, fields, token, value)
+            posts += 1
+            if response.status_code >= 500:
+                failures.append(f"{rule.endpoint} with {value[:20]!r}: {response.status_code}")
+            elif before is not None and _rows() != before:
+                failures.append(f"{rule.endpoint} with a NUL byte: something was written")
+    assert posts >= 4 * len(HOSTILE), posts
+    assert not failures, "\n".join(failures)
+
+
+def _journey_volunteer(session):
+    from datetime import UTC, datetime
+
+    from funnel.roster import apply_events
+    from funnel.seed import seed_sample_products
+    from funnel.volunteers import find_volunteer
+
+    seed_sample_products(session)
+    record = {"event": "affiliation", "event_id": "BF-2026-FUZZ-1", "occurred_at": "2026-11-02T08:00:00Z",
+              "file_ref": "BF-2026-FUZZ", "first_name": "Léa", "last_name": "Martin", "email": "lea@example.org",
+              "birth_date": "2000-04-02", "programme": "VIE", "mission_country": "US",
+              "mission_start": "2026-11-03", "mission_end": "2027-10-31", "language": "fr",
+              "dependants": [{"category": "spouse", "birth_date": "1999-07-14"}]}
+    apply_events(session, [record], now=datetime(2026, 12, 1, tzinfo=UTC))
+    session.commit()
+    return find_volunteer(session, file_ref="BF-2026-FUZZ")

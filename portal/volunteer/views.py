@@ -1,0 +1,294 @@
+"""The volunteer's area: the personal link signs them in; then the quote, the adhesion and the e-signature.
+
+Every page is `@volunteer_only` and reads the volunteer from the link session (`g.volunteer`): there is no id of
+anyone in these URLs, so a volunteer can only ever reach their own records.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from core.accounts import LANGUAGES
+from core.outbox import attachment_provider
+from funnel import journey
+from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
+from funnel.errors import FunnelError, NoVersionInForce
+from funnel.models import Subscription, SubscriptionState
+from funnel.rules import start_window
+from funnel.tariffs import tariff_in_force
+
+from ..agreements.services import seal_config
+from ..edge import done, unit_of_work
+from ..extensions import db, limiter
+from ..i18n import tr
+from ..mail import queue_mail
+from ..security.access import public, volunteer_only
+from . import session as link_session
+from .forms import AdhesionForm, CodeForm, SignForm, dependant_answers, quote_form
+
+bp = Blueprint("volunteer", __name__)
+
+SIGNED_STATES = (SubscriptionState.signed, SubscriptionState.payment_pending, SubscriptionState.active)
+
+
+def _today() -> date:
+    from core.db import utcnow
+
+    return utcnow().date()
+
+
+def _broker() -> str:
+    return current_app.config["BROKER_NAME"]
+
+
+def _language() -> str:
+    return str(get_locale())
+
+
+@bp.route("/v/<token>")
+@public
+@limiter.limit("30 per hour")
+def open_link(token: str):
+    """The personal link: signs the volunteer in to their own area, in their language."""
+    with unit_of_work(show=lambda _exc: None) as work:
+        link = journey.open_link(db.session, token)
+        language, link_id = link.volunteer.language, link.public_id
+    if not work.ok:
+        return render_template("error.html", status=404, message=tr(journey.LinkInvalid.message)), 404
+    link_session.sign_in(link_id)
+    if language in LANGUAGES:
+        session["locale"] = language
+    return redirect(url_for("volunteer.home"))
+
+
+@bp.route("/my-cover/sign-out", methods=["POST"])
+@volunteer_only
+def sign_out():
+    link_session.sign_out()
+    return redirect(url_for("home.index"))
+
+
+def _subscription():
+    return journey.signed_subscription(db.session, g.volunteer) or journey.open_subscription(db.session, g.volunteer)
+
+
+@bp.route("/my-cover/")
+@volunteer_only
+def home():
+    subscription = _subscription()
+    return render_template("volunteer/home.html", volunteer=g.volunteer, subscription=subscription,
+                           signed=subscription is not None and subscription.state in SIGNED_STATES,
+                           withdrawal_ends_on=journey.withdrawal_ends_on(subscription) if subscription else None)
+
+
+# --- the quote ----------------------------------------------------------------------------------------------------
+
+def _offer(start: date):
+    """{cover: tariff in force} for every cover on sale on `start`."""
+    offer = {}
+    for cover in Cover:
+        try:
+            offer[cover] = tariff_in_force(db.session, cover, start)
+        except NoVersionInForce:
+            continue
+    return offer
+
+
+@bp.route("/my-cover/quote", methods=["GET", "POST"])
+@volunteer_only
+def quote():
+    volunteer = g.volunteer
+    if journey.signed_subscription(db.session, volunteer) is not None:
+        return redirect(url_for("volunteer.home"))
+    try:
+        earliest, _latest = start_window(_today(), volunteer.mission_start, volunteer.mission_end)
+    except FunnelError as exc:
+        return render_template("error.html", status=422, message=tr(exc.message, **exc.params)), 422
+    offer = _offer(earliest)
+    formulas = {cover: [SelectChoice(f.code, tr(f.label)) for f in tariff.grid.formulas] for cover, tariff in offer.items()}
+    dependants = volunteer.current_dependants
+    subscription = journey.open_subscription(db.session, volunteer)
+    form = quote_form(dependants, formulas, **_quote_defaults(subscription, formulas))
+    if form.validate_on_submit():
+        chosen = []
+        for dependant in dependants:
+            covered, relationship, answers = dependant_answers(form, dependant)
+            if covered:
+                chosen.append(journey.DependantChoice(dependant, relationship, answers))
+        with unit_of_work(form) as work:
+            journey.save_quote(db.session, volunteer, form.choices_chosen(), chosen, today=_today(),
+                               language=_language())
+        if work.ok:
+            return redirect(url_for("volunteer.quote") + "#price")
+    status = 422 if request.method == "POST" else 200
+    return render_template("volunteer/quote.html", form=form, volunteer=volunteer, offer=offer,
+                           dependants=dependants, subscription=subscription, earliest=earliest,
+                           field_of=journey.dependant_field, cover_enum=Cover, category_enum=PersonCategory,
+                           guarantee_enum=Guarantee, formula_label=lambda code: tr(FORMULA_LABELS[code])), status
+
+
+def _quote_defaults(subscription, formulas) -> dict:
+    """The form as the volunteer left it (or the health top-up's middle formula, offered by default)."""
+    if request.method == "POST":
+        return {}
+    if subscription is None:
+        health = formulas.get(Cover.health, [])
+        return {"health": bool(health), "health_formula": health[len(health) // 2].value if health else None}
+    values = {}
+    for cover, formula in subscription.choices.items():
+        values[cover] = True
+        values[f"{cover}_formula"] = formula
+    for person in subscription.persons[1:]:
+        prefix = f"d_{person['ref']}_"
+        values[f"{prefix}covered"] = True
+        values[f"{prefix}relationship"] = person["relationship"]
+        values.update({f"{prefix}{k}": v for k, v in person["confirmations"].items()})
+    return values
+
+
+# --- the adhesion -------------------------------------------------------------------------------------------------
+
+def _open_or_back():
+    subscription = journey.open_subscription(db.session, g.volunteer)
+    if subscription is None:
+        signed = journey.signed_subscription(db.session, g.volunteer)
+        return None, redirect(url_for("volunteer.home" if signed else "volunteer.quote"))
+    return subscription, None
+
+
+@bp.route("/my-cover/adhesion", methods=["GET", "POST"])
+@volunteer_only
+def adhesion():
+    subscription, away = _open_or_back()
+    if away:
+        return away
+    volunteer = g.volunteer
+    holder = subscription.holder or {}
+    form = AdhesionForm(data=None if request.method == "POST" else {
+        "first_name": holder.get("first_name", volunteer.first_name),
+        "last_name": holder.get("last_name", volunteer.last_name),
+        "email": holder.get("email", volunteer.email), "phone": holder.get("phone", ""),
+        "address": holder.get("address", ""), "beneficiaries": subscription.beneficiaries or "",
+        "start_date": subscription.start_on if subscription.start_on > _today() else _today() + timedelta(days=1)})
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            journey.start_adhesion(
+                db.session, subscription,
+                holder=journey.Holder(form.first_name.data.strip(), form.last_name.data.strip(),
+                                      form.email.data.strip(), form.phone.data.strip(), form.address.data.strip()),
+                beneficiaries=form.beneficiaries.data, start_on=form.start_date.data, accepted=form.accept.data,
+                today=_today(), translate=link_session.translator(subscription.language), broker_name=_broker())
+            message = queue_mail("adhesion_terms", to=subscription.holder["email"], locale=subscription.language,
+                                 volunteer=volunteer, subscription=subscription,
+                                 attachment_ref=f"adhesion-terms:{subscription.public_id}",
+                                 link=url_for("volunteer.home", _external=True))
+            journey.terms_sent(db.session, subscription, message)
+        if work.ok:
+            return done(_("Your adhesion is ready to sign. We e-mailed you the contract terms and a model "
+                          "withdrawal letter."), url_for("volunteer.sign"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("volunteer/adhesion.html", form=form, subscription=subscription,
+                           prevoyance=Cover.prevoyance.value in subscription.choices), status
+
+
+@attachment_provider("adhesion-terms")
+def terms_attachment(db_session, public_id: str) -> tuple[str, str, bytes]:
+    """The e-mail's attachment (rendered when the worker sends it): the terms in the subscription's language."""
+    subscription = db_session.scalars(select(Subscription).where(Subscription.public_id == public_id)).one()
+    pdf = journey.render_terms(subscription, link_session.translator(subscription.language), _broker())
+    return f"{subscription.reference}-terms.pdf", "application/pdf", pdf
+
+
+@bp.route("/my-cover/terms.pdf")
+@volunteer_only
+def terms_pdf():
+    subscription = _subscription()
+    if subscription is None:
+        return redirect(url_for("volunteer.quote"))
+    pdf = journey.render_terms(subscription, link_session.translator(subscription.language), _broker())
+    return _pdf(pdf, f"{subscription.reference}-terms.pdf")
+
+
+@bp.route("/my-cover/adhesion.pdf")
+@volunteer_only
+def adhesion_pdf():
+    subscription = _subscription()
+    pdf = subscription and (subscription.sealed_pdf or subscription.document_pdf)
+    if not pdf:
+        return redirect(url_for("volunteer.home"))
+    return _pdf(pdf, f"{subscription.reference}.pdf")
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+# --- the e-signature ----------------------------------------------------------------------------------------------
+
+def _signable():
+    subscription, away = _open_or_back()
+    if away:
+        return None, away
+    if subscription.state is not SubscriptionState.adhesion_started:
+        return None, redirect(url_for("volunteer.adhesion"))
+    return subscription, None
+
+
+@bp.route("/my-cover/sign/code", methods=["POST"])
+@volunteer_only
+@limiter.limit("10 per hour")
+def send_code():
+    subscription, away = _signable()
+    if away:
+        return away
+    if CodeForm().validate_on_submit():
+        with unit_of_work(success=_("We e-mailed you a code. It is valid for %(minutes)s minutes.",
+                                    minutes=journey.CODE_MINUTES)):
+            code = journey.send_signature_code(db.session, subscription)
+            queue_mail("adhesion_code", to=subscription.holder["email"], locale=subscription.language,
+                       subscription=subscription, code=code, minutes=journey.CODE_MINUTES)
+    return redirect(url_for("volunteer.sign"))
+
+
+@bp.route("/my-cover/sign", methods=["GET", "POST"])
+@volunteer_only
+def sign():
+    subscription, away = _signable()
+    if away:
+        signed = journey.signed_subscription(db.session, g.volunteer)
+        if signed is not None and request.method == "POST":
+            flash(tr(journey.AlreadySigned.message), "info")
+        return away
+    form = SignForm()
+    if request.method == "GET":
+        form.document_sha256.data = subscription.document_sha256
+    elif form.validate_on_submit():
+        subscription_id = subscription.id
+
+        def count_attempt(exc):
+            if isinstance(exc, journey.CodeRefused):
+                journey.count_failed_attempt(db.session, db.session.get(type(subscription), subscription_id))
+
+        with unit_of_work(form, keep=count_attempt) as work:
+            journey.sign_adhesion(
+                db.session, subscription,
+                journey.Evidence(typed_name=form.typed_name.data, code=form.code.data,
+                                 shown_sha256=form.document_sha256.data, ip=request.remote_addr or "",
+                                 user_agent=request.user_agent.string),
+                translate=link_session.translator(subscription.language), broker_name=_broker(),
+                seal_config=seal_config())
+        if work.ok:
+            return done(_("Thank you: your adhesion is signed. Your signed copy is in your area."),
+                        url_for("volunteer.home"))
+        if isinstance(work.error, journey.AlreadySigned):
+            return redirect(url_for("volunteer.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("volunteer/sign.html", form=form, code_form=CodeForm(), subscription=subscription), \
+        status
