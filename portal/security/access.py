@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
@@ -34,6 +34,8 @@ class Access:
             return True
         if user is None or not user.is_authenticated:
             return False
+        if self.roles is None and user.api_only:
+            return False  # a service account is let in only where its role is named
         if self.roles is not None and user.role not in self.roles:
             return False
         if self.statuses is not None and user.role in PARTNER_ROLES:
@@ -55,7 +57,8 @@ def public(view):
 
 
 def signed_in(view):
-    """Open to every signed-in user, whatever the role."""
+    """Open to every signed-in user, whatever the role, except service accounts (API only): they are let in
+    only where their role is named (`allow`)."""
     return _declare(Access())(view)
 
 
