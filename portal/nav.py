@@ -35,6 +35,8 @@ NAV = (
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),
     NavItem("statements.index", N_("Commission statements"), "statements."),
+    NavItem("roster.imports", N_("Roster imports"), "roster."),
+    NavItem("tariffs.index", N_("Tariffs and zones"), "tariffs."),
     NavItem("admin.audit_log", N_("Audit log"), "admin.audit"),
     NavItem("admin.outbox", N_("Outbox"), "admin.outbox"),
     NavItem("profile.tokens", N_("API tokens"), "profile.token"),

@@ -1,4 +1,4 @@
 """The JSON API under /api/v1: bearer tokens, OpenAPI, errors as {"error": {"code", "message", "fields"}}."""
 from .blueprint import bp  # noqa: F401
 
-from . import agreements, auth, cases, leads, payouts, statements, views  # noqa: F401  (registers the routes)
+from . import agreements, auth, cases, leads, payouts, statements, views, volunteers  # noqa: F401  (registers the routes)

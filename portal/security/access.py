@@ -38,6 +38,8 @@ class Access:
             return False  # no user of the portal is a volunteer's link session
         if user is None or not user.is_authenticated:
             return False
+        if self.roles is None and user.api_only:
+            return False  # a service account is let in only where its role is named
         if self.roles is not None and user.role not in self.roles:
             return False
         if self.statuses is not None and user.role in PARTNER_ROLES:
@@ -59,7 +61,8 @@ def public(view):
 
 
 def signed_in(view):
-    """Open to every signed-in user, whatever the role."""
+    """Open to every signed-in user, whatever the role, except service accounts (API only): they are let in
+    only where their role is named (`allow`)."""
     return _declare(Access())(view)
 
 

@@ -126,7 +126,8 @@ def test_partner_member_cannot_manage_the_team(make_org, make_user, login):
 def test_urls_use_opaque_ids(app):
     for rule in app.url_map.iter_rules():
         for arg in rule.arguments:
-            assert arg.endswith("public_id") or arg in ("token", "filename"), f"{rule.rule} exposes {arg}"
+            # file_ref: the programme operator's own reference of a volunteer (the roster's key), not one of ours
+            assert arg.endswith("public_id") or arg in ("token", "filename", "file_ref"), f"{rule.rule} exposes {arg}"
 
 
 # --- the route × role walk, web pages and /api/v1 alike -------------------------------------------------------
@@ -201,3 +202,13 @@ def test_every_route_answers_every_role_as_declared_and_the_api_agrees_with_the_
     web = _walk_web(app, user, None if user.api_only else login(user))
     for page, endpoint in SAME_RECORDS:
         assert web[page] == api[endpoint], f"{walker}: {page} says {web[page]}, {endpoint} says {api[endpoint]}"
+    # the programme operator's service account: the roster endpoints, and nothing else anywhere
+    roster = {endpoint for endpoint, let_in in api.items() if let_in and endpoint in ROSTER_ENDPOINTS}
+    assert roster == (ROSTER_ENDPOINTS if role is Role.programme_operator else set()), walker
+    if role is Role.programme_operator:
+        assert {endpoint for endpoint, let_in in api.items() if let_in} == ROSTER_ENDPOINTS
+        assert not any(web.values())
+
+
+#: the roster feed: the programme operator's token only
+ROSTER_ENDPOINTS = {"api.volunteer_batch", "api.volunteer_get"}

@@ -106,6 +106,9 @@ def test_api_token_cli_prints_a_working_token(app, make_user, client):
     assert result.exit_code == 0
     raw = result.stdout.strip()
     assert result.stderr.startswith("expires ")  # the lifetime is shown at creation
-    assert client.get("/api/v1/me", headers=_bearer(raw)).get_json()["role"] == "programme_operator"
+    # the operator's token works on its roster endpoints (and only there: /me is refused)
+    missing = client.get("/api/v1/volunteers/BF-NONE", headers=_bearer(raw))
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "volunteer_not_found"
+    assert client.get("/api/v1/me", headers=_bearer(raw)).status_code == 403
     bad = app.test_cli_runner().invoke(args=["api-token", "create", "nobody@example.org"])
     assert bad.exit_code != 0

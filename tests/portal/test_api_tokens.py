@@ -140,4 +140,6 @@ def test_the_programme_operator_uses_the_api_but_cannot_sign_in_on_the_web(app, 
     assert "service account" not in wrong.get_data(as_text=True)
     _t, raw = ops.create_api_token(session, operator, "roster feed")
     session.commit()
-    assert client.get("/api/v1/me", headers=_bearer(raw)).get_json()["role"] == "programme_operator"
+    # its token opens the roster endpoints only (tests/portal/test_roster_api.py)
+    assert client.get("/api/v1/volunteers/BF-NONE", headers=_bearer(raw)).status_code == 404
+    assert client.get("/api/v1/me", headers=_bearer(raw)).status_code == 403

@@ -47,8 +47,13 @@ def world(session, make_org, make_user):
     introducer, broker = users[-1], users[-3]
     lead, _ = submit_lead(session, introducer, lead_input())
     case, _ = submit_case(session, broker, case_input())
+    from funnel.models import TariffVersion
+    from funnel.seed import seed_sample_products
+
+    seed_sample_products(session)
     session.commit()
-    ids = {"/leads/": lead.public_id, "/cases/": case.public_id, "/admin/users/": users[0].public_id,
+    tariff = session.execute(select(TariffVersion)).scalars().first()
+    ids = {"/tariffs/versions/": tariff.public_id, "/leads/": lead.public_id, "/cases/": case.public_id, "/admin/users/": users[0].public_id,
            "/admin/organisations/": broker.organisation.public_id, "/agreements/": broker.organisation.public_id}
     return users, ids
 

@@ -1,0 +1,56 @@
+"""The volunteer funnel's commands: the roster CSV import."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from core.errors import DomainError
+from funnel.models import Outcome
+from funnel.roster_feed import import_roster_csv, read_roster_csv
+
+from ..accounts.operations import find_user_by_email
+from ..edge import command_unit_of_work
+from ..extensions import db
+from ..i18n import tr
+
+#: the exit status when some lines were rejected (the others are applied and saved)
+SOME_REJECTED = 1
+
+
+@click.group("funnel", help="The volunteer top-up cover.")
+def cli():
+    pass
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "by_email", default=None, help="the staff member's e-mail recorded as the importer")
+@with_appcontext
+def import_command(file: Path, by_email: str | None):
+    """Import the roster CSV FILE (the columns of README "Roster feed"): each line is applied as the API applies
+    a record, in chunks of 500, and the summary lists the lines rejected with their reasons. Exit status 0 when
+    every line applied, 1 when some were rejected (the others are saved) or the file could not be read at all
+    (nothing is saved)."""
+    actor = None
+    if by_email is not None:
+        actor = find_user_by_email(db.session, by_email)
+        if actor is None or not actor.is_staff:
+            raise click.ClickException(f"no staff member with e-mail {by_email}")
+    try:
+        records = read_roster_csv(file.read_bytes())
+    except DomainError as exc:
+        raise click.ClickException(f"{file.name}: {tr(exc.message, **exc.params)}") from exc
+    with command_unit_of_work(), click.progressbar(length=len(records), label=f"Importing {file.name}",
+                                                   file=sys.stderr) as bar:
+        result = import_roster_csv(db.session, actor, records, filename=file.name, progress=bar.update)
+    imported = result.roster_import
+    click.echo(f"{imported.received} lines: {imported.created} created, {imported.updated} updated, "
+               f"{imported.unchanged} unchanged, {imported.rejected} rejected, {imported.replayed} already applied")
+    for rejected in result.rejected:
+        reasons = "; ".join(f"{name}: {tr(p.message)}" for name, problems in rejected.reasons.items()
+                            for p in problems)
+        click.echo(f"line {rejected.position}: {rejected.event_id or '-'}: {reasons}", err=True)
+    raise SystemExit(SOME_REJECTED if result.count(Outcome.rejected) else 0)
