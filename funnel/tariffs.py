@@ -14,6 +14,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import audit
+from core.accounts import User
 from core.i18n import N_
 
 from .catalogue import ZONES, Cover
@@ -76,6 +78,17 @@ def add_tariff_version(session: Session, cover: Cover, grid: Mapping, *, effecti
                             created_by_id=created_by_id)
     session.add(version)
     session.flush()
+    return version
+
+
+def publish_tariff_version(session: Session, actor: User, cover: Cover, grid: Mapping, *, effective_from: date,
+                           today: date, notes: str = "", based_on: str | None = None,
+                           ip: str | None = None) -> TariffVersion:
+    """A staff member publishes a new tariff version (add_tariff_version's rules), on the audit chain."""
+    version = add_tariff_version(session, cover, grid, effective_from=effective_from, today=today, notes=notes,
+                                 created_by_id=actor.id)
+    audit.record(session, "tariff.version_added", actor=actor, subject=version, ip=ip, ref=version.ref,
+                 cover=cover.value, effective_from=effective_from.isoformat(), based_on=based_on)
     return version
 
 
@@ -163,6 +176,17 @@ def review_zone_table(session: Session, changes: Mapping[str, int | None], *, ef
             zones[country] = zone
     return add_zone_table(session, zones, effective_from=effective_from, reviewed_on=reviewed_on, today=today,
                           notes=notes, created_by_id=created_by_id)
+
+
+def publish_zone_review(session: Session, actor: User, changes: Mapping[str, int | None], *, effective_from: date,
+                        reviewed_on: date, today: date, notes: str = "", ip: str | None = None) -> ZoneTable:
+    """A staff member records a review of the zone table (review_zone_table's rules), on the audit chain."""
+    table = review_zone_table(session, changes, effective_from=effective_from, reviewed_on=reviewed_on,
+                              today=today, notes=notes, created_by_id=actor.id)
+    audit.record(session, "zone_table.added", actor=actor, subject=table, ip=ip, ref=table.ref,
+                 effective_from=effective_from.isoformat(), reviewed_on=reviewed_on.isoformat(),
+                 changes=dict(sorted(changes.items())))
+    return table
 
 
 def _zone_table_in_force(session: Session, on: date) -> ZoneTable:

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from wtforms import DateField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core import audit
 from core.accounts import Role, User
 from core.db import utcnow
 from funnel.catalogue import ZONES, Cover, Guarantee
@@ -24,7 +23,7 @@ from funnel.countries import is_country
 from funnel.errors import FunnelError, GridInvalid, NoVersionInForce
 from funnel.grid import parse_grid
 from funnel.models import TariffVersion
-from funnel.tariffs import (add_tariff_version, review_zone_table, tariff_history, zone_table_history,
+from funnel.tariffs import (publish_tariff_version, publish_zone_review, tariff_history, zone_table_history,
                             zones_in_force)
 from ledger.statement_files import parse_amount
 
@@ -168,12 +167,10 @@ def new_version(public_id: str):
                     apply_domain_errors(form, refusal)
 
             with unit_of_work(show=show) as work:
-                added = add_tariff_version(db.session, cover, data, effective_from=form.effective_from.data,
-                                           today=_today(), notes=form.notes.data or "",
-                                           created_by_id=current_user.id)
-                audit.record(db.session, "tariff.version_added", actor=current_user, subject=added,
-                             ref=added.ref, cover=cover.value, effective_from=added.effective_from.isoformat(),
-                             based_on=base.ref)
+                added = publish_tariff_version(db.session, current_user, cover, data,
+                                               effective_from=form.effective_from.data, today=_today(),
+                                               notes=form.notes.data or "", based_on=base.ref,
+                                               ip=request.remote_addr)
             if work.ok:
                 return done(_("Tariff version %(ref)s added.", ref=added.ref),
                             url_for("tariffs.version", public_id=added.public_id))
@@ -235,13 +232,10 @@ def zones():
                         form.form_errors.append(tr(refusal.message, **refusal.params))
 
             with unit_of_work(show=show) as work:
-                table = review_zone_table(db.session, changes, effective_from=form.effective_from.data,
-                                          reviewed_on=form.reviewed_on.data, today=_today(),
-                                          notes=form.notes.data or "", created_by_id=current_user.id)
-                audit.record(db.session, "zone_table.added", actor=current_user, subject=table, ref=table.ref,
-                             effective_from=table.effective_from.isoformat(),
-                             reviewed_on=table.reviewed_on.isoformat(),
-                             changes={c: z for c, z in sorted(changes.items())})
+                table = publish_zone_review(db.session, current_user, changes,
+                                            effective_from=form.effective_from.data,
+                                            reviewed_on=form.reviewed_on.data, today=_today(),
+                                            notes=form.notes.data or "", ip=request.remote_addr)
             if work.ok:
                 return done(_("Zone table %(ref)s recorded.", ref=table.ref), url_for("tariffs.zones"))
     try:
