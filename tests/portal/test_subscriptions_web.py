@@ -138,3 +138,17 @@ def test_finance_and_compliance_read_but_cannot_send_a_link(session, volunteer, 
                    data={"csrf_token": csrf_from(page.get_data(as_text=True))})
         assert r.status_code == 403
     assert session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_a_subscription_closed_by_the_end_of_the_mission_says_so(session, volunteer, make_user, login):
+    v = volunteer(first_name="Hugo", last_name="Bernard")
+    s = _quote(session, v)
+    apply_events(session, [{"event": "radiation", "event_id": f"{v.file_ref}-2", "occurred_at": "2026-11-20T08:00:00Z",
+                            "file_ref": v.file_ref, "end_date": "2026-12-31"}], now=datetime(2026, 12, 1, tzinfo=UTC))
+    session.commit()
+    c = login(make_user(Role.admin))
+    assert s.reference in c.get("/subscriptions/", query_string={"state": "closed"}).get_data(as_text=True)
+    html = c.get(f"/subscriptions/{s.public_id}").get_data(as_text=True)
+    for text in ("Closed: the mission ended", "2026-12-31", "subscription.closed", "subscription.cover_end_moved",
+                 "Mission ended"):
+        assert text in html, text
