@@ -9,6 +9,8 @@ the programme as plain functions, the volunteers and the roster feed that keeps 
 - `volunteers`: finding a volunteer, the dependants they declare
 - `roster` (the rules of each event), `roster_input` (a record checked field by field), `roster_batch` (a
   delivery read and written in a few statements): the programme operator's feed
+- `cover_end`: a subscription's cover follows its volunteer's mission (ended, moved) as the roster records it
+- `staff`: what the broker's staff search and read of the subscriptions, and the personal link they send
 - `tracking`: the funnel's events, from the invitation to the certificate
 - `seed`: a SAMPLE tariff grid and zone table for the demo
 - `money`, `dates`, `countries`, `errors`: what the others share

@@ -345,6 +345,8 @@ class SubscriptionState(enum.Enum):
     payment_pending = "payment_pending"
     active = "active"
     withdrawn = "withdrawn"
+    #: the mission ended before the subscription was active (funnel.cover_end)
+    closed = "closed"
 
     @property
     def label(self) -> str:
@@ -358,6 +360,7 @@ SUBSCRIPTION_STATE_LABELS = {
     SubscriptionState.payment_pending: N_("Awaiting payment"),
     SubscriptionState.active: N_("Active"),
     SubscriptionState.withdrawn: N_("Withdrawn"),
+    SubscriptionState.closed: N_("Closed: the mission ended"),
 }
 
 
@@ -387,8 +390,15 @@ class Subscription(Base):
     subscribed_on: Mapped[date] = mapped_column(Date)
     start_on: Mapped[date] = mapped_column(Date)
     commitment_ends_on: Mapped[date] = mapped_column(Date)
-    #: the cover's last day: the mission's end
+    #: the cover's last day: the mission's end, which it follows when the roster moves it (funnel.cover_end)
     ends_on: Mapped[date] = mapped_column(Date)
+    #: the last day the volunteer chose for their cover, before the mission's end (null: with the mission): a
+    #: prolongation of the mission does not move it, an earlier end of the mission does
+    chosen_end_on: Mapped[date | None] = mapped_column(Date)
+    #: closed because the mission ended before the cover was active: when, and the state it was in (a newer
+    #: roster event that continues the mission reopens it in that state)
+    closed_at: Mapped[datetime | None]
+    closed_from: Mapped[SubscriptionState | None] = mapped_column(enum_column(SubscriptionState))
     #: the adhesion: identity and contact details as the volunteer confirmed them
     holder: Mapped[dict] = mapped_column(JSON, default=dict)
     #: the prévoyance top-up's beneficiary clause

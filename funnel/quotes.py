@@ -21,7 +21,7 @@ from .errors import QuoteRefused
 from .grid import Formula
 from .models import Dependant, Volunteer
 from .money import Money
-from .tariffs import Tariff, Zones, tariff_in_force, zones_in_force
+from .tariffs import Tariff, Zones, tariffs_in_force, zones_in_force
 
 
 @dataclass(frozen=True)
@@ -181,5 +181,5 @@ def quote_for_volunteer(session: Session, volunteer: Volunteer, choices: Mapping
         mission_end=volunteer.mission_end, persons=(insured(volunteer), *map(insured, dependants)),
         choices=choices, subscribed_on=subscribed_on, start_on=start_on)
     start = rules.check_start(start_on, subscribed_on, volunteer.mission_start, volunteer.mission_end)
-    tariffs = {cover: tariff_in_force(session, cover, start) for cover in choices}
+    tariffs = tariffs_in_force(session, choices, start)
     return compute_quote(request, tariffs, zones_in_force(session, start, [volunteer.mission_country]))

@@ -13,7 +13,8 @@ applied to the volunteers.
 
 When a mission ends (radiation, interruption) or its end moves, a business event (core.events) records it:
 `volunteer.mission_ended` / `volunteer.mission_end_changed`, about the volunteer's public id, effective on the
-mission's last day. Whatever follows the mission's end — a subscription's cover and its collection — acts on it.
+mission's last day. In the same transaction the volunteers' subscriptions follow the mission (funnel.cover_end):
+the cover ends with it, and a subscription not active yet is closed when the mission ended.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.i18n import N_
 
+from .cover_end import follow_missions
 from .dates import add_months
 from .models import DependantSource, Outcome, RosterEventKind, RosterImport, RosterSource, Volunteer, VolunteerState
 from .roster_batch import Batch, Item, NewVolunteer, add_roster_dependant
@@ -108,7 +110,19 @@ def apply_events(session: Session, events: Sequence, *, source: RosterSource = R
     ordered = [results[item.position] for item in items]
     _count(roster_import, ordered)
     batch.write()
+    _follow_mission_ends(batch)
     return BatchResult(roster_import=roster_import, results=ordered)
+
+
+def _follow_mission_ends(batch: Batch) -> None:
+    """The subscriptions of the volunteers whose mission ended or moved follow it, in the same transaction
+    (funnel.cover_end), each change naming the newest business event about its volunteer."""
+    causes = {event["subject"]: {"business_event": event["public_id"],
+                                 "roster_event": event["payload"].get("roster_event")}
+              for event in batch.business_events}
+    moved = [v for v in batch.volunteers.values() if isinstance(v, Volunteer) and v.public_id in causes]
+    if moved:
+        follow_missions(batch.session, moved, causes=causes, now=batch.now)
 
 
 def _count(roster_import: RosterImport, results: list[RecordResult]) -> None:

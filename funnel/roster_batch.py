@@ -162,7 +162,7 @@ class Batch:
 
     def business_event(self, kind: str, volunteer: Volunteer | NewVolunteer, **payload) -> None:
         """As core.events.emit records one (these kinds are none of the ledger's), written with the batch."""
-        self.business_events.append(dict(kind=kind, subject=volunteer.public_id,
+        self.business_events.append(dict(kind=kind, subject=volunteer.public_id, public_id=new_public_id(),
                                          effective_on=volunteer.mission_end, payload=payload))
 
     def write(self) -> None:

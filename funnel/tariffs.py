@@ -120,6 +120,21 @@ def tariff_in_force(session: Session, cover: Cover, on: date) -> Tariff:
     return _tariff(session, header)
 
 
+def tariffs_in_force(session: Session, covers: Iterable[Cover], on: date) -> dict[Cover, Tariff]:
+    """`tariff_in_force` of several covers in one statement (a cover has a few versions: all read, the newest
+    kept)."""
+    covers = list(covers)
+    headers = {}
+    for header in session.execute(select(*_HEADER).where(
+            TariffVersion.cover.in_(covers), TariffVersion.effective_from <= on).order_by(
+            TariffVersion.effective_from.desc(), TariffVersion.id.desc())):
+        headers.setdefault(header.cover, header)
+    for cover in covers:
+        if cover not in headers:
+            raise NoVersionInForce(N_("No tariff of this cover is in force on %(day)s."), day=on.isoformat())
+    return {cover: _tariff(session, headers[cover]) for cover in covers}
+
+
 def tariff_by_ref(session: Session, ref: str) -> Tariff:
     """The version a quote or a contract recorded."""
     header = session.execute(select(*_HEADER).where(TariffVersion.ref == ref)).first()
@@ -198,14 +213,21 @@ def _zone_table_in_force(session: Session, on: date) -> ZoneTable:
 
 
 def zones_in_force(session: Session, on: date, countries: Iterable[str] | None = None) -> Zones:
-    """The zone table in force on `on` (only the rows of `countries` when given: a quote needs one)."""
-    table = _zone_table_in_force(session, on)
-    query = select(ZoneTableCountry.country, ZoneTableCountry.zone).where(ZoneTableCountry.zone_table_id == table.id)
+    """The zone table in force on `on` (only the rows of `countries` when given: a quote needs one), read in one
+    statement: the table in force, outer-joined to its rows."""
+    in_force = (select(ZoneTable.id).where(ZoneTable.effective_from <= on)
+                .order_by(ZoneTable.effective_from.desc(), ZoneTable.id.desc()).limit(1).scalar_subquery())
+    on_rows = ZoneTableCountry.zone_table_id == ZoneTable.id
     if countries is not None:
-        query = query.where(ZoneTableCountry.country.in_(list(countries)))
-    rows = session.execute(query).all()
-    return Zones(ref=table.ref, effective_from=table.effective_from, reviewed_on=table.reviewed_on,
-                 by_country={country: zone for country, zone in rows})
+        on_rows = on_rows & ZoneTableCountry.country.in_(list(countries))
+    rows = session.execute(select(ZoneTable.ref, ZoneTable.effective_from, ZoneTable.reviewed_on,
+                                  ZoneTableCountry.country, ZoneTableCountry.zone)
+                           .outerjoin(ZoneTableCountry, on_rows).where(ZoneTable.id == in_force)).all()
+    if not rows:
+        raise NoVersionInForce(N_("No zone table is in force on %(day)s."), day=on.isoformat())
+    ref, effective_from, reviewed_on = rows[0][:3]
+    return Zones(ref=ref, effective_from=effective_from, reviewed_on=reviewed_on,
+                 by_country={row.country: row.zone for row in rows if row.country is not None})
 
 
 def zone_of(session: Session, country: str, on: date) -> tuple[int, str]:

@@ -134,13 +134,14 @@ def _register_blueprints(app: Flask) -> None:
     from .profile.views import bp as profile_bp
     from .roster.views import bp as roster_bp
     from .statements import bp as statements_bp
+    from .subscriptions.views import bp as subscriptions_bp
     from .tariffs.views import bp as tariffs_bp
     from .verification.views import bp as verification_bp
     from .volunteer.views import bp as volunteer_bp
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp, roster_bp,
-               tariffs_bp, api_bp):
+               tariffs_bp, subscriptions_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -1,5 +1,6 @@
 """Demo data for `flask demo-data`: one firm of each status with an active sealed agreement, staff in every
-role, the volunteer cover's sample tariffs and zone table. Idempotent: a second run creates nothing and changes
+role, the volunteer cover's sample tariffs and zone table, a small roster of volunteers with a few subscriptions
+(portal.demo_volunteers). Idempotent: a second run creates nothing and changes
 nothing."""
 from __future__ import annotations
 
@@ -93,6 +94,9 @@ def load_demo(session: Session, password: str, seal_config=None, broker=None) ->
         created += _demo_insurers(session)
         created += _demo_pipeline(session)
         created += _demo_ledger(session, firms)
+        from .demo_volunteers import load_volunteers
+
+        created += load_volunteers(session, seal_config)
     return created
 
 

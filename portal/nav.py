@@ -35,6 +35,7 @@ NAV = (
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),
     NavItem("statements.index", N_("Commission statements"), "statements."),
+    NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions."),
     NavItem("roster.imports", N_("Roster imports"), "roster."),
     NavItem("tariffs.index", N_("Tariffs and zones"), "tariffs."),
     NavItem("admin.audit_log", N_("Audit log"), "admin.audit"),

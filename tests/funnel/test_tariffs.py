@@ -11,7 +11,7 @@ from funnel.errors import GridInvalid, NoVersionInForce, UnknownCountry, Version
 from funnel.models import TariffVersion, ZoneTable, ZoneTableCountry
 from funnel.seed import HEALTH_SAMPLE, SAMPLE_NOTE, seed_sample_products
 from funnel.tariffs import (add_tariff_version, add_zone_table, review_zone_table, tariff_by_ref, tariff_history,
-                            tariff_in_force, zone_of, zone_table_history, zones_in_force)
+                            tariff_in_force, tariffs_in_force, zone_of, zone_table_history, zones_in_force)
 
 TODAY = date(2026, 12, 1)
 
@@ -35,6 +35,12 @@ def test_the_version_in_force_is_the_latest_that_has_taken_effect(session, produ
     assert premium(tariff_in_force(session, Cover.health, date(2030, 1, 1))) == 2900
     # the other cover has its own versions
     assert tariff_in_force(session, Cover.prevoyance, date(2030, 1, 1)).ref == "prevoyance-2026-01-01-1"
+    # several covers in one read: the same versions
+    for day in (date(2026, 12, 31), date(2027, 1, 1), date(2030, 1, 1)):
+        both = tariffs_in_force(session, [Cover.health, Cover.prevoyance], day)
+        assert {c: t.ref for c, t in both.items()} == {c: tariff_in_force(session, c, day).ref for c in Cover}
+    with pytest.raises(NoVersionInForce):
+        tariffs_in_force(session, [Cover.health], date(2020, 1, 1))
 
 
 def test_a_correction_for_the_same_date_replaces_the_earlier_entry(session, products):

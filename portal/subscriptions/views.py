@@ -1,0 +1,113 @@
+"""The volunteers' subscriptions, for the broker's staff: a search by name or file reference with filters by
+state and cover; a subscription's page (roster data, quote record, adhesion and signature evidence, documents,
+payments, funnel events, history); a volunteer's page; and the personal link sent by e-mail (funnel.staff).
+
+Administrators and account managers work them (send links); finance and compliance read them; partners, the
+programme operator and volunteers never."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.accounts import LANGUAGES, Role
+from funnel import journey, staff
+from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
+from funnel.models import Subscription, SubscriptionState, Volunteer
+
+from ..edge import done, unit_of_work
+from ..extensions import db
+from ..mail import link_context, queue_mail
+from ..pagination import paginate
+from ..security.access import Access, allow, permit
+from ..security.scoping import get_or_404
+
+bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
+
+#: who works the volunteers' subscriptions (and sends them their link)
+SUBSCRIPTION_STAFF = (Role.admin, Role.account_manager)
+#: who reads them: those, finance (payments) and compliance (signature evidence)
+READ_SUBSCRIPTIONS = Access(roles=frozenset({*SUBSCRIPTION_STAFF, Role.finance, Role.compliance}))
+
+
+def _enum_arg(name: str, enum):
+    value = request.args.get(name, "")
+    if value and value not in enum.__members__:
+        abort(400)
+    return enum[value] if value else None
+
+
+@bp.route("/")
+@permit(READ_SUBSCRIPTIONS)
+def index():
+    text = request.args.get("q", "")
+    if len(text) > 200 or "\x00" in text:
+        abort(400)
+    state, cover = _enum_arg("state", SubscriptionState), _enum_arg("cover", Cover)
+    page = paginate(staff.search_subscriptions(text, state=state, cover=cover))
+    volunteers = (db.session.scalars(staff.search_volunteers(text)).all()
+                  if text.strip() and not page.total else [])
+    return render_template("subscriptions/index.html", page=page, q=text, state=state, cover=cover,
+                           states=SubscriptionState, covers=Cover, volunteers=volunteers, labels=FORMULA_LABELS)
+
+
+def _links_allowed() -> bool:
+    return current_user.role in SUBSCRIPTION_STAFF
+
+
+@bp.route("/<public_id>")
+@permit(READ_SUBSCRIPTIONS)
+def view(public_id: str):
+    subscription = get_or_404(Subscription, public_id)
+    volunteer = subscription.volunteer
+    return render_template(
+        "subscriptions/view.html", s=subscription, v=volunteer, signature=subscription.signature,
+        payments=staff.payments_of(db.session, subscription), events=staff.funnel_timeline(db.session, volunteer),
+        history=staff.history(db.session, subscription), labels=FORMULA_LABELS, Cover=Cover, Guarantee=Guarantee,
+        PersonCategory=PersonCategory, withdrawal_ends_on=journey.withdrawal_ends_on(subscription),
+        terms_delivered_at=journey.terms_delivered_at(subscription), may_send=_links_allowed())
+
+
+@bp.route("/<public_id>/adhesion.pdf")
+@permit(READ_SUBSCRIPTIONS)
+def adhesion_pdf(public_id: str):
+    """The sealed adhesion once signed, else the adhesion shown for signature."""
+    subscription = get_or_404(Subscription, public_id)
+    if subscription.sealed_pdf is not None:
+        pdf, name = subscription.sealed_pdf, f"{subscription.reference}.pdf"
+    elif subscription.document_pdf is not None:
+        pdf, name = subscription.document_pdf, f"{subscription.reference}-for-signature.pdf"
+    else:
+        abort(404)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
+@bp.route("/volunteers/<public_id>")
+@permit(READ_SUBSCRIPTIONS)
+def volunteer(public_id: str):
+    v = get_or_404(Volunteer, public_id)
+    return render_template("subscriptions/volunteer.html", v=v,
+                           subscriptions=staff.subscriptions_of(db.session, v),
+                           links=staff.links_of(db.session, v), events=staff.funnel_timeline(db.session, v),
+                           may_send=_links_allowed())
+
+
+@bp.route("/volunteers/<public_id>/link", methods=["POST"])
+@allow(*SUBSCRIPTION_STAFF)
+def send_link(public_id: str):
+    """Issue a personal link and e-mail it to the volunteer (through the outbox, in their language)."""
+    v = get_or_404(Volunteer, public_id)
+    back = request.form.get("back", "")
+    if not (back.startswith("/subscriptions/") and "//" not in back and len(back) < 200 and back.isprintable()):
+        back = url_for("subscriptions.volunteer", public_id=v.public_id)
+    with unit_of_work() as work:
+        link, raw = staff.invite(db.session, v, actor=current_user)
+        with link_context():
+            url = url_for("volunteer.open_link", token=raw, _external=True)
+        queue_mail("volunteer_link", to=v.email, locale=v.language if v.language in LANGUAGES else "en", volunteer_name=v.first_name, url=url,
+                   expires_on=link.expires_at.date().isoformat())
+    if work.ok:
+        return done(_("A personal link was sent to %(email)s (valid until %(date)s).", email=v.email,
+                      date=link.expires_at.date().isoformat()), back)
+    return done(_("The link could not be sent."), back, "error")
