@@ -9,6 +9,9 @@ class ProductLine(enum.Enum):
     family = "family"
     sme = "sme"
     corporate = "corporate"
+    #: the volunteers' top-up covers, sold online (funnel)
+    volunteer_health_topup = "volunteer_health_topup"
+    volunteer_prevoyance_topup = "volunteer_prevoyance_topup"
 
     @property
     def label(self) -> str:
@@ -20,4 +23,6 @@ PRODUCT_LINE_LABELS = {
     ProductLine.family: N_("Family"),
     ProductLine.sme: N_("SME"),
     ProductLine.corporate: N_("Corporate"),
+    ProductLine.volunteer_health_topup: N_("Volunteer health top-up"),
+    ProductLine.volunteer_prevoyance_topup: N_("Volunteer death and disability top-up"),
 }
