@@ -229,3 +229,32 @@ def test_the_reconciliation_repairs_an_adhesion_the_browser_left_half_done(
         OutboxMessage.template == "certificate")) == 1
     assert len(_commissions(session)) == 2
     assert _stages(session, someone).count(FunnelStage.certificate_issued) == 1
+
+
+def test_stripe_s_signed_webhook_activates_a_subscription_whose_browser_never_came_back(
+        stripe_app, stripe_server, session, volunteer):
+    from tests.localstripe import signature_header
+    from tests.portal.test_payments import WEBHOOK_SECRET, _event
+
+    someone = volunteer(language="fr", dependants=False)
+    client = stripe_app.test_client()
+    _signed(client, session, someone)
+    html = _pay_card(client, card(stripe_server, THREE_D_SECURE)).get_data(as_text=True)
+    payment = _subscription(someone).first_payment
+    secret = next(part for part in html.split('"') if part.startswith(f"{payment.provider_intent_id}_secret"))
+    stripe_server.api("POST", f"/v1/payment_intents/{payment.provider_intent_id}/_authenticate",
+                      {"client_secret": secret, "success": "true"})
+    body = _event(stripe_server, payment.provider_intent_id, "payment_intent.succeeded")
+    headers = {"Stripe-Signature": signature_header(body, WEBHOOK_SECRET), "Content-Type": "application/json"}
+    webhook = stripe_app.test_client()
+    assert webhook.post("/funnel/stripe/webhook", data=body, headers=headers).status_code == 200
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.active and subscription.certificate_pdf
+    # replayed: nothing twice
+    assert webhook.post("/funnel/stripe/webhook", data=body, headers=headers).get_json()["processed"] is False
+    assert _stages(session, someone).count(FunnelStage.certificate_issued) == 1
+    assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.template == "certificate")) == 1
+    # the browser comes back late: it finds the cover active, and nothing more happens
+    assert client.get("/my-cover/pay/return").location.endswith("/my-cover/")
+    assert _stages(session, someone).count(FunnelStage.paid) == 2  # one per cover, once
