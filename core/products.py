@@ -18,6 +18,9 @@ class ProductLine(enum.Enum):
         return PRODUCT_LINE_LABELS[self]
 
 
+#: the lines partners' agreements and the broker's cases cover (the volunteers' top-ups are direct online sales)
+PARTNER_LINES = (ProductLine.individual, ProductLine.family, ProductLine.sme, ProductLine.corporate)
+
 PRODUCT_LINE_LABELS = {
     ProductLine.individual: N_("Individual"),
     ProductLine.family: N_("Family"),

@@ -59,6 +59,18 @@ def _pay_card(client, method_id, token=None):
     return client.post("/my-cover/pay/card", data={"csrf_token": token, "payment_method": method_id})
 
 
+def _challenge(client, stripe_server, someone, success: bool):
+    """A 3-D Secure card paid from the page, then the challenge passed or failed at the bank (what Stripe.js does
+    with the client secret the page carries). Returns the payment."""
+    html = _pay_card(client, card(stripe_server, THREE_D_SECURE)).get_data(as_text=True)
+    assert "3-D Secure" in html
+    payment = _subscription(someone).first_payment
+    secret = next(part for part in html.split('"') if part.startswith(f"{payment.provider_intent_id}_secret"))
+    stripe_server.api("POST", f"/v1/payment_intents/{payment.provider_intent_id}/_authenticate",
+                      {"client_secret": secret, "success": "true" if success else "false"})
+    return payment
+
+
 def _stages(session, someone) -> list[FunnelStage]:
     session.expire_all()
     return list(session.scalars(select(FunnelEvent.stage).where(FunnelEvent.volunteer_id == someone.id)))
@@ -167,11 +179,7 @@ def test_3d_secure_abandoned_then_passed(stripe_app, stripe_server, session, vol
     assert "authentication (3-D Secure) did not succeed" in client.get("/my-cover/pay").get_data(as_text=True)
     assert _subscription(someone).state is SubscriptionState.payment_pending
     # a new attempt, authenticated this time
-    html = _pay_card(client, card(stripe_server, THREE_D_SECURE)).get_data(as_text=True)
-    payment = _subscription(someone).first_payment
-    secret = next(part for part in html.split('"') if part.startswith(f"{payment.provider_intent_id}_secret"))
-    stripe_server.api("POST", f"/v1/payment_intents/{payment.provider_intent_id}/_authenticate",
-                      {"client_secret": secret, "success": "true"})
+    _challenge(client, stripe_server, someone, success=True)
     assert client.get("/my-cover/pay/return").location.endswith("/my-cover/")
     subscription = _subscription(someone)
     assert subscription.state is SubscriptionState.active and subscription.certificate_pdf
@@ -203,12 +211,8 @@ def test_the_reconciliation_repairs_an_adhesion_the_browser_left_half_done(
     someone = volunteer(language="it", dependants=False)  # a language with no certificate: English
     client = stripe_app.test_client()
     _signed(client, session, someone)
-    html = _pay_card(client, card(stripe_server, THREE_D_SECURE)).get_data(as_text=True)
-    payment = _subscription(someone).first_payment
-    secret = next(part for part in html.split('"') if part.startswith(f"{payment.provider_intent_id}_secret"))
     # the volunteer passes 3-D Secure at the bank, then the browser closes: the portal never hears back
-    stripe_server.api("POST", f"/v1/payment_intents/{payment.provider_intent_id}/_authenticate",
-                      {"client_secret": secret, "success": "true"})
+    _challenge(client, stripe_server, someone, success=True)
     subscription = _subscription(someone)
     assert subscription.state is SubscriptionState.payment_pending and subscription.certificate_pdf is None
 
@@ -239,11 +243,7 @@ def test_stripe_s_signed_webhook_activates_a_subscription_whose_browser_never_ca
     someone = volunteer(language="fr", dependants=False)
     client = stripe_app.test_client()
     _signed(client, session, someone)
-    html = _pay_card(client, card(stripe_server, THREE_D_SECURE)).get_data(as_text=True)
-    payment = _subscription(someone).first_payment
-    secret = next(part for part in html.split('"') if part.startswith(f"{payment.provider_intent_id}_secret"))
-    stripe_server.api("POST", f"/v1/payment_intents/{payment.provider_intent_id}/_authenticate",
-                      {"client_secret": secret, "success": "true"})
+    payment = _challenge(client, stripe_server, someone, success=True)
     body = _event(stripe_server, payment.provider_intent_id, "payment_intent.succeeded")
     headers = {"Stripe-Signature": signature_header(body, WEBHOOK_SECRET), "Content-Type": "application/json"}
     webhook = stripe_app.test_client()
