@@ -15,6 +15,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from core.accounts import LANGUAGES
+from core.i18n import N_
 from core.outbox import attachment_provider
 from funnel import activation, journey
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
@@ -310,9 +311,15 @@ def _payable():
     return subscription, None
 
 
+UNFINISHED_CHALLENGE = N_("Your bank's confirmation (3-D Secure) was not finished, so nothing was charged yet. Pay "
+                          "again to finish it.")
+
+
 def _pay_page(subscription, card_form=None, sepa_form=None, status=200):
     payment = subscription.first_payment
     failure = failure_message(payment) if payment is not None else None
+    if payment is not None and payment.state is PaymentState.requires_action:
+        failure = UNFINISHED_CHALLENGE
     holder = subscription.holder or {}
     sepa_form = sepa_form or SepaForm(formdata=None, data={
         "holder_name": f"{holder.get('first_name', '')} {holder.get('last_name', '')}".strip()})
@@ -364,7 +371,7 @@ def _after_payment(subscription, state):
     if subscription.state is SubscriptionState.active:
         return done(_("Thank you: your cover is active. Your insurance certificate is below, and we e-mailed it to "
                       "you."), url_for("volunteer.home"))
-    if state is PaymentState.failed:
+    if state in (PaymentState.failed, PaymentState.requires_action):
         return redirect(url_for("volunteer.pay"))  # the page says why, and offers to try again
     flash(_("Your payment is being processed: this page will show your certificate as soon as it is confirmed."),
           "info")

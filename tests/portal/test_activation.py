@@ -170,7 +170,8 @@ def test_3d_secure_abandoned_then_passed(stripe_app, stripe_server, session, vol
     payment = _subscription(someone).first_payment
     secret = next(part for part in html.split('"') if part.startswith(f"{payment.provider_intent_id}_secret"))
     # the browser says nothing that counts: back without authenticating, nothing moved
-    assert client.get("/my-cover/pay/return").location.endswith("/my-cover/")
+    assert client.get("/my-cover/pay/return").location.endswith("/my-cover/pay")
+    assert "(3-D Secure) was not finished" in client.get("/my-cover/pay").get_data(as_text=True)
     assert _subscription(someone).state is SubscriptionState.payment_pending
     # the challenge failed (abandoned): a clear message and a retry
     stripe_server.api("POST", f"/v1/payment_intents/{payment.provider_intent_id}/_authenticate",
