@@ -19,7 +19,7 @@ from core.db import utcnow
 from core.i18n import N_
 from core.outbox import enqueue_job
 from core.partners import Lifecycle
-from core.products import ProductLine
+from core.products import PARTNER_LINES, ProductLine
 
 from . import rendering, templates
 from .errors import AlreadySigned, ApprovalRequired, DocumentChanged, NameMismatch, ScheduleInvalid, WrongState
@@ -53,9 +53,9 @@ class RuleValues:
 def default_rules(kind: AgreementKind) -> list[RuleValues]:
     if kind is AgreementKind.introduction:
         # A one-off fee per placed contract: recurring pay to a non-broker is a known regulatory risk.
-        return [RuleValues(line, one_off_fee_minor=15000) for line in ProductLine]
+        return [RuleValues(line, one_off_fee_minor=15000) for line in PARTNER_LINES]
     return [RuleValues(line, first_year_rate=Decimal("0.3000"), renewal_rate=Decimal("0.1500"))
-            for line in ProductLine]
+            for line in PARTNER_LINES]
 
 
 def kind_for(status) -> AgreementKind:

@@ -57,7 +57,8 @@ class Contract(Base):
     start_date: Mapped[date] = mapped_column(Date)
     status: Mapped[ContractStatus] = mapped_column(enum_column(ContractStatus), default=ContractStatus.in_force)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
-    placed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: the staff member who placed it (null: placed by the system, e.g. a volunteer's online subscription)
+    placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     insurer: Mapped[Insurer] = relationship()
     terms: Mapped[list[ContractTerm]] = relationship(order_by="ContractTerm.number", back_populates="contract")

@@ -190,7 +190,7 @@ def open_subscription(session: Session, volunteer: Volunteer) -> Subscription | 
 def signed_subscription(session: Session, volunteer: Volunteer) -> Subscription | None:
     return session.scalars(select(Subscription).where(
         Subscription.volunteer_id == volunteer.id,
-        Subscription.state.not_in((*OPEN_STATES, SubscriptionState.withdrawn)))
+        Subscription.state.not_in((*OPEN_STATES, SubscriptionState.withdrawn, SubscriptionState.closed)))
         .order_by(Subscription.id.desc())).first()
 
 

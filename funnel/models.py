@@ -416,9 +416,27 @@ class Subscription(Base):
     sealed_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     signed_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
+    #: the first month's payment (the latest attempt: a declined card leaves a failed one, a retry replaces it)
+    first_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    #: the card or SEPA mandate accepted for the later months
+    payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("saved_payment_methods.id"))
+    method_accepted_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+    #: the insurance certificate (attestation), sealed like the adhesion, in the volunteer's language
+    certificate_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    certificate_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    certificate_issued_at: Mapped[datetime | None]
+    #: the e-mail that carried the certificate (through the outbox)
+    certificate_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
 
     volunteer: Mapped[Volunteer] = relationship()
-    terms_message: Mapped[OutboxMessage | None] = relationship()
+    terms_message: Mapped[OutboxMessage | None] = relationship(foreign_keys=[terms_message_id])
+    certificate_message: Mapped[OutboxMessage | None] = relationship(foreign_keys=[certificate_message_id])
+    # (payment_models imports this module: its classes are named here by the mapper's registry alone)
+    first_payment: Mapped[Payment | None] = relationship(foreign_keys=[first_payment_id])  # noqa: F821
+    payment_method: Mapped[SavedPaymentMethod | None] = relationship(  # noqa: F821
+        foreign_keys=[payment_method_id])
     signature: Mapped[AdhesionSignature | None] = relationship(back_populates="subscription", uselist=False)
 
 

@@ -160,6 +160,9 @@ def _stripe_config(env, production: bool) -> dict:
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL") or (f"{api_base}/js.stripe.com/v3/" if api_base
                                                       else "https://js.stripe.com/v3/"),
         "STRIPE_MAX_NETWORK_RETRIES": int(env.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
+        # the insurer the volunteers' top-up contracts are placed with (made on the first placement)
+        "FUNNEL_INSURER_CODE": env.get("FUNNEL_INSURER_CODE") or "VOLUNTEER-TOPUP",
+        "FUNNEL_INSURER_NAME": env.get("FUNNEL_INSURER_NAME") or "Volunteer top-up insurer",
     }
 
 

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from agreements.models import PaymentTermsBasis
 from agreements.operations import RuleValues
-from core.products import ProductLine
+from core.products import PARTNER_LINES, ProductLine
 
 CURRENCIES = ("EUR", "GBP", "USD", "CHF")
 
@@ -60,7 +60,7 @@ class ScheduleForm(FlaskForm):
     def for_agreement(cls, agreement, formdata=None):
         existing = {r.product_line: r for r in agreement.rules}
         data = []
-        for line in ProductLine:
+        for line in PARTNER_LINES:
             r = existing.get(line)
             digits = get_currency_precision(r.currency) if r else 2
             data.append({"product_line": line.value, "included": r is not None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask import url_for
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from funnel import journey
 from funnel.volunteers import find_volunteer
@@ -12,7 +13,7 @@ from ..edge import command_unit_of_work
 from ..extensions import db
 from ..mail import link_context
 
-cli = AppGroup("journey", help="The volunteer's journey: personal links.")
+cli = AppGroup("journey", help="The volunteer's journey: personal links, the reconciliation of half-done adhesions.")
 
 
 @cli.command("link")
@@ -27,3 +28,32 @@ def issue_link(file_ref: str, days: int) -> None:
     with link_context():
         click.echo(url_for("volunteer.open_link", token=raw, _external=True))
     click.echo(f"valid until {link.expires_at:%Y-%m-%d %H:%M} UTC")
+
+
+@cli.command("reconcile")
+def reconcile() -> None:
+    """Find and repair half-done adhesions: paid (or being paid) at Stripe but not active, active without a
+    certificate or its e-mail, a paid month without its commission. Safe to run again: it changes nothing twice."""
+    from funnel.activation import half_done
+    from funnel.models import Subscription
+
+    from ..payments import gateway
+    from ..volunteer.activation import settle_and_notify
+
+    with command_unit_of_work():
+        ids = [s.id for s in half_done(db.session)]
+        ids += db.session.scalars(select(Subscription.id).where(
+            Subscription.certificate_sha256.is_not(None), Subscription.certificate_message_id.is_(None))).all()
+    repaired = 0
+    for subscription_id in dict.fromkeys(ids):
+        with command_unit_of_work():
+            subscription = db.session.get(Subscription, subscription_id)
+            before = (subscription.state, subscription.certificate_sha256, subscription.paid_at,
+                      subscription.certificate_message_id)
+            settle_and_notify(subscription, gateway())
+            after = (subscription.state, subscription.certificate_sha256, subscription.paid_at,
+                     subscription.certificate_message_id)
+            if after != before:
+                repaired += 1
+                click.echo(f"{subscription.reference}: {before[0].value} -> {subscription.state.value}")
+    click.echo(f"checked {len(dict.fromkeys(ids))}, repaired {repaired}")

@@ -14,6 +14,21 @@ from ..security.headers import CSP_DIRECTIVES, csp_header
 from .stripe_gateway import StripeGateway
 
 
+#: what moves on when the provider reports on a PaymentIntent (a subscription's first month): called with its id
+#: by the webhook, registered by the areas that bill (`settles_payments`), so this package depends on none of them
+_SETTLERS: list = []
+
+
+def settles_payments(settler):
+    _SETTLERS.append(settler)
+    return settler
+
+
+def settle(intent_id: str) -> None:
+    for settler in _SETTLERS:
+        settler(intent_id)
+
+
 def gateway() -> StripeGateway:
     """The app's payment gateway, made once from its configuration."""
     app = current_app._get_current_object()

@@ -10,7 +10,7 @@ from funnel.payments import apply_webhook_event
 from ..edge import api_unit_of_work
 from ..extensions import csrf, db
 from ..security.access import public
-from . import gateway
+from . import gateway, settle
 
 bp = Blueprint("payments", __name__)
 csrf.exempt(bp)
@@ -23,4 +23,7 @@ def stripe_webhook():
     payments = gateway()
     event = payments.parse_webhook(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
     processed = apply_webhook_event(db.session, payments, event)
+    if processed and event.intent is not None and event.intent.id:
+        settle(event.intent.id)
     return jsonify({"received": True, "processed": processed})
+

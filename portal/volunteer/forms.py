@@ -97,3 +97,19 @@ class SignForm(FlaskForm):
     typed_name = StringField(_l("Type your full name"), validators=[DataRequired(), Length(max=200)])
     code = StringField(_l("Code received by e-mail"), validators=[DataRequired(), Length(max=12)])
     document_sha256 = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class CardPaymentForm(FlaskForm):
+    """The card the volunteer entered, as Stripe.js made it into a PaymentMethod (its id only: no card number
+    ever reaches the portal)."""
+
+    payment_method = HiddenField(validators=[DataRequired(), Length(max=64),
+                                             Regexp(r"^pm_[A-Za-z0-9_]+$", message=_l("Enter your card again."))])
+
+
+class SepaForm(FlaskForm):
+    holder_name = StringField(_l("Account holder"), validators=[DataRequired(), Length(max=140)])
+    iban = StringField(_l("IBAN"), validators=[DataRequired(), Length(max=42)])
+    accept = BooleanField(_l("I authorise the broker to send instructions to my bank to debit my account, and my "
+                             "bank to debit it, for the monthly premiums of my cover (SEPA direct-debit mandate)."),
+                          validators=[DataRequired()])

@@ -15,11 +15,14 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from core.accounts import LANGUAGES
+from core.i18n import N_
 from core.outbox import attachment_provider
-from funnel import journey
+from funnel import activation, journey
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from funnel.errors import FunnelError, NoVersionInForce
 from funnel.models import Subscription, SubscriptionState
+from funnel.payment_models import PaymentState
+from funnel.payments import failure_message
 from funnel.rules import start_window
 from funnel.tariffs import tariff_in_force
 
@@ -28,9 +31,11 @@ from ..edge import done, unit_of_work
 from ..extensions import db, limiter
 from ..i18n import tr
 from ..mail import queue_mail
+from ..payments import allows_stripe_js, gateway
 from ..security.access import public, volunteer_only
 from . import session as link_session
-from .forms import AdhesionForm, CodeForm, SignForm, dependant_answers, quote_form
+from . import activation as web_activation
+from .forms import AdhesionForm, CardPaymentForm, CodeForm, SepaForm, SignForm, dependant_answers, quote_form
 
 bp = Blueprint("volunteer", __name__)
 
@@ -286,9 +291,138 @@ def sign():
                 seal_config=seal_config())
         if work.ok:
             return done(_("Thank you: your adhesion is signed. Your signed copy is in your area."),
-                        url_for("volunteer.home"))
+                        url_for("volunteer.pay"))
         if isinstance(work.error, journey.AlreadySigned):
             return redirect(url_for("volunteer.home"))
     status = 422 if request.method == "POST" else 200
     return render_template("volunteer/sign.html", form=form, code_form=CodeForm(), subscription=subscription), \
         status
+
+
+# --- the payment and the certificate ------------------------------------------------------------------------------
+
+def _payable():
+    """The signed subscription awaiting its payment, or where to go instead."""
+    subscription = journey.signed_subscription(db.session, g.volunteer)
+    if subscription is None:
+        return None, redirect(url_for("volunteer.quote"))
+    if subscription.state not in activation.PAYABLE_STATES:
+        return None, redirect(url_for("volunteer.home"))
+    return subscription, None
+
+
+UNFINISHED_CHALLENGE = N_("Your bank's confirmation (3-D Secure) was not finished, so nothing was charged yet. Pay "
+                          "again to finish it.")
+
+
+def _pay_page(subscription, card_form=None, sepa_form=None, status=200):
+    payment = subscription.first_payment
+    failure = failure_message(payment) if payment is not None else None
+    if payment is not None and payment.state is PaymentState.requires_action:
+        failure = UNFINISHED_CHALLENGE
+    holder = subscription.holder or {}
+    sepa_form = sepa_form or SepaForm(formdata=None, data={
+        "holder_name": f"{holder.get('first_name', '')} {holder.get('last_name', '')}".strip()})
+    return render_template("volunteer/pay.html", subscription=subscription, card_form=card_form or CardPaymentForm(),
+                           sepa_form=sepa_form, failure=tr(failure) if failure else None,
+                           stripe_js=current_app.config["STRIPE_JS_URL"],
+                           publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"]), status
+
+
+@bp.route("/my-cover/pay")
+@volunteer_only
+@allows_stripe_js
+def pay():
+    subscription, away = _payable()
+    if away:
+        return away
+    return _pay_page(subscription)
+
+
+@bp.route("/my-cover/pay/card", methods=["POST"])
+@volunteer_only
+@allows_stripe_js
+@limiter.limit("30 per hour")
+def pay_by_card():
+    subscription, away = _payable()
+    if away:
+        return away
+    form = CardPaymentForm()
+    if not form.validate_on_submit():
+        return _pay_page(subscription, card_form=form, status=422)
+    secret = None
+    with unit_of_work(form) as work:
+        # one key per subscription, month and attempt: a double click finds the payment the first click made
+        payment, secret = activation.pay_first_month_by_card(
+            db.session, gateway(), subscription, payment_method_id=form.payment_method.data,
+            idempotency_key=activation.card_idempotency_key(db.session, subscription))
+        web_activation.settle_and_notify(subscription)
+        state = payment.state
+    if not work.ok:
+        return _pay_page(subscription, card_form=form, status=422 if work.error.status < 500 else 503)
+    if secret:
+        return render_template("volunteer/authenticate.html", client_secret=secret,
+                               stripe_js=current_app.config["STRIPE_JS_URL"],
+                               publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+    return _after_payment(subscription, state)
+
+
+def _after_payment(subscription, state):
+    if subscription.state is SubscriptionState.active:
+        return done(_("Thank you: your cover is active. Your insurance certificate is below, and we e-mailed it to "
+                      "you."), url_for("volunteer.home"))
+    if state in (PaymentState.failed, PaymentState.requires_action):
+        return redirect(url_for("volunteer.pay"))  # the page says why, and offers to try again
+    flash(_("Your payment is being processed: this page will show your certificate as soon as it is confirmed."),
+          "info")
+    return redirect(url_for("volunteer.home"))
+
+
+@bp.route("/my-cover/pay/return")
+@volunteer_only
+def pay_return():
+    """Back from the bank's 3-D Secure challenge: the portal asks the provider how it ended (never the browser)."""
+    subscription = journey.signed_subscription(db.session, g.volunteer)
+    if subscription is None:
+        return redirect(url_for("volunteer.quote"))
+    state = None
+    with unit_of_work() as work:
+        web_activation.settle_and_notify(subscription, gateway())
+        state = subscription.first_payment.state if subscription.first_payment else None
+    if not work.ok:
+        return redirect(url_for("volunteer.pay"))
+    return _after_payment(subscription, state)
+
+
+@bp.route("/my-cover/pay/sepa", methods=["POST"])
+@volunteer_only
+@allows_stripe_js
+@limiter.limit("30 per hour")
+def pay_by_sepa():
+    subscription, away = _payable()
+    if away:
+        return away
+    form = SepaForm()
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            method = activation.accept_sepa_mandate(
+                db.session, gateway(), subscription, iban=form.iban.data, holder_name=form.holder_name.data.strip(),
+                ip=request.remote_addr, user_agent=request.user_agent.string)
+            web_activation.settle_and_notify(subscription)
+            reference = method.mandate_reference or ""
+        if work.ok:
+            if subscription.state is SubscriptionState.active:
+                return done(_("Thank you: your SEPA mandate %(reference)s is accepted and your cover is active. Your "
+                              "insurance certificate is below, and we e-mailed it to you.", reference=reference),
+                            url_for("volunteer.home"))
+            return done(_("Your SEPA mandate is being confirmed by your bank."), url_for("volunteer.home"), "info")
+    return _pay_page(subscription, sepa_form=form, status=422)
+
+
+@bp.route("/my-cover/certificate.pdf")
+@volunteer_only
+def certificate_pdf():
+    subscription = journey.signed_subscription(db.session, g.volunteer)
+    if subscription is None or not subscription.certificate_pdf:
+        return redirect(url_for("volunteer.home"))
+    return _pdf(subscription.certificate_pdf, f"{subscription.reference}-certificate.pdf")

@@ -23,7 +23,7 @@ from core.accounts import PartnerStatus, Role
 from core.audit import AuditEvent
 from core.outbox import OutboxKind, OutboxMessage, OutboxState
 from core.partners import Lifecycle
-from core.products import ProductLine
+from core.products import PARTNER_LINES, ProductLine
 from tests.agreements.conftest import BROKER, PARTNER_IP, state_of
 
 RuleValues = operations.RuleValues
@@ -71,7 +71,7 @@ def test_language_is_the_firms_when_a_template_exists_else_english(flow, languag
 
 def test_a_broker_draft_has_first_year_and_renewal_rates_on_every_product_line(flow):
     agreement = flow.prepare(flow.firm(PartnerStatus.specialist_broker).org)
-    assert {r.product_line for r in agreement.rules} == set(ProductLine)
+    assert {r.product_line for r in agreement.rules} == set(PARTNER_LINES)
     for rule in agreement.rules:
         assert (rule.first_year_rate, rule.renewal_rate, rule.one_off_fee_minor) == \
             (Decimal("0.3"), Decimal("0.15"), 0)
@@ -81,7 +81,7 @@ def test_a_broker_draft_has_first_year_and_renewal_rates_on_every_product_line(f
 def test_an_introducer_draft_pays_a_one_off_fee_and_nothing_recurring(flow, session):
     agreement = flow.prepare(flow.firm(PartnerStatus.introducer).org)
     session.expire_all()  # as stored
-    assert {r.product_line for r in agreement.rules} == set(ProductLine)
+    assert {r.product_line for r in agreement.rules} == set(PARTNER_LINES)
     for rule in agreement.rules:
         assert rule.one_off_fee_minor == 15000 and rule.currency == "EUR"
         assert rule.first_year_rate == 0 and rule.renewal_rate == 0

@@ -4,6 +4,7 @@ import pytest
 from core.accounts import Role
 from tests.factories import PASSWORD
 from tests.portal.test_finance_payouts import books  # noqa: F401  (fixture)
+from tests.portal.test_payments import localstripe, stripe_app, stripe_server  # noqa: F401  (fixtures)
 from tests.portal.test_volunteer_journey import volunteer  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -176,9 +177,14 @@ def test_two_finance_users_prepare_and_approve_a_payout_run(browser, live_server
             c.close()
 
 
-def test_a_volunteer_walks_from_the_link_to_the_signed_adhesion_at_phone_width(browser, live_server, session,
-                                                                               volunteer):  # noqa: F811
-    """In French, on a phone-sized screen: the personal link, the quote, the adhesion, the code, the signature."""
+def test_a_volunteer_walks_from_the_link_to_the_certificate_at_phone_width(
+        stripe_app, stripe_server, browser, live_server, session, volunteer):  # noqa: F811
+    """In French, on a phone-sized screen: the personal link, the quote, the adhesion, the code, the signature, the
+    card payment with a 3-D Secure challenge (localstripe's own Stripe.js), the certificate.
+
+    localstripe's Stripe.js draws a card field but its `createPaymentMethod` does nothing: the card's PaymentMethod
+    is made with the secret key (standing in for Stripe.js) and put in the form; the 3-D Secure challenge is
+    localstripe's Stripe.js in the page (its `confirmCardPayment` dialog)."""
     import re
     from datetime import date, timedelta
 
@@ -187,7 +193,9 @@ def test_a_volunteer_walks_from_the_link_to_the_signed_adhesion_at_phone_width(b
     from core.outbox import OutboxMessage
     from funnel import journey
     from funnel.models import Subscription, SubscriptionState
+    from tests.portal.test_payments import THREE_D_SECURE, card
 
+    stripe_app.config["STRIPE_JS_URL"] = f"{stripe_server.url}/js.stripe.com/v3/"
     lea = volunteer(language="fr")
     spouse = lea.current_dependants[0]
     _link, raw = journey.issue_link(session, lea)
@@ -230,9 +238,18 @@ def test_a_volunteer_walks_from_the_link_to_the_signed_adhesion_at_phone_width(b
         page.locator("input[name=code]").fill(code)
         page.get_by_role("button", name="Signer", exact=True).click()
         page.get_by_text("Merci : votre adhésion est signée.").wait_for()
-        assert page.get_by_role("link", name="Mon adhésion signée (PDF)").is_visible()
+        page.get_by_role("heading", name="Payer mon premier mois").wait_for()
+        page.locator("#card-element input").first.wait_for()  # localstripe's Stripe.js drew its card field
+        page.locator("#payment-method").evaluate("(input, id) => { input.value = id; }",
+                                                 card(stripe_server, THREE_D_SECURE))
+        page.locator("#card-pay").click()
+        page.get_by_role("heading", name="Confirmez le paiement auprès de votre banque").wait_for()
+        page.get_by_role("button", name="Complete authentication").click()  # localstripe's 3-D Secure dialog
+        page.get_by_text("Merci : votre couverture est active.").wait_for()
+        assert page.get_by_role("link", name="Mon attestation d'assurance (PDF)").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     finally:
         context.close()
     session.expire_all()
     subscription = session.scalars(select(Subscription).where(Subscription.volunteer_id == lea.id)).one()
-    assert subscription.state is SubscriptionState.signed and subscription.sealed_pdf
+    assert subscription.state is SubscriptionState.active and subscription.sealed_pdf and subscription.certificate_pdf

@@ -68,6 +68,8 @@ def test_an_interruption_closes_a_subscription_not_active_yet(session, products,
         assert (s.state, s.closed_from, s.ends_on) == (SubscriptionState.closed, state, date(2026, 12, 15)), state
         assert s.closed_at is not None
         assert _actions(session, s) == ["subscription.closed", "subscription.cover_end_moved"]
+        # closed is not signed: the volunteer is not told "you already signed" about a cover that never started
+        assert journey.signed_subscription(session, v) is None, state
 
 
 def test_a_prolongation_moves_the_cover_unless_the_volunteer_chose_an_earlier_end(session, products,

@@ -1,0 +1,354 @@
+"""The volunteer's journey, steps 5 and 6: the first month's payment (a card, with 3-D Secure when the bank asks,
+or a SEPA direct-debit mandate) and the insurance certificate issued as soon as the adhesion is signed and the
+payment method accepted.
+
+- `pay_first_month_by_card` / `accept_sepa_mandate`: what the volunteer does on the payment page. The subscription
+  waits in `payment_pending`; nothing moves on the browser's word.
+- `settle`: what the provider confirmed moves the subscription on, once: the payment method accepted (a card the
+  provider charged, an active SEPA mandate), then the certificate (sealed like the adhesion), the contracts placed
+  by the system (one per cover), the subscription `active`; the first month paid posts the broker's commission
+  on that premium (ledger.collected_premiums). Called on the return from the payment page, by the webhook and by
+  the reconciliation: every part is idempotent, so calling it again repairs what a closed browser left half done.
+- `half_done`: the subscriptions the reconciliation looks at.
+
+Every operation takes the session and values, flushes, never commits, and records its audit and funnel events.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from agreements import rendering
+from agreements.sealing import SealConfig, seal
+from agreements.templates import RenderedTemplate, Section
+from agreements.verification import Verdict
+from core import audit
+from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
+from core.db import utcnow
+from core.i18n import N_
+from core.products import ProductLine
+from ledger.collected_premiums import CollectedPremium, post_collected_premium
+from ledger.commissions import insurer_rate
+from ledger.errors import MissingRate
+
+from . import payments
+from .catalogue import FORMULA_LABELS, Cover, PersonCategory
+from .errors import FunnelError
+from .journey import _guarantee_label, _labels
+from .models import FunnelStage, Subscription, SubscriptionState
+from .payment_models import MethodState, Payment, PaymentState, SavedPaymentMethod
+from .tracking import record_funnel_event
+
+Translate = Callable[[str], str]
+
+CERTIFICATE_VERSION = "certificate-2026-1"
+PAYABLE_STATES = (SubscriptionState.signed, SubscriptionState.payment_pending)
+#: the product line a cover is placed under
+PRODUCT_LINES = {Cover.health: ProductLine.volunteer_health_topup,
+                 Cover.prevoyance: ProductLine.volunteer_prevoyance_topup}
+
+
+class NotPayable(FunnelError):
+    code = "not_payable"
+    status = 409
+    message = N_("There is nothing to pay now: your adhesion must be signed first.")
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """What issuing a certificate and placing the contracts needs from the caller."""
+
+    translate: Translate
+    broker_name: str
+    seal_config: SealConfig
+    #: the insurer the volunteers' top-up covers are placed with (its code; made if missing)
+    insurer_code: str
+    insurer_name: str
+
+
+# --- what is billed ---------------------------------------------------------------------------------------------
+
+def first_month(subscription: Subscription) -> str:
+    """The first month billed: the month the cover starts in (YYYY-MM)."""
+    return subscription.start_on.strftime("%Y-%m")
+
+
+def purpose(subscription: Subscription, month: str) -> str:
+    return f"subscription:{subscription.public_id}:{month}"
+
+
+def card_idempotency_key(session: Session, subscription: Subscription) -> str:
+    """The key of the next card payment of the first month: per subscription and month, and per attempt after a
+    declined or abandoned one (so a retry can charge, while a double click finds the payment it made)."""
+    failed = session.scalar(select(func.count(Payment.id)).where(
+        Payment.purpose == purpose(subscription, first_month(subscription)), Payment.state == PaymentState.failed))
+    return f"sub-{subscription.public_id}-{first_month(subscription)}-card-{failed}"
+
+
+def _require_payable(subscription: Subscription) -> None:
+    if subscription.state not in PAYABLE_STATES or _first_month_paid(subscription):
+        raise NotPayable()
+
+
+def _first_month_paid(subscription: Subscription) -> bool:
+    payment = subscription.first_payment
+    return payment is not None and payment.state in (PaymentState.succeeded, PaymentState.processing)
+
+
+def _pending(session: Session, subscription: Subscription) -> None:
+    if subscription.state is SubscriptionState.signed:
+        subscription.state, subscription.updated_at = SubscriptionState.payment_pending, utcnow()
+        session.flush()
+        audit.record(session, "subscription.payment_pending", subject=subscription)
+
+
+# --- what the volunteer does ------------------------------------------------------------------------------------
+
+def pay_first_month_by_card(session: Session, gateway: payments.PaymentGateway, subscription: Subscription, *,
+                            payment_method_id: str, idempotency_key: str) -> tuple[Payment, str | None]:
+    """Charge the first month on the card just entered (kept for the later months once the provider confirmed
+    it). Returns the payment and the client secret of a 3-D Secure challenge, if the bank asks for one."""
+    _require_payable(subscription)
+    payment, secret = payments.pay_by_card(
+        session, gateway, subscription.volunteer, purpose=purpose(subscription, first_month(subscription)),
+        amount_minor=subscription.monthly_total_minor, currency=subscription.currency.lower(),
+        payment_method_id=payment_method_id, idempotency_key=idempotency_key, save_for_later=True)
+    _pending(session, subscription)
+    subscription.first_payment = payment
+    session.flush()
+    return payment, secret
+
+
+def accept_sepa_mandate(session: Session, gateway: payments.PaymentGateway, subscription: Subscription, *,
+                        iban: str, holder_name: str, ip: str | None, user_agent: str | None) -> SavedPaymentMethod:
+    """Collect a SEPA direct-debit mandate (an IBAN of the SEPA scheme only) and debit the first month on it."""
+    _require_payable(subscription)
+    month = first_month(subscription)
+    method = payments.save_sepa_mandate(session, gateway, subscription.volunteer, iban=iban,
+                                        holder_name=holder_name, ip=ip, user_agent=user_agent,
+                                        idempotency_key=f"sub-{subscription.public_id}-{month}-sepa")
+    _pending(session, subscription)
+    subscription.payment_method = method
+    if method.state is MethodState.active:
+        subscription.first_payment = payments.charge_saved_method(
+            session, gateway, method, purpose=purpose(subscription, month),
+            amount_minor=subscription.monthly_total_minor, currency=subscription.currency.lower(),
+            idempotency_key=f"sub-{subscription.public_id}-{month}-sepa-debit")
+    session.flush()
+    return method
+
+
+# --- what the provider confirmed --------------------------------------------------------------------------------
+
+def _accepted_method(subscription: Subscription) -> SavedPaymentMethod | None:
+    """The payment method the provider confirmed: an active SEPA mandate, or the card it charged."""
+    method = subscription.payment_method
+    if method is not None and method.state is MethodState.active:
+        return method
+    payment = subscription.first_payment
+    if payment is not None and payment.is_paid and payment.method is not None:
+        return payment.method
+    return None
+
+
+def settle(session: Session, gateway: payments.PaymentGateway | None, subscription: Subscription, issuer: Issuer,
+           *, today: date, now: datetime | None = None) -> bool:
+    """Move the subscription on as far as the provider's confirmations allow (asking it, when `gateway` is given,
+    where an unfinished first payment stands). Idempotent. Returns whether the certificate was issued now."""
+    if subscription.state not in (*PAYABLE_STATES, SubscriptionState.active):
+        return False
+    now = now or utcnow()
+    payment = subscription.first_payment
+    if gateway is not None and payment is not None and payment.state in (PaymentState.requires_action,
+                                                                         PaymentState.processing):
+        payments.refresh_payment(session, gateway, payment)
+    method = _accepted_method(subscription)
+    issued = False
+    if method is not None:
+        if subscription.method_accepted_at is None:
+            subscription.payment_method, subscription.method_accepted_at = method, now
+            record_funnel_event(session, subscription.volunteer, FunnelStage.payment_method_accepted,
+                                zone=subscription.zone, subject=subscription.public_id, at=now)
+            audit.record(session, "subscription.payment_method_accepted", subject=subscription,
+                         kind=method.kind.value, mandate_reference=method.mandate_reference)
+        if subscription.certificate_sha256 is None:
+            issue_certificate(session, subscription, issuer, now=now)
+            issued = True
+        _place_contracts(session, subscription, issuer)
+        if subscription.state is not SubscriptionState.active:
+            subscription.state, subscription.activated_at = SubscriptionState.active, now
+            audit.record(session, "subscription.active", subject=subscription)
+    if payment is not None and payment.is_paid:
+        if subscription.paid_at is None:
+            subscription.paid_at = now
+            for cover in subscription.choices:
+                record_funnel_event(session, subscription.volunteer, FunnelStage.paid, cover=Cover(cover),
+                                    zone=subscription.zone, subject=payment.public_id, at=now)
+        if subscription.state is SubscriptionState.active:
+            post_commissions(session, subscription, payment, issuer, today=today)
+    subscription.updated_at = now
+    session.flush()
+    return issued
+
+
+def half_done(session: Session) -> list[Subscription]:
+    """The subscriptions a closed browser or a lost webhook may have left half done: awaiting payment with a
+    first payment under way or made, or active without a certificate or without the commission of a paid month."""
+    return list(session.scalars(select(Subscription).where(or_(
+        Subscription.state == SubscriptionState.payment_pending,
+        (Subscription.state == SubscriptionState.active) & (
+            Subscription.certificate_sha256.is_(None) | Subscription.paid_at.is_(None))))
+        .order_by(Subscription.id)))
+
+
+# --- the contracts and the commission ---------------------------------------------------------------------------
+
+def funnel_insurer(session: Session, issuer: Issuer) -> Insurer:
+    insurer = session.scalar(select(Insurer).where(Insurer.code == issuer.insurer_code))
+    if insurer is None:
+        insurer = Insurer(code=issuer.insurer_code, name=issuer.insurer_name)
+        session.add(insurer)
+        session.flush()
+    return insurer
+
+
+def policy_number(subscription: Subscription, cover: Cover) -> str:
+    return f"{subscription.reference}-{'H' if cover is Cover.health else 'P'}"
+
+
+def cover_monthly_minor(subscription: Subscription, cover: Cover) -> int:
+    block = next(c for c in subscription.quote["covers"] if c["cover"] == cover.value)
+    return sum(p["monthly"]["minor"] for p in block["persons"])
+
+
+def _place_contracts(session: Session, subscription: Subscription, issuer: Issuer) -> list[Contract]:
+    """One contract per cover, placed by the system (no user, no partner: a direct sale); once."""
+    insurer = funnel_insurer(session, issuer)
+    placed = []
+    for value in subscription.choices:
+        cover = Cover(value)
+        number = policy_number(subscription, cover)
+        contract = session.scalar(select(Contract).where(Contract.insurer_id == insurer.id,
+                                                         Contract.policy_number == number))
+        if contract is None:
+            yearly = cover_monthly_minor(subscription, cover) * 12
+            contract = Contract(insurer_id=insurer.id, policy_number=number, product_line=PRODUCT_LINES[cover],
+                                premium_minor=yearly, currency=subscription.currency,
+                                start_date=subscription.start_on, status=ContractStatus.in_force,
+                                placed_by_id=None, organisation_id=None)
+            session.add(contract)
+            session.flush()
+            session.add(ContractTerm(contract_id=contract.id, number=1, start_date=subscription.start_on,
+                                     end_date=subscription.ends_on, premium_minor=yearly))
+            session.flush()
+            audit.record(session, "contract.placed", subject=contract, policy_number=number,
+                         subscription=subscription.public_id, placed_by="system")
+        placed.append(contract)
+    return placed
+
+
+def post_commissions(session: Session, subscription: Subscription, payment: Payment, issuer: Issuer, *,
+                     today: date) -> int:
+    """The broker's commission on the premium this payment collected, cover by cover (idempotent per contract
+    and month). A missing insurer rate leaves it unposted (audited): the reconciliation posts it once set."""
+    insurer = funnel_insurer(session, issuer)
+    posted = 0
+    collected_on = (payment.succeeded_at or utcnow()).date()
+    for value in subscription.choices:
+        cover = Cover(value)
+        contract = session.scalar(select(Contract).where(Contract.insurer_id == insurer.id,
+                                                         Contract.policy_number == policy_number(subscription,
+                                                                                                 cover)))
+        if contract is None:
+            continue
+        try:
+            rate = insurer_rate(session, insurer, contract.product_line, collected_on)
+        except MissingRate:
+            audit.record(session, "commission.rate_missing", subject=contract, product_line=contract.product_line.value)
+            continue
+        entry = post_collected_premium(session, CollectedPremium(
+            contract_ref=contract.public_id, insurer_code=insurer.code, month=first_month(subscription),
+            amount_minor=cover_monthly_minor(subscription, cover), currency=subscription.currency,
+            collected_on=collected_on, broker_rate=Decimal(rate)), today=today)
+        posted += entry is not None
+    return posted
+
+
+# --- the certificate --------------------------------------------------------------------------------------------
+
+def _money(minor: int, currency: str) -> str:
+    return f"{minor // 100},{minor % 100:02d} {currency}"
+
+
+def certificate_document(subscription: Subscription, t: Translate, broker_name: str) -> RenderedTemplate:
+    """The insurance certificate (attestation) in the subscription's language."""
+    v, q = subscription.volunteer, subscription.quote
+    h = subscription.holder or {}
+    name = f"{h.get('first_name', v.first_name)} {h.get('last_name', v.last_name)}"
+    rows = [[t(N_("Cover")), t(N_("Formula")), t(N_("Person"))]]
+    for c in q["covers"]:
+        for p in c["persons"]:
+            rows.append([t(Cover(c["cover"]).label), t(FORMULA_LABELS[c["formula"]]),
+                         t(PersonCategory(p["category"]).label)])
+    statement = t(N_("%(broker)s certifies that %(name)s, volunteer (file %(file_ref)s), is covered by the "
+                     "volunteers' top-up cover under adhesion %(reference)s, from %(start)s to %(end)s at the "
+                     "latest (the end of the mission), in %(country)s (zone %(zone)s).")) % {
+        "broker": broker_name, "name": name, "file_ref": v.file_ref, "reference": subscription.reference,
+        "start": subscription.start_on.isoformat(), "end": subscription.ends_on.isoformat(),
+        "country": v.mission_country, "zone": q["zone"]}
+    blocks = [("p", statement)]
+    for c in q["covers"]:
+        for w in c["waiting_periods"]:
+            blocks.append(("bullet", t(N_("Waiting period: %(guarantee)s covered from %(date)s.")) % {
+                "guarantee": _guarantee_label(t, w["guarantee"]), "date": w["covered_from"]}))
+    labels = _labels(t) | {"author": broker_name}
+    return RenderedTemplate(
+        kind="certificate", version=CERTIFICATE_VERSION, language=subscription.language,
+        title=t(N_("Insurance certificate")), subtitle=subscription.reference,
+        reference=f"{subscription.reference}-C", labels=labels,
+        party_rows=[[t(N_("Volunteer")), name], [t(N_("File reference")), v.file_ref],
+                    [t(N_("Adhesion")), subscription.reference],
+                    [t(N_("Monthly premium")), _money(subscription.monthly_total_minor, subscription.currency)]],
+        sections=[Section(t(N_("Certificate")), blocks, schedule=True)], schedule_rows=rows, signatories=[])
+
+
+def issue_certificate(session: Session, subscription: Subscription, issuer: Issuer, *,
+                      now: datetime | None = None) -> None:
+    """Render and seal the certificate (once)."""
+    if subscription.certificate_sha256 is not None:
+        return
+    now = now or utcnow()
+    pdf = rendering.render(certificate_document(subscription, issuer.translate, issuer.broker_name))
+    sealed = seal(pdf, issuer.seal_config, reason=f"{subscription.reference} certificate by {issuer.broker_name}")
+    subscription.certificate_pdf, subscription.certificate_sha256 = sealed, rendering.sha256(sealed)
+    subscription.certificate_issued_at = now
+    session.flush()
+    record_funnel_event(session, subscription.volunteer, FunnelStage.certificate_issued, zone=subscription.zone,
+                        subject=subscription.public_id, at=now)
+    audit.record(session, "subscription.certificate_issued", subject=subscription,
+                 sha256=subscription.certificate_sha256)
+
+
+def certificate_message_sent(session: Session, subscription: Subscription, message) -> None:
+    """The e-mail carrying the certificate was queued (an outbox message)."""
+    subscription.certificate_message = message
+    session.flush()
+    audit.record(session, "subscription.certificate_sent", subject=subscription, message=message.public_id)
+
+
+def sealed_certificate(session: Session, digest: str, reference: str | None) -> Verdict | None:
+    """The verification of an uploaded file against the certificates issued (see agreements.verification)."""
+    found = session.scalars(select(Subscription).where(Subscription.certificate_sha256 == digest)).first()
+    if found is not None:
+        return Verdict(True, True, found.state.value, None, f"{found.reference}-C", kind="certificate")
+    if reference and reference.endswith("-C"):
+        claimed = session.scalars(select(Subscription).where(Subscription.reference == reference[:-2])).first()
+        if claimed is not None and claimed.certificate_sha256:
+            return Verdict(True, False, claimed.state.value, None, reference, kind="certificate")
+    return None
+
