@@ -14,6 +14,7 @@ from core.i18n import N_
 from core.outbox import OutboxMessage
 
 from .catalogue import Cover, PersonCategory, Programme
+from .payment_models import Payment, SavedPaymentMethod
 
 # --- products: tariff and zone-table versions --------------------------------------------------------------------
 
@@ -433,9 +434,8 @@ class Subscription(Base):
     volunteer: Mapped[Volunteer] = relationship()
     terms_message: Mapped[OutboxMessage | None] = relationship(foreign_keys=[terms_message_id])
     certificate_message: Mapped[OutboxMessage | None] = relationship(foreign_keys=[certificate_message_id])
-    # (payment_models imports this module: its classes are named here by the mapper's registry alone)
-    first_payment: Mapped[Payment | None] = relationship(foreign_keys=[first_payment_id])  # noqa: F821
-    payment_method: Mapped[SavedPaymentMethod | None] = relationship(  # noqa: F821
+    first_payment: Mapped[Payment | None] = relationship(foreign_keys=[first_payment_id])
+    payment_method: Mapped[SavedPaymentMethod | None] = relationship(
         foreign_keys=[payment_method_id])
     signature: Mapped[AdhesionSignature | None] = relationship(back_populates="subscription", uselist=False)
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, created_at, enum_column, intpk, public_id
 from core.i18n import N_
 
-from .models import Volunteer
 
 
 class MethodKind(enum.Enum):
@@ -73,7 +72,7 @@ class PaymentCustomer(Base):
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), unique=True)
     provider_customer_id: Mapped[str] = mapped_column(String(64), unique=True)
 
-    volunteer: Mapped[Volunteer] = relationship()
+    volunteer: Mapped[Volunteer] = relationship()  # noqa: F821  (funnel.models imports this module)
 
 
 class SavedPaymentMethod(Base):
@@ -99,7 +98,7 @@ class SavedPaymentMethod(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     accepted_at: Mapped[datetime | None]
 
-    volunteer: Mapped[Volunteer] = relationship()
+    volunteer: Mapped[Volunteer] = relationship()  # noqa: F821  (funnel.models imports this module)
 
 
 class Payment(Base):
@@ -137,7 +136,7 @@ class Payment(Base):
     refunded_minor: Mapped[int] = mapped_column(Integer, default=0)
     succeeded_at: Mapped[datetime | None]
 
-    volunteer: Mapped[Volunteer] = relationship()
+    volunteer: Mapped[Volunteer] = relationship()  # noqa: F821  (funnel.models imports this module)
     method: Mapped[SavedPaymentMethod | None] = relationship()
 
     @property
