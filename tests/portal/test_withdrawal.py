@@ -4,6 +4,7 @@ payments and the withdrawal deadline; a withdrawal within 14 days ends the cover
 is refused and writes nothing."""
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -58,7 +59,7 @@ def test_the_area_shows_the_cover_and_a_withdrawal_before_the_start_refunds_ever
     assert 'id="cover"' in home and subscription.reference in home
     assert subscription.start_on.isoformat() in home and subscription.commitment_ends_on.isoformat() in home
     paid = f"{payment.amount_minor // 100},{payment.amount_minor % 100:02d}"
-    assert 'id="payments"' in home and paid in home.split('id="payments"')[1]
+    assert 'id="payments"' in home and paid in home.split('id="payments"')[1] and "Mes paiements" in home
     assert "/my-cover/certificate.pdf" in home and "/my-cover/adhesion.pdf" in home
     assert "/my-cover/withdraw" in home
 
@@ -91,8 +92,15 @@ def test_the_area_shows_the_cover_and_a_withdrawal_before_the_start_refunds_ever
     assert len(_refunds(stripe_server)) == 1
 
     home = client.get("/my-cover/").get_data(as_text=True)
-    assert "rétractée" in home.lower() or "withdrawn" in home.lower()
+    assert f"Votre adhésion {subscription.reference} est rétractée" in home
     assert "/my-cover/withdraw" not in home
+    # the certificate checked at /verify: authentic, but the cover is withdrawn
+    checker = stripe_app.test_client()
+    token = csrf_from(checker.get("/verify").get_data(as_text=True))
+    verdict = checker.post("/verify", data={"csrf_token": token, "file": (io.BytesIO(subscription.certificate_pdf),
+                                                                          "certificate.pdf")},
+                           content_type="multipart/form-data").get_data(as_text=True)
+    assert "Status of the cover: <strong>Withdrawn</strong>" in verdict
 
 
 def test_a_withdrawal_ten_days_into_the_cover_refunds_the_days_not_covered(
