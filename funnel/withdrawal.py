@@ -114,6 +114,10 @@ def refund_preview(session: Session, subscription: Subscription, *, today: date)
                           today) for p in _payments(session, subscription) if p.state is PaymentState.succeeded)
 
 
+def _contract(session: Session, subscription: Subscription, cover: Cover) -> Contract | None:
+    return session.scalar(select(Contract).where(Contract.policy_number == policy_number(subscription, cover)))
+
+
 def check_open(subscription: Subscription, *, today: date) -> None:
     if subscription.state not in WITHDRAWABLE:
         raise NotWithdrawable()
@@ -148,14 +152,12 @@ def withdraw(session: Session, gateway: PaymentGateway, subscription: Subscripti
             refunded += amount
         for value in subscription.choices:
             cover_minor = cover_monthly_minor(subscription, Cover(value))
-            contract = session.scalar(select(Contract).where(Contract.policy_number == policy_number(
-                subscription, Cover(value))))
+            contract = _contract(session, subscription, Cover(value))
             if contract is not None:
                 reverse_collected_premium(session, contract_ref=contract.public_id, month=month,
                                           kept_minor=cover_minor - refund_due(cover_minor, period, today), today=today)
     for value in subscription.choices:
-        contract = session.scalar(select(Contract).where(Contract.policy_number == policy_number(
-            subscription, Cover(value))))
+        contract = _contract(session, subscription, Cover(value))
         if contract is not None and contract.status is ContractStatus.in_force:
             contract.status, contract.cancelled_on = ContractStatus.cancelled, today
             audit.record(session, "contract.cancelled", subject=contract, reason="withdrawal",
