@@ -9,6 +9,11 @@ Cr partner payable:held:<firm> S.
 
 One entry per contract and month, whoever calls and however often (the first month when the volunteer pays, the
 later months from the collection). The ledger does not know the funnel: it is given values.
+
+A premium refunded (a withdrawal within 14 days) takes its commission back with the ledger's reversal mechanism
+(`reverse_collected_premium`): the month's entry is reversed in full (a mirror entry), and when part of the
+premium is kept (the days the volunteer was covered) the commission on that part is posted again under its own key,
+at the rate the first entry recorded. Once, however often it is called.
 """
 from __future__ import annotations
 
@@ -16,16 +21,18 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .chart import open_account
 from .commissions import EXPENSE, INCOME, held
 from .errors import LedgerError
-from .journal import post
+from .journal import post, reverse
 from .models import AccountType, JournalEntry
 from .money import apply_rate, credit, debit
 
 EVENT_KIND = "premium.collected"
+RECEIVABLE = "commission_receivable:"
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,8 @@ def entry_key(contract_ref: str, month: str) -> str:
     return f"{EVENT_KIND}:{contract_ref}:{month}"
 
 
-def post_collected_premium(session: Session, premium: CollectedPremium, *, today: date) -> JournalEntry | None:
+def post_collected_premium(session: Session, premium: CollectedPremium, *, today: date,
+                           key: str | None = None) -> JournalEntry | None:
     """Post the broker's commission on a collected premium (once per contract and month: the same call again
     returns the entry already written). None when the commission rounds to nothing."""
     if premium.amount_minor <= 0:
@@ -61,7 +69,7 @@ def post_collected_premium(session: Session, premium: CollectedPremium, *, today
     commission = apply_rate(premium.amount_minor, premium.broker_rate)
     if commission == 0:
         return None
-    receivable = f"commission_receivable:{premium.insurer_code}"
+    receivable = f"{RECEIVABLE}{premium.insurer_code}"
     open_account(session, receivable, AccountType.asset, currency, owner=f"insurer:{premium.insurer_code}")
     open_account(session, INCOME, AccountType.income, currency)
     lines = [debit(receivable, commission, currency), credit(INCOME, commission, currency)]
@@ -76,8 +84,42 @@ def post_collected_premium(session: Session, premium: CollectedPremium, *, today
     if premium.partner_ref:
         details |= {"partner": premium.partner_ref, "partner_rate": str(premium.partner_rate),
                     "partner_share_minor": share}
-    entry, _created = post(session, key=entry_key(premium.contract_ref, premium.month), effective_date=today,
+    entry, _created = post(session, key=key or entry_key(premium.contract_ref, premium.month), effective_date=today,
                            description=f"Commission on premium collected {premium.contract_ref} {premium.month}",
                            lines=lines, event_kind=EVENT_KIND, event_ref=f"{premium.contract_ref}:{premium.month}",
                            event_date=premium.collected_on, details=details)
     return entry
+
+
+def kept_key(contract_ref: str, month: str) -> str:
+    return f"{entry_key(contract_ref, month)}:kept"
+
+
+def reverse_collected_premium(session: Session, *, contract_ref: str, month: str, kept_minor: int,
+                              today: date) -> list[JournalEntry]:
+    """The premium of this contract and month was refunded but for `kept_minor` (0: all of it): the commission
+    posted on it is reversed, and the commission on what is kept posted again (same rate and partner share, own
+    key). Idempotent: a second call writes nothing and returns the same entries. Nothing posted for the month
+    (no rate then, or a commission that rounded to nothing): nothing to reverse, []."""
+    original = session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == entry_key(contract_ref,
+                                                                                                    month)))
+    if original is None:
+        return []
+    d = original.details
+    if not 0 <= kept_minor <= d["premium_minor"]:
+        raise LedgerError("the premium kept is between nothing and the premium collected")
+    reversal, _created = reverse(session, original, key=f"{entry_key(contract_ref, month)}:reversed",
+                                 effective_date=today,
+                                 description=f"Premium refunded {contract_ref} {month}: commission reversed")
+    written = [reversal]
+    if kept_minor:
+        receivable = next(p for p in original.postings if p.account.code.startswith(RECEIVABLE))
+        kept = post_collected_premium(session, CollectedPremium(
+            contract_ref=contract_ref, insurer_code=receivable.account.code.removeprefix(RECEIVABLE),
+            month=month, amount_minor=kept_minor, currency=receivable.currency,
+            collected_on=original.event_date or today, broker_rate=Decimal(d["rate"]),
+            partner_ref=d.get("partner"), partner_rate=Decimal(d.get("partner_rate", "0"))),
+            today=today, key=kept_key(contract_ref, month))
+        if kept is not None:
+            written.append(kept)
+    return written

@@ -113,3 +113,10 @@ class SepaForm(FlaskForm):
     accept = BooleanField(_l("I authorise the broker to send instructions to my bank to debit my account, and my "
                              "bank to debit it, for the monthly premiums of my cover (SEPA direct-debit mandate)."),
                           validators=[DataRequired()])
+
+
+class WithdrawForm(FlaskForm):
+    """Withdraw the adhesion within 14 days (the confirmation page spells out what it does)."""
+
+    reason = TextAreaField(_l("Your reason, if you wish to give one (optional)"),
+                           validators=[Optional(), Length(max=500)])

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from core.accounts import LANGUAGES
 from core.i18n import N_
 from core.outbox import attachment_provider
-from funnel import activation, journey
+from funnel import activation, journey, withdrawal
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from funnel.errors import FunnelError, NoVersionInForce
 from funnel.models import Subscription, SubscriptionState
@@ -29,13 +29,14 @@ from funnel.tariffs import tariff_in_force
 from ..agreements.services import seal_config
 from ..edge import done, unit_of_work
 from ..extensions import db, limiter
-from ..i18n import tr
+from ..i18n import money, tr
 from ..mail import queue_mail
 from ..payments import allows_stripe_js, gateway
 from ..security.access import public, volunteer_only
 from . import session as link_session
 from . import activation as web_activation
-from .forms import AdhesionForm, CardPaymentForm, CodeForm, SepaForm, SignForm, dependant_answers, quote_form
+from .forms import (AdhesionForm, CardPaymentForm, CodeForm, SepaForm, SignForm, WithdrawForm, dependant_answers,
+                    quote_form)
 
 bp = Blueprint("volunteer", __name__)
 
@@ -86,10 +87,14 @@ def _subscription():
 @bp.route("/my-cover/")
 @volunteer_only
 def home():
-    subscription = _subscription()
-    return render_template("volunteer/home.html", volunteer=g.volunteer, subscription=subscription,
-                           signed=subscription is not None and subscription.state in SIGNED_STATES,
-                           withdrawal_ends_on=journey.withdrawal_ends_on(subscription) if subscription else None)
+    subscription = _subscription() or withdrawal.withdrawn_subscription(db.session, g.volunteer)
+    signed = subscription is not None and subscription.state in SIGNED_STATES
+    last_day = journey.withdrawal_ends_on(subscription) if signed else None
+    return render_template("volunteer/home.html", volunteer=g.volunteer, subscription=subscription, signed=signed,
+                           withdrawal_ends_on=last_day, formula_labels=FORMULA_LABELS, cover_of=Cover,
+                           person_of=PersonCategory,
+                           may_withdraw=signed and (last_day is None or _today() <= last_day),
+                           payments=withdrawal.payments_of(db.session, subscription) if subscription else [])
 
 
 # --- the quote ----------------------------------------------------------------------------------------------------
@@ -426,3 +431,39 @@ def certificate_pdf():
     if subscription is None or not subscription.certificate_pdf:
         return redirect(url_for("volunteer.home"))
     return _pdf(subscription.certificate_pdf, f"{subscription.reference}-certificate.pdf")
+
+
+# --- the withdrawal within 14 days --------------------------------------------------------------------------------
+
+@bp.route("/my-cover/withdraw", methods=["GET", "POST"])
+@volunteer_only
+@limiter.limit("30 per hour", methods=["POST"])
+def withdraw():
+    """The confirmation page spelling out what a withdrawal does, then the withdrawal itself."""
+    subscription = journey.signed_subscription(db.session, g.volunteer)
+    if subscription is None:
+        return redirect(url_for("volunteer.home"))  # nothing signed, or already withdrawn (a double submit)
+    today, form = _today(), WithdrawForm()
+    try:
+        withdrawal.check_open(subscription, today=today)
+    except FunnelError as exc:
+        flash(tr(exc.message, **exc.params), "error")
+        return redirect(url_for("volunteer.home"))
+    if form.validate_on_submit():
+        from core.db import utcnow
+
+        with unit_of_work(form) as work:
+            result = withdrawal.withdraw(db.session, gateway(), subscription, today=today, now=utcnow(),
+                                         reason=(form.reason.data or "").strip() or None)
+            refunded = result.refunded_minor
+        if work.ok:
+            message = _("Your adhesion is withdrawn and your cover has ended.")
+            if refunded:
+                message += " " + _("We are refunding %(amount)s to the card or account you paid with.",
+                                   amount=money(refunded, subscription.currency))
+            return done(message, url_for("volunteer.home"))
+    return render_template("volunteer/withdraw.html", form=form, subscription=subscription,
+                           withdrawal_ends_on=journey.withdrawal_ends_on(subscription),
+                           refund=withdrawal.refund_preview(db.session, subscription, today=today),
+                           last_covered=today - timedelta(days=1), started=today > subscription.start_on), \
+        422 if request.method == "POST" else 200

@@ -66,3 +66,49 @@ def test_a_collected_premium_is_positive_and_a_rate_a_fraction(session, changes)
         post_collected_premium(session, premium(**changes), today=TODAY)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+
+
+# --- a refunded premium (a withdrawal) takes its commission back ---------------------------------------------------
+
+def _balances(session) -> tuple[int, int]:
+    return balance(session, "commission_receivable:volunteer-topup"), balance(session, commissions.INCOME)
+
+
+def test_a_premium_refunded_in_full_reverses_its_commission_once(session):
+    from ledger.collected_premiums import reverse_collected_premium
+    from ledger.integrity import verify
+
+    post_collected_premium(session, premium(), today=TODAY)
+    session.commit()
+    written = reverse_collected_premium(session, contract_ref="ctr_abc", month="2026-12", kept_minor=0, today=TODAY)
+    session.commit()
+    assert len(written) == 1 and written[0].reverses_id is not None
+    assert _balances(session) == (0, 0)
+    again = reverse_collected_premium(session, contract_ref="ctr_abc", month="2026-12", kept_minor=0, today=TODAY)
+    session.commit()
+    assert [e.id for e in again] == [e.id for e in written] and _balances(session) == (0, 0)
+    assert verify(session) == []
+
+
+def test_a_premium_refunded_in_part_keeps_the_commission_on_what_is_kept(session):
+    from ledger.collected_premiums import reverse_collected_premium
+    from ledger.integrity import verify
+
+    post_collected_premium(session, premium(contract_ref="ctr_partner", partner_ref="org_xyz",
+                                            partner_rate=Decimal("0.40")), today=TODAY)
+    session.commit()
+    for _ in range(2):  # a double submit: once
+        reverse_collected_premium(session, contract_ref="ctr_partner", month="2026-12", kept_minor=2_000,
+                                  today=TODAY)
+        session.commit()
+    assert _balances(session) == (300, 300)  # 15 % of the 20,00 EUR kept
+    assert balance(session, commissions.held("org_xyz")) == 120  # 40 % of it
+    assert session.scalar(select(func.count()).select_from(JournalEntry)
+                          .where(JournalEntry.event_kind == EVENT_KIND)) == 3
+    assert verify(session) == []
+    with pytest.raises(LedgerError):
+        reverse_collected_premium(session, contract_ref="ctr_partner", month="2026-12", kept_minor=9_000,
+                                  today=TODAY)
+    # nothing posted for a month: nothing to reverse
+    assert reverse_collected_premium(session, contract_ref="ctr_none", month="2026-12", kept_minor=0,
+                                     today=TODAY) == []
