@@ -15,6 +15,7 @@ Every operation takes the session and values, flushes, never commits, and record
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,7 +42,7 @@ from .catalogue import FORMULA_LABELS, Cover, PersonCategory
 from .errors import FunnelError
 from .journey import _guarantee_label, _labels
 from .models import FunnelStage, Subscription, SubscriptionState
-from .payment_models import MethodState, Payment, PaymentState, SavedPaymentMethod
+from .payment_models import MethodKind, MethodState, Payment, PaymentState, SavedPaymentMethod
 from .tracking import record_funnel_event
 
 Translate = Callable[[str], str]
@@ -57,6 +58,31 @@ class NotPayable(FunnelError):
     code = "not_payable"
     status = 409
     message = N_("There is nothing to pay now: your adhesion must be signed first.")
+
+
+class ChequeRefused(FunnelError):
+    code = "cheque_refused"
+
+
+class ChequeNotExpected(ChequeRefused):
+    status = 409
+    message = N_("No cheque is expected: the adhesion must be signed and its first month not yet paid.")
+
+
+class ChequeAmountWrong(ChequeRefused):
+    field = "amount"
+    message = N_("The cheque must pay the first month's premium, %(expected)s: a different amount cannot be "
+                 "accepted (return it and ask for a new one).")
+
+
+class ChequeNumberInvalid(ChequeRefused):
+    field = "cheque_number"
+    message = N_("Give the cheque's number as printed on it: letters and digits, up to 32.")
+
+
+class ChequeDateInvalid(ChequeRefused):
+    field = "received_on"
+    message = N_("The cheque cannot have been received in the future or before the adhesion was subscribed.")
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,47 @@ def accept_sepa_mandate(session: Session, gateway: payments.PaymentGateway, subs
     return method
 
 
+# --- what staff record ------------------------------------------------------------------------------------------
+
+def record_cheque(session: Session, actor, subscription: Subscription, *, amount_minor: int, cheque_number: str,
+                  received_on: date, today: date) -> Payment:
+    """A cheque received for the first month (a volunteer whose IBAN is outside the SEPA zone): the payment, of
+    kind `cheque` and with no provider, is the accepted payment method and the first payment, so `settle` issues
+    the certificate and posts the commission as for a card. The same cheque number again returns the payment it
+    recorded (a resent form); the amount must be the first month's premium."""
+    number = re.sub(r"[\s-]+", "", cheque_number or "").upper()
+    if not re.fullmatch(r"[A-Z0-9]{1,32}", number):
+        raise ChequeNumberInvalid()
+    key = f"cheque-{subscription.public_id}-{number}"
+    existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if existing is not None:
+        return existing
+    _require_payable_by_cheque(subscription)
+    if amount_minor != subscription.monthly_total_minor:
+        raise ChequeAmountWrong(expected=_money(subscription.monthly_total_minor, subscription.currency))
+    if received_on > today or received_on < subscription.subscribed_on:
+        raise ChequeDateInvalid()
+    now = utcnow()
+    payment = Payment(volunteer_id=subscription.volunteer_id, purpose=purpose(subscription, first_month(subscription)),
+                      amount_minor=amount_minor, currency=subscription.currency.lower(), kind=MethodKind.cheque,
+                      state=PaymentState.succeeded, idempotency_key=key, provider_intent_id=None,
+                      succeeded_at=now, cheque_number=number, received_on=received_on, recorded_by_id=actor.id)
+    session.add(payment)
+    session.flush()
+    _pending(session, subscription)
+    subscription.first_payment = payment
+    session.flush()
+    audit.record(session, "payment.cheque_recorded", actor=actor, subject=payment,
+                 subscription=subscription.public_id, amount_minor=amount_minor, cheque_number=number,
+                 received_on=received_on.isoformat())
+    return payment
+
+
+def _require_payable_by_cheque(subscription: Subscription) -> None:
+    if subscription.state not in PAYABLE_STATES or _first_month_paid(subscription):
+        raise ChequeNotExpected()
+
+
 # --- what the provider confirmed --------------------------------------------------------------------------------
 
 def _accepted_method(subscription: Subscription) -> SavedPaymentMethod | None:
@@ -168,14 +235,17 @@ def settle(session: Session, gateway: payments.PaymentGateway | None, subscripti
                                                                          PaymentState.processing):
         payments.refresh_payment(session, gateway, payment)
     method = _accepted_method(subscription)
+    cheque = payment is not None and payment.kind is MethodKind.cheque and payment.is_paid
     issued = False
-    if method is not None:
+    if method is not None or cheque:
         if subscription.method_accepted_at is None:
             subscription.payment_method, subscription.method_accepted_at = method, now
             record_funnel_event(session, subscription.volunteer, FunnelStage.payment_method_accepted,
                                 zone=subscription.zone, subject=subscription.public_id, at=now)
             audit.record(session, "subscription.payment_method_accepted", subject=subscription,
-                         kind=method.kind.value, mandate_reference=method.mandate_reference)
+                         kind=(method.kind if method is not None else MethodKind.cheque).value,
+                         mandate_reference=method.mandate_reference if method is not None else None,
+                         cheque_number=payment.cheque_number if cheque else None)
         if subscription.certificate_sha256 is None:
             issue_certificate(session, subscription, issuer, now=now)
             issued = True

@@ -259,3 +259,60 @@ def test_stripe_s_signed_webhook_activates_a_subscription_whose_browser_never_ca
     # the browser comes back late: it finds the cover active, and nothing more happens
     assert client.get("/my-cover/pay/return").location.endswith("/my-cover/")
     assert _stages(session, someone).count(FunnelStage.paid) == 2  # one per cover, once
+
+
+def _cheque(client, subscription, token, **changes):
+    data = {"csrf_token": token, "amount": f"{subscription.monthly_total_minor / 100:.2f}",
+            "cheque_number": "0012345", "received_on": date.today().isoformat()}
+    data.update(changes)
+    return client.post(f"/subscriptions/{subscription.public_id}/cheque", data=data)
+
+
+def test_a_cheque_recorded_by_finance_activates_the_cover_as_a_card_would(
+        stripe_app, stripe_server, session, volunteer, make_user, login):
+    from core.accounts import Role
+    from core.audit import AuditEvent
+
+    _rates(session)
+    someone = volunteer(language="en", dependants=False)
+    _signed(stripe_app.test_client(), session, someone)
+    subscription = _subscription(someone)
+    # an account manager reads the page but is not offered the cheque, nor may post one
+    manager = login(make_user(Role.account_manager))
+    assert "Record the cheque" not in manager.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True)
+    finance = login(make_user(Role.finance))
+    page = finance.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True)
+    assert "Record the cheque" in page
+    token = csrf_from(page)
+    assert _cheque(manager, subscription, csrf_from(manager.get("/").get_data(as_text=True))).status_code == 403
+
+    # a cheque for another amount is refused, saying what it must be; a bad number or a future date too
+    wrong = _cheque(finance, subscription, token, amount="1.00")
+    assert wrong.status_code == 422 and "must pay the first month&#39;s premium" in wrong.get_data(as_text=True)
+    assert _cheque(finance, subscription, token, amount="1e999999999").status_code == 422
+    assert _cheque(finance, subscription, token, cheque_number="n°12/34").status_code == 422
+    assert _cheque(finance, subscription, token, received_on="2999-01-01").status_code == 422
+    assert _subscription(someone).first_payment is None
+
+    response = _cheque(finance, subscription, token)
+    assert response.status_code == 302
+    again = _cheque(finance, subscription, token, cheque_number="001 2345")  # the form resent: the same cheque
+    assert again.status_code == 302
+    subscription = _subscription(someone)
+    payments = session.scalars(select(Payment)).all()
+    assert len(payments) == 1 and payments[0].kind.value == "cheque" and payments[0].provider_intent_id is None
+    assert (payments[0].cheque_number, payments[0].amount_minor) == ("0012345", subscription.monthly_total_minor)
+    assert subscription.first_payment == payments[0] and subscription.state is SubscriptionState.active
+    assert subscription.method_accepted_at and subscription.paid_at and subscription.certificate_pdf
+    assert len(stripe_server.payment_intents()) == 0
+    assert len(_commissions(session)) == 2
+    assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.template == "certificate")) == 1
+    assert {FunnelStage.payment_method_accepted, FunnelStage.certificate_issued} <= set(_stages(session, someone))
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "payment.cheque_recorded")) == 1
+    # a second, different cheque finds nothing to pay
+    other = _cheque(finance, subscription, token, cheque_number="999")
+    assert other.status_code == 302 and len(session.scalars(select(Payment)).all()) == 1
+    shown = finance.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True)
+    assert "Cheque 0012345" in shown and "Record the cheque" not in shown
