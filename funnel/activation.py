@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from agreements import rendering
@@ -274,6 +274,53 @@ def half_done(session: Session) -> list[Subscription]:
         (Subscription.state == SubscriptionState.active) & (
             Subscription.certificate_sha256.is_(None) | Subscription.paid_at.is_(None))))
         .order_by(Subscription.id)))
+
+
+# --- money collected without cover -----------------------------------------------------------------------------
+
+#: a payment that may hold (or come to hold) money at the provider
+_MONEY_STATES = (PaymentState.requires_action, PaymentState.processing, PaymentState.succeeded,
+                 PaymentState.refunded)
+
+
+def _payments_for():
+    """Payments (through the provider) billed to a subscription: their purpose names it."""
+    return ((Payment.volunteer_id == Subscription.volunteer_id)
+            & Payment.purpose.like(literal("subscription:") + Subscription.public_id + literal(":%"))
+            & Payment.provider_intent_id.is_not(None))
+
+
+def closed_with_money(session: Session) -> list[Subscription]:
+    """Closed subscriptions (the mission ended before the cover was active) with a provider payment that was or
+    may yet be collected and is not refunded in full: the reconciliation refunds them."""
+    return list(session.scalars(select(Subscription).where(
+        Subscription.state == SubscriptionState.closed,
+        exists().where(_payments_for(), Payment.state.in_(_MONEY_STATES),
+                       Payment.refunded_minor < Payment.amount_minor)).order_by(Subscription.id)))
+
+
+def refund_closed(session: Session, gateway: payments.PaymentGateway, subscription: Subscription) -> list[Payment]:
+    """Refund what was collected for a subscription closed meanwhile (no cover, so no money kept): each payment
+    the provider confirmed, in full, once (the provider gets an idempotency key per payment). A payment still
+    under way is asked about first; one the provider has not collected yet is left for a later run. Returns the
+    payments refunded now."""
+    if subscription.state is not SubscriptionState.closed:
+        return []
+    refunded = []
+    for payment in session.scalars(select(Payment).where(
+            Payment.volunteer_id == subscription.volunteer_id, Payment.provider_intent_id.is_not(None),
+            Payment.purpose.like(f"subscription:{subscription.public_id}:%")).order_by(Payment.id)):
+        if payment.state in (PaymentState.requires_action, PaymentState.processing):
+            payments.refresh_payment(session, gateway, payment)
+        if not payment.is_paid or payment.refunded_minor >= payment.amount_minor:
+            continue
+        amount = payment.amount_minor - payment.refunded_minor
+        payments.refund_payment(session, gateway, payment, idempotency_key=f"refund-{payment.public_id}-closed")
+        audit.record(session, "subscription.payment_refunded", subject=subscription, payment=payment.public_id,
+                     amount_minor=amount, reason="closed before the cover was active")
+        refunded.append(payment)
+    session.flush()
+    return refunded
 
 
 # --- the contracts and the commission ---------------------------------------------------------------------------

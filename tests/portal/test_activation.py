@@ -316,3 +316,43 @@ def test_a_cheque_recorded_by_finance_activates_the_cover_as_a_card_would(
     assert other.status_code == 302 and len(session.scalars(select(Payment)).all()) == 1
     shown = finance.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True)
     assert "Cheque 0012345" in shown and "Record the cheque" not in shown
+
+
+def test_money_collected_for_a_subscription_closed_meanwhile_is_refunded_by_the_reconciliation(
+        stripe_app, stripe_server, session, volunteer):
+    from datetime import UTC, datetime
+
+    from core.audit import AuditEvent
+    from funnel.roster import apply_events
+
+    _rates(session)
+    someone = volunteer(language="en", dependants=False)
+    client = stripe_app.test_client()
+    _signed(client, session, someone)
+    # 3-D Secure passed at the bank, the browser closed; then the roster says the mission ended: closed, no cover
+    payment = _challenge(client, stripe_server, someone, success=True)
+    apply_events(session, [{"event": "radiation", "event_id": f"{someone.file_ref}-9",
+                            "occurred_at": "2026-11-20T08:00:00Z", "file_ref": someone.file_ref,
+                            "end_date": "2026-12-31"}], now=datetime(2026, 12, 1, tzinfo=UTC))
+    session.commit()
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.closed
+
+    result = stripe_app.test_cli_runner().invoke(args=["journey", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert f"{subscription.reference}: closed, refunded" in result.output
+    session.expire_all()
+    payment = session.get(Payment, payment.id)
+    assert payment.state is PaymentState.refunded and payment.refunded_minor == payment.amount_minor
+    refunds = stripe_server.api("GET", "/v1/refunds")["data"]
+    assert [(r["amount"], r["payment_intent"]) for r in refunds] == [(payment.amount_minor,
+                                                                      payment.provider_intent_id)]
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.closed and subscription.certificate_pdf is None
+    assert _commissions(session) == []
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "subscription.payment_refunded")) == 1
+    # again: nothing refunded twice
+    again = stripe_app.test_cli_runner().invoke(args=["journey", "reconcile"])
+    assert again.exit_code == 0 and "refunded 0 payment(s)" in again.output
+    assert len(stripe_server.api("GET", "/v1/refunds")["data"]) == 1
