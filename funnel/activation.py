@@ -110,9 +110,10 @@ def purpose(subscription: Subscription, month: str) -> str:
 
 def card_idempotency_key(session: Session, subscription: Subscription) -> str:
     """The key of the next card payment of the first month: per subscription and month, and per attempt after a
-    declined or abandoned one (so a retry can charge, while a double click finds the payment it made)."""
+    declined, abandoned or refunded one (so a retry can charge, while a double click finds the payment it made)."""
     failed = session.scalar(select(func.count(Payment.id)).where(
-        Payment.purpose == purpose(subscription, first_month(subscription)), Payment.state == PaymentState.failed))
+        Payment.purpose == purpose(subscription, first_month(subscription)),
+        Payment.state.in_((PaymentState.failed, PaymentState.refunded))))
     return f"sub-{subscription.public_id}-{first_month(subscription)}-card-{failed}"
 
 
@@ -212,13 +213,18 @@ def _require_payable_by_cheque(subscription: Subscription) -> None:
 
 # --- what the provider confirmed --------------------------------------------------------------------------------
 
+def _kept(payment: Payment | None) -> bool:
+    """The provider collected this payment and it was not refunded in full (money returned pays for nothing)."""
+    return payment is not None and payment.is_paid and payment.refunded_minor < payment.amount_minor
+
+
 def _accepted_method(subscription: Subscription) -> SavedPaymentMethod | None:
     """The payment method the provider confirmed: an active SEPA mandate, or the card it charged."""
     method = subscription.payment_method
     if method is not None and method.state is MethodState.active:
         return method
     payment = subscription.first_payment
-    if payment is not None and payment.is_paid and payment.method is not None:
+    if _kept(payment) and payment.method is not None:
         return payment.method
     return None
 
@@ -235,7 +241,7 @@ def settle(session: Session, gateway: payments.PaymentGateway | None, subscripti
                                                                          PaymentState.processing):
         payments.refresh_payment(session, gateway, payment)
     method = _accepted_method(subscription)
-    cheque = payment is not None and payment.kind is MethodKind.cheque and payment.is_paid
+    cheque = _kept(payment) and payment.kind is MethodKind.cheque
     issued = False
     if method is not None or cheque:
         if subscription.method_accepted_at is None:
@@ -253,7 +259,7 @@ def settle(session: Session, gateway: payments.PaymentGateway | None, subscripti
         if subscription.state is not SubscriptionState.active:
             subscription.state, subscription.activated_at = SubscriptionState.active, now
             audit.record(session, "subscription.active", subject=subscription)
-    if payment is not None and payment.is_paid:
+    if _kept(payment):
         if subscription.paid_at is None:
             subscription.paid_at = now
             for cover in subscription.choices:

@@ -356,3 +356,16 @@ def test_money_collected_for_a_subscription_closed_meanwhile_is_refunded_by_the_
     again = stripe_app.test_cli_runner().invoke(args=["journey", "reconcile"])
     assert again.exit_code == 0 and "refunded 0 payment(s)" in again.output
     assert len(stripe_server.api("GET", "/v1/refunds")["data"]) == 1
+    # the mission continues after all: the subscription reopens awaiting payment; the refunded payment pays for
+    # nothing, so the volunteer pays again (a new charge, not the refunded one found again)
+    apply_events(session, [{"event": "prolongation", "event_id": f"{someone.file_ref}-10",
+                            "occurred_at": "2026-11-25T08:00:00Z", "file_ref": someone.file_ref,
+                            "mission_end": "2028-01-31"}], now=datetime(2026, 12, 1, tzinfo=UTC))
+    session.commit()
+    assert _subscription(someone).state is SubscriptionState.payment_pending
+    assert "repaired 0" in stripe_app.test_cli_runner().invoke(args=["journey", "reconcile"]).output
+    assert _subscription(someone).state is SubscriptionState.payment_pending
+    assert _pay_card(client, card(stripe_server, VISA)).status_code == 302
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.active and subscription.first_payment.id != payment.id
+    assert len(stripe_server.payment_intents()) == 2
