@@ -20,6 +20,9 @@ class ProductLine(enum.Enum):
 
 #: the lines partners' agreements and the broker's cases cover (the volunteers' top-ups are direct online sales)
 PARTNER_LINES = (ProductLine.individual, ProductLine.family, ProductLine.sme, ProductLine.corporate)
+#: why a case (form or API) refuses a volunteer top-up line
+NOT_A_PARTNER_LINE = N_("The volunteers' top-up covers are sold online and placed by the system, not through a "
+                        "case: choose individual, family, SME or corporate.")
 
 PRODUCT_LINE_LABELS = {
     ProductLine.individual: N_("Individual"),

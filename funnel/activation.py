@@ -15,12 +15,13 @@ Every operation takes the session and values, flushes, never commits, and record
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from agreements import rendering
@@ -41,7 +42,7 @@ from .catalogue import FORMULA_LABELS, Cover, PersonCategory
 from .errors import FunnelError
 from .journey import _guarantee_label, _labels
 from .models import FunnelStage, Subscription, SubscriptionState
-from .payment_models import MethodState, Payment, PaymentState, SavedPaymentMethod
+from .payment_models import MethodKind, MethodState, Payment, PaymentState, SavedPaymentMethod
 from .tracking import record_funnel_event
 
 Translate = Callable[[str], str]
@@ -57,6 +58,31 @@ class NotPayable(FunnelError):
     code = "not_payable"
     status = 409
     message = N_("There is nothing to pay now: your adhesion must be signed first.")
+
+
+class ChequeRefused(FunnelError):
+    code = "cheque_refused"
+
+
+class ChequeNotExpected(ChequeRefused):
+    status = 409
+    message = N_("No cheque is expected: the adhesion must be signed and its first month not yet paid.")
+
+
+class ChequeAmountWrong(ChequeRefused):
+    field = "amount"
+    message = N_("The cheque must pay the first month's premium, %(expected)s: a different amount cannot be "
+                 "accepted (return it and ask for a new one).")
+
+
+class ChequeNumberInvalid(ChequeRefused):
+    field = "cheque_number"
+    message = N_("Give the cheque's number as printed on it: letters and digits, up to 32.")
+
+
+class ChequeDateInvalid(ChequeRefused):
+    field = "received_on"
+    message = N_("The cheque cannot have been received in the future or before the adhesion was subscribed.")
 
 
 @dataclass(frozen=True)
@@ -84,9 +110,10 @@ def purpose(subscription: Subscription, month: str) -> str:
 
 def card_idempotency_key(session: Session, subscription: Subscription) -> str:
     """The key of the next card payment of the first month: per subscription and month, and per attempt after a
-    declined or abandoned one (so a retry can charge, while a double click finds the payment it made)."""
+    declined, abandoned or refunded one (so a retry can charge, while a double click finds the payment it made)."""
     failed = session.scalar(select(func.count(Payment.id)).where(
-        Payment.purpose == purpose(subscription, first_month(subscription)), Payment.state == PaymentState.failed))
+        Payment.purpose == purpose(subscription, first_month(subscription)),
+        Payment.state.in_((PaymentState.failed, PaymentState.refunded))))
     return f"sub-{subscription.public_id}-{first_month(subscription)}-card-{failed}"
 
 
@@ -143,7 +170,53 @@ def accept_sepa_mandate(session: Session, gateway: payments.PaymentGateway, subs
     return method
 
 
+# --- what staff record ------------------------------------------------------------------------------------------
+
+def record_cheque(session: Session, actor, subscription: Subscription, *, amount_minor: int, cheque_number: str,
+                  received_on: date, today: date) -> Payment:
+    """A cheque received for the first month (a volunteer whose IBAN is outside the SEPA zone): the payment, of
+    kind `cheque` and with no provider, is the accepted payment method and the first payment, so `settle` issues
+    the certificate and posts the commission as for a card. The same cheque number again returns the payment it
+    recorded (a resent form); the amount must be the first month's premium."""
+    number = re.sub(r"[\s-]+", "", cheque_number or "").upper()
+    if not re.fullmatch(r"[A-Z0-9]{1,32}", number):
+        raise ChequeNumberInvalid()
+    key = f"cheque-{subscription.public_id}-{number}"
+    existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if existing is not None:
+        return existing
+    _require_payable_by_cheque(subscription)
+    if amount_minor != subscription.monthly_total_minor:
+        raise ChequeAmountWrong(expected=_money(subscription.monthly_total_minor, subscription.currency))
+    if received_on > today or received_on < subscription.subscribed_on:
+        raise ChequeDateInvalid()
+    now = utcnow()
+    payment = Payment(volunteer_id=subscription.volunteer_id, purpose=purpose(subscription, first_month(subscription)),
+                      amount_minor=amount_minor, currency=subscription.currency.lower(), kind=MethodKind.cheque,
+                      state=PaymentState.succeeded, idempotency_key=key, provider_intent_id=None,
+                      succeeded_at=now, cheque_number=number, received_on=received_on, recorded_by_id=actor.id)
+    session.add(payment)
+    session.flush()
+    _pending(session, subscription)
+    subscription.first_payment = payment
+    session.flush()
+    audit.record(session, "payment.cheque_recorded", actor=actor, subject=payment,
+                 subscription=subscription.public_id, amount_minor=amount_minor, cheque_number=number,
+                 received_on=received_on.isoformat())
+    return payment
+
+
+def _require_payable_by_cheque(subscription: Subscription) -> None:
+    if subscription.state not in PAYABLE_STATES or _first_month_paid(subscription):
+        raise ChequeNotExpected()
+
+
 # --- what the provider confirmed --------------------------------------------------------------------------------
+
+def _kept(payment: Payment | None) -> bool:
+    """The provider collected this payment and it was not refunded in full (money returned pays for nothing)."""
+    return payment is not None and payment.is_paid and payment.refunded_minor < payment.amount_minor
+
 
 def _accepted_method(subscription: Subscription) -> SavedPaymentMethod | None:
     """The payment method the provider confirmed: an active SEPA mandate, or the card it charged."""
@@ -151,7 +224,7 @@ def _accepted_method(subscription: Subscription) -> SavedPaymentMethod | None:
     if method is not None and method.state is MethodState.active:
         return method
     payment = subscription.first_payment
-    if payment is not None and payment.is_paid and payment.method is not None:
+    if _kept(payment) and payment.method is not None:
         return payment.method
     return None
 
@@ -168,14 +241,17 @@ def settle(session: Session, gateway: payments.PaymentGateway | None, subscripti
                                                                          PaymentState.processing):
         payments.refresh_payment(session, gateway, payment)
     method = _accepted_method(subscription)
+    cheque = _kept(payment) and payment.kind is MethodKind.cheque
     issued = False
-    if method is not None:
+    if method is not None or cheque:
         if subscription.method_accepted_at is None:
             subscription.payment_method, subscription.method_accepted_at = method, now
             record_funnel_event(session, subscription.volunteer, FunnelStage.payment_method_accepted,
                                 zone=subscription.zone, subject=subscription.public_id, at=now)
             audit.record(session, "subscription.payment_method_accepted", subject=subscription,
-                         kind=method.kind.value, mandate_reference=method.mandate_reference)
+                         kind=(method.kind if method is not None else MethodKind.cheque).value,
+                         mandate_reference=method.mandate_reference if method is not None else None,
+                         cheque_number=payment.cheque_number if cheque else None)
         if subscription.certificate_sha256 is None:
             issue_certificate(session, subscription, issuer, now=now)
             issued = True
@@ -183,7 +259,7 @@ def settle(session: Session, gateway: payments.PaymentGateway | None, subscripti
         if subscription.state is not SubscriptionState.active:
             subscription.state, subscription.activated_at = SubscriptionState.active, now
             audit.record(session, "subscription.active", subject=subscription)
-    if payment is not None and payment.is_paid:
+    if _kept(payment):
         if subscription.paid_at is None:
             subscription.paid_at = now
             for cover in subscription.choices:
@@ -204,6 +280,53 @@ def half_done(session: Session) -> list[Subscription]:
         (Subscription.state == SubscriptionState.active) & (
             Subscription.certificate_sha256.is_(None) | Subscription.paid_at.is_(None))))
         .order_by(Subscription.id)))
+
+
+# --- money collected without cover -----------------------------------------------------------------------------
+
+#: a payment that may hold (or come to hold) money at the provider
+_MONEY_STATES = (PaymentState.requires_action, PaymentState.processing, PaymentState.succeeded,
+                 PaymentState.refunded)
+
+
+def _payments_for():
+    """Payments (through the provider) billed to a subscription: their purpose names it."""
+    return ((Payment.volunteer_id == Subscription.volunteer_id)
+            & Payment.purpose.like(literal("subscription:") + Subscription.public_id + literal(":%"))
+            & Payment.provider_intent_id.is_not(None))
+
+
+def closed_with_money(session: Session) -> list[Subscription]:
+    """Closed subscriptions (the mission ended before the cover was active) with a provider payment that was or
+    may yet be collected and is not refunded in full: the reconciliation refunds them."""
+    return list(session.scalars(select(Subscription).where(
+        Subscription.state == SubscriptionState.closed,
+        exists().where(_payments_for(), Payment.state.in_(_MONEY_STATES),
+                       Payment.refunded_minor < Payment.amount_minor)).order_by(Subscription.id)))
+
+
+def refund_closed(session: Session, gateway: payments.PaymentGateway, subscription: Subscription) -> list[Payment]:
+    """Refund what was collected for a subscription closed meanwhile (no cover, so no money kept): each payment
+    the provider confirmed, in full, once (the provider gets an idempotency key per payment). A payment still
+    under way is asked about first; one the provider has not collected yet is left for a later run. Returns the
+    payments refunded now."""
+    if subscription.state is not SubscriptionState.closed:
+        return []
+    refunded = []
+    for payment in session.scalars(select(Payment).where(
+            Payment.volunteer_id == subscription.volunteer_id, Payment.provider_intent_id.is_not(None),
+            Payment.purpose.like(f"subscription:{subscription.public_id}:%")).order_by(Payment.id)):
+        if payment.state in (PaymentState.requires_action, PaymentState.processing):
+            payments.refresh_payment(session, gateway, payment)
+        if not payment.is_paid or payment.refunded_minor >= payment.amount_minor:
+            continue
+        amount = payment.amount_minor - payment.refunded_minor
+        payments.refund_payment(session, gateway, payment, idempotency_key=f"refund-{payment.public_id}-closed")
+        audit.record(session, "subscription.payment_refunded", subject=subscription, payment=payment.public_id,
+                     amount_minor=amount, reason="closed before the cover was active")
+        refunded.append(payment)
+    session.flush()
+    return refunded
 
 
 # --- the contracts and the commission ---------------------------------------------------------------------------

@@ -7,9 +7,9 @@ month...): the journey links its own records to these by foreign key."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, created_at, enum_column, intpk, public_id
@@ -20,13 +20,16 @@ from core.i18n import N_
 class MethodKind(enum.Enum):
     card = "card"
     sepa_debit = "sepa_debit"
+    #: a cheque received and recorded by staff (no payment provider: the volunteer's IBAN is outside SEPA)
+    cheque = "cheque"
 
     @property
     def label(self) -> str:
         return METHOD_KIND_LABELS[self]
 
 
-METHOD_KIND_LABELS = {MethodKind.card: N_("Card"), MethodKind.sepa_debit: N_("SEPA direct debit")}
+METHOD_KIND_LABELS = {MethodKind.card: N_("Card"), MethodKind.sepa_debit: N_("SEPA direct debit"),
+                      MethodKind.cheque: N_("Cheque")}
 
 
 class MethodState(enum.Enum):
@@ -135,6 +138,10 @@ class Payment(Base):
     failure_code: Mapped[str | None] = mapped_column(String(64))
     refunded_minor: Mapped[int] = mapped_column(Integer, default=0)
     succeeded_at: Mapped[datetime | None]
+    #: a cheque (kind `cheque`, no provider): its number, the day it was received, who recorded it
+    cheque_number: Mapped[str | None] = mapped_column(String(32))
+    received_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     volunteer: Mapped[Volunteer] = relationship()  # noqa: F821  (funnel.models imports this module)
     method: Mapped[SavedPaymentMethod | None] = relationship()

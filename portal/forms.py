@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import get_locale, lazy_gettext as _l
-from wtforms import SelectField, SelectMultipleField, widgets
+from wtforms import SelectField, SelectMultipleField, ValidationError, widgets
 
 from core.accounts import LANGUAGES
 
@@ -16,8 +16,8 @@ def country_choices() -> list[tuple[str, str]]:
     return sorted(((c, territories[c]) for c in codes), key=lambda pair: pair[1])
 
 
-def enum_choices(enum_cls) -> list[tuple[str, str]]:
-    return [(member.value, tr(member.label)) for member in enum_cls]
+def enum_choices(enum_cls, members=None) -> list[tuple[str, str]]:
+    return [(member.value, tr(member.label)) for member in (enum_cls if members is None else members)]
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -38,11 +38,14 @@ class CheckboxesField(SelectMultipleField):
 
 
 class EnumSelectField(SelectField):
-    """A select bound to an Enum: `data` is the enum member (or None when blank)."""
+    """A select bound to an Enum: `data` is the enum member (or None when blank). `members` narrows what is
+    offered; a member of the enum left out is refused with `refused` (a clearer word than "not a valid choice")."""
 
-    def __init__(self, label=None, enum=None, blank: str | None = None, **kwargs):
+    def __init__(self, label=None, enum=None, blank: str | None = None, members=None, refused=None, **kwargs):
         self.enum = enum
         self.blank = blank
+        self.members = tuple(members) if members is not None else None
+        self.refused = refused
         super().__init__(label, coerce=self._coerce, **kwargs)
 
     def _coerce(self, value):
@@ -51,13 +54,15 @@ class EnumSelectField(SelectField):
         return self.enum(value)
 
     def iter_choices(self):
-        self.choices = ([("", self.blank)] if self.blank is not None else []) + enum_choices(self.enum)
+        self.choices = ([("", self.blank)] if self.blank is not None else []) + enum_choices(self.enum, self.members)
         return super().iter_choices()
 
     def pre_validate(self, form):
-        self.choices = ([("", self.blank)] if self.blank is not None else []) + enum_choices(self.enum)
+        self.choices = ([("", self.blank)] if self.blank is not None else []) + enum_choices(self.enum, self.members)
         if self.data is None and self.blank is not None:
             return
+        if self.members is not None and self.data is not None and self.data not in self.members:
+            raise ValidationError(self.refused or _l("Not a valid choice."))
         super().pre_validate(form)
 
     def process_formdata(self, valuelist):

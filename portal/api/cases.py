@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from core.accounts import LANGUAGES, CommunicationModel, PartnerStatus
 from core.contracts import Contract
-from core.products import ProductLine
+from core.products import NOT_A_PARTNER_LINE, PARTNER_LINES, ProductLine
 from pipeline.cases import crypto, services
 from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone
 from pipeline.cases.stages import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
@@ -56,7 +56,9 @@ class CaseInSchema(Schema):
     country_of_residence = fields.String(required=True)
     travel_countries = fields.List(fields.String(), load_default=list)
     start_date = fields.Date(required=True)
-    product_line = _enum(ProductLine)
+    product_line = fields.String(required=True, validate=validate.OneOf(
+        [m.value for m in PARTNER_LINES], error=NOT_A_PARTNER_LINE + " ({choices})"),
+        metadata={"description": "a partner line: the volunteers' top-ups are direct online sales"})
     budget_band = _enum(BudgetBand)
     current_cover = fields.String(load_default=None, validate=validate.Length(max=255))
     renewal_date = fields.Date(load_default=None)
@@ -126,7 +128,7 @@ class MilestoneListSchema(Schema):
 
 class CaseQuerySchema(PageQuerySchema):
     status = fields.String(load_default=None, validate=validate.OneOf(["open"] + [s.value for s in CaseStatus]))
-    product_line = fields.String(load_default=None, validate=validate.OneOf([p.value for p in ProductLine]))
+    product_line = fields.String(load_default=None, validate=validate.OneOf([p.value for p in PARTNER_LINES]))
 
 
 CaseListSchema = page_schema(CaseSchema, "CaseListSchema")

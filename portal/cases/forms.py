@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from core.accounts import CommunicationModel
-from core.products import ProductLine
+from core.products import NOT_A_PARTNER_LINE, PARTNER_LINES, ProductLine
 from pipeline.cases.models import BudgetBand
 
 from ..forms import EnumSelectField, country_choices, language_choices
@@ -52,6 +52,9 @@ def to_minor_units(text: str, currency: str) -> int:
     return int(scaled)
 
 
+CASE_LINE_REFUSED = _l(NOT_A_PARTNER_LINE)
+
+
 class _HouseholdFields(FlaskForm):
     client_first_name = StringField(_l("Client's first name"), validators=[DataRequired(), Length(max=100)])
     client_last_name = StringField(_l("Client's last name"), validators=[DataRequired(), Length(max=100)])
@@ -65,7 +68,7 @@ class _HouseholdFields(FlaskForm):
     travel_countries = SelectMultipleField(_l("Countries of regular travel"), validators=[Optional()])
     start_date = DateField(_l("Cover wanted from"), validators=[DataRequired()])
     product_line = EnumSelectField(_l("Product line"), enum=ProductLine, blank=_l("— choose —"),
-                                   validators=[DataRequired()])
+                                   members=PARTNER_LINES, refused=CASE_LINE_REFUSED, validators=[DataRequired()])
     budget_band = EnumSelectField(_l("Budget"), enum=BudgetBand, blank=_l("— choose —"), validators=[DataRequired()])
     current_cover = StringField(_l("Current cover (insurer and plan), if any"), validators=[Optional(), Length(max=255)])
     renewal_date = DateField(_l("Renewal date of the current cover"), validators=[Optional()])
@@ -129,7 +132,7 @@ class MoveForm(FlaskForm):
     insurer = SelectField(_l("Insurer"), validators=[Optional()])
     policy_number = StringField(_l("Policy number"), validators=[Optional(), Length(max=64)])
     product_line = EnumSelectField(_l("Product line"), enum=ProductLine, blank=_l("— choose —"),
-                                   validators=[Optional()])
+                                   members=PARTNER_LINES, refused=CASE_LINE_REFUSED, validators=[Optional()])
     premium = StringField(_l("Yearly premium"), validators=[Optional(), Length(max=20)])
     currency = StringField(_l("Currency"), default="EUR", validators=[Optional(), Length(min=3, max=3)])
     start_date = DateField(_l("Contract start date"), validators=[Optional()])

@@ -33,7 +33,8 @@ def issue_link(file_ref: str, days: int) -> None:
 @cli.command("reconcile")
 def reconcile() -> None:
     """Find and repair half-done adhesions: paid (or being paid) at Stripe but not active, active without a
-    certificate or its e-mail, a paid month without its commission. Safe to run again: it changes nothing twice."""
+    certificate or its e-mail, a paid month without its commission; refund what was collected for a subscription
+    closed meanwhile. Safe to run again: it changes nothing twice."""
     from funnel.activation import half_done
     from funnel.models import Subscription
 
@@ -57,3 +58,23 @@ def reconcile() -> None:
                 repaired += 1
                 click.echo(f"{subscription.reference}: {before[0].value} -> {subscription.state.value}")
     click.echo(f"checked {len(dict.fromkeys(ids))}, repaired {repaired}")
+    _refund_closed(gateway())
+
+
+def _refund_closed(gateway) -> None:
+    """Money collected for a subscription closed meanwhile (the mission ended before the cover was active) is
+    refunded, each payment once."""
+    from funnel.activation import closed_with_money, refund_closed
+    from funnel.models import Subscription
+
+    with command_unit_of_work():
+        ids = [s.id for s in closed_with_money(db.session)]
+    count = 0
+    for subscription_id in ids:
+        with command_unit_of_work():
+            subscription = db.session.get(Subscription, subscription_id)
+            for payment in refund_closed(db.session, gateway, subscription):
+                count += 1
+                click.echo(f"{subscription.reference}: closed, refunded {payment.amount_minor / 100:.2f} "
+                           f"{payment.currency.upper()}")
+    click.echo(f"refunded {count} payment(s) of closed subscriptions")

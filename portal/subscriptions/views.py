@@ -11,21 +11,27 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.accounts import LANGUAGES, Role
-from funnel import journey, staff
+from core.db import utcnow
+from funnel import activation, journey, staff
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from funnel.models import Subscription, SubscriptionState, Volunteer
 
 from ..edge import done, unit_of_work
 from ..extensions import db
+from ..i18n import tr
 from ..mail import link_context, queue_mail
 from ..pagination import paginate
 from ..security.access import Access, allow, permit
 from ..security.scoping import get_or_404
+from ..volunteer.activation import settle_and_notify
+from .forms import ChequeForm
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
 
 #: who works the volunteers' subscriptions (and sends them their link)
 SUBSCRIPTION_STAFF = (Role.admin, Role.account_manager)
+#: who record a cheque received for a first month
+CHEQUE_STAFF = (Role.admin, Role.finance)
 #: who reads them: those, finance (payments) and compliance (signature evidence)
 READ_SUBSCRIPTIONS = Access(roles=frozenset({*SUBSCRIPTION_STAFF, Role.finance, Role.compliance}))
 
@@ -55,17 +61,48 @@ def _links_allowed() -> bool:
     return current_user.role in SUBSCRIPTION_STAFF
 
 
+def _cheque_expected(subscription: Subscription) -> bool:
+    payment = subscription.first_payment
+    return (current_user.role in CHEQUE_STAFF and subscription.state in activation.PAYABLE_STATES
+            and not (payment is not None and payment.state in (activation.PaymentState.succeeded,
+                                                               activation.PaymentState.processing)))
+
+
 @bp.route("/<public_id>")
 @permit(READ_SUBSCRIPTIONS)
-def view(public_id: str):
+def view(public_id: str, cheque_form: ChequeForm | None = None):
     subscription = get_or_404(Subscription, public_id)
     volunteer = subscription.volunteer
+    if cheque_form is None and _cheque_expected(subscription):
+        cheque_form = ChequeForm(formdata=None, received_on=utcnow().date())
     return render_template(
         "subscriptions/view.html", s=subscription, v=volunteer, signature=subscription.signature,
         payments=staff.payments_of(db.session, subscription), events=staff.funnel_timeline(db.session, volunteer),
         history=staff.history(db.session, subscription), labels=FORMULA_LABELS, Cover=Cover, Guarantee=Guarantee,
         PersonCategory=PersonCategory, withdrawal_ends_on=journey.withdrawal_ends_on(subscription),
-        terms_delivered_at=journey.terms_delivered_at(subscription), may_send=_links_allowed())
+        terms_delivered_at=journey.terms_delivered_at(subscription), may_send=_links_allowed(),
+        cheque_form=cheque_form if _cheque_expected(subscription) else None)
+
+
+@bp.route("/<public_id>/cheque", methods=["POST"])
+@allow(*CHEQUE_STAFF)
+def record_cheque(public_id: str):
+    """A cheque received for the first month: the first payment, so the certificate is issued at once."""
+    subscription = get_or_404(Subscription, public_id)
+    form = ChequeForm()
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            payment = activation.record_cheque(
+                db.session, current_user, subscription, amount_minor=form.amount_minor,
+                cheque_number=form.cheque_number.data, received_on=form.received_on.data, today=utcnow().date())
+            settle_and_notify(subscription)
+        if work.ok:
+            return done(_("Cheque %(number)s recorded as the first month's payment.", number=payment.cheque_number),
+                        url_for("subscriptions.view", public_id=subscription.public_id))
+        if isinstance(work.error, activation.ChequeNotExpected):
+            return done(tr(work.error.message), url_for("subscriptions.view", public_id=subscription.public_id),
+                        "error")
+    return view(public_id, cheque_form=form), 422
 
 
 @bp.route("/<public_id>/adhesion.pdf")

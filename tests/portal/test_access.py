@@ -205,11 +205,13 @@ def test_every_route_answers_every_role_as_declared_and_the_api_agrees_with_the_
     # the programme operator's service account: the roster endpoints, and nothing else anywhere
     roster = {endpoint for endpoint, let_in in api.items() if let_in and endpoint in ROSTER_ENDPOINTS}
     assert roster == (ROSTER_ENDPOINTS if role is Role.programme_operator else set()), walker
-    # the volunteers' subscriptions: the broker's staff read them; administrators and account managers send links
+    # the volunteers' subscriptions: the broker's staff read them; administrators and account managers send links;
+    # administrators and finance record cheques
     subscriptions = {endpoint for endpoint, let_in in web.items() if let_in and endpoint.startswith("subscriptions.")}
     readers = {Role.admin, Role.account_manager, Role.finance, Role.compliance}
     assert subscriptions == ((SUBSCRIPTION_PAGES | ({"subscriptions.send_link"} if role in
-                                                    (Role.admin, Role.account_manager) else set()))
+                                                    (Role.admin, Role.account_manager) else set())
+                              | ({"subscriptions.record_cheque"} if role in (Role.admin, Role.finance) else set()))
                              if role in readers else set()), walker
     if role is Role.programme_operator:
         assert {endpoint for endpoint, let_in in api.items() if let_in} == ROSTER_ENDPOINTS

@@ -259,3 +259,113 @@ def test_stripe_s_signed_webhook_activates_a_subscription_whose_browser_never_ca
     # the browser comes back late: it finds the cover active, and nothing more happens
     assert client.get("/my-cover/pay/return").location.endswith("/my-cover/")
     assert _stages(session, someone).count(FunnelStage.paid) == 2  # one per cover, once
+
+
+def _cheque(client, subscription, token, **changes):
+    data = {"csrf_token": token, "amount": f"{subscription.monthly_total_minor / 100:.2f}",
+            "cheque_number": "0012345", "received_on": date.today().isoformat()}
+    data.update(changes)
+    return client.post(f"/subscriptions/{subscription.public_id}/cheque", data=data)
+
+
+def test_a_cheque_recorded_by_finance_activates_the_cover_as_a_card_would(
+        stripe_app, stripe_server, session, volunteer, make_user, login):
+    from core.accounts import Role
+    from core.audit import AuditEvent
+
+    _rates(session)
+    someone = volunteer(language="en", dependants=False)
+    _signed(stripe_app.test_client(), session, someone)
+    subscription = _subscription(someone)
+    # an account manager reads the page but is not offered the cheque, nor may post one
+    manager = login(make_user(Role.account_manager))
+    assert "Record the cheque" not in manager.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True)
+    finance = login(make_user(Role.finance))
+    page = finance.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True)
+    assert "Record the cheque" in page
+    token = csrf_from(page)
+    assert _cheque(manager, subscription, csrf_from(manager.get("/").get_data(as_text=True))).status_code == 403
+
+    # a cheque for another amount is refused, saying what it must be; a bad number or a future date too
+    wrong = _cheque(finance, subscription, token, amount="1.00")
+    assert wrong.status_code == 422 and "must pay the first month&#39;s premium" in wrong.get_data(as_text=True)
+    assert _cheque(finance, subscription, token, amount="1e999999999").status_code == 422
+    assert _cheque(finance, subscription, token, cheque_number="n°12/34").status_code == 422
+    assert _cheque(finance, subscription, token, received_on="2999-01-01").status_code == 422
+    assert _subscription(someone).first_payment is None
+
+    response = _cheque(finance, subscription, token)
+    assert response.status_code == 302
+    again = _cheque(finance, subscription, token, cheque_number="001 2345")  # the form resent: the same cheque
+    assert again.status_code == 302
+    subscription = _subscription(someone)
+    payments = session.scalars(select(Payment)).all()
+    assert len(payments) == 1 and payments[0].kind.value == "cheque" and payments[0].provider_intent_id is None
+    assert (payments[0].cheque_number, payments[0].amount_minor) == ("0012345", subscription.monthly_total_minor)
+    assert subscription.first_payment == payments[0] and subscription.state is SubscriptionState.active
+    assert subscription.method_accepted_at and subscription.paid_at and subscription.certificate_pdf
+    assert len(stripe_server.payment_intents()) == 0
+    assert len(_commissions(session)) == 2
+    assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.template == "certificate")) == 1
+    assert {FunnelStage.payment_method_accepted, FunnelStage.certificate_issued} <= set(_stages(session, someone))
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "payment.cheque_recorded")) == 1
+    # a second, different cheque finds nothing to pay
+    other = _cheque(finance, subscription, token, cheque_number="999")
+    assert other.status_code == 302 and len(session.scalars(select(Payment)).all()) == 1
+    shown = finance.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True)
+    assert "Cheque 0012345" in shown and "Record the cheque" not in shown
+
+
+def test_money_collected_for_a_subscription_closed_meanwhile_is_refunded_by_the_reconciliation(
+        stripe_app, stripe_server, session, volunteer):
+    from datetime import UTC, datetime
+
+    from core.audit import AuditEvent
+    from funnel.roster import apply_events
+
+    _rates(session)
+    someone = volunteer(language="en", dependants=False)
+    client = stripe_app.test_client()
+    _signed(client, session, someone)
+    # 3-D Secure passed at the bank, the browser closed; then the roster says the mission ended: closed, no cover
+    payment = _challenge(client, stripe_server, someone, success=True)
+    apply_events(session, [{"event": "radiation", "event_id": f"{someone.file_ref}-9",
+                            "occurred_at": "2026-11-20T08:00:00Z", "file_ref": someone.file_ref,
+                            "end_date": "2026-12-31"}], now=datetime(2026, 12, 1, tzinfo=UTC))
+    session.commit()
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.closed
+
+    result = stripe_app.test_cli_runner().invoke(args=["journey", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert f"{subscription.reference}: closed, refunded" in result.output
+    session.expire_all()
+    payment = session.get(Payment, payment.id)
+    assert payment.state is PaymentState.refunded and payment.refunded_minor == payment.amount_minor
+    refunds = stripe_server.api("GET", "/v1/refunds")["data"]
+    assert [(r["amount"], r["payment_intent"]) for r in refunds] == [(payment.amount_minor,
+                                                                      payment.provider_intent_id)]
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.closed and subscription.certificate_pdf is None
+    assert _commissions(session) == []
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "subscription.payment_refunded")) == 1
+    # again: nothing refunded twice
+    again = stripe_app.test_cli_runner().invoke(args=["journey", "reconcile"])
+    assert again.exit_code == 0 and "refunded 0 payment(s)" in again.output
+    assert len(stripe_server.api("GET", "/v1/refunds")["data"]) == 1
+    # the mission continues after all: the subscription reopens awaiting payment; the refunded payment pays for
+    # nothing, so the volunteer pays again (a new charge, not the refunded one found again)
+    apply_events(session, [{"event": "prolongation", "event_id": f"{someone.file_ref}-10",
+                            "occurred_at": "2026-11-25T08:00:00Z", "file_ref": someone.file_ref,
+                            "mission_end": "2028-01-31"}], now=datetime(2026, 12, 1, tzinfo=UTC))
+    session.commit()
+    assert _subscription(someone).state is SubscriptionState.payment_pending
+    assert "repaired 0" in stripe_app.test_cli_runner().invoke(args=["journey", "reconcile"]).output
+    assert _subscription(someone).state is SubscriptionState.payment_pending
+    assert _pay_card(client, card(stripe_server, VISA)).status_code == 302
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.active and subscription.first_payment.id != payment.id
+    assert len(stripe_server.payment_intents()) == 2

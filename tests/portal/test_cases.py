@@ -81,3 +81,14 @@ def test_idempotency_on_cases(client, session, make_broker, bearer):
     assert client.post("/api/v1/cases", json={**CASE, "adults": 1, "ages": [41, 7]},
                        headers=headers).status_code == 409
     assert _count(session) == 1
+
+
+def test_a_volunteer_top_up_line_is_refused_and_left_out_of_the_documented_enum(client, session, make_broker,
+                                                                                 bearer):
+    r = client.post("/api/v1/cases", json={**CASE, "product_line": "volunteer_health_topup"},
+                    headers=bearer(make_broker()))
+    assert r.status_code == 422
+    assert "not through a case" in " ".join(r.get_json()["error"]["fields"]["product_line"])
+    assert _count(session) == 0
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["CaseIn"]
+    assert schema["properties"]["product_line"]["enum"] == ["individual", "family", "sme", "corporate"]

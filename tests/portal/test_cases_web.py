@@ -375,3 +375,13 @@ def test_compliance_reads_every_copy_sent_or_withheld(session, make_broker, mana
     assert "Copied Dupont" not in html(login(make_user(Role.compliance)).get("/cases/cc-log?outcome=withheld"))
     assert login(user).get("/cases/cc-log").status_code == 403
     assert login(make_user(Role.finance)).get("/cases/cc-log").status_code == 403
+
+
+def test_the_case_forms_offer_only_partner_lines_and_refuse_a_volunteer_top_up(session, make_broker, login):
+    c = login(make_broker())
+    page, csrf = open_page(c, "/cases/new")
+    assert 'value="family"' in page and 'value="volunteer_health_topup"' not in page
+    r = c.post("/cases/new", data=case_form(csrf, product_line="volunteer_health_topup"))
+    assert r.status_code == 422
+    assert "sold online and placed by the system, not through a case" in html(r).replace("&#39;", "'")
+    assert count(session, Case) == 0

@@ -271,3 +271,18 @@ def test_the_run_page_and_the_api_list_shares_not_yet_due_with_their_due_date(se
     assert held_back == {"partner": books["paid"].public_id, "payee_name": "Courtage Alpha", "reason": "not_yet_due",
                          "balance_minor": 60_000, "policy_number": "POL-0", "term": 1, "payment_terms_days": 120,
                          "payment_terms_basis": "statement_month_end", "due_on": due_on.isoformat()}
+
+
+def test_the_insurer_rates_page_offers_the_volunteer_top_up_lines(session, books, make_user, login):
+    """Finance sets the insurer's commission rate on the volunteers' top-ups too (the cases do not offer them)."""
+    client = login(make_user(Role.finance))
+    page = client.get("/finance/insurer-rates")
+    text = page.get_data(as_text=True)
+    assert 'value="volunteer_health_topup"' in text and 'value="volunteer_prevoyance_topup"' in text
+    insurer = session.execute(select(Insurer)).scalar_one()
+    r = client.post("/finance/insurer-rates", data={"csrf_token": csrf_from(text), "insurer": insurer.public_id,
+                                                    "product_line": "volunteer_prevoyance_topup", "rate": "12",
+                                                    "effective_from": date.today().isoformat()})
+    assert r.status_code == 302
+    assert commissions.insurer_rate(session, insurer, ProductLine.volunteer_prevoyance_topup,
+                                    date.today()) == Decimal("0.12")
