@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from agreements import rendering
@@ -104,8 +104,28 @@ def first_month(subscription: Subscription) -> str:
     return subscription.start_on.strftime("%Y-%m")
 
 
+def _purpose_prefix(subscription: Subscription) -> str:
+    return f"subscription:{subscription.public_id}:"
+
+
 def purpose(subscription: Subscription, month: str) -> str:
-    return f"subscription:{subscription.public_id}:{month}"
+    """What a payment is for: the subscription and the month (YYYY-MM) it pays."""
+    return _purpose_prefix(subscription) + month
+
+
+def month_paid_for(subscription: Subscription, payment: Payment) -> str:
+    return payment.purpose.removeprefix(_purpose_prefix(subscription))
+
+
+def subscription_payments(subscription: Subscription) -> Select:
+    """The payments made (or tried) for this subscription, oldest first, as a statement to narrow."""
+    return select(Payment).where(Payment.volunteer_id == subscription.volunteer_id,
+                                 Payment.purpose.like(_purpose_prefix(subscription) + "%")).order_by(Payment.id)
+
+
+def payments_of(session: Session, subscription: Subscription) -> list[Payment]:
+    """The monthly premiums paid (or tried) for this subscription, oldest first."""
+    return list(session.scalars(subscription_payments(subscription)))
 
 
 def card_idempotency_key(session: Session, subscription: Subscription) -> str:
@@ -313,9 +333,8 @@ def refund_closed(session: Session, gateway: payments.PaymentGateway, subscripti
     if subscription.state is not SubscriptionState.closed:
         return []
     refunded = []
-    for payment in session.scalars(select(Payment).where(
-            Payment.volunteer_id == subscription.volunteer_id, Payment.provider_intent_id.is_not(None),
-            Payment.purpose.like(f"subscription:{subscription.public_id}:%")).order_by(Payment.id)):
+    for payment in session.scalars(subscription_payments(subscription)
+                                   .where(Payment.provider_intent_id.is_not(None))):
         if payment.state in (PaymentState.requires_action, PaymentState.processing):
             payments.refresh_payment(session, gateway, payment)
         if not payment.is_paid or payment.refunded_minor >= payment.amount_minor:

@@ -13,7 +13,6 @@ from core.audit import AuditEvent
 from . import journey
 from .catalogue import Cover
 from .models import AccessLink, FunnelEvent, FunnelStage, Subscription, SubscriptionState, Volunteer
-from .payment_models import Payment
 from .tracking import record_funnel_event
 
 MAX_SEARCH = 100
@@ -63,13 +62,6 @@ def history(session: Session, subscription: Subscription) -> list[AuditEvent]:
     """What happened to the subscription, as the audit trail recorded it (oldest first)."""
     return list(session.scalars(select(AuditEvent).where(AuditEvent.subject_id == subscription.public_id)
                                 .order_by(AuditEvent.seq)))
-
-
-def payments_of(session: Session, subscription: Subscription) -> list[Payment]:
-    """The payments made for this subscription (their purpose names it)."""
-    return list(session.scalars(select(Payment).where(
-        Payment.volunteer_id == subscription.volunteer_id,
-        Payment.purpose.like(f"subscription:{subscription.public_id}%")).order_by(Payment.id)))
 
 
 def subscriptions_of(session: Session, volunteer: Volunteer) -> list[Subscription]:

@@ -29,13 +29,13 @@ from core.contracts import Contract, ContractStatus
 from core.i18n import N_
 from ledger.collected_premiums import reverse_collected_premium
 
-from .activation import cover_monthly_minor, policy_number
+from .activation import cover_monthly_minor, month_paid_for, payments_of, policy_number
 from .catalogue import Cover
 from .dates import add_months, day_before
 from .errors import FunnelError
 from .journey import withdrawal_ends_on
 from .models import FunnelStage, Subscription, SubscriptionState
-from .payment_models import Payment, PaymentState
+from .payment_models import PaymentState
 from .payments import PaymentGateway, refund_payment
 from .tracking import record_funnel_event
 
@@ -88,20 +88,6 @@ class Withdrawal:
     done_now: bool
 
 
-def _payment_month(subscription: Subscription, payment: Payment) -> str:
-    return payment.purpose.removeprefix(f"subscription:{subscription.public_id}:")
-
-
-def _payments(session: Session, subscription: Subscription) -> list[Payment]:
-    return list(session.scalars(select(Payment).where(Payment.purpose.like(f"subscription:{subscription.public_id}:%"))
-                                .order_by(Payment.id)))
-
-
-def payments_of(session: Session, subscription: Subscription) -> list[Payment]:
-    """The monthly premiums paid (or tried) for this subscription, oldest first."""
-    return _payments(session, subscription)
-
-
 def withdrawn_subscription(session: Session, volunteer) -> Subscription | None:
     return session.scalars(select(Subscription).where(Subscription.volunteer_id == volunteer.id,
                                                       Subscription.state == SubscriptionState.withdrawn)
@@ -110,8 +96,9 @@ def withdrawn_subscription(session: Session, volunteer) -> Subscription | None:
 
 def refund_preview(session: Session, subscription: Subscription, *, today: date) -> int:
     """What a withdrawal today would refund (for the confirmation page)."""
-    return sum(refund_due(p.amount_minor - p.refunded_minor, month_period(subscription, _payment_month(subscription, p)),
-                          today) for p in _payments(session, subscription) if p.state is PaymentState.succeeded)
+    return sum(refund_due(p.amount_minor - p.refunded_minor,
+                          month_period(subscription, month_paid_for(subscription, p)),
+                          today) for p in payments_of(session, subscription) if p.state is PaymentState.succeeded)
 
 
 def _contract(session: Session, subscription: Subscription, cover: Cover) -> Contract | None:
@@ -136,14 +123,14 @@ def withdraw(session: Session, gateway: PaymentGateway, subscription: Subscripti
     if subscription.state is SubscriptionState.withdrawn:
         return Withdrawal(subscription, 0, False)
     check_open(subscription, today=today)
-    payments = _payments(session, subscription)
+    payments = payments_of(session, subscription)
     if any(p.state in (PaymentState.processing,) for p in payments):
         raise PaymentStillProcessing()
     refunded = 0
     for payment in payments:
         if payment.state is not PaymentState.succeeded:
             continue
-        month = _payment_month(subscription, payment)
+        month = month_paid_for(subscription, payment)
         period = month_period(subscription, month)
         amount = refund_due(payment.amount_minor - payment.refunded_minor, period, today)
         if amount:

@@ -77,7 +77,7 @@ def view(public_id: str, cheque_form: ChequeForm | None = None):
         cheque_form = ChequeForm(formdata=None, received_on=utcnow().date())
     return render_template(
         "subscriptions/view.html", s=subscription, v=volunteer, signature=subscription.signature,
-        payments=staff.payments_of(db.session, subscription), events=staff.funnel_timeline(db.session, volunteer),
+        payments=activation.payments_of(db.session, subscription), events=staff.funnel_timeline(db.session, volunteer),
         history=staff.history(db.session, subscription), labels=FORMULA_LABELS, Cover=Cover, Guarantee=Guarantee,
         PersonCategory=PersonCategory, withdrawal_ends_on=journey.withdrawal_ends_on(subscription),
         terms_delivered_at=journey.terms_delivered_at(subscription), may_send=_links_allowed(),

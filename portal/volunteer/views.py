@@ -94,7 +94,7 @@ def home():
                            withdrawal_ends_on=last_day, formula_labels=FORMULA_LABELS, cover_of=Cover,
                            person_of=PersonCategory,
                            may_withdraw=signed and (last_day is None or _today() <= last_day),
-                           payments=withdrawal.payments_of(db.session, subscription) if subscription else [])
+                           payments=activation.payments_of(db.session, subscription) if subscription else [])
 
 
 # --- the quote ----------------------------------------------------------------------------------------------------
