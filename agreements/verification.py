@@ -24,6 +24,8 @@ class Verdict:
     reference: str | None = None
     #: what the file is: an agreement, or a document another package registers (e.g. "adhesion")
     kind: str = "agreement"
+    #: authentic, but a newer version replaced it (e.g. a certificate reissued when the cover changed)
+    superseded: bool = False
 
     def as_dict(self) -> dict:
         return {"issued_here": self.issued_here, "intact": self.intact, "status": self.status,
@@ -66,5 +68,5 @@ def verify(session: Session, pdf: bytes, trusted_cert_pem: bytes, finders: Seque
             # found by its digest: intact only if the seal checks out too
             return verdict if not verdict.intact else Verdict(
                 True, check.intact and check.ours, verdict.status, verdict.agreement_id, verdict.reference,
-                verdict.kind)
+                verdict.kind, verdict.superseded)
     return Verdict(False, False, None, None)

@@ -41,7 +41,7 @@ from . import payments
 from .catalogue import FORMULA_LABELS, Cover, PersonCategory
 from .errors import FunnelError
 from .journey import _guarantee_label, _labels
-from .models import FunnelStage, Subscription, SubscriptionState
+from .models import DependantAddition, FunnelStage, Subscription, SubscriptionState
 from .payment_models import MethodKind, MethodState, Payment, PaymentState, SavedPaymentMethod
 from .tracking import record_funnel_event
 
@@ -114,7 +114,8 @@ def purpose(subscription: Subscription, month: str) -> str:
 
 
 def month_paid_for(subscription: Subscription, payment: Payment) -> str:
-    return payment.purpose.removeprefix(_purpose_prefix(subscription))
+    """The month (YYYY-MM) a payment of this subscription pays for (a dependant's addition names its first)."""
+    return payment.purpose.removeprefix(_purpose_prefix(subscription))[:7]
 
 
 def subscription_payments(subscription: Subscription) -> Select:
@@ -363,9 +364,12 @@ def policy_number(subscription: Subscription, cover: Cover) -> str:
     return f"{subscription.reference}-{'H' if cover is Cover.health else 'P'}"
 
 
-def cover_monthly_minor(subscription: Subscription, cover: Cover) -> int:
+def cover_monthly_minor(subscription: Subscription, cover: Cover, month: str | None = None) -> int:
+    """A cover's monthly premium: for `month` (YYYY-MM), of the persons billed in it (a dependant added later is
+    billed from the month its addition says); without, as it stands now."""
     block = next(c for c in subscription.quote["covers"] if c["cover"] == cover.value)
-    return sum(p["monthly"]["minor"] for p in block["persons"])
+    return sum(p["monthly"]["minor"] for p in block["persons"]
+               if month is None or p.get("billed_from") is None or p["billed_from"] <= month)
 
 
 def _place_contracts(session: Session, subscription: Subscription, issuer: Issuer) -> list[Contract]:
@@ -415,7 +419,8 @@ def post_commissions(session: Session, subscription: Subscription, payment: Paym
             continue
         entry = post_collected_premium(session, CollectedPremium(
             contract_ref=contract.public_id, insurer_code=insurer.code, month=first_month(subscription),
-            amount_minor=cover_monthly_minor(subscription, cover), currency=subscription.currency,
+            amount_minor=cover_monthly_minor(subscription, cover, first_month(subscription)),
+            currency=subscription.currency,
             collected_on=collected_on, broker_rate=Decimal(rate)), today=today)
         posted += entry is not None
     return posted
@@ -432,11 +437,12 @@ def certificate_document(subscription: Subscription, t: Translate, broker_name: 
     v, q = subscription.volunteer, subscription.quote
     h = subscription.holder or {}
     name = f"{h.get('first_name', v.first_name)} {h.get('last_name', v.last_name)}"
-    rows = [[t(N_("Cover")), t(N_("Formula")), t(N_("Person"))]]
+    rows = [[t(N_("Cover")), t(N_("Formula")), t(N_("Person")), t(N_("Covered from"))]]
     for c in q["covers"]:
         for p in c["persons"]:
             rows.append([t(Cover(c["cover"]).label), t(FORMULA_LABELS[c["formula"]]),
-                         t(PersonCategory(p["category"]).label)])
+                         t(PersonCategory(p["category"]).label),
+                         p.get("covered_from") or subscription.start_on.isoformat()])
     statement = t(N_("%(broker)s certifies that %(name)s, volunteer (file %(file_ref)s), is covered by the "
                      "volunteers' top-up cover under adhesion %(reference)s, from %(start)s to %(end)s at the "
                      "latest (the end of the mission), in %(country)s (zone %(zone)s).")) % {
@@ -459,17 +465,31 @@ def certificate_document(subscription: Subscription, t: Translate, broker_name: 
         sections=[Section(t(N_("Certificate")), blocks, schedule=True)], schedule_rows=rows, signatories=[])
 
 
+def _seal_certificate(session: Session, subscription: Subscription, issuer: Issuer, now: datetime) -> None:
+    pdf = rendering.render(certificate_document(subscription, issuer.translate, issuer.broker_name))
+    sealed = seal(pdf, issuer.seal_config, reason=f"{subscription.reference} certificate by {issuer.broker_name}")
+    subscription.certificate_pdf, subscription.certificate_sha256 = sealed, rendering.sha256(sealed)
+    subscription.certificate_issued_at = now
+    session.flush()
+
+
+def reissue_certificate(session: Session, subscription: Subscription, issuer: Issuer, *, now: datetime) -> str:
+    """A new certificate for a cover that changed (a dependant added); returns the digest of the one it replaces
+    (which /verify then reports as replaced)."""
+    replaced = subscription.certificate_sha256
+    _seal_certificate(session, subscription, issuer, now)
+    audit.record(session, "subscription.certificate_reissued", subject=subscription, replaced=replaced,
+                 sha256=subscription.certificate_sha256)
+    return replaced
+
+
 def issue_certificate(session: Session, subscription: Subscription, issuer: Issuer, *,
                       now: datetime | None = None) -> None:
     """Render and seal the certificate (once)."""
     if subscription.certificate_sha256 is not None:
         return
     now = now or utcnow()
-    pdf = rendering.render(certificate_document(subscription, issuer.translate, issuer.broker_name))
-    sealed = seal(pdf, issuer.seal_config, reason=f"{subscription.reference} certificate by {issuer.broker_name}")
-    subscription.certificate_pdf, subscription.certificate_sha256 = sealed, rendering.sha256(sealed)
-    subscription.certificate_issued_at = now
-    session.flush()
+    _seal_certificate(session, subscription, issuer, now)
     record_funnel_event(session, subscription.volunteer, FunnelStage.certificate_issued, zone=subscription.zone,
                         subject=subscription.public_id, at=now)
     audit.record(session, "subscription.certificate_issued", subject=subscription,
@@ -488,6 +508,12 @@ def sealed_certificate(session: Session, digest: str, reference: str | None) -> 
     found = session.scalars(select(Subscription).where(Subscription.certificate_sha256 == digest)).first()
     if found is not None:
         return Verdict(True, True, found.state.value, None, f"{found.reference}-C", kind="certificate")
+    replaced = session.scalars(select(DependantAddition).where(
+        DependantAddition.replaced_certificate_sha256 == digest)).first()
+    if replaced is not None:  # an earlier certificate of a cover that changed since: authentic, but not current
+        found = replaced.subscription
+        return Verdict(True, True, found.state.value, None, f"{found.reference}-C", kind="certificate",
+                       superseded=True)
     if reference and reference.endswith("-C"):
         claimed = session.scalars(select(Subscription).where(Subscription.reference == reference[:-2])).first()
         if claimed is not None and claimed.certificate_sha256:

@@ -33,9 +33,5 @@ def first_of_next_month(day: date) -> date:
     return add_months(day.replace(day=1), 1)
 
 
-def days_in_month(day: date) -> int:
-    return calendar.monthrange(day.year, day.month)[1]
-
-
 def day_before(day: date) -> date:
     return day - timedelta(days=1)

@@ -14,6 +14,7 @@ from core.i18n import N_
 from core.outbox import OutboxMessage
 
 from .catalogue import Cover, PersonCategory, Programme
+from .addition_models import DependantAddition
 from .payment_models import Payment, SavedPaymentMethod
 
 # --- products: tariff and zone-table versions --------------------------------------------------------------------
@@ -438,6 +439,9 @@ class Subscription(Base):
     payment_method: Mapped[SavedPaymentMethod | None] = relationship(
         foreign_keys=[payment_method_id])
     signature: Mapped[AdhesionSignature | None] = relationship(back_populates="subscription", uselist=False)
+    #: dependants added once the cover was in force (funnel.additions), oldest first
+    additions: Mapped[list[DependantAddition]] = relationship(back_populates="subscription",
+                                                              order_by="DependantAddition.id")
 
 
 class SignatureCode(Base):

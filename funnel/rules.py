@@ -9,6 +9,8 @@
 - A child is covered until the eve of the birthday at the grid's age limit.
 - A dependant declared within 30 days of the event that made them one (birth, adoption, marriage...) is
   covered from the event; declared later, from the first day of the next month.
+- A month of cover runs from the cover's start to the same day a month later; part of one costs its premium x
+  the days covered / the days of that month of cover.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from datetime import date, timedelta
 from core.i18n import N_
 
 from .catalogue import Guarantee
-from .dates import add_months, age_on, birthday, day_before, days_in_month, first_of_next_month
+from .dates import add_months, age_on, birthday, day_before, first_of_next_month
 from .errors import QuoteRefused
 
 NEW_DEPENDANT_DECLARATION_DAYS = 30
@@ -108,11 +110,24 @@ def dependant_covered_from(event_date: date, declared_on: date, cover_start: dat
     return max(start, cover_start) if cover_start else start
 
 
-# --- money over part of a month ---------------------------------------------------------------------------------
+# --- months of cover, and part of one -------------------------------------------------------------------
 
-def prorated(monthly_minor: int, from_day: date) -> int:
-    """The premium for `from_day` to the end of its month: monthly × days left ÷ days in the month, rounded half
-    up to the cent (so a full month costs exactly the monthly premium)."""
-    total_days = days_in_month(from_day)
-    days_left = total_days - from_day.day + 1
-    return (2 * monthly_minor * days_left + total_days) // (2 * total_days)
+def cover_month(start: date, day: date) -> int:
+    """The index (0 for the first) of the month of cover `day` falls in, months of cover running from `start`
+    to the same day a month later."""
+    n = (day.year - start.year) * 12 + day.month - start.month
+    return n - 1 if add_months(start, n) > day else n
+
+
+def cover_month_period(start: date, n: int) -> tuple[date, date]:
+    """[first day, day after the last) of the n-th month of cover."""
+    return add_months(start, n), add_months(start, n + 1)
+
+
+def prorated_period(monthly_minor: int, period: tuple[date, date], covered: tuple[date, date]) -> int:
+    """The premium for the `covered` days ([from, to)) of a month of cover `period`: monthly x days covered /
+    days in the period, rounded half up to the cent (so the whole period costs exactly the monthly premium)."""
+    start, end = period
+    days = (end - start).days
+    inside = max((min(covered[1], end) - max(covered[0], start)).days, 0)
+    return (2 * monthly_minor * inside + days) // (2 * days)

@@ -24,12 +24,9 @@ def find_volunteer(session: Session, *, file_ref: str | None = None, public_id: 
     return volunteer
 
 
-def declare_dependant(session: Session, volunteer: Volunteer, category: PersonCategory, birth_date: date, *,
-                      declared_on: date, event_date: date | None = None, first_name: str | None = None,
-                      last_name: str | None = None) -> Dependant:
-    """Record a spouse, partner or child the volunteer declares. `event_date` is the birth, adoption, marriage...
-    that made them a dependant, when it came after the volunteer subscribed: their cover then starts as
-    funnel.rules.dependant_covered_from says. Eligibility is confirmed separately (funnel.eligibility)."""
+def declaration_problems(volunteer: Volunteer, category: PersonCategory, birth_date: date, *, declared_on: date,
+                         event_date: date | None = None) -> dict[str, list[str]]:
+    """{field: [msgid]} for what stops this dependant being recorded as given (empty: nothing)."""
     fields = {}
     if category not in DEPENDANT_CATEGORIES:
         fields["category"] = [DEPENDANT_CATEGORY.message]
@@ -40,6 +37,16 @@ def declare_dependant(session: Session, volunteer: Volunteer, category: PersonCa
     if category is PersonCategory.spouse and any(
             d.category is PersonCategory.spouse for d in volunteer.current_dependants):
         fields["category"] = [TWO_SPOUSES.message]
+    return fields
+
+
+def declare_dependant(session: Session, volunteer: Volunteer, category: PersonCategory, birth_date: date, *,
+                      declared_on: date, event_date: date | None = None, first_name: str | None = None,
+                      last_name: str | None = None) -> Dependant:
+    """Record a spouse, partner or child the volunteer declares. `event_date` is the birth, adoption, marriage...
+    that made them a dependant, when it came after the volunteer subscribed: their cover then starts as
+    funnel.rules.dependant_covered_from says. Eligibility is confirmed separately (funnel.eligibility)."""
+    fields = declaration_problems(volunteer, category, birth_date, declared_on=declared_on, event_date=event_date)
     if fields:
         raise DeclarationRefused(N_("This dependant cannot be recorded as given."), fields=fields)
     dependant = Dependant(volunteer=volunteer, category=category, birth_date=birth_date, first_name=first_name,

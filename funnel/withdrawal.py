@@ -30,6 +30,7 @@ from core.i18n import N_
 from ledger.collected_premiums import reverse_collected_premium
 
 from .activation import cover_monthly_minor, month_paid_for, payments_of, policy_number
+from .additions import addition_of, commission_key, refund_on_withdrawal
 from .catalogue import Cover
 from .dates import add_months, day_before
 from .errors import FunnelError
@@ -96,13 +97,39 @@ def withdrawn_subscription(session: Session, volunteer) -> Subscription | None:
 
 def refund_preview(session: Session, subscription: Subscription, *, today: date) -> int:
     """What a withdrawal today would refund (for the confirmation page)."""
-    return sum(refund_due(p.amount_minor - p.refunded_minor,
-                          month_period(subscription, month_paid_for(subscription, p)),
-                          today) for p in payments_of(session, subscription) if p.state is PaymentState.succeeded)
+    total = 0
+    for p in payments_of(session, subscription):
+        if p.state is not PaymentState.succeeded:
+            continue
+        addition = addition_of(session, p)
+        if addition is not None:
+            total += min(sum(refund_on_withdrawal(addition, today, refund_due).values()),
+                         p.amount_minor - p.refunded_minor)
+        else:
+            total += refund_due(p.amount_minor - p.refunded_minor,
+                                month_period(subscription, month_paid_for(subscription, p)), today)
+    return total
 
 
 def _contract(session: Session, subscription: Subscription, cover: Cover) -> Contract | None:
     return session.scalar(select(Contract).where(Contract.policy_number == policy_number(subscription, cover)))
+
+
+def _withdraw_addition(session: Session, gateway: PaymentGateway, subscription: Subscription, addition,
+                       payment, today: date) -> int:
+    """A dependant's addition charged with the premium of days now not covered: those are refunded, and the
+    commission kept on the rest."""
+    by_cover = refund_on_withdrawal(addition, today, refund_due)
+    amount = min(sum(by_cover.values()), payment.amount_minor - payment.refunded_minor)
+    if amount:
+        refund_payment(session, gateway, payment, amount_minor=amount, idempotency_key=f"withdrawal-{payment.public_id}")
+    for line in addition.lines:
+        contract = _contract(session, subscription, Cover(line["cover"]))
+        if contract is not None:
+            reverse_collected_premium(session, contract_ref=contract.public_id, month=line["months"][0]["month"],
+                                      kept_minor=line["charged"] - by_cover[Cover(line["cover"])], today=today,
+                                      key=commission_key(contract.public_id, addition))
+    return amount
 
 
 def check_open(subscription: Subscription, *, today: date) -> None:
@@ -130,6 +157,10 @@ def withdraw(session: Session, gateway: PaymentGateway, subscription: Subscripti
     for payment in payments:
         if payment.state is not PaymentState.succeeded:
             continue
+        addition = addition_of(session, payment)
+        if addition is not None:
+            refunded += _withdraw_addition(session, gateway, subscription, addition, payment, today)
+            continue
         month = month_paid_for(subscription, payment)
         period = month_period(subscription, month)
         amount = refund_due(payment.amount_minor - payment.refunded_minor, period, today)
@@ -138,7 +169,7 @@ def withdraw(session: Session, gateway: PaymentGateway, subscription: Subscripti
                            idempotency_key=f"withdrawal-{payment.public_id}")
             refunded += amount
         for value in subscription.choices:
-            cover_minor = cover_monthly_minor(subscription, Cover(value))
+            cover_minor = cover_monthly_minor(subscription, Cover(value), month)
             contract = _contract(session, subscription, Cover(value))
             if contract is not None:
                 reverse_collected_premium(session, contract_ref=contract.public_id, month=month,

@@ -91,24 +91,21 @@ def post_collected_premium(session: Session, premium: CollectedPremium, *, today
     return entry
 
 
-def kept_key(contract_ref: str, month: str) -> str:
-    return f"{entry_key(contract_ref, month)}:kept"
-
-
 def reverse_collected_premium(session: Session, *, contract_ref: str, month: str, kept_minor: int,
-                              today: date) -> list[JournalEntry]:
+                              today: date, key: str | None = None) -> list[JournalEntry]:
     """The premium of this contract and month was refunded but for `kept_minor` (0: all of it): the commission
-    posted on it is reversed, and the commission on what is kept posted again (same rate and partner share, own
-    key). Idempotent: a second call writes nothing and returns the same entries. Nothing posted for the month
-    (no rate then, or a commission that rounded to nothing): nothing to reverse, []."""
-    original = session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == entry_key(contract_ref,
-                                                                                                    month)))
+    posted on it (under `key`, when it was posted under its own) is reversed, and the commission on what is kept
+    posted again (same rate and partner share, own key). Idempotent: a second call writes nothing and returns the
+    same entries. Nothing posted for the month (no rate then, or a commission that rounded to nothing): nothing to
+    reverse, []."""
+    key = key or entry_key(contract_ref, month)
+    original = session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
     if original is None:
         return []
     d = original.details
     if not 0 <= kept_minor <= d["premium_minor"]:
         raise LedgerError("the premium kept is between nothing and the premium collected")
-    reversal, _created = reverse(session, original, key=f"{entry_key(contract_ref, month)}:reversed",
+    reversal, _created = reverse(session, original, key=f"{key}:reversed",
                                  effective_date=today,
                                  description=f"Premium refunded {contract_ref} {month}: commission reversed")
     written = [reversal]
@@ -119,7 +116,7 @@ def reverse_collected_premium(session: Session, *, contract_ref: str, month: str
             month=month, amount_minor=kept_minor, currency=receivable.currency,
             collected_on=original.event_date or today, broker_rate=Decimal(d["rate"]),
             partner_ref=d.get("partner"), partner_rate=Decimal(d.get("partner_rate", "0"))),
-            today=today, key=kept_key(contract_ref, month))
+            today=today, key=f"{key}:kept")
         if kept is not None:
             written.append(kept)
     return written

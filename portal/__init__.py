@@ -138,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     from .tariffs.views import bp as tariffs_bp
     from .verification.views import bp as verification_bp
     from .volunteer.views import bp as volunteer_bp
+    from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp, roster_bp,

@@ -6,6 +6,7 @@ from flask import url_for
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from core.db import utcnow
 from funnel import journey
 from funnel.volunteers import find_volunteer
 
@@ -58,7 +59,29 @@ def reconcile() -> None:
                 repaired += 1
                 click.echo(f"{subscription.reference}: {before[0].value} -> {subscription.state.value}")
     click.echo(f"checked {len(dict.fromkeys(ids))}, repaired {repaired}")
+    _settle_additions(gateway())
     _refund_closed(gateway())
+
+
+def _settle_additions(gateway) -> None:
+    """A dependant's charge the provider confirmed without its webhook reaching us: its commission is posted."""
+    from funnel.additions import settle_addition, unsettled
+    from funnel.addition_models import DependantAddition
+    from funnel.payments import refresh_payment
+
+    from ..volunteer.activation import issuer
+
+    with command_unit_of_work():
+        ids = [a.id for a in unsettled(db.session)]
+    settled = 0
+    for addition_id in ids:
+        with command_unit_of_work():
+            addition = db.session.get(DependantAddition, addition_id)
+            if addition.payment is not None:
+                refresh_payment(db.session, gateway, addition.payment)
+            settled += settle_addition(db.session, addition, issuer(addition.subscription),
+                                       today=utcnow().date())
+    click.echo(f"settled {settled} of {len(ids)} dependant addition(s) awaiting their payment")
 
 
 def _refund_closed(gateway) -> None:

@@ -120,3 +120,51 @@ class WithdrawForm(FlaskForm):
 
     reason = TextAreaField(_l("Your reason, if you wish to give one (optional)"),
                            validators=[Optional(), Length(max=500)])
+
+
+NEW_PERSON = "new"
+
+
+class AddDependantForm(FlaskForm):
+    """Someone to add to the health top-up in force: a person already declared and not covered, or a new one;
+    the event that makes them a dependant now; the programme's yes/no conditions (those that apply are checked)."""
+
+    who = RadioField(_l("Who do you want to add?"), validators=[DataRequired()], validate_choice=True)
+    category = RadioField(_l("This person is your"), validators=[Optional()], validate_choice=False,
+                          choices=[SelectChoice(PersonCategory.spouse.value, _l("Spouse or partner")),
+                                   SelectChoice(PersonCategory.child.value, _l("Child"))])
+    first_name = StringField(_l("First name"), validators=[Optional(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[Optional(), Length(max=100)])
+    birth_date = DateField(_l("Date of birth"), validators=[Optional()])
+    event_date = DateField(_l("Date of the event"), validators=[DataRequired()],
+                           description=_l("The birth, adoption, marriage or PACS, or the day your partner came to "
+                                          "depend on you or joined you abroad. Declared within 30 days, the person "
+                                          "is covered from that day; later, from the first day of next month."))
+    relationship = RadioField(_l("How is your partner related to you?"), validators=[Optional()],
+                              validate_choice=False)
+    #: the price shown when the volunteer confirmed (in minor units): a price that changed meanwhile is shown again
+    quoted = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.who.data == NEW_PERSON:
+            for f in (self.category, self.first_name, self.last_name, self.birth_date):
+                if not f.data:
+                    f.errors = [*f.errors, _l("This field is required.")]
+                    ok = False
+        return ok
+
+
+def add_dependant_form(declared: list[SelectChoice], **kwargs) -> AddDependantForm:
+    """The form with the volunteer's declared, not yet covered, dependants to choose from, and every condition
+    the programme may ask (the page groups them: a child's, a partner's, everyone's)."""
+
+    class Form(AddDependantForm):
+        pass
+
+    for confirmation in Confirmation:
+        setattr(Form, confirmation.value, BooleanField(tr(confirmation.question)))
+    form = Form(**kwargs)
+    form.who.choices = [*declared, SelectChoice(NEW_PERSON, tr(_l("Someone not listed yet")))]
+    form.relationship.choices = [SelectChoice(r.value, tr(r.label)) for r in Relationship]
+    return form

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from core.accounts import LANGUAGES
 from core.i18n import N_
 from core.outbox import attachment_provider
-from funnel import activation, journey, withdrawal
+from funnel import activation, additions, journey, withdrawal
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from funnel.errors import FunnelError, NoVersionInForce
 from funnel.models import Subscription, SubscriptionState
@@ -94,7 +94,16 @@ def home():
                            withdrawal_ends_on=last_day, formula_labels=FORMULA_LABELS, cover_of=Cover,
                            person_of=PersonCategory,
                            may_withdraw=signed and (last_day is None or _today() <= last_day),
+                           may_add=signed and _may_add(subscription),
                            payments=activation.payments_of(db.session, subscription) if subscription else [])
+
+
+def _may_add(subscription) -> bool:
+    try:
+        additions.check_amendable(subscription, today=_today())
+    except FunnelError:
+        return False
+    return True
 
 
 # --- the quote ----------------------------------------------------------------------------------------------------

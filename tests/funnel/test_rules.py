@@ -140,19 +140,34 @@ def test_a_dependant_is_never_covered_before_the_volunteer():
         date(2026, 12, 1)
 
 
-# --- part of a month -----------------------------------------------------------------------------------------
+# --- months of cover, and part of one --------------------------------------------------------------------------
 
-def test_a_whole_month_costs_the_monthly_premium_and_a_part_its_share():
-    assert rules.prorated(3100, date(2027, 3, 1)) == 3100
-    assert rules.prorated(3100, date(2027, 3, 17)) == 1500  # 15 of 31 days
-    assert rules.prorated(1000, date(2027, 2, 15)) == 500  # 14 of 28 days
-    assert rules.prorated(1, date(2027, 4, 16)) == 1  # 15 of 30 days: half a cent rounds up
+def test_months_of_cover_run_from_the_start_to_the_same_day_a_month_later():
+    start = date(2026, 12, 9)
+    assert rules.cover_month(start, date(2026, 12, 9)) == 0
+    assert rules.cover_month(start, date(2027, 1, 8)) == 0
+    assert rules.cover_month(start, date(2027, 1, 9)) == 1
+    assert rules.cover_month_period(date(2027, 1, 31), 1) == (date(2027, 2, 28), date(2027, 3, 31))
+
+
+def test_a_whole_month_of_cover_costs_the_monthly_premium_and_a_part_its_share():
+    period = (date(2026, 12, 9), date(2027, 1, 9))  # 31 days
+    assert rules.prorated_period(3100, period, period) == 3100
+    assert rules.prorated_period(3100, period, (date(2027, 1, 1), date(2027, 1, 9))) == 800  # 8 of 31 days
+    assert rules.prorated_period(3100, period, (date(2026, 1, 1), date(2026, 12, 24))) == 1500  # clipped: 15 days
+    assert rules.prorated_period(1, (date(2027, 4, 1), date(2027, 5, 1)), (date(2027, 4, 16), date(2027, 5, 1))) == 1
+    assert rules.prorated_period(3100, period, (date(2027, 2, 1), date(2027, 3, 1))) == 0  # outside it
 
 
 @PURE
-@given(monthly=st.integers(0, 10**7), day=days)
-def test_a_part_month_premium_is_between_nothing_and_the_month(monthly, day):
-    part = rules.prorated(monthly, day)
+@given(monthly=st.integers(0, 10**7), start=days, offset=st.integers(0, 40), n=st.integers(0, 30))
+def test_a_part_of_a_month_of_cover_costs_between_nothing_and_the_month(monthly, start, offset, n):
+    period = rules.cover_month_period(start, n)
+    day = period[0] + timedelta(days=offset)
+    assert rules.cover_month(start, period[0]) == n and rules.cover_month(start, period[1] - timedelta(days=1)) == n
+    part = rules.prorated_period(monthly, period, (day, period[1]))
     assert 0 <= part <= monthly
-    if day.day > 1:
-        assert part <= rules.prorated(monthly, day - timedelta(days=1))
+    assert part <= rules.prorated_period(monthly, period, (day - timedelta(days=1), period[1]))
+    # the days before and from `day` cost the month, within a cent of rounding
+    before = rules.prorated_period(monthly, period, (period[0], day))
+    assert abs(before + part - monthly) <= 1
