@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from core.accounts import Role
 from core.contracts import Contract
 from core.outbox import OutboxMessage
 from funnel import additions, withdrawal
@@ -74,7 +75,7 @@ def _verify(app, pdf: bytes) -> str:
 
 
 def test_a_newborn_is_priced_then_added_charged_once_and_named_on_a_new_certificate(
-        stripe_app, stripe_server, session, volunteer):
+        stripe_app, stripe_server, session, volunteer, make_user, login):
     client, someone, subscription = _active(stripe_app, stripe_server, session, volunteer)
     before_total, old_certificate = subscription.monthly_total_minor, subscription.certificate_pdf
     paid_before, income_before = _intents(stripe_server), _income(session, subscription.currency)
@@ -123,6 +124,11 @@ def test_a_newborn_is_priced_then_added_charged_once_and_named_on_a_new_certific
 
     home = client.get("/my-cover/").get_data(as_text=True)
     assert "Child" in home.split('id="cover"')[1] and "added to your premium" in home
+    # staff see who was added, from when, for how much, and the charge's state
+    staff = login(make_user(Role.account_manager)).get(f"/subscriptions/{subscription.public_id}")
+    section = staff.get_data(as_text=True).split('id="additions"')[1].split("</section>")[0]
+    assert "Zoé Martin" in section and subscription.start_on.isoformat() in section and "22.00" in section
+    assert "Paid" in section
 
 
 def test_what_the_programme_refuses_is_said_and_nothing_is_written(stripe_app, stripe_server, session, volunteer):
