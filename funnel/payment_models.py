@@ -112,7 +112,9 @@ class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),
                       CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor",
-                                      name="refund_within_amount"))
+                                      name="refund_within_amount"),
+                      CheckConstraint("refund_owed_minor >= 0 AND refunded_minor + refund_owed_minor <= amount_minor",
+                                      name="refund_owed_within_amount"))
 
     id: Mapped[intpk]
     public_id: Mapped[public_id]
@@ -137,6 +139,8 @@ class Payment(Base):
     #: the provider's code for a failure ("card_declined", "authentication_required"...)
     failure_code: Mapped[str | None] = mapped_column(String(64))
     refunded_minor: Mapped[int] = mapped_column(Integer, default=0)
+    #: to pay back by hand (a cheque cannot be refunded through the provider): finance records it once made
+    refund_owed_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     succeeded_at: Mapped[datetime | None]
     #: a cheque (kind `cheque`, no provider): its number, the day it was received, who recorded it
     cheque_number: Mapped[str | None] = mapped_column(String(32))

@@ -401,11 +401,19 @@ def _record_payment(session: Session, intent: IntentResult, **values) -> Payment
 def refund_payment(session: Session, gateway: PaymentGateway, payment: Payment, *, amount_minor: int | None = None,
                    idempotency_key: str) -> Payment:
     """Refund a collected payment, all of it or `amount_minor` of it (a withdrawal refunds the period not
-    covered)."""
-    amount = payment.amount_minor - payment.refunded_minor if amount_minor is None else amount_minor
-    if (payment.state not in (PaymentState.succeeded, PaymentState.refunded) or not payment.provider_intent_id
-            or amount <= 0 or payment.refunded_minor + amount > payment.amount_minor):
+    covered). A payment collected outside the provider (a cheque) cannot be refunded through it: the amount is
+    recorded as owed (`refund_owed_minor`), for finance to pay back by transfer and record (`record_refund_made`)."""
+    amount = payment.amount_minor - payment.refunded_minor - payment.refund_owed_minor if amount_minor is None \
+        else amount_minor
+    if (payment.state not in (PaymentState.succeeded, PaymentState.refunded) or amount <= 0
+            or payment.refunded_minor + payment.refund_owed_minor + amount > payment.amount_minor):
         raise RefundRefused()
+    if not payment.provider_intent_id:
+        payment.refund_owed_minor += amount
+        payment.updated_at = utcnow()
+        session.flush()
+        audit.record(session, "payment.refund_owed", subject=payment, amount_minor=amount, kind=payment.kind.value)
+        return payment
     gateway.refund(intent_id=payment.provider_intent_id, amount_minor=amount, idempotency_key=idempotency_key)
     payment.refunded_minor += amount
     old = payment.state
@@ -413,6 +421,36 @@ def refund_payment(session: Session, gateway: PaymentGateway, payment: Payment, 
     payment.updated_at = utcnow()
     session.flush()
     audit.record(session, "payment.refunded", subject=payment, amount_minor=amount, old=old.value)
+    return payment
+
+
+class NoRefundOwed(PaymentError):
+    code = "no_refund_owed"
+    status = 409
+    message = N_("Nothing is owed on this payment: there is no refund to record.")
+
+
+class RefundReferenceMissing(PaymentError):
+    code = "refund_reference_missing"
+    field = "reference"
+    message = N_("Give the reference of the transfer (or cheque) that paid the refund back.")
+
+
+def record_refund_made(session: Session, actor, payment: Payment, *, reference: str) -> Payment:
+    """Finance paid back by hand what was owed on a payment (a cheque's refund, by transfer): it becomes refunded.
+    Refused when nothing is owed (a second submit changes nothing)."""
+    reference = (reference or "").strip()
+    if not reference or len(reference) > 64:
+        raise RefundReferenceMissing()
+    amount = payment.refund_owed_minor
+    if amount <= 0:
+        raise NoRefundOwed()
+    payment.refunded_minor += amount
+    payment.refund_owed_minor = 0
+    old, payment.state, payment.updated_at = payment.state, PaymentState.refunded, utcnow()
+    session.flush()
+    audit.record(session, "payment.refunded", actor=actor, subject=payment, amount_minor=amount, old=old.value,
+                 reference=reference, by_hand=True)
     return payment
 
 

@@ -23,3 +23,9 @@ class ChequeForm(FlaskForm):
             raise ValidationError(_l("Enter an amount in euros such as 42.50.")) from None
         if self.amount_minor <= 0:
             raise ValidationError(_l("Enter an amount in euros such as 42.50."))
+
+
+class RefundMadeForm(FlaskForm):
+    """A refund owed on a cheque, paid back by hand: the transfer's (or cheque's) reference."""
+
+    reference = StringField(_l("Transfer reference"), validators=[DataRequired(), Length(max=64)])

@@ -12,19 +12,19 @@ from flask_login import current_user
 
 from core.accounts import LANGUAGES, Role
 from core.db import utcnow
-from funnel import activation, journey, staff
+from funnel import activation, journey, payments, staff
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from funnel.models import Subscription, SubscriptionState, Volunteer
 
 from ..edge import done, unit_of_work
 from ..extensions import db
-from ..i18n import tr
+from ..i18n import money, tr
 from ..mail import link_context, queue_mail
 from ..pagination import paginate
 from ..security.access import Access, allow, permit
 from ..security.scoping import get_or_404
 from ..volunteer.activation import settle_and_notify
-from .forms import ChequeForm
+from .forms import ChequeForm, RefundMadeForm
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
 
@@ -81,7 +81,8 @@ def view(public_id: str, cheque_form: ChequeForm | None = None):
         history=staff.history(db.session, subscription), labels=FORMULA_LABELS, Cover=Cover, Guarantee=Guarantee,
         PersonCategory=PersonCategory, withdrawal_ends_on=journey.withdrawal_ends_on(subscription),
         terms_delivered_at=journey.terms_delivered_at(subscription), may_send=_links_allowed(),
-        cheque_form=cheque_form if _cheque_expected(subscription) else None)
+        cheque_form=cheque_form if _cheque_expected(subscription) else None,
+        refund_form=RefundMadeForm(formdata=None) if current_user.role in CHEQUE_STAFF else None)
 
 
 @bp.route("/<public_id>/cheque", methods=["POST"])
@@ -103,6 +104,28 @@ def record_cheque(public_id: str):
             return done(tr(work.error.message), url_for("subscriptions.view", public_id=subscription.public_id),
                         "error")
     return view(public_id, cheque_form=form), 422
+
+
+@bp.route("/<public_id>/payments/<payment_public_id>/refund-made", methods=["POST"])
+@allow(*CHEQUE_STAFF)
+def record_refund_made(public_id: str, payment_public_id: str):
+    """What was owed on a cheque (a withdrawal's refund) was paid back by transfer: recorded, once."""
+    subscription = get_or_404(Subscription, public_id)
+    payment = next((p for p in activation.payments_of(db.session, subscription)
+                    if p.public_id == payment_public_id), None)
+    if payment is None:
+        abort(404)
+    form = RefundMadeForm()
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            payments.record_refund_made(db.session, current_user, payment, reference=form.reference.data)
+        if work.ok:
+            return done(_("Refund of %(amount)s recorded as paid back.", amount=money(payment.refunded_minor,
+                                                                                     payment.currency)),
+                        url_for("subscriptions.view", public_id=subscription.public_id))
+    return done(" ".join(tr(m) for errors in form.errors.values() for m in errors) or
+                tr(payments.NoRefundOwed.message), url_for("subscriptions.view", public_id=subscription.public_id),
+                "error")
 
 
 @bp.route("/<public_id>/adhesion.pdf")

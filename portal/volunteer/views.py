@@ -467,12 +467,22 @@ def withdraw():
             refunded = result.refunded_minor
         if work.ok:
             message = _("Your adhesion is withdrawn and your cover has ended.")
-            if refunded:
+            if refunded and _by_transfer(subscription):
+                message += " " + _("We will refund %(amount)s by bank transfer: our team will contact you for your "
+                                   "bank details.", amount=money(refunded, subscription.currency))
+            elif refunded:
                 message += " " + _("We are refunding %(amount)s to the card or account you paid with.",
                                    amount=money(refunded, subscription.currency))
             return done(message, url_for("volunteer.home"))
     return render_template("volunteer/withdraw.html", form=form, subscription=subscription,
                            withdrawal_ends_on=journey.withdrawal_ends_on(subscription),
                            refund=withdrawal.refund_preview(db.session, subscription, today=today),
-                           last_covered=today - timedelta(days=1), started=today > subscription.start_on), \
+                           last_covered=today - timedelta(days=1), started=today > subscription.start_on,
+                           by_transfer=_by_transfer(subscription)), \
         422 if request.method == "POST" else 200
+
+
+def _by_transfer(subscription) -> bool:
+    """Paid by cheque: a refund is paid back by transfer, by hand (funnel.payments.refund_payment)."""
+    payment = subscription.first_payment
+    return payment is not None and payment.provider_intent_id is None and payment.is_paid

@@ -211,7 +211,8 @@ def test_every_route_answers_every_role_as_declared_and_the_api_agrees_with_the_
     readers = {Role.admin, Role.account_manager, Role.finance, Role.compliance}
     assert subscriptions == ((SUBSCRIPTION_PAGES | ({"subscriptions.send_link"} if role in
                                                     (Role.admin, Role.account_manager) else set())
-                              | ({"subscriptions.record_cheque"} if role in (Role.admin, Role.finance) else set()))
+                              | ({"subscriptions.record_cheque", "subscriptions.record_refund_made"}
+                                 if role in (Role.admin, Role.finance) else set()))
                              if role in readers else set()), walker
     if role is Role.programme_operator:
         assert {endpoint for endpoint, let_in in api.items() if let_in} == ROSTER_ENDPOINTS

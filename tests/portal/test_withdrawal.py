@@ -145,3 +145,54 @@ def test_a_late_withdrawal_is_refused_with_the_day_it_ended_and_writes_nothing(
     assert _refunds(stripe_server) == []
     assert _subscription(someone).state is SubscriptionState.active
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == audits
+
+
+def test_a_volunteer_who_paid_by_cheque_withdraws_and_finance_pays_the_refund_back_by_transfer(
+        stripe_app, stripe_server, session, volunteer, make_user, login):
+    from core.accounts import Role
+    from tests.portal.test_activation import _cheque
+
+    _rates(session)
+    someone = volunteer(language="en", dependants=False)
+    client = stripe_app.test_client()
+    _signed(client, session, someone)
+    subscription = _subscription(someone)
+    finance = login(make_user(Role.finance))
+    token = csrf_from(finance.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True))
+    assert _cheque(finance, subscription, token).status_code == 302
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.active and _income(session, subscription.currency) > 0
+
+    page = client.get("/my-cover/withdraw").get_data(as_text=True)
+    assert "by bank transfer" in page
+    response = client.post("/my-cover/withdraw", data={"csrf_token": csrf_from(page)})
+    assert response.status_code == 302
+    assert "by bank transfer" in client.get("/my-cover/").get_data(as_text=True)
+    subscription = _subscription(someone)
+    payment = subscription.first_payment
+    # nothing went through Stripe; the whole cheque (the cover had not started) is owed back, the commission reversed
+    assert subscription.state is SubscriptionState.withdrawn and _refunds(stripe_server) == []
+    assert (payment.refund_owed_minor, payment.refunded_minor) == (payment.amount_minor, 0)
+    assert _income(session, subscription.currency) == 0
+
+    url = f"/subscriptions/{subscription.public_id}"
+    manager = login(make_user(Role.account_manager))
+    shown = manager.get(url).get_data(as_text=True)
+    assert f'id="refund-owed-{payment.public_id}"' in shown and "Record the refund as paid back" not in shown
+    refund_url = f"{url}/payments/{payment.public_id}/refund-made"
+    assert manager.post(refund_url, data={"csrf_token": csrf_from(shown), "reference": "VIR-1"}).status_code == 403
+    page = finance.get(url).get_data(as_text=True)
+    assert "Record the refund as paid back" in page
+    empty = finance.post(refund_url, data={"csrf_token": csrf_from(page), "reference": ""})
+    assert empty.status_code == 302 and _subscription(someone).first_payment.refund_owed_minor == payment.amount_minor
+    made = finance.post(refund_url, data={"csrf_token": csrf_from(page), "reference": "VIR-2026-0042"})
+    assert made.status_code == 302
+    payment = _subscription(someone).first_payment
+    assert (payment.refund_owed_minor, payment.refunded_minor) == (0, payment.amount_minor)
+    again = finance.post(refund_url, data={"csrf_token": csrf_from(page), "reference": "VIR-2026-0042"})
+    assert again.status_code == 302 and "Nothing is owed" in finance.get(url).get_data(as_text=True)
+    assert _subscription(someone).first_payment.refunded_minor == payment.amount_minor
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "payment.refunded")) == 1
+    assert finance.post(f"{url}/payments/{'0' * 32}/refund-made",
+                        data={"csrf_token": csrf_from(page), "reference": "x"}).status_code == 404
