@@ -7,3 +7,35 @@ document.addEventListener("DOMContentLoaded", function () {
     select.addEventListener("change", function () { form.requestSubmit ? form.requestSubmit() : form.submit(); });
   });
 });
+
+// A form with data-live-price="#a,#b" (the volunteer's quote) is priced as it changes: the form is posted with
+// action=price (nothing is kept) and the listed parts of the page answered replace the same parts of this one.
+// Without the script, its "see my price" button (data-live-price-fallback) does the same with a page load.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form[data-live-price]").forEach(function (form) {
+    if (!window.fetch || !window.DOMParser) { return; }
+    var parts = form.dataset.livePrice.split(",");
+    var fallback = form.querySelector("[data-live-price-fallback]");
+    if (fallback) { fallback.classList.add("sr-only"); }
+    var latest = 0;
+    form.addEventListener("change", function () {
+      var asked = ++latest;
+      var data = new FormData(form);
+      data.set("action", "price");
+      form.setAttribute("aria-busy", "true");
+      // (not form.action: the form's buttons are named "action")
+      fetch(form.getAttribute("action") || window.location.href, {method: "POST", body: data, credentials: "same-origin"})
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          if (asked !== latest) { return; }  // a later change is on its way
+          var answered = new DOMParser().parseFromString(html, "text/html");
+          parts.forEach(function (selector) {
+            var here = document.querySelector(selector), there = answered.querySelector(selector);
+            if (here && there) { here.replaceWith(there); }
+          });
+        })
+        .catch(function () { /* the button still prices the form */ })
+        .finally(function () { if (asked === latest) { form.removeAttribute("aria-busy"); } });
+    });
+  });
+});

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -70,7 +71,21 @@ def open_link(token: str):
     link_session.sign_in(link_id)
     if language in LANGUAGES:
         session["locale"] = language
-    return redirect(url_for("volunteer.home"))
+    return redirect(url_for(_landing()))
+
+
+def _landing() -> str:
+    """Where the personal link lands: the quote while nothing is under way (one screen fewer on a phone), else
+    the area, which says where the volunteer stands (adhesion to sign, cover, certificate, withdrawal)."""
+    volunteer = link_session.current_volunteer()
+    if volunteer is None:
+        return "volunteer.home"
+    started = journey.signed_subscription(db.session, volunteer) or withdrawal.withdrawn_subscription(
+        db.session, volunteer)
+    open_one = journey.open_subscription(db.session, volunteer)
+    if started is not None or (open_one is not None and open_one.state is not SubscriptionState.quoted):
+        return "volunteer.home"
+    return "volunteer.quote"
 
 
 @bp.route("/my-cover/sign-out", methods=["POST"])
@@ -134,22 +149,41 @@ def quote():
     dependants = volunteer.current_dependants
     subscription = journey.open_subscription(db.session, volunteer)
     form = quote_form(dependants, formulas, **_quote_defaults(subscription, formulas))
-    if form.validate_on_submit():
+    shown, status = None, 200
+    if request.method == "GET":
+        shown = subscription.quote if subscription is not None else _default_price(volunteer, form)
+    elif form.validate_on_submit():
         chosen = []
         for dependant in dependants:
             covered, relationship, answers = dependant_answers(form, dependant)
             if covered:
                 chosen.append(journey.DependantChoice(dependant, relationship, answers))
-        with unit_of_work(form) as work:
-            journey.save_quote(db.session, volunteer, form.choices_chosen(), chosen, today=_today(),
-                               language=_language())
-        if work.ok:
-            return redirect(url_for("volunteer.quote") + "#price")
-    status = 422 if request.method == "POST" else 200
+        if request.form.get("action") == "price":  # "update my price" (or the page's script): priced, not kept
+            with unit_of_work(form) as work:
+                shown = journey.price(db.session, volunteer, form.choices_chosen(), chosen,
+                                      today=_today()).as_record()
+        else:
+            with unit_of_work(form) as work:
+                journey.save_quote(db.session, volunteer, form.choices_chosen(), chosen, today=_today(),
+                                   language=_language())
+            if work.ok:
+                return redirect(url_for("volunteer.adhesion"))
+        status = 200 if work.ok else 422
+    else:
+        status = 422
     return render_template("volunteer/quote.html", form=form, volunteer=volunteer, offer=offer,
-                           dependants=dependants, subscription=subscription, earliest=earliest,
+                           dependants=dependants, shown=shown, earliest=earliest,
                            field_of=journey.dependant_field, cover_enum=Cover, category_enum=PersonCategory,
                            guarantee_enum=Guarantee, formula_label=lambda code: tr(FORMULA_LABELS[code])), status
+
+
+def _default_price(volunteer, form) -> dict | None:
+    """The price of the choice the page opens with (the volunteer alone, the formula offered by default), so
+    that the first screen already shows what the cover costs. Nothing is kept until the volunteer goes on."""
+    try:
+        return journey.price(db.session, volunteer, form.choices_chosen(), [], today=_today()).as_record()
+    except FunnelError:
+        return None
 
 
 def _quote_defaults(subscription, formulas) -> dict:
@@ -208,9 +242,11 @@ def adhesion():
                                  attachment_ref=f"adhesion-terms:{subscription.public_id}",
                                  link=url_for("volunteer.home", _external=True))
             journey.terms_sent(db.session, subscription, message)
+            _email_code(subscription)  # the code arrives with the sign page: no "send me a code" step
         if work.ok:
-            return done(_("Your adhesion is ready to sign. We e-mailed you the contract terms and a model "
-                          "withdrawal letter."), url_for("volunteer.sign"))
+            flash(_("Your adhesion is ready to sign. We e-mailed you the contract terms and a model withdrawal "
+                    "letter."), "success")
+            return done(_code_sent(), url_for("volunteer.sign"))
     status = 422 if request.method == "POST" else 200
     return render_template("volunteer/adhesion.html", form=form, subscription=subscription,
                            prevoyance=Cover.prevoyance.value in subscription.choices), status
@@ -268,12 +304,20 @@ def send_code():
     if away:
         return away
     if CodeForm().validate_on_submit():
-        with unit_of_work(success=_("We e-mailed you a code. It is valid for %(minutes)s minutes.",
-                                    minutes=journey.CODE_MINUTES)):
-            code = journey.send_signature_code(db.session, subscription)
-            queue_mail("adhesion_code", to=subscription.holder["email"], locale=subscription.language,
-                       subscription=subscription, code=code, minutes=journey.CODE_MINUTES)
+        with unit_of_work(success=_code_sent()):
+            _email_code(subscription)
     return redirect(url_for("volunteer.sign"))
+
+
+def _code_sent() -> str:
+    return _("We e-mailed you a code. It is valid for %(minutes)s minutes.", minutes=journey.CODE_MINUTES)
+
+
+def _email_code(subscription) -> None:
+    """A new one-time code (the earlier ones stop working), e-mailed to the address on the adhesion."""
+    code = journey.send_signature_code(db.session, subscription)
+    queue_mail("adhesion_code", to=subscription.holder["email"], locale=subscription.language,
+               subscription=subscription, code=code, minutes=journey.CODE_MINUTES)
 
 
 @bp.route("/my-cover/sign", methods=["GET", "POST"])
@@ -362,7 +406,10 @@ def pay_by_card():
     if away:
         return away
     form = CardPaymentForm()
+    in_page = _wants_json()
     if not form.validate_on_submit():
+        if in_page:
+            return _refusal(form, 422)
         return _pay_page(subscription, card_form=form, status=422)
     secret = None
     with unit_of_work(form) as work:
@@ -373,23 +420,46 @@ def pay_by_card():
         web_activation.settle_and_notify(subscription)
         state = payment.state
     if not work.ok:
-        return _pay_page(subscription, card_form=form, status=422 if work.error.status < 500 else 503)
-    if secret:
+        status = 422 if work.error.status < 500 else 503
+        return _refusal(form, status) if in_page else _pay_page(subscription, card_form=form, status=status)
+    if in_page:
+        # the pay page's script runs the bank's challenge (3-D Secure) in place with the client secret, then goes
+        # where this says: the portal asks the provider how it ended (pay_return), never the browser
+        if secret:
+            return jsonify(client_secret=secret, next=url_for("volunteer.pay_return"))
+        return jsonify(client_secret=None, next=_next_after_payment(subscription, state))
+    if secret:  # without the page's script: a page of its own runs the challenge
         return render_template("volunteer/authenticate.html", client_secret=secret,
                                stripe_js=current_app.config["STRIPE_JS_URL"],
                                publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
     return _after_payment(subscription, state)
 
 
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def _refusal(form, status: int):
+    """The pay page's script shows this next to the card field."""
+    messages = dict.fromkeys(str(message) for errors in form.errors.values() for message in errors)
+    return jsonify(error=" ".join(messages)), status
+
+
 def _after_payment(subscription, state):
+    return redirect(_next_after_payment(subscription, state))
+
+
+def _next_after_payment(subscription, state) -> str:
+    """Where the volunteer goes once the payment is made or refused (with what the next page says)."""
     if subscription.state is SubscriptionState.active:
-        return done(_("Thank you: your cover is active. Your insurance certificate is below, and we e-mailed it to "
-                      "you."), url_for("volunteer.home"))
+        flash(_("Thank you: your cover is active. Your insurance certificate is below, and we e-mailed it to you."),
+              "success")
+        return url_for("volunteer.home")
     if state in (PaymentState.failed, PaymentState.requires_action):
-        return redirect(url_for("volunteer.pay"))  # the page says why, and offers to try again
+        return url_for("volunteer.pay")  # the page says why, and offers to try again
     flash(_("Your payment is being processed: this page will show your certificate as soon as it is confirmed."),
           "info")
-    return redirect(url_for("volunteer.home"))
+    return url_for("volunteer.home")
 
 
 @bp.route("/my-cover/pay/return")

@@ -369,3 +369,43 @@ def test_money_collected_for_a_subscription_closed_meanwhile_is_refunded_by_the_
     subscription = _subscription(someone)
     assert subscription.state is SubscriptionState.active and subscription.first_payment.id != payment.id
     assert len(stripe_server.payment_intents()) == 2
+
+
+def test_the_pay_page_runs_3d_secure_in_place_and_the_portal_still_decides(stripe_app, stripe_server, session,
+                                                                             volunteer):
+    """What the pay page's script gets when it sends the card form (one screen for the payment and its 3-D Secure
+    challenge): a refusal to show by the card field, or the client secret for the challenge and the page that asks
+    the provider how it ended; a card without challenge goes straight to the certificate."""
+    someone = volunteer(language="en", dependants=False)
+    client = stripe_app.test_client()
+    _signed(client, session, someone)
+    token = csrf_from(client.get("/my-cover/pay").get_data(as_text=True))
+    as_json = {"Accept": "application/json"}
+    refused = client.post("/my-cover/pay/card", data={"csrf_token": token, "payment_method": ""}, headers=as_json)
+    assert refused.status_code == 422 and refused.is_json and refused.json["error"]
+    assert _subscription(someone).first_payment is None
+
+    answer = client.post("/my-cover/pay/card", headers=as_json, data={
+        "csrf_token": token, "payment_method": card(stripe_server, THREE_D_SECURE)})
+    assert answer.status_code == 200 and answer.json["next"].endswith("/my-cover/pay/return")
+    payment = _subscription(someone).first_payment
+    assert answer.json["client_secret"].startswith(f"{payment.provider_intent_id}_secret")
+    # the browser's word counts for nothing: back before the bank said yes, nothing moved
+    assert client.get(answer.json["next"]).location.endswith("/my-cover/pay")
+    assert _subscription(someone).state is SubscriptionState.payment_pending
+    stripe_server.api("POST", f"/v1/payment_intents/{payment.provider_intent_id}/_authenticate",
+                      {"client_secret": answer.json["client_secret"], "success": "true"})
+    assert client.get(answer.json["next"]).location.endswith("/my-cover/")
+    subscription = _subscription(someone)
+    assert subscription.state is SubscriptionState.active and subscription.certificate_pdf
+    assert len(stripe_server.payment_intents()) == 1
+
+    other = volunteer(language="en", dependants=False)
+    client = stripe_app.test_client()
+    _signed(client, session, other)
+    token = csrf_from(client.get("/my-cover/pay").get_data(as_text=True))
+    answer = client.post("/my-cover/pay/card", headers=as_json, data={
+        "csrf_token": token, "payment_method": card(stripe_server, VISA)})
+    assert answer.json["client_secret"] is None and answer.json["next"].endswith("/my-cover/")
+    assert _subscription(other).state is SubscriptionState.active
+    assert "Thank you: your cover is active." in client.get(answer.json["next"]).get_data(as_text=True)

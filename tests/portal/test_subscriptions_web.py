@@ -122,9 +122,9 @@ def test_staff_send_a_personal_link_by_email_in_the_volunteers_language(role, ap
     assert url, message.body_text
     events = session.scalars(select(FunnelEvent).where(FunnelEvent.volunteer_id == v.id)).all()
     assert [(e.stage, e.campaign_step) for e in events] == [(FunnelStage.invited, "manual")]
-    # the link e-mailed opens the volunteer's own area
+    # the link e-mailed opens the volunteer's own area, at the quote (nothing is under way yet)
     opened = app.test_client().get(f"/v/{url.group(1)}")
-    assert opened.status_code == 302 and opened.location.endswith("/my-cover/")
+    assert opened.status_code == 302 and opened.location.endswith("/my-cover/quote")
     assert "No link issued yet" not in c.get(f"/subscriptions/volunteers/{v.public_id}").get_data(as_text=True)
 
 

@@ -109,7 +109,10 @@ def _walk_to_signature(client, session, volunteer):
     response = _post(client, "/my-cover/adhesion", _adhesion_data())
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     assert response.location.endswith("/my-cover/sign")
-    assert _post(client, "/my-cover/sign/code", {}).status_code == 302
+    # the code is e-mailed with the adhesion's confirmation: the sign page says so, nothing to ask for
+    sign_page = client.get("/my-cover/sign").get_data(as_text=True)
+    assert "We e-mailed you a code" in sign_page or "Nous vous avons envoyé un code" in sign_page
+    assert _latest_code(session)
 
 
 @pytest.mark.parametrize("language, texts", [
@@ -285,9 +288,8 @@ def test_the_code_refuses_a_wrong_an_expired_and_too_many_attempts(app, session,
     def sign(code, name="Léa Martin"):
         return _post(client, "/my-cover/sign", {"typed_name": name, "code": code, "document_sha256": sha})
 
-    response = sign("123456")  # no code sent yet
-    assert response.status_code == 422 and "expired" in response.get_data(as_text=True)
-    _post(client, "/my-cover/sign/code", {})
+    first = _latest_code(session)  # e-mailed with the adhesion's confirmation
+    _post(client, "/my-cover/sign/code", {})  # "e-mail me a new code": the first one stops working
     code = _latest_code(session)
     wrong = "000000" if code != "000000" else "111111"
     response = sign(code, name="Someone Else")
@@ -310,6 +312,9 @@ def test_the_code_refuses_a_wrong_an_expired_and_too_many_attempts(app, session,
 
     _post(client, "/my-cover/sign/code", {})
     code = _latest_code(session)
+    if first != code:
+        response = sign(first)
+        assert response.status_code == 422 and "not the one we sent" in response.get_data(as_text=True)
     assert sign(code).status_code == 302
     again = sign(code)  # a double submit
     assert again.status_code == 302 and again.location.endswith("/my-cover/")
@@ -330,3 +335,39 @@ def test_staff_issue_a_link_by_hand_with_the_command(app, session, volunteer):
     assert client.get("/my-cover/").status_code == 200
     unknown = app.test_cli_runner().invoke(args=["journey", "link", "NO-SUCH-FILE"])
     assert unknown.exit_code == 1 and "NO-SUCH-FILE" in unknown.output
+
+
+def test_the_link_opens_the_quote_priced_at_once_and_pricing_another_choice_keeps_nothing(
+        app, session, client, volunteer):
+    """One screen fewer on a phone: the link lands on the quote, which already shows the price of the choice it
+    opens with; "see my price" (what the page's script does as the volunteer changes the form, and the button
+    without the script) prices another choice and keeps nothing; going on keeps the quote and opens the adhesion."""
+    someone = volunteer(language="en")
+    opened = client.get(_link(session, someone))
+    assert opened.status_code == 302 and opened.location.endswith("/my-cover/quote")
+    page = client.get("/my-cover/quote").get_data(as_text=True)
+    price = page[page.index('id="price"'):page.index('id="quote-form"')]
+    for text in ("a month in total", "Volunteer", "Minimum commitment: 12 months", "covered from"):
+        assert text in price, text
+    assert "Guarantee table" in page and "Spouse" not in price
+    spouse = someone.current_dependants[0]
+    s = journey.dependant_field(spouse)
+    choice = {"health": "y", "health_formula": "comfort", f"{s}covered": "y", f"{s}relationship": "married"}
+    before = _rows()
+    incomplete = _post(client, "/my-cover/quote", {"action": "price", **choice})
+    assert incomplete.status_code == 422
+    assert "Your price shows here as soon as your choice below is complete." in incomplete.get_data(as_text=True)
+    confirmed = {f"{s}no_salaried_work": "y", f"{s}not_national_of_mission_country": "y",
+                 f"{s}lives_in_mission_country": "y"}
+    priced = _post(client, "/my-cover/quote", {"action": "price", **choice, **confirmed})
+    html = priced.get_data(as_text=True)
+    price = html[html.index('id="price"'):html.index('id="quote-form"')]
+    assert priced.status_code == 200 and "Spouse" in price and "€140.00 a month in total" in price
+    assert _rows() == before and _subscription(someone) is None
+
+    kept = _post(client, "/my-cover/quote", {**choice, **confirmed})
+    assert kept.status_code == 302 and kept.location.endswith("/my-cover/adhesion")
+    assert _subscription(someone).monthly_total_minor == 6400 + 7600
+    # with an adhesion under way, the link lands on the area, which says where the volunteer stands
+    _post(client, "/my-cover/adhesion", _adhesion_data())
+    assert app.test_client().get(_link(session, someone)).location.endswith("/my-cover/")
