@@ -1,6 +1,7 @@
 """Business events: facts other parts of the system act on, written in the same transaction as the change.
 
-The ledger posts commissions from them (contract placed, cancelled, renewed). An event is written once and
+The ledger posts commissions from them (contract placed, cancelled, renewed) and releases a partner's held
+share on `disclosure.approved` (compliance's approval). An event is written once and
 never changed; whoever consumes it keys its own work on the event's public id, so replaying is harmless.
 
 An event the ledger posts also enqueues, in the same transaction, the outbox job `LEDGER_POSTING_JOB`: the
@@ -20,9 +21,11 @@ from .outbox import enqueue_job
 CONTRACT_PLACED = "contract.placed"
 CONTRACT_CANCELLED = "contract.cancelled"
 CONTRACT_RENEWED = "contract.renewed"
+#: compliance approved a contract's disclosures: the partner's held share becomes payable
+DISCLOSURE_APPROVED = "disclosure.approved"
 
 #: the events the ledger posts, and the outbox job (registered by the ledger) that posts one
-LEDGER_KINDS = (CONTRACT_PLACED, CONTRACT_RENEWED, CONTRACT_CANCELLED)
+LEDGER_KINDS = (CONTRACT_PLACED, CONTRACT_RENEWED, CONTRACT_CANCELLED, DISCLOSURE_APPROVED)
 LEDGER_POSTING_JOB = "ledger.post_event"
 
 

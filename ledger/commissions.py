@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from agreements.queries import agreement_in_force
 from core.accounts import Organisation
 from core.contracts import Contract, ContractTerm, Insurer
-from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED, BusinessEvent
+from core.events import CONTRACT_CANCELLED, CONTRACT_PLACED, CONTRACT_RENEWED, DISCLOSURE_APPROVED, BusinessEvent
 from core.i18n import N_
 from core.products import ProductLine
 
@@ -169,6 +169,9 @@ def post_term(session: Session, event: BusinessEvent, *, today: date) -> Journal
                            lines=lines, event_kind=event.kind, event_ref=event.public_id,
                            event_date=event.effective_on, details=details)
     _record(session, event, entry, "posted")
+    if org and (approval := approved(session, contract)) is not None:
+        # the disclosures were approved before this term was posted (a renewal): its share is not held back
+        release_disclosure(session, contract, today=today, released_by=approval.payload.get("reviewer", ""))
     return entry
 
 
@@ -280,7 +283,23 @@ def release_disclosure(session: Session, contract: Contract, *, today: date, rel
     return released
 
 
-HANDLERS = {CONTRACT_PLACED: post_term, CONTRACT_RENEWED: post_term, CONTRACT_CANCELLED: post_cancellation}
+def approved(session: Session, contract: Contract) -> BusinessEvent | None:
+    """Compliance's approval of the contract's disclosures, if given (the first)."""
+    return session.scalars(select(BusinessEvent).where(BusinessEvent.kind == DISCLOSURE_APPROVED,
+                                                       BusinessEvent.subject == contract.public_id)
+                           .order_by(BusinessEvent.id)).first()
+
+
+def post_disclosure_approval(session: Session, event: BusinessEvent, *, today: date) -> JournalEntry | None:
+    """Compliance approved the contract's disclosures: every posted term's share still held is released."""
+    contract = session.execute(select(Contract).where(Contract.public_id == event.subject)).scalar_one()
+    entries = release_disclosure(session, contract, today=today, released_by=event.payload.get("reviewer", ""))
+    _record(session, event, entries[-1] if entries else None, "posted" if entries else "nothing_held")
+    return entries[-1] if entries else None
+
+
+HANDLERS = {CONTRACT_PLACED: post_term, CONTRACT_RENEWED: post_term, CONTRACT_CANCELLED: post_cancellation,
+            DISCLOSURE_APPROVED: post_disclosure_approval}
 
 
 def pending_events(session: Session) -> list[BusinessEvent]:

@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.accounts import User
-from core.contracts import Contract, Insurer
+from core.contracts import Insurer
 from core.products import ProductLine
 
 from . import commissions, payouts, receipts, reconciliation
-from .models import JournalEntry
 from .models import InsurerReceipt, InsurerStatement, ReconciliationItem
 
 # --- payout runs ---------------------------------------------------------------------------------------------
@@ -72,14 +71,6 @@ def set_insurer_rate(session: Session, actor: User, insurer: Insurer, product_li
     audit.record(session, "insurer_rate.set", actor=actor, subject=insurer, product_line=row.product_line.value,
                  rate=str(row.rate), effective_from=row.effective_from)
     return row
-
-
-def release_held_commission(session: Session, actor: User, contract: Contract, *, today: date) -> list[JournalEntry]:
-    """The contract's disclosures are approved: the partner's held share becomes available for payout."""
-    entries = commissions.release_disclosure(session, contract, today=today, released_by=actor.email)
-    audit.record(session, "disclosure.released", actor=actor, subject=contract,
-                 entries=[e.public_id for e in entries])
-    return entries
 
 
 # --- insurer statements and receipts -------------------------------------------------------------------------

@@ -149,3 +149,36 @@ def held_shares(session: Session, partner: str | None = None) -> list[HeldShare]
         out.append(HeldShare(d["contract"], d.get("policy_number", ""), d.get("client_initials"), d["partner"],
                              d.get("term", 1), currency, d["partner_share_minor"], entry.effective_date))
     return out
+
+
+@dataclass(frozen=True)
+class TermRemuneration:
+    term: int
+    currency: str
+    #: the broker's commission and the partner's share posted for the term, and what a clawback took back
+    broker_commission_minor: int
+    partner_share_minor: int
+    clawed_back_minor: int
+    released: bool
+
+
+def contract_remuneration(session: Session, contract_ref: str) -> list[TermRemuneration]:
+    """What the ledger accrued on a contract, term by term: what compliance compares with what was disclosed."""
+    entries = session.scalars(select(JournalEntry).where(
+        JournalEntry.contract_ref == contract_ref, JournalEntry.reverses_id.is_(None),
+        JournalEntry.event_kind.in_((CONTRACT_PLACED, CONTRACT_RENEWED, CONTRACT_CANCELLED, "disclosure.released")))
+        .order_by(JournalEntry.id)).all()
+    terms: dict[int, dict] = {}
+    for e in entries:
+        d = e.details or {}
+        row = terms.setdefault(d.get("term", 1), {"commission": 0, "share": 0, "back": 0, "released": False,
+                                                  "currency": e.postings[0].currency if e.postings else "EUR"})
+        if e.event_kind in (CONTRACT_PLACED, CONTRACT_RENEWED):
+            row["commission"] += d.get("broker_commission_minor", 0)
+            row["share"] += d.get("partner_share_minor", 0)
+        elif e.event_kind == CONTRACT_CANCELLED:
+            row["back"] += d.get("partner_share_back_minor", 0)
+        else:
+            row["released"] = True
+    return [TermRemuneration(term, r["currency"], r["commission"], r["share"], r["back"], r["released"])
+            for term, r in sorted(terms.items())]

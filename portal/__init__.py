@@ -74,6 +74,7 @@ def _allow_example_domains(app: Flask) -> None:
 def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
+    import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
     import core.accounts  # noqa: F401
     import core.audit  # noqa: F401
@@ -137,11 +138,13 @@ def _register_blueprints(app: Flask) -> None:
     from .subscriptions.views import bp as subscriptions_bp
     from .tariffs.views import bp as tariffs_bp
     from .verification.views import bp as verification_bp
+    from .disclosures.views import bp as disclosures_bp
     from .volunteer.views import bp as volunteer_bp
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp, roster_bp,
+               disclosures_bp,
                tariffs_bp, subscriptions_bp, api_bp):
         app.register_blueprint(bp)
 

@@ -232,6 +232,9 @@ def _demo_ledger(session: Session, firms: dict) -> int:
 
     from core.contracts import Contract, Insurer
     from core.products import ProductLine
+    from compliance import disclosures
+    from compliance.disclosure_models import DisclosureChannel
+    from core.accounts import PARTNER_ROLES
     from ledger import commissions, payouts, posting
 
     from .finance.services import debtor, payees
@@ -252,8 +255,21 @@ def _demo_ledger(session: Session, firms: dict) -> int:
     # month end) by today, so the demo run pays them
     booked = (today.replace(day=1) - timedelta(days=40)).replace(day=5)
     posting.post_pending(session, booked)
-    for contract in session.execute(select(Contract)).scalars():
-        commissions.release_disclosure(session, contract, today=booked, released_by="compliance@demo.example")
+    # the partner declared its disclosures and compliance approved them: the ledger releases the held shares
+    officer = ops.find_user_by_email(session, "compliance@demo.example")
+    for contract in session.execute(select(Contract).where(Contract.organisation_id.is_not(None))).scalars():
+        declarer = session.scalars(select(User).where(User.organisation_id == contract.organisation_id,
+                                                      User.role.in_(PARTNER_ROLES)).order_by(User.id)).first()
+        if declarer is None:
+            continue
+        disclosure = disclosures.declare(session, declarer, contract, disclosures.Declaration(
+            role_disclosed="Broker registered with ORIAS, acting for the client, with no tie to any insurer.",
+            remuneration_disclosed="A commission paid by the insurer out of the premium, shared with the broker.",
+            disclosed_on=min(contract.start_date, booked) - timedelta(days=7), channel=DisclosureChannel.email),
+            today=booked)
+        disclosures.approve(session, officer, disclosure, reason="Role and remuneration disclosed in writing "
+                            "before the offer.", involved=set(), today=booked)
+    posting.post_pending(session, booked)
     preparer = ops.find_user_by_email(session, "finance@demo.example")
     approver = ops.find_user_by_email(session, "finance.approver@demo.example")
     run = payouts.prepare(session, period=booked.replace(day=1), currency="EUR", payees=payees(session, today),

@@ -34,6 +34,8 @@ NAV = (
     NavItem("agreements.index", N_("Agreements"), "agreements."),
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),
+    NavItem("disclosures.queue", N_("Disclosures to review"), "disclosures.queue"),
+    NavItem("disclosures.partner_list", N_("Disclosures to clients"), "disclosures.partner_list"),
     NavItem("statements.index", N_("Commission statements"), "statements."),
     NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions."),
     NavItem("roster.imports", N_("Roster imports"), "roster."),

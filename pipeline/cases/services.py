@@ -155,3 +155,17 @@ def convert_lead(session: Session, user: User, lead: Lead, values: CaseInput, *,
     session.flush()
     audit.record(session, "lead.converted", actor=user, subject=lead, ip=ip, case=case.public_id)
     return case
+
+
+def people_involved(session: Session, contract) -> set[int]:
+    """Who worked the case a contract was placed from: whoever placed it, the account manager assigned, and every
+    user who acted on the case (its audit trail). A reviewer among them is no second pair of eyes."""
+    from core.audit import AuditEvent
+
+    people = {contract.placed_by_id}
+    case = session.get(Case, contract.case_id) if contract.case_id else None
+    if case is not None:
+        people |= {case.assigned_to_id, case.submitted_by_id}
+        people |= set(session.scalars(select(AuditEvent.actor_id).where(
+            AuditEvent.subject_type == Case.__tablename__, AuditEvent.subject_id == case.public_id)))
+    return {p for p in people if p is not None}

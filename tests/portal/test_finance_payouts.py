@@ -169,22 +169,24 @@ def test_bank_details_are_checked_and_every_change_is_audited(session, books, ma
                            ).scalar_one().subject_id == org.public_id
 
 
-def test_compliance_releases_a_held_share(session, books, make_user, login):
+def test_finance_sees_the_held_shares_but_cannot_release_one(session, books, make_user, login):
+    """Segregation of duties: finance runs the payouts, so only compliance's approval of the disclosures releases a
+    hold (portal.disclosures); the finance page lists what is held and offers nothing to release it."""
     contract = session.execute(select(Contract).where(Contract.policy_number == "POL-0")).scalar_one()
-    # a renewal posts a new held share that waits for its own approval
     contract.terms.append(ContractTerm(number=2, start_date=BOOKED + timedelta(days=365),
                                        end_date=BOOKED + timedelta(days=729), premium_minor=1_000_000))
     event = events.emit(session, events.CONTRACT_RENEWED, contract.public_id, BOOKED, premium_minor=1_000_000,
                         currency="EUR", term=2)
     commissions.post_event(session, event, today=date.today())
     session.commit()
-    client = login(make_user(Role.compliance))
-    page = client.get("/finance/disclosures").get_data(as_text=True)
-    assert "POL-0" in page and "300.00" in page
-    r = client.post(f"/finance/disclosures/{contract.public_id}/release", data={"csrf_token": csrf_from(page)},
-                    follow_redirects=True)
-    assert "now available for payout" in r.get_data(as_text=True)
-    assert available(session, books["paid"]) == 90_000
+    before = available(session, books["paid"])
+    for role in (Role.finance, Role.admin, Role.compliance):
+        client = login(make_user(role))
+        page = client.get("/finance/disclosures").get_data(as_text=True)
+        assert "POL-0" in page and "300.00" in page and "release" not in page.lower().replace("released", "")
+        r = client.post(f"/finance/disclosures/{contract.public_id}/release", data={"csrf_token": csrf_from(page)})
+        assert r.status_code in (404, 405)
+    assert available(session, books["paid"]) == before
 
 
 def test_the_api_lists_runs_and_serves_the_file_to_finance_only(session, books, make_user, login, app, bearer):
