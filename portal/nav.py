@@ -34,6 +34,8 @@ NAV = (
     NavItem("agreements.index", N_("Agreements"), "agreements."),
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),
+    NavItem("training.firm", N_("Training"), "training."),
+    NavItem("training.coverage", N_("Training coverage"), "training."),
     NavItem("statements.index", N_("Commission statements"), "statements."),
     NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions."),
     NavItem("roster.imports", N_("Roster imports"), "roster."),
