@@ -73,7 +73,10 @@ def record_new():
     if form.validate_on_submit():
         person = people[form.person.data]
         upload = form.evidence.data
-        evidence = upload.read(training.EVIDENCE_MAX_BYTES + 1) if upload and upload.filename else None
+        evidence = None
+        if upload and upload.filename:
+            evidence = upload.read(training.EVIDENCE_MAX_BYTES + 1)  # one byte more than allowed says "too large"
+            upload.close()
         values = training.TrainingInput(
             provider=form.provider.data or "", completed_on=form.completed_on.data,
             duration_minutes=form.duration_minutes.data, format=form.format.data or "", themes=form.themes.data or [],
