@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func, select
-from sqlalchemy.orm import Mapped, Session, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, contains_eager, deferred, mapped_column, relationship, selectinload
 
 from core import audit
 from core.accounts import Organisation, PartnerStatus, Role, User
@@ -152,6 +152,7 @@ def people_in_scope(session: Session, organisation: Organisation | None = None, 
     """The active people who distribute: of one firm when given, else of every broker firm plus (`staff`) the
     broker's own distribution staff."""
     partners = (select(User).join(Organisation, User.organisation_id == Organisation.id)
+                .options(contains_eager(User.organisation))
                 .where(User.active.is_(True), User.role.in_(PARTNER_DISTRIBUTION_ROLES),
                        Organisation.status.in_(BROKER_STATUSES)))
     if organisation is not None:
@@ -354,7 +355,8 @@ def records_of(session: Session, people: list[User], years: tuple[int, ...]) -> 
     if not people:
         return []
     return list(session.execute(
-        select(TrainingRecord).where(TrainingRecord.user_id.in_([p.id for p in people]),
+        select(TrainingRecord).options(selectinload(TrainingRecord.user))
+        .where(TrainingRecord.user_id.in_([p.id for p in people]),
                                      TrainingRecord.completed_on >= date(min(years), 1, 1),
                                      TrainingRecord.completed_on <= date(max(years), 12, 31))
         .order_by(TrainingRecord.completed_on.desc(), TrainingRecord.id.desc())).scalars())
@@ -382,7 +384,8 @@ def raise_alerts(session: Session, today: date) -> tuple[date | None, list[Perso
 
 
 def alerts_at(session: Session, point: date) -> list[TrainingAlert]:
-    return list(session.execute(select(TrainingAlert).where(TrainingAlert.alert_point == point)
+    return list(session.execute(select(TrainingAlert).options(selectinload(TrainingAlert.user))
+                                .where(TrainingAlert.alert_point == point)
                                 .order_by(TrainingAlert.id)).scalars())
 
 

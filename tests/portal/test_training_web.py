@@ -207,3 +207,16 @@ def test_the_policy_switch_off_lets_the_same_firm_submit(app, session, login, fi
     assert 'href="/cases/new"' in c.get("/cases/").get_data(as_text=True)
     assert _submit(c).status_code == 302
     assert session.execute(select(func.count()).select_from(Case)).scalar() == 1
+
+
+def test_the_api_refuses_a_blocked_firms_case_with_a_machine_readable_error(app, client, session, firm_people,
+                                                                            bearer, monkeypatch):
+    from tests.portal.test_cases import CASE
+
+    admin, _member = firm_people
+    headers = bearer(admin)
+    monkeypatch.setitem(app.config, "TRAINING_BLOCKS_CASES", True)
+    r = client.post("/api/v1/cases", json=CASE, headers=headers)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "training_shortfall"
+    monkeypatch.setitem(app.config, "TRAINING_BLOCKS_CASES", False)
+    assert client.post("/api/v1/cases", json=CASE, headers=headers).status_code == 201
