@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from compliance import training
 from core.accounts import PartnerStatus, Role
@@ -39,10 +41,13 @@ def post_training(client, person, *, evidence=(PDF, "certificat.pdf"), **changes
     data = {"csrf_token": csrf, "person": person.public_id, "provider": "Chambre syndicale des courtiers",
             "completed_on": TODAY.isoformat(), "duration_minutes": "420", "format": "classroom",
             "themes": ["regulation", "client_needs"]}
-    if evidence:
-        data["evidence"] = (io.BytesIO(evidence[0]), evidence[1])
     data.update(changes)
-    return client.post("/training/new", data=data, content_type="multipart/form-data")
+    fields = MultiDict([(k, v) for k, vs in data.items() for v in (vs if isinstance(vs, list) else [vs])])
+    if evidence:
+        fields.add("evidence", FileStorage(io.BytesIO(evidence[0]), evidence[1]))
+    # encoded here, in memory: the test client would spool a large body to a temporary file it never closes
+    boundary, body = encode_multipart(fields)
+    return client.post("/training/new", data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def test_a_partner_admin_records_their_peoples_training_with_evidence(session, login, firm_people):
