@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import errors, i18n, input_guard, nav
     from .extensions import babel, csrf, db, limiter, migrate
     from .security import access, headers
+    from .training import policy as training_policy
 
     db.init_app(app)
     _use_audit_keys(app)
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_login(app)
     i18n.init_app(app)
     nav.init_app(app)
+    training_policy.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
     app.before_request(access.enforce_access)
@@ -76,6 +78,7 @@ def _register_models() -> None:
     import agreements.models  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
+    import compliance.training  # noqa: F401
     import core.accounts  # noqa: F401
     import core.audit  # noqa: F401
     import core.contracts  # noqa: F401
@@ -137,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     from .statements import bp as statements_bp
     from .subscriptions.views import bp as subscriptions_bp
     from .tariffs.views import bp as tariffs_bp
+    from .training.views import bp as training_bp
     from .verification.views import bp as verification_bp
     from .disclosures.views import bp as disclosures_bp
     from .volunteer.views import bp as volunteer_bp
@@ -145,7 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp, roster_bp,
                disclosures_bp,
-               tariffs_bp, subscriptions_bp, api_bp):
+               tariffs_bp, subscriptions_bp, training_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -102,6 +102,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             instance, "seal_password")),
         "SEAL_TSA_URL": env.get("SEAL_TSA_URL") or None,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        # The broker's policy (compliance.training): a broker firm with people below 15 hours of training for the
+        # past calendar year submits no new case until their training is recorded. Off unless chosen.
+        "TRAINING_BLOCKS_CASES": _bool(env.get("TRAINING_BLOCKS_CASES"), default=False),
         # The cost of password hashes: a profile of argon2-cffi (`argon2.profiles`). RFC 9106's low-memory one is
         # the library's default; the tests sign in hundreds of times and use the cheapest.
         "PASSWORD_HASH_PROFILE": env.get("PASSWORD_HASH_PROFILE") or (

@@ -36,6 +36,8 @@ NAV = (
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),
     NavItem("disclosures.queue", N_("Disclosures to review"), "disclosures.queue"),
     NavItem("disclosures.partner_list", N_("Disclosures to clients"), "disclosures.partner_list"),
+    NavItem("training.firm", N_("Training"), "training."),
+    NavItem("training.coverage", N_("Training coverage"), "training."),
     NavItem("statements.index", N_("Commission statements"), "statements."),
     NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions."),
     NavItem("roster.imports", N_("Roster imports"), "roster."),
