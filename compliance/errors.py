@@ -20,3 +20,14 @@ REASON_REQUIRED = N_("Write the reason for the decision (at least 10 characters)
 class LexiconError(ValueError):
     """A lexicon file of the health-data screen has a malformed line or pattern (a fault of the deployment, not a
     refusal of the user's input)."""
+
+
+class ComplaintRefused(DomainError):
+    """A complaint cannot be recorded or moved on as asked."""
+    code = "complaint_refused"
+
+
+class ComplaintNotInState(ComplaintRefused):
+    code = "complaint_wrong_state"
+    status = 409
+    message = N_("This complaint is %(state)s: it cannot be %(action)s now.")

@@ -74,6 +74,7 @@ def _allow_example_domains(app: Flask) -> None:
 def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
+    import compliance.complaint_models  # noqa: F401
     import compliance.models  # noqa: F401
     import core.accounts  # noqa: F401
     import core.audit  # noqa: F401
