@@ -134,9 +134,9 @@ def receive(session: Session, actor: User | None, values: ComplaintInput, *, pol
     return complaint
 
 
-def _require(complaint: Complaint, action: str, *states: ComplaintState) -> None:
+def _require(complaint: Complaint, *states: ComplaintState) -> None:
     if complaint.state not in states:
-        raise ComplaintNotInState(state=complaint.state.value, action=action)
+        raise ComplaintNotInState()
 
 
 def handlers(session: Session) -> list[User]:
@@ -146,7 +146,7 @@ def handlers(session: Session) -> list[User]:
 
 
 def assign(session: Session, actor: User, complaint: Complaint, owner: User, *, ip: str | None = None) -> None:
-    _require(complaint, "assigned", ComplaintState.received, ComplaintState.acknowledged, ComplaintState.answered)
+    _require(complaint, ComplaintState.received, ComplaintState.acknowledged, ComplaintState.answered)
     if owner.role not in HANDLER_ROLES or not owner.active:
         raise ComplaintRefused(N_("Only an active compliance officer or administrator can own a complaint."),
                                field="owner")
@@ -158,7 +158,7 @@ def assign(session: Session, actor: User, complaint: Complaint, owner: User, *, 
 def acknowledge(session: Session, actor: User, complaint: Complaint, *, on: date | None = None,
                 ip: str | None = None) -> None:
     """The complainant has been told the complaint is received and being handled."""
-    _require(complaint, "acknowledged", ComplaintState.received)
+    _require(complaint, ComplaintState.received)
     on = on or utcnow().date()
     if on < complaint.received_on:
         raise ComplaintRefused(N_("A complaint cannot be acknowledged before it was received."), field="on")
@@ -174,7 +174,7 @@ def answer(session: Session, actor: User, complaint: Complaint, *, text: str, me
            on: date | None = None, ip: str | None = None) -> None:
     """The answer sent to the complainant, with the mediation information given (where to turn if unsatisfied).
     Answering a complaint not yet acknowledged acknowledges it the same day."""
-    _require(complaint, "answered", ComplaintState.received, ComplaintState.acknowledged)
+    _require(complaint, ComplaintState.received, ComplaintState.acknowledged)
     on = on or utcnow().date()
     if len((text or "").strip()) < 10:
         raise ComplaintRefused(N_("Write the answer given (at least 10 characters)."), field="answer")
@@ -195,7 +195,7 @@ def answer(session: Session, actor: User, complaint: Complaint, *, text: str, me
 
 
 def close(session: Session, actor: User, complaint: Complaint, *, ip: str | None = None) -> None:
-    _require(complaint, "closed", ComplaintState.answered)
+    _require(complaint, ComplaintState.answered)
     complaint.state, complaint.closed_at = ComplaintState.closed, utcnow()
     session.flush()
     audit.record(session, "complaint.closed", actor=actor, subject=complaint, ip=ip)

@@ -30,4 +30,4 @@ class ComplaintRefused(DomainError):
 class ComplaintNotInState(ComplaintRefused):
     code = "complaint_wrong_state"
     status = 409
-    message = N_("This complaint is %(state)s: it cannot be %(action)s now.")
+    message = N_("This complaint has moved on meanwhile: this step no longer applies to it.")

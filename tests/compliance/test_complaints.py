@@ -170,7 +170,7 @@ def test_report_figures_on_a_known_set(session, make_user):
                   product_line=ProductLine.volunteer_health_topup)
     k3 = _receive(session, received_on=date(2026, 10, 20), category=ComplaintCategory.premium,
                   product_line=ProductLine.volunteer_prevoyance_topup)
-    k4 = _receive(session, received_on=date(2026, 10, 30), category=ComplaintCategory.advice, product_line=None)
+    _receive(session, received_on=date(2026, 10, 30), category=ComplaintCategory.advice, product_line=None)
     k5 = _receive(session, received_on=date(2026, 11, 2), category=ComplaintCategory.advice)
     _receive(session, received_on=date(2026, 9, 30), category=ComplaintCategory.other)
     mediation = "La Médiation de l'Assurance, TSA 50110, 75441 Paris Cedex 09"
