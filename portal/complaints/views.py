@@ -26,6 +26,7 @@ from ..finance.exports import csv_response
 from ..i18n import LANGUAGE_NAMES
 from ..security.access import allow, public
 from ..security.scoping import get_or_404
+from ..volunteer.session import current_volunteer
 from . import deadline_policy
 from .forms import AcknowledgeForm, AnswerForm, AssignForm, CloseForm, LodgeForm, RecordForm
 
@@ -47,23 +48,34 @@ def _partner_firm() -> Organisation | None:
 
 # --- the public form ---------------------------------------------------------------------------------------------
 
+def _concerns_of_lodger(firm: Organisation | None, volunteer, label: str | None) -> Concerns:
+    """A signed-in partner's complaint concerns their firm; a volunteer's (in their link session) themselves."""
+    if volunteer is not None:
+        return Concerns(kind="volunteer", ref=volunteer.public_id,
+                        label=label or f"{volunteer.full_name} ({volunteer.file_ref})")
+    return Concerns(organisation_id=firm.id if firm else None, label=label)
+
+
 @bp.route("/complaints/new", methods=["GET", "POST"])
 @public
 @limiter.limit("5 per hour", methods=["POST"])
 def lodge():
     firm = _partner_firm()
+    volunteer = None if firm else current_volunteer()
     form = LodgeForm()
     if request.method == "GET" and firm is not None:
         form.complainant_kind.data = ComplainantKind.partner
         form.complainant_name.data, form.complainant_email.data = current_user.full_name, current_user.email
+    elif request.method == "GET" and volunteer is not None:
+        form.complainant_kind.data = ComplainantKind.volunteer
+        form.complainant_name.data, form.complainant_email.data = volunteer.full_name, volunteer.email
     if form.validate_on_submit():
         values = ComplaintInput(
             channel=ComplaintChannel.web_form, complainant_kind=form.complainant_kind.data,
             complainant_name=form.complainant_name.data, complainant_email=form.complainant_email.data.strip().lower(),
             category=form.category.data, description=form.description.data, received_on=_today(),
             locale=str(get_locale()), product_line=form.product_line.data,
-            concerns=Concerns(organisation_id=firm.id if firm else None,
-                              label=(form.concerns_label.data or "").strip() or None))
+            concerns=_concerns_of_lodger(firm, volunteer, (form.concerns_label.data or "").strip() or None))
         with unit_of_work(form) as work:
             complaint = rules.receive(db.session, None, values, policy=deadline_policy(), ip=request.remote_addr,
                                       lodged_by=current_user if firm else None)

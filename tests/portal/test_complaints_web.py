@@ -4,7 +4,7 @@ reports; the reminder command e-mails each reminder once."""
 import csv
 import io
 from email.header import decode_header, make_header
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +21,10 @@ from core.db import utcnow
 from core.outbox import OutboxMessage, deliver_due
 from core.products import ProductLine
 from core.transports import SmtpTransport
+from funnel import journey
+from funnel.roster import apply_events
+from funnel.seed import seed_sample_products
+from funnel.volunteers import find_volunteer
 from portal.extensions import db
 from tests.conftest import csrf_from
 
@@ -93,11 +97,33 @@ def test_a_signed_in_partner_lodges_for_their_firm(login, broker, session):
     assert complaint.reference in partner.get("/complaints/sent").get_data(as_text=True)
 
 
+def test_a_volunteer_in_their_area_lodges_about_themselves(app, client, session):
+    seed_sample_products(session)
+    apply_events(session, [{"event": "affiliation", "event_id": "BF-2026-C00001-1", "occurred_at": "2026-11-02T08:00:00Z",
+                            "file_ref": "BF-2026-C00001", "first_name": "Léa", "last_name": "Martin",
+                            "email": "lea@example.org", "birth_date": "2000-04-02", "programme": "VIE",
+                            "mission_country": "US", "mission_start": "2026-11-03", "mission_end": "2027-10-31",
+                            "language": "en"}], now=datetime(2026, 12, 1, tzinfo=UTC))
+    volunteer = find_volunteer(session, file_ref="BF-2026-C00001")
+    _link_row, raw = journey.issue_link(session, volunteer)
+    session.commit()
+    client.get(f"/v/{raw}")
+    page = client.get("/complaints/new").get_data(as_text=True)
+    assert '<option selected value="volunteer">' in page and "lea@example.org" in page
+    r = _post(client, "/complaints/new", {**LODGE, "complainant_kind": "volunteer", "complainant_name": "Léa Martin",
+                                          "complainant_email": "lea@example.org", "concerns_label": "",
+                                          "product_line": "volunteer_health_topup"})
+    assert r.status_code == 302
+    complaint = session.scalars(select(Complaint)).one()
+    assert (complaint.concerns_kind, complaint.concerns_ref) == ("volunteer", volunteer.public_id)
+    assert complaint.concerns_label == "Léa Martin (BF-2026-C00001)" and complaint.organisation_id is None
+
+
 # --- who sees the register ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role,allowed", [(Role.compliance, True), (Role.admin, True), (Role.finance, False),
                                           (Role.account_manager, False), (Role.partner_admin, False),
-                                          (Role.partner_member, False)])
+                                          (Role.partner_member, False), (Role.volunteer, False)])
 def test_only_compliance_and_admins_see_the_register(login, make_user, make_org, session, role, allowed):
     complaint = _complaint(session)
     user = make_user(role, make_org() if role in (Role.partner_admin, Role.partner_member) else None)
