@@ -21,6 +21,7 @@ from core import audit
 from core.accounts import Role, User
 from core.db import utcnow
 from core.i18n import N_
+from core.products import ProductLine
 
 from .complaint_models import (
     ComplainantKind, Complaint, ComplaintCategory, ComplaintChannel, ComplaintState, ProductGroup,
@@ -97,7 +98,7 @@ class ComplaintInput:
     description: str
     received_on: date
     locale: str = "en"
-    product_line: object | None = None
+    product_line: ProductLine | None = None
     concerns: Concerns = Concerns()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -226,8 +226,6 @@ def _detail(complaint: Complaint, status: int = 200, **forms):
 
 
 def _default_mediation() -> str:
-    from flask import current_app
-
     return current_app.config["COMPLAINT_MEDIATION_TEXT"]
 
 
