@@ -34,3 +34,14 @@ class TrainingShortfall(DomainError):
     message = N_("Your firm cannot submit new cases: %(count)s of your people did not complete the 15 hours of "
                  "training required for %(year)s. Record their training on the Training page (your firm's "
                  "administrator can do it), then submit the case again.")
+
+
+class ComplaintRefused(DomainError):
+    """A complaint cannot be recorded or moved on as asked."""
+    code = "complaint_refused"
+
+
+class ComplaintNotInState(ComplaintRefused):
+    code = "complaint_wrong_state"
+    status = 409
+    message = N_("This complaint has moved on meanwhile: this step no longer applies to it.")

@@ -76,6 +76,7 @@ def _allow_example_domains(app: Flask) -> None:
 def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
+    import compliance.complaint_models  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
     import compliance.training  # noqa: F401
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth.views import bp as auth_bp
     from .cases.views import bp as cases_bp
+    from .complaints.views import bp as complaints_bp
     from .finance import bp as finance_bp
     from .firm.views import bp as firm_bp
     from .home.views import bp as home_bp
@@ -147,9 +149,8 @@ def _register_blueprints(app: Flask) -> None:
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp, roster_bp,
-               disclosures_bp,
-               tariffs_bp, subscriptions_bp, training_bp, api_bp):
+               cases_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
+               roster_bp, disclosures_bp, tariffs_bp, subscriptions_bp, training_bp, api_bp):
         app.register_blueprint(bp)
 
 

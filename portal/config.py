@@ -121,6 +121,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Payments (portal.payments): Stripe's keys and webhook signing secret come from the environment. Outside
         # production the portal talks to localstripe (a fake Stripe server; `make run` starts it on
         # STRIPE_API_BASE) with test keys; STRIPE_API_BASE empty means Stripe itself.
+        # Complaints (ACPR recommendation 2022-R-01): acknowledge within this many business days, answer within
+        # this many months of receipt; reminders this many business days before a deadline. Business days skip
+        # weekends and the closed days listed here (ISO dates, comma-separated): no holiday calendar is built in.
+        "COMPLAINT_ACKNOWLEDGE_BUSINESS_DAYS": int(env.get("COMPLAINT_ACKNOWLEDGE_BUSINESS_DAYS", 10)),
+        "COMPLAINT_ANSWER_MONTHS": int(env.get("COMPLAINT_ANSWER_MONTHS", 2)),
+        "COMPLAINT_REMINDER_BUSINESS_DAYS": int(env.get("COMPLAINT_REMINDER_BUSINESS_DAYS", 2)),
+        "COMPLAINT_CLOSED_DAYS": env.get("COMPLAINT_CLOSED_DAYS", ""),
+        # the mediation information an answer gives by default (the insurance ombudsman in France)
+        "COMPLAINT_MEDIATION_TEXT": env.get("COMPLAINT_MEDIATION_TEXT") or (
+            "La Médiation de l'Assurance, TSA 50110, 75441 Paris Cedex 09 — www.mediation-assurance.org"),
         **_stripe_config(env, production),
     }
     cfg.update(overrides)

@@ -31,6 +31,7 @@ NAV = (
     NavItem("leads.index", N_("Leads"), "leads."),
     NavItem("cases.index", N_("Cases"), "cases.index"),
     NavItem("cases.cc_log", N_("Copies to partners"), "cases.cc_log"),
+    NavItem("complaints.register", N_("Complaints"), "complaints."),
     NavItem("agreements.index", N_("Agreements"), "agreements."),
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),

@@ -1,6 +1,9 @@
-"""`flask compliance training alerts`: at the latest alert point of the year, e-mail each broker firm's partner
-admins the people below their pro-rata training target, and list everyone found (the broker's staff included)
-for compliance. Safe to rerun: a person is alerted once per alert point (compliance.training.raise_alerts)."""
+"""`flask compliance ...`: the compliance registers' scheduled commands.
+
+- `training alerts`: at the latest alert point of the year, e-mail each broker firm's partner admins the people
+  below their pro-rata training target, and list everyone found (the broker's staff included) for compliance. Safe
+  to rerun: a person is alerted once per alert point (compliance.training.raise_alerts).
+- `complaints remind`: e-mail the reminders due about complaints nearing or past a deadline (each once)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,8 +14,11 @@ from flask import url_for
 from flask.cli import with_appcontext
 
 from compliance import training
+from compliance.complaint_report import mark_sent, reminders_to_send
 from core.accounts import Role
+from core.db import utcnow
 
+from ..complaints import deadline_policy
 from ..edge import command_unit_of_work
 from ..extensions import db
 from ..mail import link_context, queue_mail
@@ -65,3 +71,28 @@ def alerts(on):
                    f"{_hours(row.target)} h")
     for name in unreached:
         click.echo(f"  no active partner administrator to tell at {name}", err=True)
+
+
+@cli.group("complaints", help="The complaints register.")
+def complaints_cli():
+    pass
+
+
+@complaints_cli.command("remind")
+@with_appcontext
+def remind() -> None:
+    """Queue a reminder to each complaint's owner (to compliance while it has none) before its acknowledgement or
+    answer falls due and once it is overdue. Safe to run again: each reminder goes once."""
+    today = utcnow().date()
+    sent = 0
+    with command_unit_of_work(), link_context():
+        for reminder in reminders_to_send(db.session, today, deadline_policy()):
+            link = url_for("complaints.view", public_id=reminder.complaint.public_id, _external=True)
+            for user in reminder.recipients:
+                queue_mail("complaint_reminder", to=user.email, locale=user.locale, user=user,
+                           complaint=reminder.complaint, kind=reminder.kind.value, link=link)
+            mark_sent(db.session, reminder)
+            sent += 1
+            click.echo(f"{reminder.complaint.reference}: {reminder.kind.value} -> "
+                       f"{', '.join(u.email for u in reminder.recipients)}")
+    click.echo(f"{sent} reminder(s) queued")
