@@ -35,6 +35,7 @@ NAV = (
     NavItem("agreements.index", N_("Agreements"), "agreements."),
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),
+    NavItem("queue.index", N_("Review queue"), "queue."),
     NavItem("disclosures.queue", N_("Disclosures to review"), "disclosures.queue"),
     NavItem("disclosures.partner_list", N_("Disclosures to clients"), "disclosures.partner_list"),
     NavItem("training.firm", N_("Training"), "training."),
