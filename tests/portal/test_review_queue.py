@@ -17,13 +17,16 @@ from core.accounts import Lifecycle, PartnerStatus, Role
 from core.audit import AuditEvent
 from pipeline.withdrawals import withdraw_consent
 from tests.conftest import csrf_from
-from tests.portal.test_disclosures import _declare, world  # noqa: F401  (fixture)
+from tests.portal import test_disclosures
+from tests.portal.test_disclosures import _declare
+
+world = test_disclosures.world  # the fixture: two firms, a contract each
 
 TODAY = date.today()
 
 
 @pytest.fixture
-def waiting(session, world, make_org, make_user, login, new_lead, introducer):  # noqa: F811
+def waiting(session, world, make_org, make_user, login, new_lead, introducer):
     """One item of each kind waiting for compliance."""
     applicant = make_org(PartnerStatus.generalist_broker, legal_name="Gamma Courtage", lifecycle=Lifecycle.applied)
     _declare(login(make_user(Role.partner_admin, world["firm"])), world["contract"])
