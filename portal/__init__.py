@@ -123,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from .agreements import services  # noqa: F401  (registers the sealing job)
     from .agreements.views import bp as agreements_bp
     from .api import bp as api_bp
+    from .audit import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .cases.views import bp as cases_bp
     from .finance import bp as finance_bp
@@ -141,7 +142,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp, roster_bp,
-               tariffs_bp, subscriptions_bp, api_bp):
+               tariffs_bp, subscriptions_bp, audit_bp, api_bp):
         app.register_blueprint(bp)
 
 
