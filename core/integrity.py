@@ -11,7 +11,6 @@ Plain Python: the web layer reads the configuration and passes the values in.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -67,7 +66,7 @@ class Keyring:
         secret = next((s for k, s in self.keys if k == key_id), None)
         if secret is None:
             raise UnknownKey(key_id)
-        return hmac.new(secret, message, hashlib.sha256).hexdigest()
+        return hmac.digest(secret, message, "sha256").hex()
 
     def matches(self, key_id: str, message: bytes, mac: str) -> bool:
         return self.knows(key_id) and hmac.compare_digest(self.mac(key_id, message), mac)
