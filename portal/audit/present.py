@@ -224,7 +224,7 @@ def present(events: list[AuditEvent], *, links: bool = True) -> list[Row]:
             subject_url=url_for(page, public_id=ev.subject_id) if links and page and name is not None else None,
             subject_endpoint=page,
             history_url=url_for("audit.history", kind=ev.subject_type, public_id=ev.subject_id)
-            if links and ev.subject_type and ev.subject_id else None,
+            if links and ev.subject_type in NAMERS and ev.subject_id else None,
             details=detail_list(ev, names)))
     return rows
 

@@ -263,3 +263,22 @@ def test_a_case_s_history_from_its_page(login, make_user, make_broker, new_case,
     assert url in c.get(f"/cases/{case.public_id}").get_data(as_text=True)
     html = c.get(url).get_data(as_text=True)
     assert "Case submitted" in html and f"History of {case.client_first_name}" in html
+
+
+def test_no_audit_record_names_a_secret_or_health_detail():
+    """The details the code records never carry a password, a token, a signature code or health information
+    (the page would withhold them; the log should not hold them in the first place)."""
+    import ast
+    from pathlib import Path
+
+    from portal.audit.present import _withheld
+    from tests.core.test_audit_labels import PACKAGES, ROOT, _is_audit_record
+
+    keys = set()
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and _is_audit_record(node):
+                    keys.update(k.arg for k in node.keywords if k.arg)
+    assert {"reason", "email", "typed_name", "categories"} <= keys
+    assert sorted(k for k in keys if _withheld(k)) == []
