@@ -19,9 +19,10 @@ import hashlib
 import json
 import weakref
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, event, func, select, update
+from sqlalchemy import (BigInteger, ForeignKey, Index, Integer, String, Text, event, func, select, type_coerce,
+                        update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -180,6 +181,10 @@ def verify(session: Session, keyring: Keyring | None = None, checkpoint: ChainEn
     problems: list[ChainProblem] = []
     expected_seq, prev_hash, keyed_seen = 1, GENESIS, False
     columns = [AuditEvent.__table__.c[name] for name in HASHED] + [AuditEvent.hash, AuditEvent.key_id]
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps the time as text: read it as text and parse it with fromisoformat (C), as UTCDateTime
+        # would give it; SQLAlchemy's regex parse was a third of the walk
+        columns[1] = type_coerce(columns[1], String)
     while True:
         # plain rows, not ORM instances: the walk reads each event once and never changes it, and a million
         # instances in the identity map cost more than the checks themselves
@@ -194,7 +199,10 @@ def verify(session: Session, keyring: Keyring | None = None, checkpoint: ChainEn
                 problems.append(ChainProblem(expected_seq, f"events {expected_seq}..{seq - 1} are missing"))
             if ev_prev != prev_hash:
                 problems.append(ChainProblem(seq, "does not follow the previous event (deleted or altered)"))
-            problem = _event_problem(list(row[:10]), ev_hash, key_id, keyring, keyed_seen, legacy_limit)
+            fields = list(row[:10])
+            if isinstance(fields[1], str):
+                fields[1] = _utc(datetime.fromisoformat(fields[1]))
+            problem = _event_problem(fields, ev_hash, key_id, keyring, keyed_seen, legacy_limit)
             if problem:
                 problems.append(ChainProblem(seq, problem))
             if checkpoint and seq == checkpoint.seq and ev_hash != checkpoint.hash:
@@ -209,6 +217,10 @@ def verify(session: Session, keyring: Keyring | None = None, checkpoint: ChainEn
         problems.append(ChainProblem(expected_seq, f"events {expected_seq}..{checkpoint.seq} were seen by the "
                                                    f"checkpoint and are gone (the tail was deleted)"))
     return problems
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _event_problem(fields: list, ev_hash: str, key_id: str, keyring: Keyring, keyed_seen: bool,
