@@ -129,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     from .agreements import services  # noqa: F401  (registers the sealing job)
     from .agreements.views import bp as agreements_bp
     from .api import bp as api_bp
+    from .audit import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .cases.views import bp as cases_bp
     from .complaints.views import bp as complaints_bp
@@ -152,7 +153,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
-               roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp, api_bp):
+               roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp, audit_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -44,7 +44,7 @@ NAV = (
     NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions."),
     NavItem("roster.imports", N_("Roster imports"), "roster."),
     NavItem("tariffs.index", N_("Tariffs and zones"), "tariffs."),
-    NavItem("admin.audit_log", N_("Audit log"), "admin.audit"),
+    NavItem("audit.log", N_("Audit log"), "audit."),
     NavItem("admin.outbox", N_("Outbox"), "admin.outbox"),
     NavItem("profile.tokens", N_("API tokens"), "profile.token"),
 )
