@@ -96,6 +96,24 @@ ACTION_LABELS: dict[str, str] = {
     "payment.refunded": N_("Payment refunded"),
     "payment.cheque_recorded": N_("Cheque recorded"),
     "payment_method.saved": N_("Payment method saved"),
+    "payment.refund_owed": N_("Refund owed, to pay back by transfer"),
+    "subscription.dependant_added": N_("Person added to the cover"),
+    "subscription.certificate_reissued": N_("Certificate of cover reissued"),
+    "contract.amended": N_("Contract premium amended"),
+    # compliance
+    "disclosure.declared": N_("Disclosures declared by the partner"),
+    "disclosure.approved": N_("Disclosures approved"),
+    "disclosure.returned": N_("Disclosures returned to the partner"),
+    "queue.assigned": N_("Review item assigned"),
+    "queue.reviewed": N_("Review item marked reviewed"),
+    "complaint.received": N_("Complaint received"),
+    "complaint.assigned": N_("Complaint assigned"),
+    "complaint.acknowledged": N_("Complaint acknowledged"),
+    "complaint.answered": N_("Complaint answered"),
+    "complaint.closed": N_("Complaint closed"),
+    "complaint.reminded": N_("Complaint reminder sent"),
+    "training.recorded": N_("Training recorded"),
+    "training.alerts_raised": N_("Training alerts raised"),
 }
 
 #: the kinds of record events are about (their table names) -> label
@@ -119,6 +137,9 @@ SUBJECT_LABELS: dict[str, str] = {
     "subscriptions": N_("Adhesion"),
     "payments": N_("Payment"),
     "saved_payment_methods": N_("Payment method"),
+    "contract_disclosures": N_("Contract disclosures"),
+    "complaints": N_("Complaint"),
+    "training_records": N_("Training record"),
 }
 
 
