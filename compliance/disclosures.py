@@ -231,3 +231,55 @@ def disclosures_of(session: Session, contracts: Collection[Contract]) -> dict[in
 
 def state_of(disclosure: ContractDisclosure | None) -> DisclosureState:
     return disclosure.state if disclosure is not None else DisclosureState.awaiting_declaration
+
+
+@dataclass(frozen=True)
+class FirmDisclosures:
+    #: contracts the firm brought
+    contracts: int
+    approved: int
+    #: declared, awaiting review
+    submitted: int
+    returned: int
+    #: mean days from the declaration to the approval, over the approved ones
+    mean_days_to_approval: float | None
+
+    @property
+    def approval_rate(self) -> float | None:
+        return self.approved / self.contracts if self.contracts else None
+
+    @property
+    def open(self) -> int:
+        """Not approved yet: to declare, to declare again, or to review."""
+        return self.contracts - self.approved
+
+
+def figures_by_firm(session: Session) -> dict[int, FirmDisclosures]:
+    """{organisation id: its disclosures' figures}, for every firm that brought a contract: a few grouped reads."""
+    from sqlalchemy import func
+
+    contracts = dict(session.execute(select(Contract.organisation_id, func.count(Contract.id))
+                                     .where(Contract.organisation_id.is_not(None))
+                                     .group_by(Contract.organisation_id)).tuples().all())
+    states: dict[int, dict[DisclosureState, int]] = {}
+    for org, state, n in session.execute(select(ContractDisclosure.organisation_id, ContractDisclosure.state,
+                                                func.count(ContractDisclosure.id))
+                                         .group_by(ContractDisclosure.organisation_id, ContractDisclosure.state)):
+        states.setdefault(org, {})[state] = n
+    delays: dict[int, list[float]] = {}
+    approvals = session.execute(select(ContractDisclosure.organisation_id, ContractDisclosure.submitted_at,
+                                       func.max(DisclosureReview.decided_at))
+                                .join(DisclosureReview, DisclosureReview.disclosure_id == ContractDisclosure.id)
+                                .where(ContractDisclosure.state == DisclosureState.approved)
+                                .group_by(ContractDisclosure.id, ContractDisclosure.organisation_id,
+                                          ContractDisclosure.submitted_at))
+    for org, submitted, decided in approvals:
+        if submitted is not None and decided is not None:
+            delays.setdefault(org, []).append(max((decided - submitted).total_seconds(), 0) / 86400)
+    out = {}
+    for org, n in contracts.items():
+        s = states.get(org, {})
+        days = delays.get(org)
+        out[org] = FirmDisclosures(n, s.get(DisclosureState.approved, 0), s.get(DisclosureState.submitted, 0),
+                                   s.get(DisclosureState.returned, 0), sum(days) / len(days) if days else None)
+    return out

@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from .tariffs.views import bp as tariffs_bp
     from .training.views import bp as training_bp
     from .verification.views import bp as verification_bp
+    from .compliance_dashboard.views import bp as dashboard_bp
     from .review_queue.views import bp as queue_bp
     from .disclosures.views import bp as disclosures_bp
     from .volunteer.views import bp as volunteer_bp
@@ -153,7 +154,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
-               roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp, audit_bp, api_bp):
+               roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp, audit_bp, dashboard_bp,
+               api_bp):
         app.register_blueprint(bp)
 
 

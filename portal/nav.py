@@ -36,6 +36,8 @@ NAV = (
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),
     NavItem("queue.index", N_("Review queue"), "queue."),
+    NavItem("dashboard.index", N_("Compliance dashboard"), "dashboard.index"),
+    NavItem("dashboard.firm", N_("Our compliance status"), "dashboard.firm"),
     NavItem("disclosures.queue", N_("Disclosures to review"), "disclosures.queue"),
     NavItem("disclosures.partner_list", N_("Disclosures to clients"), "disclosures.partner_list"),
     NavItem("training.firm", N_("Training"), "training."),
