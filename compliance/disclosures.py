@@ -254,6 +254,15 @@ class FirmDisclosures:
         return self.contracts - self.approved
 
 
+def _days_between(session: Session, later, earlier):
+    """`later - earlier` in days, as the database computes it."""
+    from sqlalchemy import func
+
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier) / 86400
+
+
 def figures_by_firm(session: Session) -> dict[int, FirmDisclosures]:
     """{organisation id: its disclosures' figures}, for every firm that brought a contract: a few grouped reads."""
     from sqlalchemy import func
@@ -266,20 +275,20 @@ def figures_by_firm(session: Session) -> dict[int, FirmDisclosures]:
                                                 func.count(ContractDisclosure.id))
                                          .group_by(ContractDisclosure.organisation_id, ContractDisclosure.state)):
         states.setdefault(org, {})[state] = n
-    delays: dict[int, list[float]] = {}
-    approvals = session.execute(select(ContractDisclosure.organisation_id, ContractDisclosure.submitted_at,
-                                       func.max(DisclosureReview.decided_at))
-                                .join(DisclosureReview, DisclosureReview.disclosure_id == ContractDisclosure.id)
-                                .where(ContractDisclosure.state == DisclosureState.approved)
-                                .group_by(ContractDisclosure.id, ContractDisclosure.organisation_id,
-                                          ContractDisclosure.submitted_at))
-    for org, submitted, decided in approvals:
-        if submitted is not None and decided is not None:
-            delays.setdefault(org, []).append(max((decided - submitted).total_seconds(), 0) / 86400)
+    approved_at = (select(DisclosureReview.disclosure_id, func.max(DisclosureReview.decided_at).label("at"))
+                   .where(DisclosureReview.decision == DisclosureDecision.approved)
+                   .group_by(DisclosureReview.disclosure_id).subquery())
+    days = _days_between(session, approved_at.c.at, ContractDisclosure.submitted_at)
+    delays = dict(session.execute(select(ContractDisclosure.organisation_id, func.avg(days))
+                                  .join(approved_at, approved_at.c.disclosure_id == ContractDisclosure.id)
+                                  .where(ContractDisclosure.state == DisclosureState.approved,
+                                         ContractDisclosure.submitted_at.is_not(None))
+                                  .group_by(ContractDisclosure.organisation_id)).tuples().all())
     out = {}
     for org, n in contracts.items():
         s = states.get(org, {})
-        days = delays.get(org)
+        mean = delays.get(org)
         out[org] = FirmDisclosures(n, s.get(DisclosureState.approved, 0), s.get(DisclosureState.submitted, 0),
-                                   s.get(DisclosureState.returned, 0), sum(days) / len(days) if days else None)
+                                   s.get(DisclosureState.returned, 0), max(float(mean), 0.0) if mean is not None
+                                   else None)
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from core.accounts import Lifecycle, Organisation
@@ -32,31 +32,31 @@ def status_applications(session: Session, today: date) -> list[QueueItem]:
 
 @source("disclosure", N_("Contract disclosures"))
 def disclosures_to_review(session: Session, today: date) -> list[QueueItem]:
-    rows = session.execute(select(ContractDisclosure, Contract, Organisation.legal_name)
+    rows = session.execute(select(Contract.public_id, Contract.policy_number, ContractDisclosure.submitted_at,
+                                  ContractDisclosure.created_at, Organisation.legal_name)
                            .join(Contract, Contract.id == ContractDisclosure.contract_id)
                            .join(Organisation, Organisation.id == ContractDisclosure.organisation_id)
                            .where(ContractDisclosure.state == DisclosureState.submitted))
-    return [QueueItem("disclosure", c.public_id, c.policy_number, N_("The partner's declaration awaits review"),
-                      (d.submitted_at or d.created_at).date(), firm=firm,
-                      link=("disclosures.review", {"contract_public_id": c.public_id})) for d, c, firm in rows]
+    return [QueueItem("disclosure", ref, policy, N_("The partner's declaration awaits review"),
+                      (submitted or created).date(), firm=firm,
+                      link=("disclosures.review", {"contract_public_id": ref}))
+            for ref, policy, submitted, created, firm in rows]
 
 
 @source("complaint", N_("Complaints nearing a deadline"))
 def complaints_due(session: Session, today: date) -> list[QueueItem]:
+    """Complaints whose next deadline (to acknowledge, then to answer) is within a week, or past."""
     soon = today + timedelta(days=COMPLAINT_WARNING_DAYS)
-    found = session.scalars(select(Complaint).where(Complaint.state.in_(
-        (ComplaintState.received, ComplaintState.acknowledged))).order_by(Complaint.id))
-    out = []
-    for c in found:
-        due = c.acknowledge_due if c.state is ComplaintState.received else c.answer_due
-        if due > soon:
-            continue
-        detail = (N_("To acknowledge by %(day)s") if c.state is ComplaintState.received
-                  else N_("To answer by %(day)s"))
-        out.append(QueueItem("complaint", c.public_id, c.reference, detail, c.received_on,
-                             {"day": due.isoformat()}, firm=c.organisation.legal_name if c.organisation else None,
-                             link=("complaints.view", {"public_id": c.public_id}), due=due))
-    return out
+    due = case((Complaint.state == ComplaintState.received, Complaint.acknowledge_due), else_=Complaint.answer_due)
+    rows = session.execute(select(Complaint.public_id, Complaint.reference, Complaint.state, Complaint.received_on,
+                                  due.label("due"), Organisation.legal_name)
+                           .outerjoin(Organisation, Organisation.id == Complaint.organisation_id)
+                           .where(Complaint.state.in_((ComplaintState.received, ComplaintState.acknowledged)),
+                                  due <= soon))
+    return [QueueItem("complaint", ref, reference, N_("To acknowledge by %(day)s") if state is ComplaintState.received
+                      else N_("To answer by %(day)s"), received, {"day": deadline.isoformat()}, firm=firm,
+                      link=("complaints.view", {"public_id": ref}), due=deadline)
+            for ref, reference, state, received, deadline, firm in rows]
 
 
 @source("training", N_("Training shortfalls"))

@@ -152,20 +152,25 @@ def reviewed_keys(session: Session, kind: str) -> set[str]:
     return set(session.scalars(select(QueueReview.ref).where(QueueReview.kind == kind)))
 
 
-def items(session: Session, today: date, *, kinds: Collection[str] | None = None,
-          assignee: int | str | None = None, older_than: int | None = None) -> list[QueueItem]:
-    """What waits, oldest first: of `kinds` (all when None), assigned to a user id (or "nobody"), waiting more than
-    `older_than` days."""
+def collect(session: Session, today: date, kinds: Collection[str] | None = None) -> list[QueueItem]:
+    """Every item waiting (of `kinds`, all when None), with its assignee, oldest (or soonest due) first."""
     found = []
     for kind, src in SOURCES.items():
         if kinds and kind not in kinds:
             continue
         found.extend(src.items(session, today))
     assignments = {(a.kind, a.ref): a for a in session.scalars(select(QueueAssignment))}
+    found = [replace(item, assignee=a.assignee) if (a := assignments.get(item.key)) else item for item in found]
+    return sorted(found, key=lambda i: (i.due or i.since, i.since, i.kind, i.ref))
+
+
+def narrow(found: list[QueueItem], today: date, *, kinds: Collection[str] | None = None,
+           assignee: int | str | None = None, older_than: int | None = None) -> list[QueueItem]:
+    """Those of `kinds`, assigned to a user id (or "nobody"), waiting more than `older_than` days."""
     out = []
     for item in found:
-        a = assignments.get(item.key)
-        item = replace(item, assignee=a.assignee if a else None)
+        if kinds and item.kind not in kinds:
+            continue
         if assignee == "nobody" and item.assignee is not None:
             continue
         if isinstance(assignee, int) and (item.assignee is None or item.assignee.id != assignee):
@@ -173,13 +178,19 @@ def items(session: Session, today: date, *, kinds: Collection[str] | None = None
         if older_than is not None and item.age(today) <= older_than:
             continue
         out.append(item)
-    return sorted(out, key=lambda i: (i.due or i.since, i.since, i.kind, i.ref))
+    return out
 
 
-def counts(session: Session, today: date) -> dict[str, int]:
-    """How many items of each kind wait (every registered kind, 0 included)."""
+def items(session: Session, today: date, *, kinds: Collection[str] | None = None,
+          assignee: int | str | None = None, older_than: int | None = None) -> list[QueueItem]:
+    """What waits, oldest first, narrowed as `narrow` says."""
+    return narrow(collect(session, today, kinds), today, kinds=kinds, assignee=assignee, older_than=older_than)
+
+
+def counts(found: list[QueueItem]) -> dict[str, int]:
+    """How many of `found` are of each kind (every registered kind, 0 included)."""
     totals = dict.fromkeys(SOURCES, 0)
-    for item in items(session, today):
+    for item in found:
         totals[item.kind] += 1
     return totals
 

@@ -64,25 +64,29 @@ def attribution_conflicts(session: Session, today: date) -> list[QueueItem]:
 @source("consent_withdrawal", N_("Consents withdrawn"))
 def consent_withdrawals(session: Session, today: date) -> list[QueueItem]:
     done = reviewed_keys(session, "consent_withdrawal")
-    rows = session.execute(select(ConsentWithdrawal, Consent).join(Consent, Consent.id == ConsentWithdrawal.consent_id)
+    rows = session.execute(select(ConsentWithdrawal.id, ConsentWithdrawal.scope, ConsentWithdrawal.created_at,
+                                  ConsentWithdrawal.recorded_by_id, Consent.id, Organisation.legal_name)
+                           .join(Consent, Consent.id == ConsentWithdrawal.consent_id)
+                           .join(Organisation, Organisation.id == Consent.organisation_id)
                            .order_by(ConsentWithdrawal.id)).all()
-    names = _firm_names(session, [c.organisation_id for _w, c in rows])
-    consent_ids = [c.id for _w, c in rows]
-    leads = {lead.consent_id: lead for lead in session.scalars(select(Lead).where(Lead.consent_id.in_(consent_ids)))}
-    cases = {case.consent_id: case for case in session.scalars(select(Case).where(Case.consent_id.in_(consent_ids)))}
+    rows = [r for r in rows if str(r[0]) not in done]
+    consent_ids = {r[4] for r in rows}
+    cases = {c: (ref, f"{first} {last}") for c, ref, first, last in session.execute(
+        select(Case.consent_id, Case.public_id, Case.client_first_name, Case.client_last_name)
+        .where(Case.consent_id.in_(consent_ids)))}
+    leads = {c: (ref, f"{first} {last}") for c, ref, first, last in session.execute(
+        select(Lead.consent_id, Lead.public_id, Lead.first_name, Lead.last_name).where(Lead.consent_id.in_(consent_ids)))}
     out = []
-    for w, c in rows:
-        ref = str(w.id)
-        if ref in done:
-            continue
-        case, lead = cases.get(c.id), leads.get(c.id)
-        who = case or lead
-        title = (f"{case.client_first_name} {case.client_last_name}" if case else
-                 f"{lead.first_name} {lead.last_name}" if lead else c.public_id)
-        link = (("cases.view", {"public_id": case.public_id}) if case else
-                ("leads.view", {"public_id": lead.public_id}) if lead else None)
-        detail = (N_("Withdrew all consent") if w.scope == "all" else N_("Withdrew consent to copies of milestones"))
-        out.append(QueueItem("consent_withdrawal", ref, title if who else c.public_id, detail, w.created_at.date(),
-                             firm=names.get(c.organisation_id), link=link, acknowledgeable=True,
-                             involved=frozenset({w.recorded_by_id})))
+    for wid, scope, at, recorded_by, consent_id, firm in rows:
+        if consent_id in cases:
+            ref, title = cases[consent_id]
+            link = ("cases.view", {"public_id": ref})
+        elif consent_id in leads:
+            ref, title = leads[consent_id]
+            link = ("leads.view", {"public_id": ref})
+        else:
+            title, link = "—", None
+        detail = N_("Withdrew all consent") if scope == "all" else N_("Withdrew consent to copies of milestones")
+        out.append(QueueItem("consent_withdrawal", str(wid), title, detail, at.date(), firm=firm, link=link,
+                             acknowledgeable=True, involved=frozenset({recorded_by})))
     return out

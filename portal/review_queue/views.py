@@ -26,6 +26,9 @@ from ..security.access import allow
 
 bp = Blueprint("queue", __name__, url_prefix="/compliance/queue")
 
+#: the oldest items shown at once; the counts and the filters reach the rest
+SHOWN = 100
+
 
 class ItemForm(FlaskForm):
     kind = HiddenField(validators=[DataRequired(), Length(max=40)])
@@ -53,11 +56,13 @@ def _filters() -> dict:
 def index():
     f, today = _filters(), utcnow().date()
     assignee = current_user.id if f["assigned"] == "me" else ("nobody" if f["assigned"] == "nobody" else None)
-    found = queue.items(db.session, today, kinds=[f["kind"]] if f["kind"] else None, assignee=assignee,
-                        older_than=f["older"])
+    everything = queue.collect(db.session, today)
+    found = queue.narrow(everything, today, kinds=[f["kind"]] if f["kind"] else None, assignee=assignee,
+                         older_than=f["older"])
     officers = db.session.scalars(select(User).where(User.role == Role.compliance, User.active.is_(True))
                                   .order_by(User.email)).all()
-    return render_template("review_queue/index.html", items=found, counts=queue.counts(db.session, today),
+    return render_template("review_queue/index.html", items=found[:SHOWN], more=max(len(found) - SHOWN, 0),
+                           counts=queue.counts(everything),
                            sources=queue.SOURCES, filters=f, today=today, officers=officers,
                            may_work=current_user.role is Role.compliance, form=ItemForm(),
                            review_form=ReviewForm(formdata=None))

@@ -47,7 +47,7 @@ def test_the_dashboard_shows_each_firm_with_charts_tables_and_a_csv(session, fig
     assert page.status_code == 200 and html.count("<svg") == 2 and 'id="chart-disclosures"' in html
     alpha = html.split(f'id="firm-{figures["firm"].public_id}"')[1].split("</tr>")[0]
     beta = html.split(f'id="firm-{figures["other"].public_id}"')[1].split("</tr>")[0]
-    assert "1 / 1" in alpha  # the one contract's disclosures approved
+    assert "1 / 1" in alpha and ">0.0<" in alpha  # the one contract's disclosures approved, within the day
     assert "0 / 1" in beta and ">1<" in beta.replace(" ", "")  # nothing approved, one flagged referral
     assert "1 (1)" in beta  # one complaint open, overdue (received 80 days ago)
     chart = html.split('id="chart-disclosures"')[1].split("</figure>")[0]
