@@ -36,6 +36,8 @@ class QueueItem:
     detail: str
     since: date
     detail_params: dict = field(default_factory=dict)
+    #: msgids shown after the detail, translated (e.g. the kinds of health data a referral was refused for)
+    tags: tuple[str, ...] = ()
     #: the partner firm concerned, by name, when there is one
     firm: str | None = None
     #: where the decision is made: an endpoint name and its parameters (the portal builds the URL)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance.health_data import CATEGORY_LABELS
 from compliance.review_queue import QueueItem, reviewed_keys, source
 from core.accounts import Organisation
 from core.audit import AuditEvent
@@ -43,10 +44,10 @@ def health_refusals(session: Session, today: date) -> list[QueueItem]:
             continue
         data = json.loads(ev.data or "{}")
         firm = by_org.get(data.get("organisation"))
-        out.append(QueueItem("health_refusal", ref, firm or ev.actor_label,
-                             N_("Refused for health data: %(categories)s"), ev.occurred_at.date(),
-                             {"categories": ", ".join(data.get("categories") or [])}, firm=firm,
-                             acknowledgeable=True))
+        out.append(QueueItem("health_refusal", ref, firm or ev.actor_label, N_("Refused for health data:"),
+                             ev.occurred_at.date(), tags=tuple(CATEGORY_LABELS.get(c, c)
+                                                               for c in data.get("categories") or []),
+                             firm=firm, acknowledgeable=True))
     return out
 
 

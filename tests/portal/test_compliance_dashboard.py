@@ -35,7 +35,7 @@ def figures(session, world, make_user, login):
         policy=complaints.DeadlinePolicy(), today=TODAY)
     someone = make_user(Role.partner_member, other)
     audit.record(session, "lead.health_data_refused", actor=someone, organisation=other.public_id,
-                 categories=["diagnosis"])
+                 categories=["diagnosis_or_test"])
     session.commit()
     return world
 

@@ -36,7 +36,7 @@ def waiting(session, world, make_org, make_user, login, new_lead, introducer):
         description="Nobody answered my three e-mails about my cover.", received_on=TODAY - timedelta(days=12)),
         policy=complaints.DeadlinePolicy(), today=TODAY)
     audit.record(session, "lead.health_data_refused", actor=introducer,
-                 organisation=introducer.organisation.public_id, categories=["diagnosis", "treatment"])
+                 organisation=introducer.organisation.public_id, categories=["diagnosis_or_test", "treatment"])
     first = new_lead(introducer, email="dup@example.org")
     second_firm = make_user(Role.partner_member, make_org(PartnerStatus.introducer, legal_name="Delta Intro"))
     new_lead(second_firm, email="dup@example.org")  # the same client referred again: a possible duplicate
@@ -52,7 +52,8 @@ def test_compliance_sees_every_kind_takes_items_and_marks_notices_reviewed(sessi
     client = login(officer)
     page = client.get("/compliance/queue/").get_data(as_text=True)
     queue = page.split('id="queue"')[1]
-    for text in ("Gamma Courtage", "POL-0", "RCL-", "diagnosis, treatment", "Ana", "Withdrew consent to copies"):
+    for text in ("Gamma Courtage", "POL-0", "RCL-", "a diagnosis or a test, a treatment", "Ana",
+                 "Withdrew consent to copies"):
         assert text in queue, text
     counts = page.split('id="counts"')[1].split("</ul>")[0]
     assert "Contract disclosures: <strong>1</strong>" in counts and "Consents withdrawn: <strong>1</strong>" in counts
@@ -81,7 +82,7 @@ def test_compliance_sees_every_kind_takes_items_and_marks_notices_reviewed(sessi
     assert client.post("/compliance/queue/review", data={
         **data, "reason": "The introducer was reminded of the rules by phone."}).status_code == 302
     after = client.get("/compliance/queue/").get_data(as_text=True).split('id="queue"')[1]
-    assert "diagnosis, treatment" not in after
+    assert "a diagnosis or a test, a treatment" not in after
     assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "queue.reviewed")) == 1
 
     # a disclosure is decided on its own page, not marked reviewed here
