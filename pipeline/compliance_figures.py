@@ -1,5 +1,5 @@
 """What the pipeline tells the compliance dashboard about each partner firm, in a few grouped reads: copies of
-milestones sent and withheld, the share of cases whose client consented to copies, and referrals flagged (refused
+milestones sent and withheld, the share of the clients' consents that allow copies, and referrals flagged (refused
 by the health-data screen, or possible duplicates awaiting their attribution)."""
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from .leads.models import Consent, Lead
 @dataclass(frozen=True)
 class FirmPipeline:
     cases: int = 0
-    #: cases whose client consented to copies of milestones when the case was submitted
-    cases_with_cc_consent: int = 0
+    #: the clients' consents the firm captured (leads and cases), and those that allow copies of milestones
+    consents: int = 0
+    consents_to_copies: int = 0
     copies_sent: int = 0
     copies_withheld: int = 0
     health_refusals: int = 0
@@ -29,7 +30,7 @@ class FirmPipeline:
 
     @property
     def cc_consent_share(self) -> float | None:
-        return self.cases_with_cc_consent / self.cases if self.cases else None
+        return self.consents_to_copies / self.consents if self.consents else None
 
 
 def figures_by_firm(session: Session, *, refusals_since: date) -> dict[int, FirmPipeline]:
@@ -38,10 +39,13 @@ def figures_by_firm(session: Session, *, refusals_since: date) -> dict[int, Firm
     def row(org: int) -> dict:
         return rows.setdefault(org, {})
 
+    for org, total in session.execute(select(Case.organisation_id, func.count()).group_by(Case.organisation_id)):
+        row(org)["cases"] = total
+    # the clients' consents the firm captured (for its leads and cases alike), and those that allow copies
     for org, total, consented in session.execute(
-            select(Case.organisation_id, func.count(Case.id), func.count(Case.id).filter(Consent.cc_on_milestones))
-            .join(Consent, Consent.id == Case.consent_id).group_by(Case.organisation_id)):
-        row(org).update(cases=total, cases_with_cc_consent=consented)
+            select(Consent.organisation_id, func.count(), func.count().filter(Consent.cc_on_milestones.is_(True)))
+            .group_by(Consent.organisation_id)):
+        row(org).update(consents=total, consents_to_copies=consented)
     for org, outcome, n in session.execute(select(CcLog.organisation_id, CcLog.outcome, func.count(CcLog.id))
                                            .group_by(CcLog.organisation_id, CcLog.outcome)):
         row(org)["copies_sent" if outcome is CcOutcome.sent else "copies_withheld"] = n

@@ -35,7 +35,7 @@ def export():
     rows = services.rows(db.session, utcnow().date())
     header = ["firm", "status", "lifecycle", "agreement", "people_in_training_scope", "below_training_target",
               "contracts", "disclosures_approved", "disclosures_awaiting_review", "disclosures_returned",
-              "mean_days_to_approval", "cases", "cases_with_cc_consent", "copies_sent", "copies_withheld",
+              "mean_days_to_approval", "cases", "consents", "consents_to_copies", "copies_sent", "copies_withheld",
               "health_data_refusals_12_months", "attribution_conflicts", "complaints_open", "complaints_overdue"]
     body = []
     for r in rows:
@@ -44,7 +44,7 @@ def export():
                      r.agreement_status or "", r.trained_people, r.below_target, d.contracts if d else 0,
                      d.approved if d else 0, d.submitted if d else 0, d.returned if d else 0,
                      f"{d.mean_days_to_approval:.1f}" if d and d.mean_days_to_approval is not None else "",
-                     p.cases, p.cases_with_cc_consent, p.copies_sent, p.copies_withheld, p.health_refusals,
+                     p.cases, p.consents, p.consents_to_copies, p.copies_sent, p.copies_withheld, p.health_refusals,
                      p.attribution_conflicts, r.complaints_open, r.complaints_overdue])
     return Response(csv_text(header, body), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="compliance-dashboard.csv"'})
