@@ -91,6 +91,7 @@ def _register_models() -> None:
     import ledger.models  # noqa: F401
     import ledger.posting  # noqa: F401  (the outbox job that posts business events)
     from pipeline.cases import models as case_models  # noqa: F401
+    from pipeline.channel import models as channel_models  # noqa: F401
     from pipeline.leads import models as lead_models  # noqa: F401
 
     from .accounts import models  # noqa: F401
