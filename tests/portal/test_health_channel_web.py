@@ -238,3 +238,10 @@ def test_the_purge_command_removes_the_bytes_and_says_how_many(session, app, doc
     assert response.status_code == 302 and response.data != PDF
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "health_channel.purged")).one()
     assert event.details()["documents"] == 1
+
+
+def test_the_client_pages_are_rate_limited(app):
+    """Guessing tokens is slow: 30 tries an hour from one address, then 429 (a wrong token counts too)."""
+    client = app.test_client()
+    codes = [client.get(f"/secure/guess{n}").status_code for n in range(31)]
+    assert codes[:30] == [404] * 30 and codes[30] == 429
