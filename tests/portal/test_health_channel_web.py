@@ -240,8 +240,11 @@ def test_the_purge_command_removes_the_bytes_and_says_how_many(session, app, doc
     assert event.details()["documents"] == 1
 
 
-def test_the_client_pages_are_rate_limited(app):
+def test_the_client_pages_are_rate_limited(app, monkeypatch):
     """Guessing tokens is slow: 30 tries an hour from one address, then 429 (a wrong token counts too)."""
+    from portal.extensions import limiter
+
+    monkeypatch.setattr(limiter, "enabled", True)  # one object for every app: another test may have turned it off
     client = app.test_client()
     codes = [client.get(f"/secure/guess{n}").status_code for n in range(31)]
     assert codes[:30] == [404] * 30 and codes[30] == 429
