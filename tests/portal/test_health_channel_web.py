@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from core.accounts import PartnerStatus, Role
 from core.audit import AuditEvent
@@ -51,9 +53,11 @@ def token(session, case, manager, login):
 def _upload(client, token, data, filename="scan.pdf"):
     page = client.get(f"/secure/{token}")
     assert page.status_code == 200
-    return client.post(f"/secure/{token}/upload", content_type="multipart/form-data",
-                       data={"csrf_token": csrf_from(page.get_data(as_text=True)),
-                             "document": (io.BytesIO(data), filename)})
+    # encoded in memory: the test client would spool a large body to a temporary file it never closes
+    boundary, body = encode_multipart({"csrf_token": csrf_from(page.get_data(as_text=True)),
+                                       "document": FileStorage(io.BytesIO(data), filename)})
+    return client.post(f"/secure/{token}/upload", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
 
 
 @pytest.fixture
