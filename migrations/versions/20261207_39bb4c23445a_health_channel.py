@@ -1,7 +1,7 @@
 """health channel: the client's links, documents and answers
 
 Revision ID: 39bb4c23445a
-Revises: 5db3e08e3c34
+Revises: f2c8d5a1e937
 Create Date: 2026-12-07 13:48:13.630266
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '39bb4c23445a'
-down_revision = '5db3e08e3c34'
+down_revision = 'f2c8d5a1e937'
 branch_labels = None
 depends_on = None
 
