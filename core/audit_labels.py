@@ -114,6 +114,14 @@ ACTION_LABELS: dict[str, str] = {
     "complaint.reminded": N_("Complaint reminder sent"),
     "training.recorded": N_("Training recorded"),
     "training.alerts_raised": N_("Training alerts raised"),
+    # the client's secure channel for health information
+    "health_link.issued": N_("Secure link sent to the client"),
+    "health_link.revoked": N_("Secure link revoked"),
+    "health_document.received": N_("Health document received"),
+    "health_document.refused": N_("Health document refused"),
+    "health_document.downloaded": N_("Health document downloaded"),
+    "health_answers.received": N_("Underwriting answers received"),
+    "health_channel.purged": N_("Health documents purged (retention)"),
 }
 
 #: the kinds of record events are about (their table names) -> label

@@ -101,7 +101,18 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SEAL_P12_PASSWORD": env.get("SEAL_P12_PASSWORD") or (None if production else _instance_secret(
             instance, "seal_password")),
         "SEAL_TSA_URL": env.get("SEAL_TSA_URL") or None,
-        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        # the largest request body: the biggest upload the secure channel accepts, plus the form around it
+        "MAX_CONTENT_LENGTH": max(12, int(env.get("HEALTH_UPLOAD_MAX_MB", 10)) + 2) * 1024 * 1024,
+        # The client's secure channel for health information (pipeline.channel): how long the personal link
+        # lasts, the largest file, the virus-scan hook (a command given the file's path: exit 0 clean, 1 infected,
+        # anything else an error; without one, production refuses every upload), and the retention schedule
+        # (purged this many days after the case closed, or after the upload, whichever comes first).
+        "HEALTH_LINK_DAYS": int(env.get("HEALTH_LINK_DAYS", 7)),
+        "HEALTH_UPLOAD_MAX_MB": int(env.get("HEALTH_UPLOAD_MAX_MB", 10)),
+        "UPLOAD_SCAN_COMMAND": env.get("UPLOAD_SCAN_COMMAND") or None,
+        "UPLOAD_SCAN_TIMEOUT": int(env.get("UPLOAD_SCAN_TIMEOUT", 120)),
+        "HEALTH_RETENTION_DAYS_AFTER_CLOSE": int(env.get("HEALTH_RETENTION_DAYS_AFTER_CLOSE", 90)),
+        "HEALTH_RETENTION_DAYS_AFTER_UPLOAD": int(env.get("HEALTH_RETENTION_DAYS_AFTER_UPLOAD", 365)),
         # The broker's policy (compliance.training): a broker firm with people below 15 hours of training for the
         # past calendar year submits no new case until their training is recorded. Off unless chosen.
         "TRAINING_BLOCKS_CASES": _bool(env.get("TRAINING_BLOCKS_CASES"), default=False),

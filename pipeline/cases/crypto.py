@@ -28,3 +28,15 @@ def decrypt(token: bytes | None, keys: str) -> str | None:
         return _cipher(keys).decrypt(token).decode()
     except InvalidToken as exc:
         raise RuntimeError("case text cannot be decrypted with the configured keys") from exc
+
+
+def encrypt_bytes(data: bytes, keys: str) -> bytes:
+    """A file's bytes, encrypted with the case keys (the same Fernet keys, the same rotation)."""
+    return _cipher(keys).encrypt(data)
+
+
+def decrypt_bytes(token: bytes, keys: str) -> bytes:
+    try:
+        return _cipher(keys).decrypt(token)
+    except InvalidToken as exc:
+        raise RuntimeError("case file cannot be decrypted with the configured keys") from exc
