@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _use_audit_keys(app: Flask) -> None:
     """Every session on this app's database chains audit events with the configured keys."""
+    from compliance.consent_receipts import use_controller
     from core import audit
     from core.integrity import Keyring
 
@@ -55,6 +56,8 @@ def _use_audit_keys(app: Flask) -> None:
 
     with app.app_context():
         audit.use_keyring(db.engine, Keyring.parse(app.config["AUDIT_HMAC_KEYS"]))
+        # the controller named on the consent receipts
+        use_controller(db.engine, app.config["BROKER_NAME"])
 
 
 def _root():
@@ -137,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     from .leads.views import bp as leads_bp
     from .onboarding.views import bp as onboarding_bp
     from .payments.views import bp as payments_bp
+    from .privacy.views import bp as privacy_bp
     from .profile.views import bp as profile_bp
     from .roster.views import bp as roster_bp
     from .statements import bp as statements_bp
@@ -150,7 +154,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
-               roster_bp, disclosures_bp, tariffs_bp, subscriptions_bp, training_bp, api_bp):
+               roster_bp, disclosures_bp, tariffs_bp, subscriptions_bp, training_bp, privacy_bp, api_bp):
         app.register_blueprint(bp)
 
 

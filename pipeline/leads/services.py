@@ -12,6 +12,7 @@ from babel import Locale
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from compliance.consent_receipts import PRIVACY_POLICY_VERSION, ConsentMethod, Purpose, controller_of
 from compliance.health_data import Verdict, assess
 from core import audit
 from core.accounts import LANGUAGES, PartnerStatus, User
@@ -144,18 +145,25 @@ def check_consent(consent: ConsentInput, now: datetime) -> None:
         raise LeadRefused(N_("The consent date must be a past time with a time zone."), field="consent")
 
 
-def new_consent(user: User, consent: ConsentInput, language: str) -> Consent:
+def new_consent(session: Session, user: User, consent: ConsentInput, language: str, *, jurisdiction: str,
+                method: ConsentMethod, special_category: bool = False) -> Consent:
+    """The consent receipt a partner captured with a lead or a case."""
+    purposes = [Purpose.share_with_broker.value] + ([Purpose.cc_on_milestones.value] if consent.cc_on_milestones
+                                                    else [])
     return Consent(organisation_id=user.organisation_id, captured_by_id=user.id, share_with_broker=True,
                    cc_on_milestones=consent.cc_on_milestones, text_version=consent.text_version,
-                   language=language, given_at=consent.given_at)
+                   language=language, given_at=consent.given_at, collection_method=method,
+                   jurisdiction=jurisdiction, purposes=purposes, policy_version=PRIVACY_POLICY_VERSION,
+                   controller=controller_of(session), special_category=special_category)
 
 
 # --- the operation --------------------------------------------------------------------------------------
 
 def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_key: str | None = None,
-                ip: str | None = None, now: datetime | None = None) -> tuple[Lead, bool]:
+                ip: str | None = None, now: datetime | None = None,
+                method: ConsentMethod = ConsentMethod.partner_form) -> tuple[Lead, bool]:
     """(lead, created). A retried request with the same Idempotency-Key returns the first lead; the same key
-    with different content is refused."""
+    with different content is refused. `method`: how the partner collected the consent (form or API)."""
     now = now or utcnow()
     org = user.organisation
     if org is None or org.status is not PartnerStatus.introducer:
@@ -173,7 +181,8 @@ def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_
     _check(values, now)
     note = (values.need_summary or "").strip() or None
     _screen(note or "")
-    consent = new_consent(user, values.consent, values.language)
+    consent = new_consent(session, user, values.consent, values.language,
+                          jurisdiction=values.country_of_residence, method=method)
     lead = Lead(organisation_id=org.id, submitted_by_id=user.id, consent=consent,
                 first_name=values.first_name.strip(), last_name=values.last_name.strip(),
                 email=(values.email or "").strip() or None, phone=(values.phone or "").strip() or None,

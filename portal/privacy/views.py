@@ -1,0 +1,50 @@
+"""Compliance and the administrators look a data subject up across the packages (compliance.privacy), export what
+is held on them, and erase it. The person's details travel in POST bodies, never in URLs (which end up in logs)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, render_template
+
+from compliance import privacy
+from core.accounts import Role
+from core.i18n import N_
+
+from ..extensions import db
+from ..i18n import tr
+from ..security.access import allow
+from . import holders  # noqa: F401  (registers every package's holder)
+from .forms import LookupForm
+
+bp = Blueprint("privacy", __name__)
+
+HANDLERS = (Role.compliance, Role.admin)
+
+KIND_LABELS = {
+    "lead": N_("Lead"), "case": N_("Case"), "contract": N_("Contract"), "consent": N_("Consent"),
+    "volunteer": N_("Volunteer"), "subscription": N_("Subscription"), "complaint": N_("Complaint"),
+    "signature": N_("Signature"),
+}
+
+
+def _rows(found: list[privacy.Holding]) -> list[dict]:
+    return [{"kind": tr(KIND_LABELS.get(h.kind, h.kind)), "ref": h.ref, "name": h.name, "email": h.email,
+             "detail": h.detail,
+             "when": (h.when.date() if isinstance(h.when, datetime) else h.when).isoformat() if h.when else None}
+            for h in found]
+
+
+def subject_of(query: str) -> privacy.Subject:
+    """An e-mail address when the query has an @, else a name."""
+    query = query.strip()
+    return privacy.Subject(email=query) if "@" in query else privacy.Subject(name=query)
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+@allow(*HANDLERS)
+def lookup():
+    form = LookupForm()
+    found = None
+    if form.validate_on_submit():
+        found = _rows(privacy.look_up(db.session, subject_of(form.query.data)))
+    return render_template("privacy/lookup.html", form=form, found=found)

@@ -1,0 +1,36 @@
+"""Data subjects on the web: compliance and the administrators look a person up (their details in the POST body,
+never in the URL), export what is held on them, and erase it; nobody else may."""
+from __future__ import annotations
+
+import pytest
+
+from core.accounts import Role
+from tests.conftest import csrf_from
+
+
+def _post(client, url, data, page="/privacy"):
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    return client.post(url, data={**data, "csrf_token": token})
+
+
+def test_compliance_finds_a_person_across_leads_cases_and_consents(session, make_user, login, introducer, broker,
+                                                                   new_lead, new_case):
+    new_lead(introducer, "Ana")
+    new_case(broker, "Ana", client_last_name="Silva")
+    new_case(broker, "Marc")
+    c = login(make_user(Role.compliance, email="officer@broker.test"))
+    page = _post(c, "/privacy", {"query": "ana@example.org"}).get_data(as_text=True)
+    assert "Records found: 4" in page and "Ana Silva" in page and "Marc" not in page
+    assert "Lead" in page and "Case" in page and "Consent" in page
+    page = _post(c, "/privacy", {"query": "nobody@example.org"}).get_data(as_text=True)
+    assert "Nothing is held on this person." in page
+
+
+@pytest.mark.parametrize("role", [Role.finance, Role.account_manager])
+def test_other_staff_may_not_look_people_up(make_user, login, role):
+    c = login(make_user(role, email=f"{role.value}@broker.test"))
+    assert c.get("/privacy").status_code == 403
+
+
+def test_a_partner_may_not_look_people_up(login, broker):
+    assert login(broker).get("/privacy").status_code == 403
