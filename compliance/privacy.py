@@ -19,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from core import audit
+from core.audit import AuditEvent
 from core.db import utcnow
 
 
@@ -134,5 +136,33 @@ def look_up(session: Session, subject: Subject) -> list[Holding]:
     return found
 
 
-def generated_at() -> str:
-    return utcnow().isoformat()
+EXPORT_FORMAT = "portal.data-subject-export/1"
+
+
+def _holding(h: Holding) -> dict:
+    return {"kind": h.kind, "ref": h.ref, "name": h.name, "email": h.email, "state": h.detail,
+            "date": h.when.isoformat() if h.when else None}
+
+
+def audit_trail(session: Session, refs: set[str]) -> list[dict]:
+    """The audit events about the person's records (their details as recorded)."""
+    if not refs:
+        return []
+    events = session.scalars(select(AuditEvent).where(AuditEvent.subject_id.in_(sorted(refs)))
+                             .order_by(AuditEvent.seq))
+    return [{"at": e.occurred_at.isoformat(), "action": e.action, "by": e.actor_label, "subject_type": e.subject_type,
+             "subject": e.subject_id, "details": e.details()} for e in events]
+
+
+def export(session: Session, actor, subject: Subject, *, ip: str | None = None) -> dict:
+    """Everything held on the person, package by package, as JSON-ready data. The export is audited (how many
+    records, which packages), without the person's details."""
+    found = look_up(session, subject)
+    packages = {holder.name: holder.export(session, subject) for holder in holders()}
+    body = {"format": EXPORT_FORMAT, "generated_at": utcnow().isoformat(),
+            "subject": {"email": subject.email, "name": subject.name},
+            "records": [_holding(h) for h in found], "packages": packages,
+            "audit_trail": audit_trail(session, subject.records)}
+    audit.record(session, "privacy.exported", actor=actor, ip=ip, records=len(found),
+                 packages=sorted(name for name, part in packages.items() if any(part.values())))
+    return body

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, render_template
+import json
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
 
 from compliance import privacy
 from core.accounts import Role
 from core.i18n import N_
 
+from ..edge import unit_of_work
 from ..extensions import db
 from ..i18n import tr
 from ..security.access import allow
@@ -48,3 +52,20 @@ def lookup():
     if form.validate_on_submit():
         found = _rows(privacy.look_up(db.session, subject_of(form.query.data)))
     return render_template("privacy/lookup.html", form=form, found=found)
+
+
+@bp.route("/privacy/export", methods=["POST"])
+@allow(*HANDLERS)
+def export():
+    """The JSON export of everything held on the person, as a download (audited)."""
+    form = LookupForm()
+    if not form.validate_on_submit():
+        return render_template("privacy/lookup.html", form=form, found=None), 422
+    with unit_of_work(form) as work:
+        body = privacy.export(db.session, current_user, subject_of(form.query.data), ip=request.remote_addr)
+    if not work.ok:
+        return render_template("privacy/lookup.html", form=form, found=None), 422
+    return Response(json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True, default=str),
+                    mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="data-subject-export.json"',
+                             "Cache-Control": "no-store"})

@@ -2,9 +2,13 @@
 never in the URL), export what is held on them, and erase it; nobody else may."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from sqlalchemy import select
 
 from core.accounts import Role
+from core.audit import AuditEvent
 from tests.conftest import csrf_from
 
 
@@ -34,3 +38,27 @@ def test_other_staff_may_not_look_people_up(make_user, login, role):
 
 def test_a_partner_may_not_look_people_up(login, broker):
     assert login(broker).get("/privacy").status_code == 403
+
+
+def test_compliance_downloads_the_export_as_json(session, make_user, login, introducer, broker, new_lead, new_case):
+    lead = new_lead(introducer, "Ana")
+    new_case(broker, "Marc")
+    c = login(make_user(Role.compliance, email="officer@broker.test"))
+    r = _post(c, "/privacy/export", {"query": "ana@example.org"})
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert "attachment" in r.headers["Content-Disposition"] and r.headers["Cache-Control"] == "no-store"
+    body = json.loads(r.get_data(as_text=True))
+    assert [row["id"] for row in body["packages"]["pipeline"]["leads"]] == [lead.public_id]
+    assert "Marc" not in r.get_data(as_text=True)
+    session.expire_all()
+    logged = session.scalars(select(AuditEvent).where(AuditEvent.action == "privacy.exported")).one()
+    assert logged.actor_label == "officer@broker.test" and "ana" not in logged.data.lower()
+
+
+def test_the_export_command_prints_json(app, session, introducer, new_lead):
+    lead = new_lead(introducer, "Ana")
+    result = app.test_cli_runner().invoke(args=["privacy", "export", "Ana@Example.org"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["format"] == "portal.data-subject-export/1"
+    assert body["packages"]["pipeline"]["leads"][0]["id"] == lead.public_id
