@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance import privacy
-from compliance.privacy import Holding, Subject
+from compliance.privacy import Erasure, Holding, Subject
 from core.accounts import User
 
 from .models import Signature
@@ -32,4 +32,12 @@ def export(session: Session, subject: Subject) -> dict:
          "document_sha256": s.document_sha256} for s in _signatures(session, subject)]}
 
 
-HOLDER = privacy.register(privacy.Holder("agreements", find=find, export=export))
+def erase(session: Session, subject: Subject, erasure: Erasure) -> None:
+    """A signature is the evidence of a signed agreement: kept (restricted) while it is in force, then 5 years."""
+    for s in _signatures(session, subject):
+        end = s.agreement.effective_to
+        until = privacy.years_after(end, privacy.CONTRACT_RETENTION_YEARS) if end else None
+        erasure.done("signature", s.agreement.public_id, "restricted", privacy.SIGNATURE_RETENTION, until)
+
+
+HOLDER = privacy.register(privacy.Holder("agreements", find=find, export=export, erase=erase))

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from . import privacy
 from .complaint_models import Complaint
-from .privacy import Holding, Subject
+from .privacy import Erasure, Holding, Subject
 
 
 def _complaints(session: Session, subject: Subject) -> list[Complaint]:
@@ -29,4 +29,16 @@ def export(session: Session, subject: Subject) -> dict:
          "concerns": c.concerns_label} for c in _complaints(session, subject)]}
 
 
-HOLDER = privacy.register(privacy.Holder("complaints", find=find, export=export))
+def erase(session: Session, subject: Subject, erasure: Erasure) -> None:
+    """The register keeps the complaint (category, dates, state: what the reports count); the complainant is
+    pseudonymised and their identifiers scrubbed from the texts."""
+    for c in _complaints(session, subject):
+        c.complainant_name, c.complainant_email = erasure.pseudonym, None
+        c.description = erasure.scrub(c.description) or "—"
+        c.answer, c.mediation_info = erasure.scrub(c.answer), erasure.scrub(c.mediation_info)
+        c.concerns_label = erasure.scrub(c.concerns_label)
+        erasure.done("complaint", c.reference, "pseudonymised")
+    session.flush()
+
+
+HOLDER = privacy.register(privacy.Holder("complaints", find=find, export=export, erase=erase))

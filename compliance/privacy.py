@@ -14,6 +14,7 @@ the others (`Subject.contracts`), so the ledger can answer for the contracts wit
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,28 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.audit import AuditEvent
 from core.db import utcnow
+from core.i18n import N_
+from core.outbox import OutboxMessage, OutboxState
+
+from .errors import NothingHeld
+from .privacy_models import ErasureRequest, Restriction
+
+#: how long a placed contract's distribution records are kept after the contract ends (IDD record keeping, the
+#: insurance limitation periods, anti-money-laundering: 5 years)
+CONTRACT_RETENTION_YEARS = 5
+#: how long accounting records are kept (French Code de commerce, art. L123-22: 10 years)
+ACCOUNTING_RETENTION_YEARS = 10
+CONTRACT_RETENTION = N_("A placed contract: its distribution records are kept for 5 years after it ends.")
+ACCOUNTING_RETENTION = N_("Accounting records (amounts, dates, policy references, the client's initials) are kept "
+                          "for 10 years.")
+SIGNATURE_RETENTION = N_("A signed agreement: its signatures are kept while it is in force, then for 5 years.")
+
+
+def years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def fold(text: str | None) -> str:
@@ -77,6 +100,7 @@ class Holding:
     #: a few words on its state (translated by the screen where it is a label)
     detail: str
     when: datetime | date | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,12 +118,30 @@ class Outcome:
 
 @dataclass
 class Erasure:
-    """The erasure in progress: who asked, when, and the pseudonymous id that replaces the person."""
+    """The erasure in progress: who asked, when, the pseudonymous id that replaces the person, and what is known
+    to identify them in free text (their e-mail addresses, names and phone numbers as the records hold them)."""
 
     actor: object
     now: datetime
     pseudonym: str
+    identifiers: set[str] = field(default_factory=set)
     outcomes: list[Outcome] = field(default_factory=list)
+
+    def done(self, kind: str, ref: str, action: str, reason: str | None = None,
+             keep_until: date | None = None) -> None:
+        self.outcomes.append(Outcome(kind, ref, action, reason, keep_until))
+
+    def scrub(self, text: str | None) -> str | None:
+        """`text` with the person's identifiers replaced by the pseudonym (longest first, any case)."""
+        if not text:
+            return text
+        for needle in sorted(self.identifiers, key=len, reverse=True):
+            text = re.sub(re.escape(needle), self.pseudonym, text, flags=re.IGNORECASE)
+        return text
+
+    def mentions(self, text: str | None) -> bool:
+        lowered = (text or "").casefold()
+        return any(needle.casefold() in lowered for needle in self.identifiers)
 
 
 @dataclass(frozen=True)
@@ -123,6 +165,20 @@ def register(holder: Holder) -> Holder:
 
 def holders() -> list[Holder]:
     return sorted(_HOLDERS.values(), key=lambda h: (not h.direct, h.name))
+
+
+def holding_identifiers(found: list[Holding]) -> set[str]:
+    """What identifies the person in free text: the e-mail addresses, full names, last names and phone numbers
+    the records hold (first names alone are too common to replace everywhere, but go with the last name)."""
+    out: set[str] = set()
+    for h in found:
+        for value in (h.email, h.name, h.phone):
+            if value and len(value.strip()) >= 3:
+                out.add(value.strip())
+        words = (h.name or "").split()
+        if len(words) >= 2 and len(words[-1]) >= 3:
+            out.add(words[-1])
+    return out
 
 
 def look_up(session: Session, subject: Subject) -> list[Holding]:
@@ -166,3 +222,62 @@ def export(session: Session, actor, subject: Subject, *, ip: str | None = None) 
     audit.record(session, "privacy.exported", actor=actor, ip=ip, records=len(found),
                  packages=sorted(name for name, part in packages.items() if any(part.values())))
     return body
+
+
+def _outbox_messages(session: Session, erasure: Erasure) -> list[OutboxMessage]:
+    """The e-mails queued or sent that name the person (to them, or about them to a partner)."""
+    if not erasure.identifiers:
+        return []
+    conditions = [func.lower(column).contains(needle.casefold(), autoescape=True)
+                  for needle in erasure.identifiers
+                  for column in (OutboxMessage.to, OutboxMessage.subject, OutboxMessage.body_text)]
+    return list(session.scalars(select(OutboxMessage).where(or_(*conditions))))
+
+
+def _erase_outbox(session: Session, erasure: Erasure) -> None:
+    """Core's outbox (below every package): the messages naming the person are scrubbed; an unsent one is not sent."""
+    for message in _outbox_messages(session, erasure):
+        message.to = erasure.scrub(message.to) if erasure.mentions(message.to) else message.to
+        message.cc = erasure.scrub(message.cc)
+        message.subject = erasure.scrub(message.subject)[:255]
+        message.body_text = erasure.scrub(message.body_text)
+        message.payload = {"erased": erasure.pseudonym} if message.payload and message.job_name is None else \
+            message.payload
+        if message.state is OutboxState.pending:
+            message.state = OutboxState.failed
+            message.last_error = "not sent: its recipient was erased"
+        erasure.done("email", message.public_id, "pseudonymised")
+
+
+def erase(session: Session, actor, subject: Subject, *, ip: str | None = None,
+          now: datetime | None = None) -> ErasureRequest:
+    """Erase the person: each package pseudonymises what no legal duty requires keeping and restricts the rest
+    (recorded with the reason and the day it falls due); the keys sealing their data in append-only records are
+    destroyed. The erasure is recorded and audited with counts and the pseudonym only."""
+    found = look_up(session, subject)
+    if not found:
+        raise NothingHeld()
+    erasure = Erasure(actor=actor, now=now or utcnow(), pseudonym=f"subject-{secrets.token_hex(8)}",
+                      identifiers=holding_identifiers(found) | ({subject.email} if subject.email else set()))
+    for holder in holders():
+        if holder.erase is not None:
+            holder.erase(session, subject, erasure)
+    _erase_outbox(session, erasure)
+    counts = {action: sum(1 for o in erasure.outcomes if o.action == action)
+              for action in ("pseudonymised", "restricted", "shredded")}
+    request = ErasureRequest(requested_by_id=getattr(actor, "id", None), pseudonym=erasure.pseudonym,
+                             summary={**counts, "packages": sorted(h.name for h in holders() if h.erase)})
+    request.restrictions = [Restriction(kind=o.kind, ref=o.ref, reason=o.reason or "", keep_until=o.keep_until)
+                            for o in erasure.outcomes if o.action == "restricted"]
+    session.add(request)
+    session.flush()
+    audit.record(session, "privacy.erased", actor=actor, subject=request, ip=ip, pseudonym=erasure.pseudonym,
+                 **counts)
+    return request
+
+
+def restricted_refs(session: Session) -> set[str]:
+    """The records kept under a legal duty whose processing is restricted (their duty has not ended)."""
+    today = utcnow().date()
+    return set(session.scalars(select(Restriction.ref).where(
+        or_(Restriction.keep_until.is_(None), Restriction.keep_until >= today))))

@@ -40,7 +40,7 @@ from .catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from .eligibility import Confirmation, Relationship, confirmations_for, eligibility_problems
 from .errors import DependantNotEligible, FunnelError, QuoteRefused
 from .models import (AccessLink, AdhesionSignature, Dependant, FunnelStage, SignatureCode, Subscription,
-                     SubscriptionState, Volunteer)
+                     SubscriptionState, Volunteer, volunteer_key)
 from .quotes import Quote, quote_for_volunteer
 from .tracking import record_funnel_event
 from pipeline.leads.models import Consent
@@ -417,7 +417,8 @@ def sign_adhesion(session: Session, subscription: Subscription, evidence: Eviden
     record_funnel_event(session, subscription.volunteer, FunnelStage.signed, zone=subscription.zone,
                         subject=subscription.public_id, at=now)
     audit.record(session, "subscription.signed", subject=subscription, ip=signature.ip,
-                 typed_name=signature.typed_name, document_sha256=signature.document_sha256,
+                 personal={"typed_name": signature.typed_name},
+                 personal_key=volunteer_key(subscription.volunteer.public_id), document_sha256=signature.document_sha256,
                  sealed_sha256=subscription.sealed_sha256)
     return signature
 

@@ -100,6 +100,16 @@ def _sentinel_public_id() -> Column:
     return Column(String(32), unique=True, nullable=False, default=new_public_id, insert_sentinel=True)
 
 
+def volunteer_key(public_id: str) -> str:
+    """The reference of the key sealing a volunteer's personal data in append-only records (core.subject_keys)."""
+    return f"volunteer:{public_id}"
+
+
+def roster_key(file_ref: str) -> str:
+    """The key sealing the roster's raw records of one file reference (the roster's events are append-only)."""
+    return f"roster:{file_ref}"
+
+
 class Volunteer(Base):
     __tablename__ = "volunteers"
 

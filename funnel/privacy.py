@@ -3,17 +3,21 @@ their dependants, their subscriptions (the adhesion's holder details, beneficiar
 receipt of each adhesion, their payments, and the contracts placed for them."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import privacy
-from compliance.privacy import Holding, Subject
+from compliance.privacy import Erasure, Holding, Subject
+from core import subject_keys
 from core.contracts import Contract
-from pipeline.privacy import consent_receipt
+from pipeline.leads.models import consent_key
+from pipeline.privacy import ERASED, consent_receipt
 
 from .activation import policy_number
 from .catalogue import Cover
-from .models import Subscription, Volunteer
+from .models import Subscription, SubscriptionState, Volunteer, roster_key, volunteer_key
 from .payment_models import Payment
 
 
@@ -40,7 +44,7 @@ def find(session: Session, subject: Subject) -> list[Holding]:
                             volunteer.state.value, volunteer.created_at))
         for sub in _subscriptions(session, volunteer):
             rows.append(Holding("subscription", sub.public_id, volunteer.full_name, sub.holder.get("email"),
-                                sub.state.value, sub.created_at))
+                                sub.state.value, sub.created_at, sub.holder.get("phone")))
             if sub.consent is not None:
                 rows.append(Holding("consent", sub.consent.public_id, volunteer.full_name, None,
                                     "withdrawn" if sub.consent.withdrawn else "given", sub.consent.given_at))
@@ -87,4 +91,52 @@ def export(session: Session, subject: Subject) -> dict:
     return {"volunteers": [_volunteer(session, v) for v in _volunteers(session, subject)]}
 
 
-HOLDER = privacy.register(privacy.Holder("funnel", find=find, export=export))
+# --- erasure ------------------------------------------------------------------------------------------------------
+
+#: a subscription in these states was signed: the adhesion is a concluded contract (kept under the legal duty)
+SIGNED = (SubscriptionState.signed, SubscriptionState.payment_pending, SubscriptionState.active,
+          SubscriptionState.withdrawn)
+
+
+def _kept_until(session: Session, volunteer: Volunteer) -> date | None:
+    """The day the duty to keep the volunteer's records ends (None: no signed adhesion, nothing to keep)."""
+    ends = [sub.ends_on for sub in _subscriptions(session, volunteer)
+            if sub.state in SIGNED or sub.signed_at is not None]
+    return privacy.years_after(max(ends), privacy.CONTRACT_RETENTION_YEARS) if ends else None
+
+
+def _pseudonymise(session: Session, volunteer: Volunteer, erasure: Erasure) -> set[str]:
+    volunteer.first_name, volunteer.last_name = ERASED, erasure.pseudonym
+    volunteer.email = f"{erasure.pseudonym}@erased.invalid"
+    volunteer.birth_date = date(volunteer.birth_date.year, 1, 1)
+    volunteer.end_reason = None
+    for dependant in volunteer.dependants:
+        dependant.first_name = dependant.last_name = None
+        dependant.birth_date = date(dependant.birth_date.year, 1, 1)
+    keys = {volunteer_key(volunteer.public_id), roster_key(volunteer.file_ref)}
+    for sub in _subscriptions(session, volunteer):
+        sub.holder, sub.beneficiaries = {}, None
+        sub.document_pdf = None
+        if sub.consent is not None:
+            keys.add(consent_key(sub.consent.public_id))
+        erasure.done("subscription", sub.public_id, "pseudonymised")
+    return keys
+
+
+def erase(session: Session, subject: Subject, erasure: Erasure) -> None:
+    """A volunteer who never signed an adhesion is pseudonymised (their roster records and audit details
+    shredded); one who signed is kept (restricted) for 5 years after their cover ends."""
+    keys: set[str] = set()
+    for volunteer in _volunteers(session, subject):
+        until = _kept_until(session, volunteer)
+        if until is not None:
+            erasure.done("volunteer", volunteer.public_id, "restricted", privacy.CONTRACT_RETENTION, until)
+            continue
+        keys |= _pseudonymise(session, volunteer, erasure)
+        erasure.done("volunteer", volunteer.public_id, "pseudonymised")
+    subject_keys.destroy(session, keys, now=erasure.now)
+    erasure.outcomes += [privacy.Outcome("key", ref, "shredded") for ref in sorted(keys)]
+    session.flush()
+
+
+HOLDER = privacy.register(privacy.Holder("funnel", find=find, export=export, erase=erase))

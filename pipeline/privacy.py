@@ -2,15 +2,23 @@
 consents captured with them, the milestones, and the contracts placed from the cases."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import secrets
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from compliance import privacy
-from compliance.privacy import Holding, Subject
+from compliance.privacy import Erasure, Holding, Subject
+from core import audit, subject_keys
+from core.db import utcnow
 from core.contracts import Contract
 
-from .cases.models import Case, Milestone
-from .leads.models import Consent, Lead
+from .cases.models import Case, Milestone, case_key
+from .leads.models import AttributionDecision, Consent, Lead, consent_key, lead_key
+
+#: what replaces an erased person's first name (the pseudonym replaces the last name)
+ERASED = "—"
 
 
 def _leads(session: Session, subject: Subject) -> list[Lead]:
@@ -47,9 +55,9 @@ def consent_receipt(consent: Consent, *, reasons: bool = True) -> dict:
 def find(session: Session, subject: Subject) -> list[Holding]:
     leads, cases = _leads(session, subject), _cases(session, subject)
     rows = [Holding("lead", lead.public_id, f"{lead.first_name} {lead.last_name}", lead.email, lead.status.value,
-                    lead.created_at) for lead in leads]
+                    lead.created_at, lead.phone) for lead in leads]
     rows += [Holding("case", case.public_id, f"{case.client_first_name} {case.client_last_name}", case.client_email,
-                     case.status.value, case.created_at) for case in cases]
+                     case.status.value, case.created_at, case.client_phone) for case in cases]
     rows += [Holding("contract", case.contract.public_id, f"{case.client_first_name} {case.client_last_name}",
                      case.client_email, case.contract.status.value, case.contract.start_date)
              for case in cases if case.contract is not None]
@@ -98,4 +106,95 @@ def export(session: Session, subject: Subject) -> dict:
             "consents": [consent_receipt(c) for c in _consents(leads, cases)]}
 
 
-HOLDER = privacy.register(privacy.Holder("pipeline", find=find, export=export))
+# --- erasure ------------------------------------------------------------------------------------------------------
+
+def _contract_end(contract: Contract) -> date:
+    if contract.cancelled_on is not None:
+        return contract.cancelled_on
+    return max((term.end_date for term in contract.terms), default=contract.start_date)
+
+
+def _pseudonymise_lead(lead: Lead, erasure: Erasure) -> None:
+    lead.erased_at = erasure.now
+    lead.first_name, lead.last_name = ERASED, erasure.pseudonym
+    lead.email = lead.phone = lead.need_summary = None
+    lead.match_email = lead.match_phone = None
+    lead.match_name = f"{erasure.pseudonym}|{lead.country_of_residence}"
+    lead.request_fingerprint = None
+
+
+def _pseudonymise_case(case: Case, erasure: Erasure) -> None:
+    case.client_first_name, case.client_last_name = ERASED, erasure.pseudonym
+    case.client_email = case.client_phone = case.current_cover = None
+    case.case_summary_encrypted = case.underwriting_encrypted = None
+    case.ages, case.request_fingerprint = [], None
+
+
+def erase(session: Session, subject: Subject, erasure: Erasure) -> None:
+    """Leads and cases are pseudonymised, the keys of their notes, reasons and audit details destroyed; a case
+    whose contract was placed is kept (restricted) for 5 years after the contract ends, with its lead and
+    consent."""
+    leads, cases = _leads(session, subject), _cases(session, subject)
+    kept_leads: set[int] = set()
+    keys: set[str] = set()
+    for case in cases:
+        if case.contract is not None:
+            until = privacy.years_after(_contract_end(case.contract), privacy.CONTRACT_RETENTION_YEARS)
+            erasure.done("case", case.public_id, "restricted", privacy.CONTRACT_RETENTION, until)
+            if case.lead_id is not None:
+                kept_leads.add(case.lead_id)
+            continue
+        _pseudonymise_case(case, erasure)
+        keys |= {case_key(case.public_id), consent_key(case.consent.public_id)}
+        erasure.done("case", case.public_id, "pseudonymised")
+    for lead in leads:
+        if lead.id in kept_leads:
+            erasure.done("lead", lead.public_id, "restricted", privacy.CONTRACT_RETENTION)
+            continue
+        _pseudonymise_lead(lead, erasure)
+        keys |= {lead_key(lead.public_id), consent_key(lead.consent.public_id)}
+        for decision in session.scalars(select(AttributionDecision).where(
+                or_(AttributionDecision.lead_id == lead.id, AttributionDecision.earlier_lead_id == lead.id))):
+            decision.reason = erasure.scrub(decision.reason)
+        erasure.done("lead", lead.public_id, "pseudonymised")
+    subject_keys.destroy(session, keys, now=erasure.now)
+    erasure.outcomes += [privacy.Outcome("key", ref, "shredded") for ref in sorted(keys)]
+    session.flush()
+
+
+# --- retention ----------------------------------------------------------------------------------------------------
+
+def stale_leads(session: Session, cutoff: datetime) -> list[Lead]:
+    """The leads referred before `cutoff` that never became a case and are not erased yet."""
+    converted = select(Case.lead_id).where(Case.lead_id.is_not(None))
+    return list(session.scalars(select(Lead).where(Lead.created_at < cutoff, Lead.erased_at.is_(None),
+                                                   Lead.id.not_in(converted)).order_by(Lead.id)))
+
+
+def purge_leads(session: Session, *, retention_days: int, now: datetime | None = None) -> int:
+    """Erase the personal data of the leads not converted within `retention_days` (pseudonymised, the keys of
+    their consent's reasons and their audit details destroyed); audited with the count. Returns the count."""
+    if retention_days < 1:
+        raise ValueError("the retention period is at least a day")
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention_days)
+    leads = stale_leads(session, cutoff)
+    keys: set[str] = set()
+    for lead in leads:
+        erasure = Erasure(actor=None, now=now, pseudonym=f"purged-{secrets.token_hex(8)}",
+                          identifiers=privacy.holding_identifiers(
+                              [Holding("lead", lead.public_id, f"{lead.first_name} {lead.last_name}", lead.email,
+                                       "", None, lead.phone)]))
+        for decision in session.scalars(select(AttributionDecision).where(
+                or_(AttributionDecision.lead_id == lead.id, AttributionDecision.earlier_lead_id == lead.id))):
+            decision.reason = erasure.scrub(decision.reason)
+        _pseudonymise_lead(lead, erasure)
+        keys |= {lead_key(lead.public_id), consent_key(lead.consent.public_id)}
+    shredded = subject_keys.destroy(session, keys, now=now)
+    session.flush()
+    audit.record(session, "privacy.leads_purged", retention_days=retention_days, cutoff=cutoff.isoformat(),
+                 leads=len(leads), keys_destroyed=shredded)
+    return len(leads)
+
+
+HOLDER = privacy.register(privacy.Holder("pipeline", find=find, export=export, erase=erase))

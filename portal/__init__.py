@@ -82,12 +82,14 @@ def _register_models() -> None:
     import compliance.complaint_models  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
+    import compliance.privacy_models  # noqa: F401
     import compliance.training  # noqa: F401
     import core.accounts  # noqa: F401
     import core.audit  # noqa: F401
     import core.contracts  # noqa: F401
     import core.events  # noqa: F401
     import core.outbox  # noqa: F401
+    import core.subject_keys  # noqa: F401
     import funnel.models  # noqa: F401
     import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401

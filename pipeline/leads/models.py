@@ -10,13 +10,24 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from compliance.consent_receipts import ConsentMethod
+from core import subject_keys
 from core.db import Base, append_only, created_at, enum_column, intpk, public_id
 from core.i18n import N_
 
 CONSENT_TEXT_VERSIONS = ("2026-11",)
+
+
+def lead_key(public_id: str) -> str:
+    """The reference of the key sealing personal data about a lead in append-only records."""
+    return f"lead:{public_id}"
+
+
+def consent_key(public_id: str) -> str:
+    """The reference of the key sealing personal data about a consent in append-only records."""
+    return f"consent:{public_id}"
 
 
 @append_only
@@ -73,7 +84,13 @@ class ConsentWithdrawal(Base):
     #: "cc_on_milestones" or "all"
     scope: Mapped[str] = mapped_column(String(32))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    reason: Mapped[str] = mapped_column(Text)
+    #: the reason, sealed under the consent's key (core.subject_keys, "consent:<public id>"): it may name the
+    #: client, and this table is append-only, so erasing the client destroys the key rather than the row
+    reason_sealed: Mapped[str] = mapped_column("reason", Text)
+
+    @property
+    def reason(self) -> str | None:
+        return subject_keys.open_sealed(object_session(self), self.reason_sealed)
 
 
 class LeadStatus(enum.Enum):
@@ -180,6 +197,8 @@ class Lead(Base):
     attributed_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     #: the account manager working the lead
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: when the client's personal data was erased (an erasure request, or the retention purge): pseudonymised
+    erased_at: Mapped[datetime | None]
 
     consent: Mapped[Consent] = relationship()
     organisation = relationship("Organisation", foreign_keys=[organisation_id])

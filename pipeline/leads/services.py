@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from compliance.consent_receipts import PRIVACY_POLICY_VERSION, ConsentMethod, Purpose, controller_of
 from compliance.health_data import Verdict, assess
-from core import audit
+from core import audit, subject_keys
 from core.accounts import LANGUAGES, PartnerStatus, User
 from core.db import utcnow
 from core.errors import DomainError
@@ -22,7 +22,8 @@ from core.i18n import N_
 
 from ..errors import (REASON_REQUIRED, AttributionRefused, FirmNotActive, HealthDataNotAllowed, HealthDataSuspected,
                       IdempotencyConflict, LeadRefused)
-from .models import CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory
+from .models import (CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory,
+                     consent_key, lead_key)
 
 #: column lengths of what is stored normalised: match_email, and each name's share of match_name
 CONTACT_LENGTHS = {"email": 254, "name": 100}
@@ -262,7 +263,8 @@ def decide_attribution(session: Session, user: User, lead: Lead, *, to_earlier: 
         lead.status = LeadStatus.not_pursued
     session.flush()
     audit.record(session, "lead.attribution_decided", actor=user, subject=lead, ip=ip,
-                 earlier=earlier.public_id, attributed_to="earlier" if to_earlier else "this", reason=reason)
+                 earlier=earlier.public_id, attributed_to="earlier" if to_earlier else "this",
+                 personal={"reason": reason}, personal_key=lead_key(lead.public_id))
 
 
 WITHDRAWAL_SCOPES = ("cc_on_milestones", "all")
@@ -280,7 +282,9 @@ def record_withdrawal(session: Session, user: User, consent: Consent, *, scope: 
     scopes = {w.scope for w in consent.withdrawals}
     if "all" in scopes or scope in scopes or (scope == "cc_on_milestones" and not consent.cc_on_milestones):
         raise AttributionRefused(N_("This consent was already withdrawn."))
-    consent.withdrawals.append(ConsentWithdrawal(scope=scope, recorded_by_id=user.id, reason=reason))
+    consent.withdrawals.append(ConsentWithdrawal(
+        scope=scope, recorded_by_id=user.id,
+        reason_sealed=subject_keys.seal(session, consent_key(consent.public_id), reason)))
     session.flush()
 
 

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..i18n import tr
 from ..security.access import allow
 from . import holders  # noqa: F401  (registers every package's holder)
-from .forms import LookupForm
+from .forms import EraseForm, LookupForm
 
 bp = Blueprint("privacy", __name__)
 
@@ -51,7 +51,8 @@ def lookup():
     found = None
     if form.validate_on_submit():
         found = _rows(privacy.look_up(db.session, subject_of(form.query.data)))
-    return render_template("privacy/lookup.html", form=form, found=found)
+    erase_form = EraseForm(query=form.query.data) if found else None
+    return render_template("privacy/lookup.html", form=form, found=found, erase_form=erase_form)
 
 
 @bp.route("/privacy/export", methods=["POST"])
@@ -69,3 +70,20 @@ def export():
                     mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="data-subject-export.json"',
                              "Cache-Control": "no-store"})
+
+
+@bp.route("/privacy/erase", methods=["POST"])
+@allow(*HANDLERS)
+def erase():
+    """Erase the person (after the confirmation on the lookup page); shows what was kept and why."""
+    form = EraseForm()
+    if not form.validate_on_submit():
+        return render_template("privacy/lookup.html", form=LookupForm(query=form.query.data), found=None,
+                               erase_form=form), 422
+    with unit_of_work(form) as work:
+        request_ = privacy.erase(db.session, current_user, subject_of(form.query.data), ip=request.remote_addr)
+    if not work.ok:
+        return render_template("privacy/lookup.html", form=LookupForm(query=form.query.data), found=None,
+                               erase_form=form), 422
+    return render_template("privacy/erased.html", erasure=request_,
+                           reasons={r.id: tr(r.reason) for r in request_.restrictions})

@@ -41,7 +41,14 @@ class Held:
     subscription: object
 
 
-def hold_ana(session, *, manager, broker, introducer, make_volunteer) -> Held:
+def _placement(insurer, policy: str) -> Placement:
+    return Placement(insurer=insurer, policy_number=policy, product_line=ProductLine.family, premium_minor=1_000_000,
+                     currency="EUR", start_date=TODAY)
+
+
+def hold_ana(session, *, manager, broker, introducer, make_volunteer, placed: bool = True) -> Held:
+    """Ana held everywhere; her case placed (`placed`), else stopped at the client's decision while Marc's is
+    placed (so the ledger has books either way)."""
     insurer = add_insurer(session)
     add_agreement(session, broker.organisation)
     session.commit()
@@ -52,10 +59,12 @@ def hold_ana(session, *, manager, broker, introducer, make_volunteer) -> Held:
     session.commit()
     walk(session, manager, case, S.needs_analysis, S.quote_requested, S.quote_issued, S.offer, S.client_decision,
          partner_note=f"Spoke to {FIRST} {LAST} on {PHONE}", internal_note=f"{FIRST} prefers e-mail: {EMAIL}")
-    move(session, manager, case, S.contract_issued, placement=Placement(
-        insurer=insurer, policy_number="POL-ANA-1", product_line=ProductLine.family, premium_minor=1_000_000,
-        currency="EUR", start_date=TODAY))
-    walk(session, manager, other, S.needs_analysis, partner_note="Marc Dupont called")
+    walk(session, manager, other, S.needs_analysis, S.quote_requested, S.quote_issued, S.offer, S.client_decision,
+         partner_note="Marc Dupont called")
+    if placed:
+        move(session, manager, case, S.contract_issued, placement=_placement(insurer, "POL-ANA-1"))
+    else:
+        move(session, manager, other, S.contract_issued, placement=_placement(insurer, "POL-MARC-1"))
     post_pending(session, TODAY)
     withdraw_consent(session, manager, case, scope="cc_on_milestones",
                      reason=f"{FIRST} {LAST} asked by phone ({PHONE}) that the partner is no longer copied")
@@ -74,4 +83,5 @@ def hold_ana(session, *, manager, broker, introducer, make_volunteer) -> Held:
                            today=TODAY, translate=same, broker_name="Broker SAS")
     session.commit()
     session.refresh(case)
-    return Held(lead, case, case.contract, other, volunteer, subscription)
+    session.refresh(other)
+    return Held(lead, case, case.contract or other.contract, other, volunteer, subscription)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.accounts import Role
 from core.audit import AuditEvent
+from pipeline.leads.models import Lead
 from tests.conftest import csrf_from
 
 
@@ -62,3 +63,30 @@ def test_the_export_command_prints_json(app, session, introducer, new_lead):
     body = json.loads(result.output)
     assert body["format"] == "portal.data-subject-export/1"
     assert body["packages"]["pipeline"]["leads"][0]["id"] == lead.public_id
+
+
+def test_compliance_erases_a_person_after_confirming(session, make_user, login, introducer, new_lead):
+    lead = new_lead(introducer, "Ana")
+    c = login(make_user(Role.compliance, email="officer@broker.test"))
+    refused = _post(c, "/privacy/erase", {"query": "ana@example.org"})
+    assert refused.status_code == 422 and "Confirm the erasure first." in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Lead, lead.id).email == "ana@example.org"
+    done = _post(c, "/privacy/erase", {"query": "ana@example.org", "confirm": "y"})
+    page = done.get_data(as_text=True)
+    assert done.status_code == 200 and "Erasure done" in page and "Records pseudonymised: 1" in page
+    session.expire_all()
+    assert session.get(Lead, lead.id).email is None and session.get(Lead, lead.id).first_name == "—"
+    logged = session.scalars(select(AuditEvent).where(AuditEvent.action == "privacy.erased")).one()
+    assert logged.actor_label == "officer@broker.test" and "ana" not in logged.data.lower()
+
+
+def test_the_erase_command_reports_what_it_kept(app, session, introducer, new_lead):
+    lead = new_lead(introducer, "Ana")
+    result = app.test_cli_runner().invoke(args=["privacy", "erase", "ana@example.org", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "1 pseudonymised" in result.output and "0 kept under a legal duty" in result.output
+    session.expire_all()
+    assert session.get(Lead, lead.id).email is None
+    again = app.test_cli_runner().invoke(args=["privacy", "erase", "ana@example.org", "--yes"])
+    assert again.exit_code == 1 and "Nothing is held on this person." in again.output
