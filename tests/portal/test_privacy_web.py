@@ -3,6 +3,7 @@ never in the URL), export what is held on them, and erase it; nobody else may.""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -90,3 +91,16 @@ def test_the_erase_command_reports_what_it_kept(app, session, introducer, new_le
     assert session.get(Lead, lead.id).email is None
     again = app.test_cli_runner().invoke(args=["privacy", "erase", "ana@example.org", "--yes"])
     assert again.exit_code == 1 and "Nothing is held on this person." in again.output
+
+
+def test_the_purge_command_uses_the_configured_retention(app, session, introducer, new_lead):
+    lead = new_lead(introducer, "Ana")
+    lead.created_at = lead.created_at - timedelta(days=400)
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["privacy", "purge-leads"])
+    assert result.exit_code == 0, result.output
+    assert "1 lead(s) not converted within 365 days purged" in result.output
+    session.expire_all()
+    assert session.get(Lead, lead.id).email is None
+    again = app.test_cli_runner().invoke(args=["privacy", "purge-leads", "--days", "10"])
+    assert "0 lead(s) not converted within 10 days purged" in again.output
