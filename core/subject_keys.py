@@ -38,8 +38,10 @@ def _cache(session: Session) -> dict[str, bytes | None]:
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_on_rollback(session: Session) -> None:
-    # a key made in a transaction that rolled back does not exist: it must not seal anything later
+@event.listens_for(Session, "after_commit")
+def _forget_at_transaction_end(session: Session) -> None:
+    # a key made in a transaction that rolled back does not exist: it must not seal anything later; and a key
+    # destroyed by another session's erasure must not stay readable in a long-lived one (the outbox worker)
     session.info.pop(_CACHE, None)
 
 
