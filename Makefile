@@ -87,6 +87,7 @@ bench: install translations
 	$(BIN)/python -m bench.cases $(BENCH_ARGS)
 	$(BIN)/python -m bench.ledger $(BENCH_ARGS)
 	$(BIN)/python -m bench.ledger keys $(BENCH_ARGS)
+	$(BIN)/python -m bench.privacy $(BENCH_ARGS)
 	$(BIN)/python -m bench.funnel $(BENCH_ARGS)
 	$(BIN)/python -m bench.funnel_walk $(BENCH_ARGS)
 	$(BIN)/python -m bench.compliance $(BENCH_ARGS)

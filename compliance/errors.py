@@ -45,3 +45,11 @@ class ComplaintNotInState(ComplaintRefused):
     code = "complaint_wrong_state"
     status = 409
     message = N_("This complaint has moved on meanwhile: this step no longer applies to it.")
+
+
+class NothingHeld(DomainError):
+    """An erasure or export asked about a person the portal holds nothing on."""
+
+    code = "nothing_held"
+    status = 404
+    message = N_("Nothing is held on this person.")

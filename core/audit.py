@@ -25,10 +25,14 @@ from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, String
                         update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
+from . import subject_keys
 from .db import Base, intpk, utcnow
 from .integrity import LEGACY_KEY_ID, Keyring
+
+#: the key of an event's details under which the personal part is sealed (see `record(personal=...)`)
+PERSONAL = "personal"
 
 GENESIS = "0" * 64
 
@@ -65,7 +69,16 @@ class AuditEvent(Base):
     key_id: Mapped[str] = mapped_column(String(32))
 
     def details(self) -> dict:
-        return json.loads(self.data)
+        """The details as recorded; their personal part opened with its data subject's key, or marked
+        ``"personal": "erased"`` once the key was destroyed."""
+        data = json.loads(self.data)
+        if subject_keys.is_sealed(data.get(PERSONAL)):
+            opened = subject_keys.open_sealed(object_session(self), data.pop(PERSONAL))
+            if opened is None:
+                data[PERSONAL] = "erased"
+            else:
+                data.update(json.loads(opened))
+        return data
 
     def compute_hash(self, keyring: Keyring) -> str:
         """The event's HMAC under its key (KeyError for a key the keyring does not hold)."""
@@ -117,9 +130,17 @@ def keyring_of(session: Session) -> Keyring:
 
 def record(session: Session, action: str, *, actor=None, subject=None, subject_type: str | None = None,
            subject_id: str | None = None, ip: str | None = None, keyring: Keyring | None = None,
-           **data) -> AuditEvent:
-    """Append an event to the chain in the caller's transaction (it commits with the change it records)."""
+           personal: dict | None = None, personal_key: str | None = None, **data) -> AuditEvent:
+    """Append an event to the chain in the caller's transaction (it commits with the change it records).
+
+    `personal`: details that are a data subject's personal data (a reason they gave, the name they typed),
+    sealed under the key `personal_key` (core.subject_keys): the chain hashes the sealed text, so erasing the
+    person (destroying the key) leaves the chain intact and the details unreadable."""
     keyring = keyring or keyring_of(session)
+    if personal:
+        if not personal_key:
+            raise ValueError("personal details need the key of their data subject (personal_key)")
+        data[PERSONAL] = subject_keys.seal(session, personal_key, json.dumps(personal, sort_keys=True, default=str))
     dialect = session.get_bind().dialect.name
     # The head row exists before it is locked: on a new database two first events would otherwise both insert
     # it, and one would fail. A concurrent insert of the same key waits for the other transaction to end.

@@ -114,6 +114,9 @@ ACTION_LABELS: dict[str, str] = {
     "complaint.reminded": N_("Complaint reminder sent"),
     "training.recorded": N_("Training recorded"),
     "training.alerts_raised": N_("Training alerts raised"),
+    "privacy.exported": N_("Personal data exported (data-subject request)"),
+    "privacy.erased": N_("Personal data erased (data-subject request)"),
+    "privacy.leads_purged": N_("Unconverted leads purged (retention)"),
     # the client's secure channel for health information
     "health_link.issued": N_("Secure link sent to the client"),
     "health_link.revoked": N_("Secure link revoked"),

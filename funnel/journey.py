@@ -30,6 +30,7 @@ from agreements.operations import same_name
 from agreements.sealing import SealConfig, seal
 from agreements.templates import RenderedTemplate, Section
 from agreements.verification import Verdict
+from compliance.consent_receipts import PRIVACY_POLICY_VERSION, ConsentMethod, Purpose
 from core import audit
 from core.db import new_secret, utcnow
 from core.i18n import N_
@@ -39,9 +40,10 @@ from .catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from .eligibility import Confirmation, Relationship, confirmations_for, eligibility_problems
 from .errors import DependantNotEligible, FunnelError, QuoteRefused
 from .models import (AccessLink, AdhesionSignature, Dependant, FunnelStage, SignatureCode, Subscription,
-                     SubscriptionState, Volunteer)
+                     SubscriptionState, Volunteer, volunteer_key)
 from .quotes import Quote, quote_for_volunteer
 from .tracking import record_funnel_event
+from pipeline.leads.models import Consent
 
 LINK_PURPOSE = "volunteer_area"
 DEFAULT_LINK_DAYS = 30
@@ -290,6 +292,8 @@ def start_adhesion(session: Session, subscription: Subscription, *, holder: Hold
     subscription.state = SubscriptionState.adhesion_started
     subscription.adhesion_started_at = now
     subscription.updated_at = now
+    if subscription.consent is None:
+        subscription.consent = adhesion_consent(subscription, broker_name, now)
     subscription.document_pdf = rendering.render(adhesion_document(subscription, translate, broker_name))
     subscription.document_sha256 = rendering.sha256(subscription.document_pdf)
     session.flush()
@@ -299,6 +303,19 @@ def start_adhesion(session: Session, subscription: Subscription, *, holder: Hold
     audit.record(session, "subscription.adhesion_started", subject=subscription,
                  start_on=subscription.start_on.isoformat(), document_sha256=subscription.document_sha256)
     return subscription
+
+
+#: the version of the information notice and pre-contract information the volunteer confirms reading
+ADHESION_NOTICE_VERSION = "2026-12"
+
+
+def adhesion_consent(subscription: Subscription, controller: str, now: datetime) -> Consent:
+    """The consent receipt of an adhesion: given by the volunteer, for their cover (health data involved)."""
+    return Consent(organisation_id=None, captured_by_id=None, share_with_broker=True, cc_on_milestones=False,
+                   text_version=ADHESION_NOTICE_VERSION, language=subscription.language, given_at=now,
+                   collection_method=ConsentMethod.volunteer_adhesion,
+                   jurisdiction=subscription.volunteer.mission_country, purposes=[Purpose.adhesion.value],
+                   policy_version=PRIVACY_POLICY_VERSION, controller=controller, special_category=True)
 
 
 def terms_sent(session: Session, subscription: Subscription, message, *, now: datetime | None = None) -> None:
@@ -400,7 +417,8 @@ def sign_adhesion(session: Session, subscription: Subscription, evidence: Eviden
     record_funnel_event(session, subscription.volunteer, FunnelStage.signed, zone=subscription.zone,
                         subject=subscription.public_id, at=now)
     audit.record(session, "subscription.signed", subject=subscription, ip=signature.ip,
-                 typed_name=signature.typed_name, document_sha256=signature.document_sha256,
+                 personal={"typed_name": signature.typed_name},
+                 personal_key=volunteer_key(subscription.volunteer.public_id), document_sha256=signature.document_sha256,
                  sealed_sha256=subscription.sealed_sha256)
     return signature
 

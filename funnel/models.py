@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, append_only, created_at, enum_column, intpk, new_public_id, public_id
 from core.i18n import N_
 from core.outbox import OutboxMessage
+from pipeline.leads.models import Consent
 
 from .catalogue import Cover, PersonCategory, Programme
 from .addition_models import DependantAddition
@@ -97,6 +98,16 @@ VOLUNTEER_STATE_LABELS = {
 #: statement on SQLite (which cannot tell the generated keys apart otherwise): see funnel.roster
 def _sentinel_public_id() -> Column:
     return Column(String(32), unique=True, nullable=False, default=new_public_id, insert_sentinel=True)
+
+
+def volunteer_key(public_id: str) -> str:
+    """The reference of the key sealing a volunteer's personal data in append-only records (core.subject_keys)."""
+    return f"volunteer:{public_id}"
+
+
+def roster_key(file_ref: str) -> str:
+    """The key sealing the roster's raw records of one file reference (the roster's events are append-only)."""
+    return f"roster:{file_ref}"
 
 
 class Volunteer(Base):
@@ -406,6 +417,8 @@ class Subscription(Base):
     #: the prévoyance top-up's beneficiary clause
     beneficiaries: Mapped[str | None] = mapped_column(Text)
     adhesion_started_at: Mapped[datetime | None]
+    #: the consent receipt of the adhesion (the information notice read, the data processed for the cover)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
     #: the e-mail carrying the contract terms and the model withdrawal letter (the durable medium): the
     #: withdrawal period runs from its delivery (the outbox records when it was sent)
     terms_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
@@ -433,6 +446,7 @@ class Subscription(Base):
     certificate_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
 
     volunteer: Mapped[Volunteer] = relationship()
+    consent: Mapped[Consent | None] = relationship()
     terms_message: Mapped[OutboxMessage | None] = relationship(foreign_keys=[terms_message_id])
     certificate_message: Mapped[OutboxMessage | None] = relationship(foreign_keys=[certificate_message_id])
     first_payment: Mapped[Payment | None] = relationship(foreign_keys=[first_payment_id])

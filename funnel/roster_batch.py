@@ -17,11 +17,13 @@ from functools import cached_property
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from core import subject_keys
 from core.db import new_public_id
 from core.events import BusinessEvent
 
 from .catalogue import PersonCategory, Programme
-from .models import (Dependant, DependantSource, Outcome, RosterEvent, RosterImport, Volunteer, VolunteerState)
+from .models import (Dependant, DependantSource, Outcome, RosterEvent, RosterImport, Volunteer, VolunteerState,
+                     roster_key)
 from .roster_input import Problem, RosterRecord, parse_record
 
 
@@ -120,6 +122,19 @@ def add_roster_dependant(volunteer: Volunteer | NewVolunteer, category: PersonCa
                                      last_name=last_name, source=DependantSource.roster))
 
 
+def sealed_payload(file_ref: str | None, keys: dict, payload: dict) -> dict:
+    ref = roster_key(file_ref or "")
+    return {"sealed": subject_keys.seal_with(ref, keys[ref], json.dumps(payload, sort_keys=True))}
+
+
+def opened_payload(session: Session, payload: dict) -> dict | None:
+    """A roster event's raw record (None once its volunteer was erased)."""
+    if not subject_keys.is_sealed(payload.get("sealed")):
+        return payload
+    opened = subject_keys.open_sealed(session, payload["sealed"])
+    return json.loads(opened) if opened is not None else None
+
+
 class Batch:
     """One delivery being applied: what is known of its event ids and volunteers, and the rows it will write."""
 
@@ -178,8 +193,11 @@ class Batch:
             if dependants:
                 self.session.execute(insert(Dependant), dependants)
         if self.log_rows:
+            # the raw records name the volunteer: sealed under their file reference's key (crypto-shredding)
+            keys = subject_keys.ensure_keys(self.session, {roster_key(row["file_ref"] or "") for row, _ in self.log_rows})
             self.session.execute(insert(RosterEvent), [
-                dict(row, import_id=self.roster_import.id, volunteer_id=volunteer.id if volunteer else None)
+                dict(row, import_id=self.roster_import.id, volunteer_id=volunteer.id if volunteer else None,
+                     payload=sealed_payload(row["file_ref"], keys, row["payload"]))
                 for row, volunteer in self.log_rows])
         if self.business_events:
             self.session.execute(insert(BusinessEvent), self.business_events)

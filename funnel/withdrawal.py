@@ -35,7 +35,7 @@ from .catalogue import Cover
 from .dates import add_months, day_before
 from .errors import FunnelError
 from .journey import withdrawal_ends_on
-from .models import FunnelStage, Subscription, SubscriptionState
+from .models import FunnelStage, Subscription, SubscriptionState, volunteer_key
 from .payment_models import PaymentState
 from .payments import PaymentGateway, refund_payment
 from .tracking import record_funnel_event
@@ -188,5 +188,6 @@ def withdraw(session: Session, gateway: PaymentGateway, subscription: Subscripti
         subscription.ends_on = min(subscription.ends_on, day_before(today))
     session.flush()
     audit.record(session, "subscription.withdrawn", subject=subscription, old=old.value, refunded_minor=refunded,
-                 reason=(reason or "")[:500])
+                 personal={"reason": (reason or "")[:500]},
+                 personal_key=volunteer_key(subscription.volunteer.public_id))
     return Withdrawal(subscription, refunded, True)

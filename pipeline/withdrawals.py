@@ -11,7 +11,7 @@ from core.accounts import User
 
 from .cases import pipeline
 from .cases.models import Case
-from .leads.models import Lead, LeadStatus
+from .leads.models import Lead, LeadStatus, consent_key
 from .leads.services import record_withdrawal
 
 
@@ -28,4 +28,5 @@ def withdraw_consent(session: Session, user: User, lead: Lead, *, scope: str, re
     if scope == "all" and lead.status in (LeadStatus.received, LeadStatus.contacted):
         lead.status = LeadStatus.not_pursued
     session.flush()
-    audit.record(session, "consent.withdrawn", actor=user, subject=lead, ip=ip, scope=scope, reason=reason)
+    audit.record(session, "consent.withdrawn", actor=user, subject=lead, ip=ip, scope=scope,
+                 personal={"reason": reason}, personal_key=consent_key(lead.consent.public_id))

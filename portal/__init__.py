@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _use_audit_keys(app: Flask) -> None:
     """Every session on this app's database chains audit events with the configured keys."""
+    from compliance.consent_receipts import use_controller
     from core import audit
     from core.integrity import Keyring
 
@@ -55,6 +56,8 @@ def _use_audit_keys(app: Flask) -> None:
 
     with app.app_context():
         audit.use_keyring(db.engine, Keyring.parse(app.config["AUDIT_HMAC_KEYS"]))
+        # the controller named on the consent receipts
+        use_controller(db.engine, app.config["BROKER_NAME"])
 
 
 def _root():
@@ -80,12 +83,14 @@ def _register_models() -> None:
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
     import compliance.review_queue  # noqa: F401
+    import compliance.privacy_models  # noqa: F401
     import compliance.training  # noqa: F401
     import core.accounts  # noqa: F401
     import core.audit  # noqa: F401
     import core.contracts  # noqa: F401
     import core.events  # noqa: F401
     import core.outbox  # noqa: F401
+    import core.subject_keys  # noqa: F401
     import funnel.models  # noqa: F401
     import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401
@@ -141,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from .leads.views import bp as leads_bp
     from .onboarding.views import bp as onboarding_bp
     from .payments.views import bp as payments_bp
+    from .privacy.views import bp as privacy_bp
     from .profile.views import bp as profile_bp
     from .roster.views import bp as roster_bp
     from .statements import bp as statements_bp
@@ -155,9 +161,9 @@ def _register_blueprints(app: Flask) -> None:
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               cases_bp, channel_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
-               roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp, audit_bp, dashboard_bp,
-               api_bp):
+               cases_bp, channel_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp,
+               volunteer_bp, roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp,
+               audit_bp, dashboard_bp, privacy_bp, api_bp):
         app.register_blueprint(bp)
 
 

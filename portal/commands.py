@@ -2,8 +2,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from .cli import audit, cases, compliance, demo, funnel, journey, ledger, outbox, tokens
+    from .cli import audit, cases, compliance, demo, funnel, journey, ledger, outbox, privacy, tokens
 
     for group in (audit.cli, cases.cli, compliance.cli, demo.cli, funnel.cli, journey.cli, ledger.cli, outbox.cli,
-                  tokens.cli):
+                  privacy.cli, tokens.cli):
         app.cli.add_command(group)

@@ -142,6 +142,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # the mediation information an answer gives by default (the insurance ombudsman in France)
         "COMPLAINT_MEDIATION_TEXT": env.get("COMPLAINT_MEDIATION_TEXT") or (
             "La Médiation de l'Assurance, TSA 50110, 75441 Paris Cedex 09 — www.mediation-assurance.org"),
+        # Retention (GDPR storage limitation): `flask privacy purge-leads` erases the personal data of the leads
+        # never converted into a case within this many days of their referral (schedule it, e.g. daily)
+        "LEAD_RETENTION_DAYS": int(env.get("LEAD_RETENTION_DAYS", 365)),
         **_stripe_config(env, production),
     }
     cfg.update(overrides)

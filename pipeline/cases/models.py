@@ -6,9 +6,10 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from compliance.cc_policy import CcReason
+from core import subject_keys
 from core.accounts import CommunicationModel
 from core.contracts import Contract
 from core.db import Base, append_only, created_at, enum_column, intpk, public_id, utcnow
@@ -61,6 +62,11 @@ CASE_STATUS_LABELS = {
     CaseStatus.active: N_("Active"), CaseStatus.not_pursued: N_("Not pursued"), CaseStatus.withdrawn: N_("Withdrawn"),
     CaseStatus.renewal_due: N_("Renewal due"), CaseStatus.renewed: N_("Renewed"), CaseStatus.cancelled: N_("Cancelled"),
 }
+
+
+def case_key(public_id: str) -> str:
+    """The reference of the key sealing a case's client data in append-only records (core.subject_keys)."""
+    return f"case:{public_id}"
 
 
 class Case(Base):
@@ -140,11 +146,21 @@ class Milestone(Base):
     stage: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus))
     previous_stage: Mapped[CaseStatus | None] = mapped_column(enum_column(CaseStatus))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    partner_note: Mapped[str | None] = mapped_column(Text)
-    internal_note: Mapped[str | None] = mapped_column(Text)
+    #: the notes, sealed under the case's key (core.subject_keys, "case:<public id>"): they may name the client,
+    #: and this table is append-only, so erasing the client destroys the key rather than the rows
+    partner_note_sealed: Mapped[str | None] = mapped_column("partner_note", Text)
+    internal_note_sealed: Mapped[str | None] = mapped_column("internal_note", Text)
 
     case: Mapped[Case] = relationship(back_populates="milestones")
     recorded_by = relationship("User")
+
+    @property
+    def partner_note(self) -> str | None:
+        return subject_keys.open_sealed(object_session(self), self.partner_note_sealed)
+
+    @property
+    def internal_note(self) -> str | None:
+        return subject_keys.open_sealed(object_session(self), self.internal_note_sealed)
 
 
 class CcOutcome(enum.Enum):

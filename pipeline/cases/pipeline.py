@@ -14,7 +14,7 @@ from babel.numbers import list_currencies
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import audit, events
+from core import audit, events, subject_keys
 from core.accounts import Role, User
 from core.contracts import Contract, ContractStatus, ContractTerm, Insurer
 from core.db import utcnow
@@ -22,9 +22,9 @@ from core.i18n import N_
 from core.products import ProductLine
 
 from ..errors import MoveRefused, PlacementRefused
-from ..leads.models import Lead, LeadStatus
+from ..leads.models import Lead, LeadStatus, consent_key
 from ..leads.services import record_withdrawal
-from .models import Case, CaseStatus, Milestone
+from .models import Case, CaseStatus, Milestone, case_key
 from .notifications import notify_milestone
 from .stages import KEY_MILESTONES, LEAD_LEVEL, OPEN_STAGES, TRANSITIONS, S
 
@@ -56,11 +56,18 @@ def term_end(start: date) -> date:
     return anniversary - timedelta(days=1)
 
 
+def _sealed_notes(session: Session, case: Case, partner_note: str | None, internal_note: str | None) -> dict:
+    """A milestone's notes sealed under the case's key (they may name the client; see Milestone)."""
+    key = case_key(case.public_id)
+    return {"partner_note_sealed": subject_keys.seal(session, key, partner_note),
+            "internal_note_sealed": subject_keys.seal(session, key, internal_note)}
+
+
 def record_submission(session: Session, case: Case, user: User, *, partner_note: str | None = None,
                       internal_note: str | None = None) -> Milestone:
     """The first milestone of every case: received."""
     milestone = Milestone(case_id=case.id, stage=S.received, previous_stage=None, recorded_by_id=user.id,
-                          partner_note=partner_note, internal_note=internal_note)
+                          **_sealed_notes(session, case, partner_note, internal_note))
     session.add(milestone)
     session.flush()
     return milestone
@@ -152,7 +159,7 @@ def _advance(session: Session, user: User, case: Case, previous: CaseStatus, to:
         raise MoveRefused(N_("Someone else moved this case meanwhile; reload it and try again."))
     session.refresh(case)
     milestone = Milestone(case_id=case.id, stage=to, previous_stage=previous, recorded_by_id=user.id,
-                          partner_note=partner_note, internal_note=internal_note, created_at=now)
+                          created_at=now, **_sealed_notes(session, case, partner_note, internal_note))
     session.add(milestone)
     session.flush()
     return milestone
@@ -168,7 +175,8 @@ def withdraw_consent(session: Session, user: User, case: Case, *, scope: str, re
         if case.lead_id is not None:
             session.get(Lead, case.lead_id).status = LEAD_LEVEL[S.withdrawn]
     session.flush()
-    audit.record(session, "consent.withdrawn", actor=user, subject=case, ip=ip, scope=scope, reason=reason)
+    audit.record(session, "consent.withdrawn", actor=user, subject=case, ip=ip, scope=scope,
+                 personal={"reason": reason}, personal_key=consent_key(case.consent.public_id))
 
 
 def _level_last_told(session: Session, case: Case, milestone: Milestone) -> LeadStatus:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import training
+from compliance.consent_receipts import ConsentMethod
 from core import audit
 from core.accounts import CommunicationModel, PartnerStatus, User
 from core.db import utcnow
@@ -83,7 +84,8 @@ def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
 
 def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_key: str | None = None,
                 ip: str | None = None, now: datetime | None = None, keys: str = "",
-                training_blocks: bool = False) -> tuple[Case, bool]:
+                training_blocks: bool = False,
+                method: ConsentMethod = ConsentMethod.partner_form) -> tuple[Case, bool]:
     """`keys`: the case encryption keys (see `crypto`), needed only when the case carries specialist texts.
     `training_blocks`: the broker's policy that a firm whose people lack the past year's training hours submits no
     new case (compliance.training.check_may_submit)."""
@@ -103,10 +105,14 @@ def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_
             return existing, False
     training.check_may_submit(session, org, now.date(), enforce=training_blocks)  # a replay above is not new
     _check(values, org.status, now)
-    case = Case(organisation_id=org.id, submitted_by_id=user.id, consent=new_consent(user, values.consent, values.language),
-                **_client_and_need(values),
-                case_summary_encrypted=crypto.encrypt(values.case_summary, keys),
-                underwriting_encrypted=crypto.encrypt(values.underwriting_sensitivities, keys),
+    summary = crypto.encrypt(values.case_summary, keys)
+    underwriting = crypto.encrypt(values.underwriting_sensitivities, keys)
+    # the specialist's texts may touch on health: the consent covers special-category data then
+    consent = new_consent(session, user, values.consent, values.language, method=method,
+                          jurisdiction=values.country_of_residence,
+                          special_category=summary is not None or underwriting is not None)
+    case = Case(organisation_id=org.id, submitted_by_id=user.id, consent=consent,
+                **_client_and_need(values), case_summary_encrypted=summary, underwriting_encrypted=underwriting,
                 idempotency_key=idempotency_key, request_fingerprint=fingerprint)
     session.add(case)
     session.flush()

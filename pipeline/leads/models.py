@@ -9,18 +9,32 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
+from compliance.consent_receipts import ConsentMethod
+from core import subject_keys
 from core.db import Base, append_only, created_at, enum_column, intpk, public_id
 from core.i18n import N_
 
 CONSENT_TEXT_VERSIONS = ("2026-11",)
 
 
+def lead_key(public_id: str) -> str:
+    """The reference of the key sealing personal data about a lead in append-only records."""
+    return f"lead:{public_id}"
+
+
+def consent_key(public_id: str) -> str:
+    """The reference of the key sealing personal data about a consent in append-only records."""
+    return f"consent:{public_id}"
+
+
 @append_only
 class Consent(Base):
-    """What the client agreed to, as captured by the partner: the text version and language shown, when."""
+    """A consent receipt: what the person agreed to, for which purposes, as captured by a partner (leads, cases)
+    or given by the volunteer on their adhesion; the text and policy version and language shown, when, how,
+    under which jurisdiction, to which controller. Withdrawals are records of their own."""
 
     __tablename__ = "consents"
     #: the compliance dashboard counts each firm's consents, and those allowing copies, from this index alone
@@ -29,8 +43,20 @@ class Consent(Base):
     id: Mapped[intpk]
     public_id: Mapped[public_id]
     created_at: Mapped[created_at]
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    captured_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: the partner firm and user who captured it (null: given by the person directly, e.g. a volunteer)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    collection_method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod, length=24))
+    #: ISO 3166-1 alpha-2 of the person's country of residence as given with the consent
+    jurisdiction: Mapped[str] = mapped_column(String(8))
+    #: compliance.consent_receipts.Purpose values the person agreed to
+    purposes: Mapped[list] = mapped_column(JSON)
+    #: the privacy notice version in force (compliance.consent_receipts.PRIVACY_POLICY_VERSION)
+    policy_version: Mapped[str] = mapped_column(String(16))
+    #: the data controller the consent was given to
+    controller: Mapped[str] = mapped_column(String(200))
+    #: special-category (health) data is processed under this consent
+    special_category: Mapped[bool] = mapped_column(Boolean)
     #: the client agreed to have their details shared with the broker (required for any lead or case)
     share_with_broker: Mapped[bool] = mapped_column(Boolean)
     #: the client agreed that the partner is copied on key milestones
@@ -60,7 +86,13 @@ class ConsentWithdrawal(Base):
     #: "cc_on_milestones" or "all"
     scope: Mapped[str] = mapped_column(String(32))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    reason: Mapped[str] = mapped_column(Text)
+    #: the reason, sealed under the consent's key (core.subject_keys, "consent:<public id>"): it may name the
+    #: client, and this table is append-only, so erasing the client destroys the key rather than the row
+    reason_sealed: Mapped[str] = mapped_column("reason", Text)
+
+    @property
+    def reason(self) -> str | None:
+        return subject_keys.open_sealed(object_session(self), self.reason_sealed)
 
 
 class LeadStatus(enum.Enum):
@@ -167,6 +199,8 @@ class Lead(Base):
     attributed_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     #: the account manager working the lead
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: when the client's personal data was erased (an erasure request, or the retention purge): pseudonymised
+    erased_at: Mapped[datetime | None]
 
     consent: Mapped[Consent] = relationship()
     organisation = relationship("Organisation", foreign_keys=[organisation_id])

@@ -12,8 +12,9 @@ from babel import Locale
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from compliance.consent_receipts import PRIVACY_POLICY_VERSION, ConsentMethod, Purpose, controller_of
 from compliance.health_data import Verdict, assess
-from core import audit
+from core import audit, subject_keys
 from core.accounts import LANGUAGES, PartnerStatus, User
 from core.db import utcnow
 from core.errors import DomainError
@@ -21,7 +22,8 @@ from core.i18n import N_
 
 from ..errors import (REASON_REQUIRED, AttributionRefused, FirmNotActive, HealthDataNotAllowed, HealthDataSuspected,
                       IdempotencyConflict, LeadRefused)
-from .models import CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory
+from .models import (CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMMARY_MAX, Consent, Lead, NeedCategory,
+                     consent_key, lead_key)
 
 #: column lengths of what is stored normalised: match_email, and each name's share of match_name
 CONTACT_LENGTHS = {"email": 254, "name": 100}
@@ -144,18 +146,25 @@ def check_consent(consent: ConsentInput, now: datetime) -> None:
         raise LeadRefused(N_("The consent date must be a past time with a time zone."), field="consent")
 
 
-def new_consent(user: User, consent: ConsentInput, language: str) -> Consent:
+def new_consent(session: Session, user: User, consent: ConsentInput, language: str, *, jurisdiction: str,
+                method: ConsentMethod, special_category: bool = False) -> Consent:
+    """The consent receipt a partner captured with a lead or a case."""
+    purposes = [Purpose.share_with_broker.value] + ([Purpose.cc_on_milestones.value] if consent.cc_on_milestones
+                                                    else [])
     return Consent(organisation_id=user.organisation_id, captured_by_id=user.id, share_with_broker=True,
                    cc_on_milestones=consent.cc_on_milestones, text_version=consent.text_version,
-                   language=language, given_at=consent.given_at)
+                   language=language, given_at=consent.given_at, collection_method=method,
+                   jurisdiction=jurisdiction, purposes=purposes, policy_version=PRIVACY_POLICY_VERSION,
+                   controller=controller_of(session), special_category=special_category)
 
 
 # --- the operation --------------------------------------------------------------------------------------
 
 def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_key: str | None = None,
-                ip: str | None = None, now: datetime | None = None) -> tuple[Lead, bool]:
+                ip: str | None = None, now: datetime | None = None,
+                method: ConsentMethod = ConsentMethod.partner_form) -> tuple[Lead, bool]:
     """(lead, created). A retried request with the same Idempotency-Key returns the first lead; the same key
-    with different content is refused."""
+    with different content is refused. `method`: how the partner collected the consent (form or API)."""
     now = now or utcnow()
     org = user.organisation
     if org is None or org.status is not PartnerStatus.introducer:
@@ -173,7 +182,8 @@ def submit_lead(session: Session, user: User, values: LeadInput, *, idempotency_
     _check(values, now)
     note = (values.need_summary or "").strip() or None
     _screen(note or "")
-    consent = new_consent(user, values.consent, values.language)
+    consent = new_consent(session, user, values.consent, values.language,
+                          jurisdiction=values.country_of_residence, method=method)
     lead = Lead(organisation_id=org.id, submitted_by_id=user.id, consent=consent,
                 first_name=values.first_name.strip(), last_name=values.last_name.strip(),
                 email=(values.email or "").strip() or None, phone=(values.phone or "").strip() or None,
@@ -253,7 +263,8 @@ def decide_attribution(session: Session, user: User, lead: Lead, *, to_earlier: 
         lead.status = LeadStatus.not_pursued
     session.flush()
     audit.record(session, "lead.attribution_decided", actor=user, subject=lead, ip=ip,
-                 earlier=earlier.public_id, attributed_to="earlier" if to_earlier else "this", reason=reason)
+                 earlier=earlier.public_id, attributed_to="earlier" if to_earlier else "this",
+                 personal={"reason": reason}, personal_key=lead_key(lead.public_id))
 
 
 WITHDRAWAL_SCOPES = ("cc_on_milestones", "all")
@@ -271,7 +282,9 @@ def record_withdrawal(session: Session, user: User, consent: Consent, *, scope: 
     scopes = {w.scope for w in consent.withdrawals}
     if "all" in scopes or scope in scopes or (scope == "cc_on_milestones" and not consent.cc_on_milestones):
         raise AttributionRefused(N_("This consent was already withdrawn."))
-    consent.withdrawals.append(ConsentWithdrawal(scope=scope, recorded_by_id=user.id, reason=reason))
+    consent.withdrawals.append(ConsentWithdrawal(
+        scope=scope, recorded_by_id=user.id,
+        reason_sealed=subject_keys.seal(session, consent_key(consent.public_id), reason)))
     session.flush()
 
 

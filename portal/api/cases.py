@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from compliance.consent_receipts import ConsentMethod
 from core.accounts import LANGUAGES, CommunicationModel, PartnerStatus
 from core.contracts import Contract
 from core.products import NOT_A_PARTNER_LINE, PARTNER_LINES, ProductLine
@@ -147,7 +148,8 @@ def case_create():
     values = services.CaseInput(**data)
     case, created = create_once(lambda: services.submit_case(
         db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr,
-        keys=_keys(), training_blocks=current_app.config["TRAINING_BLOCKS_CASES"]))
+        keys=_keys(), training_blocks=current_app.config["TRAINING_BLOCKS_CASES"],
+        method=ConsentMethod.partner_api))
     return creation_response(case, CaseSchema(), created, "api.case_get")
 
 

@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from compliance.consent_receipts import ConsentMethod
 from core.accounts import LANGUAGES, PartnerStatus
 from pipeline.leads import services
 from pipeline.leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX, Consent, Lead, LeadStatus, NeedCategory
@@ -103,7 +104,8 @@ def lead_create():
     data = load_body(LeadInSchema())
     values = services.LeadInput(consent=services.ConsentInput(**data.pop("consent")), **data)
     lead, created = create_once(lambda: services.submit_lead(
-        db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr))
+        db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr,
+        method=ConsentMethod.partner_api))
     return creation_response(lead, LeadSchema(), created, "api.lead_get")
 
 

@@ -300,7 +300,7 @@ def quoted_case(session, manager, broker, new_case):
     return case
 
 
-@pytest.mark.parametrize("model,field", [(Milestone, "partner_note"), (CcLog, "detail")])
+@pytest.mark.parametrize("model,field", [(Milestone, "partner_note_sealed"), (CcLog, "detail")])
 def test_milestones_and_cc_logs_cannot_be_edited_or_deleted_in_the_orm(session, quoted_case, model, field):
     row = session.execute(select(model).order_by(model.id.desc()).limit(1)).scalar_one()
     kept = getattr(row, field)
@@ -327,7 +327,7 @@ def test_milestones_and_cc_logs_cannot_be_edited_or_deleted_in_sql(session, quot
         session.execute(text(statement))
     session.rollback()
     assert (count(session, Milestone), count(session, CcLog)) == before
-    assert session.execute(select(Milestone.partner_note).where(Milestone.partner_note == "x")).first() is None
+    assert session.execute(select(Milestone.partner_note_sealed).where(Milestone.partner_note_sealed == "x")).first() is None
 
 
 # --- 6. who hears of key milestones -------------------------------------------------------------------------
