@@ -45,3 +45,14 @@ class ComplaintNotInState(ComplaintRefused):
     code = "complaint_wrong_state"
     status = 409
     message = N_("This complaint has moved on meanwhile: this step no longer applies to it.")
+
+
+class CrossBorderRefused(DomainError):
+    """A host-state notification or a cross-border check of a case cannot be recorded as asked."""
+    code = "cross_border_refused"
+
+
+class CrossBorderNotAllowed(CrossBorderRefused):
+    """The user's role does not make this cross-border decision."""
+    code = "cross_border_not_allowed"
+    status = 403

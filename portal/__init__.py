@@ -77,6 +77,7 @@ def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
     import compliance.complaint_models  # noqa: F401
+    import compliance.crossborder  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
     import compliance.training  # noqa: F401
@@ -89,6 +90,7 @@ def _register_models() -> None:
     import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401
     import ledger.posting  # noqa: F401  (the outbox job that posts business events)
+    from pipeline.cases import crossborder as case_crossborder  # noqa: F401
     from pipeline.cases import models as case_models  # noqa: F401
     from pipeline.leads import models as lead_models  # noqa: F401
 
