@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .cases.views import bp as cases_bp
     from .complaints.views import bp as complaints_bp
+    from .crossborder.views import bp as crossborder_bp
     from .finance import bp as finance_bp
     from .firm.views import bp as firm_bp
     from .home.views import bp as home_bp
@@ -151,7 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               cases_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
+               cases_bp, complaints_bp, crossborder_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
                roster_bp, disclosures_bp, tariffs_bp, subscriptions_bp, training_bp, api_bp):
         app.register_blueprint(bp)
 
