@@ -131,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     from .agreements.views import bp as agreements_bp
     from .api import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .cases import crossborder as _case_crossborder  # noqa: F401  (its routes are on cases_bp)
     from .cases.views import bp as cases_bp
     from .complaints.views import bp as complaints_bp
     from .crossborder.views import bp as crossborder_bp

@@ -1,5 +1,5 @@
-"""Cross-border: compliance's list of held and flagged cases, the firms' host-state notifications (admins and
-compliance keep them on the firm's page), and the checks recorded on a case (posted from the case page)."""
+"""Cross-border: compliance's list of held and flagged cases, and the firms' host-state notifications (admins and
+compliance keep them on the firm's page). The checks of a case are posted from its page (portal.cases.crossborder)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,7 +13,6 @@ from sqlalchemy.orm import contains_eager
 from compliance import country_lists, crossborder as rules
 from core.accounts import Organisation, Role
 from core.db import utcnow
-from pipeline.cases import crossborder
 from pipeline.cases.crossborder import CaseCrossBorderCheck
 from pipeline.cases.models import Case
 
@@ -21,8 +20,8 @@ from ..edge import done, unit_of_work
 from ..extensions import db
 from ..pagination import paginate
 from ..security.access import allow
-from ..security.scoping import get_or_404, get_scoped_or_404
-from .forms import EndNotificationForm, HostStateCheckForm, LocalLicensingForm, NotificationForm, ReleaseForm
+from ..security.scoping import get_or_404
+from .forms import EndNotificationForm, NotificationForm
 from .panel import firm_context
 
 bp = Blueprint("crossborder", __name__, url_prefix="/compliance/cross-border")
@@ -101,47 +100,3 @@ def notification_end(public_id: str):
     with unit_of_work(success=_("The notification is ended.")):
         rules.end_notification(db.session, current_user, row, ended_on=form.ended_on.data, ip=request.remote_addr)
     return redirect(page)
-
-
-# --- the checks of a case -------------------------------------------------------------------------------
-
-def _record(public_id: str, name: str, form, operation, success: str):
-    """Post one of the case's checks: record it, or show the case page again with the refusal."""
-    from ..cases.views import render_case
-
-    case = get_scoped_or_404(Case, public_id, current_user)
-    status = 422
-    if form.validate_on_submit():
-        with unit_of_work(form) as work:
-            operation(case, form)
-        if work.ok:
-            return done(success, url_for("cases.view", public_id=case.public_id))
-        status = work.error.status
-    return render_case(case, status=status, crossborder_forms={name: form})
-
-
-@bp.route("/cases/<public_id>/release", methods=["POST"])
-@allow(*crossborder.RELEASE_ROLES)
-def release(public_id: str):
-    return _record(public_id, "release", ReleaseForm(), lambda case, form: crossborder.release_hold(
-        db.session, current_user, case, reason=form.reason.data, ip=request.remote_addr),
-        _("The hold is released: the case can move on."))
-
-
-@bp.route("/cases/<public_id>/host-state-check", methods=["POST"])
-@allow(*crossborder.HOST_CHECK_ROLES)
-def host_state_check(public_id: str):
-    return _record(public_id, "host_state_check", HostStateCheckForm(),
-                   lambda case, form: crossborder.complete_host_state_check(
-                       db.session, current_user, case, note=form.note.data, ip=request.remote_addr),
-                   _("The host-state check is recorded."))
-
-
-@bp.route("/cases/<public_id>/local-licensing", methods=["POST"])
-@allow(*crossborder.LOCAL_LICENSING_ROLES)
-def local_licensing(public_id: str):
-    return _record(public_id, "local_licensing", LocalLicensingForm(),
-                   lambda case, form: crossborder.record_local_licensing(
-                       db.session, current_user, case, consideration=form.consideration.data,
-                       ip=request.remote_addr),
-                   _("The local licensing consideration is recorded."))

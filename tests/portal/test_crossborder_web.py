@@ -54,15 +54,15 @@ def test_a_held_case_is_refused_when_moved_on_then_released_by_compliance(sessio
     assert refused.status_code == 409 and "Compliance must release the hold" in refused.get_data(as_text=True)
     session.expire_all()
     assert session.get(Case, case.id).status is S.received
-    assert post(manager, page_of(case), f"/compliance/cross-border/cases/{case.public_id}/release",
+    assert post(manager, page_of(case), f"{page_of(case)}/cross-border/release",
                 reason=RELEASE_REASON).status_code == 403
 
     officer = login(make_user(Role.compliance))
     listed = officer.get("/compliance/cross-border/?outcome=held").get_data(as_text=True)
     assert "Marc Dupont" in listed
-    short = post(officer, page_of(case), f"/compliance/cross-border/cases/{case.public_id}/release", reason="fine")
+    short = post(officer, page_of(case), f"{page_of(case)}/cross-border/release", reason="fine")
     assert short.status_code == 422 and "at least 10 characters" in short.get_data(as_text=True)
-    released = post(officer, page_of(case), f"/compliance/cross-border/cases/{case.public_id}/release",
+    released = post(officer, page_of(case), f"{page_of(case)}/cross-border/release",
                     reason=RELEASE_REASON)
     assert released.status_code == 302
     assert RELEASE_REASON in officer.get(page_of(case)).get_data(as_text=True)
@@ -83,7 +83,7 @@ def test_a_compliance_officer_who_worked_the_case_does_not_release_it(session, p
     client = login(officer)
     assert post(client, page_of(case), f"/cases/{case.public_id}/consent/withdraw", scope="cc_on_milestones",
                 reason="The client phoned compliance to stop the copies").status_code == 302
-    refused = post(client, page_of(case), f"/compliance/cross-border/cases/{case.public_id}/release",
+    refused = post(client, page_of(case), f"{page_of(case)}/cross-border/release",
                    reason=RELEASE_REASON)
     assert refused.status_code == 403 and "another compliance officer" in refused.get_data(as_text=True)
     session.expire_all()
@@ -97,12 +97,12 @@ def test_the_partner_sees_a_pending_host_state_check_never_its_note(session, pas
     assert "compliance check is pending" in page and "Mark the host-state check done" not in page
     manager = login(make_user(Role.account_manager))
     assert "Freedom to provide services" in manager.get(page_of(case)).get_data(as_text=True)
-    assert post(manager, page_of(case), f"/compliance/cross-border/cases/{case.public_id}/host-state-check",
+    assert post(manager, page_of(case), f"{page_of(case)}/cross-border/host-state-check",
                 note=HOST_NOTE).status_code == 302
     assert HOST_NOTE in manager.get(page_of(case)).get_data(as_text=True)
     page = partner.get(page_of(case)).get_data(as_text=True)
     assert HOST_NOTE not in page and "compliance check is pending" not in page
-    assert partner.post(f"/compliance/cross-border/cases/{case.public_id}/host-state-check",
+    assert partner.post(f"{page_of(case)}/cross-border/host-state-check",
                         data={"note": HOST_NOTE}).status_code in (400, 403)
 
 
@@ -117,11 +117,11 @@ def test_outside_the_eu_eea_the_manager_records_the_local_licensing_before_the_o
     refused = post(manager, page_of(case), f"{page_of(case)}/move", stage="offer")
     assert refused.status_code == 409 and "local licensing consideration" in refused.get_data(as_text=True)
     assert login(make_user(Role.finance)).post(
-        f"/compliance/cross-border/cases/{case.public_id}/local-licensing").status_code in (400, 403)
-    empty = post(manager, page_of(case), f"/compliance/cross-border/cases/{case.public_id}/local-licensing",
+        f"{page_of(case)}/cross-border/local-licensing").status_code in (400, 403)
+    empty = post(manager, page_of(case), f"{page_of(case)}/cross-border/local-licensing",
                  consideration="")
     assert empty.status_code == 422
-    assert post(manager, page_of(case), f"/compliance/cross-border/cases/{case.public_id}/local-licensing",
+    assert post(manager, page_of(case), f"{page_of(case)}/cross-border/local-licensing",
                 consideration=LOCAL_NOTE).status_code == 302
     assert post(manager, page_of(case), f"{page_of(case)}/move", stage="offer").status_code == 302
     assert LOCAL_NOTE not in login(broker).get(page_of(case)).get_data(as_text=True)
