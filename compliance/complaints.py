@@ -234,3 +234,14 @@ def register(session: Session, filters: RegisterFilter, *, today: date) -> list[
         q = q.where(((Complaint.state == ComplaintState.received) & (Complaint.acknowledge_due < today))
                     | (Complaint.state.in_(open_) & (Complaint.answer_due < today)))
     return list(session.scalars(q))
+
+
+def open_by_firm(session: Session, today: date) -> dict[int, tuple[int, int]]:
+    """{organisation id: (complaints open, of which overdue)} for the complaints that name a firm."""
+    out: dict[int, list[int]] = {}
+    for c in session.scalars(select(Complaint).where(Complaint.organisation_id.is_not(None), Complaint.state.in_(
+            (ComplaintState.received, ComplaintState.acknowledged)))):
+        row = out.setdefault(c.organisation_id, [0, 0])
+        row[0] += 1
+        row[1] += c.overdue(today)
+    return {org: (n, late) for org, (n, late) in out.items()}

@@ -80,6 +80,7 @@ def _register_models() -> None:
     import compliance.crossborder  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
+    import compliance.review_queue  # noqa: F401
     import compliance.training  # noqa: F401
     import core.accounts  # noqa: F401
     import core.audit  # noqa: F401
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
     from .agreements import services  # noqa: F401  (registers the sealing job)
     from .agreements.views import bp as agreements_bp
     from .api import bp as api_bp
+    from .audit import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .cases import crossborder as _case_crossborder  # noqa: F401  (its routes are on cases_bp)
     from .cases.views import bp as cases_bp
@@ -148,13 +150,16 @@ def _register_blueprints(app: Flask) -> None:
     from .tariffs.views import bp as tariffs_bp
     from .training.views import bp as training_bp
     from .verification.views import bp as verification_bp
+    from .compliance_dashboard.views import bp as dashboard_bp
+    from .review_queue.views import bp as queue_bp
     from .disclosures.views import bp as disclosures_bp
     from .volunteer.views import bp as volunteer_bp
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               cases_bp, complaints_bp, crossborder_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
-               roster_bp, disclosures_bp, tariffs_bp, subscriptions_bp, training_bp, api_bp):
+               cases_bp, complaints_bp, crossborder_bp, finance_bp, statements_bp, verification_bp, payments_bp,
+               volunteer_bp, roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp, audit_bp,
+               dashboard_bp, api_bp):
         app.register_blueprint(bp)
 
 

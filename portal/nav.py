@@ -36,6 +36,9 @@ NAV = (
     NavItem("agreements.index", N_("Agreements"), "agreements."),
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),
+    NavItem("queue.index", N_("Review queue"), "queue."),
+    NavItem("dashboard.index", N_("Compliance dashboard"), "dashboard.index"),
+    NavItem("dashboard.firm", N_("Our compliance status"), "dashboard.firm"),
     NavItem("disclosures.queue", N_("Disclosures to review"), "disclosures.queue"),
     NavItem("disclosures.partner_list", N_("Disclosures to clients"), "disclosures.partner_list"),
     NavItem("training.firm", N_("Training"), "training."),
@@ -44,7 +47,7 @@ NAV = (
     NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions."),
     NavItem("roster.imports", N_("Roster imports"), "roster."),
     NavItem("tariffs.index", N_("Tariffs and zones"), "tariffs."),
-    NavItem("admin.audit_log", N_("Audit log"), "admin.audit"),
+    NavItem("audit.log", N_("Audit log"), "audit."),
     NavItem("admin.outbox", N_("Outbox"), "admin.outbox"),
     NavItem("profile.tokens", N_("API tokens"), "profile.token"),
 )

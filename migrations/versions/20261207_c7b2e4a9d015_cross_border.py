@@ -2,14 +2,14 @@
 check (outcome on submission, who resolved it, when, with which note)
 
 Revision ID: c7b2e4a9d015
-Revises: 5db3e08e3c34
+Revises: f2c8d5a1e937
 Create Date: 2026-12-07 13:48:43
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'c7b2e4a9d015'
-down_revision = '5db3e08e3c34'
+down_revision = 'f2c8d5a1e937'
 branch_labels = None
 depends_on = None
 

@@ -130,11 +130,9 @@ def _open(session: Session, case: Case, outcome: CrossBorderOutcome) -> CaseCros
     return check
 
 
-def _resolve(session: Session, user: User, case: Case, check: CaseCrossBorderCheck, note: str, action: str,
-             ip: str | None, now: datetime | None) -> None:
+def _resolve(session: Session, user: User, check: CaseCrossBorderCheck, note: str, now: datetime | None) -> None:
     check.resolved_at, check.resolved_by_id, check.resolution_note = now or utcnow(), user.id, note
     session.flush()
-    audit.record(session, action, actor=user, subject=case, ip=ip, outcome=check.outcome.value)
 
 
 def release_hold(session: Session, user: User, case: Case, *, reason: str, ip: str | None = None,
@@ -146,7 +144,8 @@ def release_hold(session: Session, user: User, case: Case, *, reason: str, ip: s
     reason = _note(reason, 10, N_("Write the reason for the release (at least 10 characters)."), "reason")
     if user.id in people_on_case(session, case):
         raise CrossBorderCheckNotAllowed(N_("You worked this case: another compliance officer releases it."))
-    _resolve(session, user, case, check, reason, "case.cross_border_released", ip, now)
+    _resolve(session, user, check, reason, now)
+    audit.record(session, "case.cross_border_released", actor=user, subject=case, ip=ip)
 
 
 def complete_host_state_check(session: Session, user: User, case: Case, *, note: str, ip: str | None = None,
@@ -156,7 +155,8 @@ def complete_host_state_check(session: Session, user: User, case: Case, *, note:
         raise CrossBorderCheckNotAllowed(N_("Only the broker's account managers and compliance mark this check done."))
     check = _open(session, case, O.host_state_check)
     note = _note(note, 10, N_("Write what was checked (at least 10 characters)."), "note")
-    _resolve(session, user, case, check, note, "case.host_state_checked", ip, now)
+    _resolve(session, user, check, note, now)
+    audit.record(session, "case.host_state_checked", actor=user, subject=case, ip=ip)
 
 
 def record_local_licensing(session: Session, user: User, case: Case, *, consideration: str,
@@ -167,4 +167,5 @@ def record_local_licensing(session: Session, user: User, case: Case, *, consider
     check = _open(session, case, O.outside_eea)
     consideration = _note(consideration, 5, N_("Say which local licensing consideration was checked."),
                           "consideration")
-    _resolve(session, user, case, check, consideration, "case.local_licensing_recorded", ip, now)
+    _resolve(session, user, check, consideration, now)
+    audit.record(session, "case.local_licensing_recorded", actor=user, subject=case, ip=ip)

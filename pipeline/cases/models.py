@@ -79,7 +79,7 @@ class Case(Base):
     created_at: Mapped[created_at]
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"))
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
     client_first_name: Mapped[str] = mapped_column(String(100))
     client_last_name: Mapped[str] = mapped_column(String(100))
     client_email: Mapped[str | None] = mapped_column(String(254))

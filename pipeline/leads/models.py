@@ -23,6 +23,8 @@ class Consent(Base):
     """What the client agreed to, as captured by the partner: the text version and language shown, when."""
 
     __tablename__ = "consents"
+    #: the compliance dashboard counts each firm's consents, and those allowing copies, from this index alone
+    __table_args__ = (Index("ix_consents_org_cc", "organisation_id", "cc_on_milestones"),)
 
     id: Mapped[intpk]
     public_id: Mapped[public_id]
@@ -137,7 +139,7 @@ class Lead(Base):
     created_at: Mapped[created_at]
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"))
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
