@@ -53,3 +53,14 @@ class NothingHeld(DomainError):
     code = "nothing_held"
     status = 404
     message = N_("Nothing is held on this person.")
+
+
+class CrossBorderRefused(DomainError):
+    """A host-state notification or a cross-border check of a case cannot be recorded as asked."""
+    code = "cross_border_refused"
+
+
+class CrossBorderNotAllowed(CrossBorderRefused):
+    """The user's role does not make this cross-border decision."""
+    code = "cross_border_not_allowed"
+    status = 403

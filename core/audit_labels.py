@@ -54,6 +54,12 @@ ACTION_LABELS: dict[str, str] = {
     "case.submitted": N_("Case submitted"),
     "case.claimed": N_("Case claimed"),
     "case.moved": N_("Case moved to another stage"),
+    "case.cross_border_assessed": N_("Cross-border check opened on the case"),
+    "case.cross_border_released": N_("Cross-border hold released"),
+    "case.host_state_checked": N_("Host-state check recorded"),
+    "case.local_licensing_recorded": N_("Local licensing consideration recorded"),
+    "host_state.notified": N_("Host-state notification recorded"),
+    "host_state.ended": N_("Host-state notification ended"),
     "consent.withdrawn": N_("Consent withdrawn"),
     # contracts and commissions
     "contract.placed": N_("Contract placed"),

@@ -58,3 +58,19 @@ class MoveRefused(DomainError):
 
 class PlacementRefused(DomainError):
     code = "validation_error"
+
+
+class CrossBorderCheckRefused(DomainError):
+    """A cross-border check of a case cannot be recorded as asked."""
+    code = "cross_border_check_refused"
+
+
+class CrossBorderCheckNotAllowed(CrossBorderCheckRefused):
+    code = "cross_border_check_not_allowed"
+    status = 403
+
+
+class CrossBorderCheckNotOpen(CrossBorderCheckRefused):
+    """The check does not apply to the case, or was recorded meanwhile."""
+    code = "cross_border_check_not_open"
+    status = 409

@@ -80,6 +80,7 @@ def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
     import compliance.complaint_models  # noqa: F401
+    import compliance.crossborder  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
     import compliance.review_queue  # noqa: F401
@@ -95,6 +96,7 @@ def _register_models() -> None:
     import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401
     import ledger.posting  # noqa: F401  (the outbox job that posts business events)
+    from pipeline.cases import crossborder as case_crossborder  # noqa: F401
     from pipeline.cases import models as case_models  # noqa: F401
     from pipeline.channel import models as channel_models  # noqa: F401
     from pipeline.leads import models as lead_models  # noqa: F401
@@ -137,9 +139,11 @@ def _register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .audit import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .cases import crossborder as _case_crossborder  # noqa: F401  (its routes are on cases_bp)
     from .cases.views import bp as cases_bp
     from .channel.views import bp as channel_bp
     from .complaints.views import bp as complaints_bp
+    from .crossborder.views import bp as crossborder_bp
     from .finance import bp as finance_bp
     from .firm.views import bp as firm_bp
     from .home.views import bp as home_bp
@@ -161,9 +165,9 @@ def _register_blueprints(app: Flask) -> None:
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               cases_bp, channel_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp,
-               volunteer_bp, roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp,
-               audit_bp, dashboard_bp, privacy_bp, api_bp):
+               cases_bp, channel_bp, complaints_bp, crossborder_bp, finance_bp, statements_bp, verification_bp,
+               payments_bp, volunteer_bp, roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp,
+               training_bp, audit_bp, dashboard_bp, privacy_bp, api_bp):
         app.register_blueprint(bp)
 
 

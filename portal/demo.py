@@ -148,7 +148,8 @@ def _demo_pipeline(session: Session) -> int:
 
     from core.contracts import Insurer
     from core.products import ProductLine
-    from pipeline.cases import pipeline, services as case_services
+    from compliance import crossborder as host_states
+    from pipeline.cases import crossborder, pipeline, services as case_services
     from pipeline.cases.models import BudgetBand, Case, CaseStatus
     from pipeline.leads import services as lead_services
     from pipeline.leads.models import Lead, LeadStatus
@@ -156,7 +157,7 @@ def _demo_pipeline(session: Session) -> int:
     if session.execute(select(Case.id).limit(1)).first() or session.execute(select(Lead.id).limit(1)).first():
         return 0
     user = {key: ops.find_user_by_email(session, f"{key}@demo.example")
-            for key in ("manager", "specialist", "generalist", "introducer")}
+            for key in ("manager", "specialist", "generalist", "introducer", "compliance")}
     now = utcnow()
     consent = lead_services.ConsentInput(share_with_broker=True, cc_on_milestones=True, text_version="2026-11",
                                          given_at=now - timedelta(hours=2))
@@ -177,8 +178,16 @@ def _demo_pipeline(session: Session) -> int:
 
     def walk(case, *stages, **kwargs):
         for stage in stages:
+            if stage is CaseStatus.offer:  # outside the EU/EEA: the local licensing consideration first
+                crossborder.record_local_licensing(session, user["manager"], case, consideration=(
+                    "UAE: the insurer covers UAE residents from abroad; the client confirmed no local mandate."))
             pipeline.move(session, user["manager"], case, stage, **(kwargs if stage is stages[-1] else {}))
 
+    # the French specialist's passport: Belgium and Luxembourg under the freedom to provide services
+    for country in ("BE", "LU"):
+        host_states.record_notification(session, user["compliance"], user["specialist"].organisation, country=country,
+                                        basis=host_states.NotificationBasis.freedom_of_services,
+                                        notified_on=date(2025, 3, 1))
     ana = lead("Ana", "Silva", "ana.silva@example.org", "PT", (now.date() + timedelta(days=60)).isoformat(),
                "family_relocation", "Family of four moving to Lisbon, needs international health cover from January")
     lead("Tomás", "Ruiz", "tomas.ruiz@example.org", "ES", "within_3_months", "individual_expatriate",

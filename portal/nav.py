@@ -33,6 +33,7 @@ NAV = (
     NavItem("cases.cc_log", N_("Copies to partners"), "cases.cc_log"),
     NavItem("complaints.register", N_("Complaints"), "complaints."),
     NavItem("privacy.lookup", N_("Data subjects"), "privacy."),
+    NavItem("crossborder.queue", N_("Cross-border checks"), "crossborder."),
     NavItem("agreements.index", N_("Agreements"), "agreements."),
     NavItem("finance.index", N_("Finance"), "finance."),
     NavItem("finance.disclosures", N_("Disclosure approvals"), "finance.disclosures"),

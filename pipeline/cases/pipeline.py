@@ -24,6 +24,7 @@ from core.products import ProductLine
 from ..errors import MoveRefused, PlacementRefused
 from ..leads.models import Lead, LeadStatus, consent_key
 from ..leads.services import record_withdrawal
+from . import crossborder
 from .models import Case, CaseStatus, Milestone, case_key
 from .notifications import notify_milestone
 from .stages import KEY_MILESTONES, LEAD_LEVEL, OPEN_STAGES, TRANSITIONS, S
@@ -115,6 +116,7 @@ def move(session: Session, user: User, case: Case, to: CaseStatus, *, partner_no
     if to not in TRANSITIONS[previous]:
         raise MoveRefused(N_("A case at “%(from)s” cannot move to “%(to)s”."), fields={"stage": [N_("Not allowed.")]},
                           **{"from": previous.label, "to": to.label})
+    crossborder.refuse_move(session, case, to)
     partner_note, internal_note = _clean_note(partner_note), _clean_note(internal_note)
     contract = case.contract
     if to is S.contract_issued:

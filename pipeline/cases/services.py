@@ -21,7 +21,7 @@ from core.products import ProductLine
 from ..leads.models import Lead, LeadStatus
 from ..errors import FirmNotActive, IdempotencyConflict, LeadRefused, MoveRefused
 from ..leads.services import ConsentInput, check_consent, check_contact, match_email, new_consent
-from . import crypto
+from . import crossborder, crypto
 from .models import BudgetBand, Case
 from .pipeline import PIPELINE_ROLES, record_submission
 from .stages import LEAD_LEVEL
@@ -119,6 +119,7 @@ def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_
     record_submission(session, case, user)
     audit.record(session, "case.submitted", actor=user, subject=case, ip=ip, organisation=org.public_id,
                  product_line=values.product_line.value)
+    crossborder.assess_case(session, user, case, now.date(), ip=ip)
     return case, True
 
 
@@ -165,18 +166,15 @@ def convert_lead(session: Session, user: User, lead: Lead, values: CaseInput, *,
     lead.assigned_to_id = lead.assigned_to_id or user.id
     session.flush()
     audit.record(session, "lead.converted", actor=user, subject=lead, ip=ip, case=case.public_id)
+    crossborder.assess_case(session, user, case, now.date(), ip=ip)
     return case
 
 
 def people_involved(session: Session, contract) -> set[int]:
     """Who worked the case a contract was placed from: whoever placed it, the account manager assigned, and every
     user who acted on the case (its audit trail). A reviewer among them is no second pair of eyes."""
-    from core.audit import AuditEvent
-
     people = {contract.placed_by_id}
     case = session.get(Case, contract.case_id) if contract.case_id else None
     if case is not None:
-        people |= {case.assigned_to_id, case.submitted_by_id}
-        people |= set(session.scalars(select(AuditEvent.actor_id).where(
-            AuditEvent.subject_type == Case.__tablename__, AuditEvent.subject_id == case.public_id)))
+        people |= crossborder.people_on_case(session, case)
     return {p for p in people if p is not None}

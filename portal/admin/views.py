@@ -16,7 +16,8 @@ from ..accounts.models import TokenPurpose
 from ..edge import done, unit_of_work
 from ..extensions import db
 from ..pagination import paginate
-from ..security.access import allow
+from ..crossborder.panel import firm_context
+from ..security.access import allow, can_access
 from ..security.scoping import get_or_404
 from .forms import InsurerForm, OrganisationForm, UserForm
 
@@ -60,7 +61,8 @@ def organisation_view(public_id: str):
     from ..onboarding.views import organisation_context
 
     org = get_or_404(Organisation, public_id)
-    return render_template("admin/organisation.html", **organisation_context(org))
+    return render_template("admin/organisation.html", **organisation_context(org),
+                           **firm_context(org, editable=can_access("crossborder.notification_new", current_user)))
 
 
 @bp.route("/organisations/<public_id>/edit", methods=["GET", "POST"])

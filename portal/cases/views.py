@@ -14,6 +14,7 @@ from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 from pipeline.leads.models import CONSENT_TEXT_VERSIONS
 from pipeline.leads.services import CONSENT_CC_TEXT, CONSENT_TEXT, ConsentInput
 
+from ..crossborder import panel as crossborder_panel
 from ..consent_forms import WithdrawalForm, consent_given_at, withdraw as withdrawal
 from ..edge import done, unit_of_work
 from ..extensions import db
@@ -99,7 +100,8 @@ def _move_form(case: Case, form: MoveForm | None = None) -> MoveForm:
     return form
 
 
-def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 200, withdrawal_form=None):
+def render_case(case: Case, move_form: MoveForm | None = None, status: int = 200, withdrawal_form=None,
+                crossborder_forms: dict | None = None):
     user = current_user
     history = db.session.execute(select(Milestone).where(Milestone.case_id == case.id)
                                  .options(joinedload(Milestone.recorded_by)).order_by(Milestone.id)).scalars().all()
@@ -116,13 +118,14 @@ def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 20
         underwriting=crypto.decrypt(case.underwriting_encrypted, keys) if may_read_underwriting else None,
         move_form=_move_form(case, move_form) if movable else None, next_step=stages.NEXT_STEP.get(case.status),
         key_milestones=stages.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
-        withdrawal_form=withdrawal_form or WithdrawalForm()), status
+        withdrawal_form=withdrawal_form or WithdrawalForm(),
+        **crossborder_panel.case_context(case, crossborder_forms)), status
 
 
 @bp.route("/<public_id>")
 @permit(policy.READ_CASES)
 def view(public_id: str):
-    return _render_case(get_scoped_or_404(Case, public_id, current_user))
+    return render_case(get_scoped_or_404(Case, public_id, current_user))
 
 
 @bp.route("/<public_id>/claim", methods=["POST"])
@@ -140,12 +143,12 @@ def move(public_id: str):
     case = get_scoped_or_404(Case, public_id, current_user)
     form = _move_form(case)
     if not form.validate_on_submit():
-        return _render_case(case, form, 422)
+        return render_case(case, form, 422)
     to = CaseStatus(form.stage.data)
     placement = None
     premium_minor = form.premium_minor()
     if form.premium.errors:
-        return _render_case(case, form, 422)
+        return render_case(case, form, 422)
     if to is CaseStatus.contract_issued:
         insurer = db.session.execute(select(Insurer).where(Insurer.public_id == form.insurer.data)).scalar_one_or_none()
         missing = {name: [_("Required to place the contract.")] for name, value in (
@@ -154,7 +157,7 @@ def move(public_id: str):
         if missing:
             for name, messages in missing.items():
                 getattr(form, name).errors = list(getattr(form, name).errors) + messages
-            return _render_case(case, form, 422)
+            return render_case(case, form, 422)
         placement = pipeline.Placement(insurer=insurer, policy_number=form.policy_number.data,
                                        product_line=form.product_line.data, premium_minor=premium_minor,
                                        currency=(form.currency.data or "").upper(), start_date=form.start_date.data)
@@ -164,7 +167,7 @@ def move(public_id: str):
                       cancelled_on=form.cancelled_on.data, renewal_premium_minor=premium_minor,
                       ip=request.remote_addr)
     if not work.ok:
-        return _render_case(case, form, work.error.status)
+        return render_case(case, form, work.error.status)
     return done(_("The case moved to “%(stage)s”.", stage=tr(to.label)),
                 url_for("cases.view", public_id=case.public_id))
 
@@ -173,7 +176,7 @@ def move(public_id: str):
 @allow(Role.account_manager, Role.admin, Role.compliance, *PARTNERS, statuses=BROKERS)
 def withdraw(public_id: str):
     return withdrawal(get_scoped_or_404(Case, public_id, current_user), pipeline.withdraw_consent,
-                      lambda case, form: _render_case(case, withdrawal_form=form, status=422), "cases.view")
+                      lambda case, form: render_case(case, withdrawal_form=form, status=422), "cases.view")
 
 
 @bp.route("/cc-log")

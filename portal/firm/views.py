@@ -10,6 +10,7 @@ from core.accounts import Role, User
 
 from ..accounts import operations as ops
 from ..accounts.models import TokenPurpose
+from ..crossborder.panel import firm_context
 from ..edge import done, unit_of_work
 from ..extensions import db
 from ..security.access import PARTNERS, allow
@@ -29,7 +30,10 @@ def _member(public_id: str) -> User:
 def team():
     members = db.session.execute(
         scoped(select(User), User, current_user).order_by(User.full_name)).scalars().all()
-    return render_template("firm/team.html", org=current_user.organisation, members=members)
+    org = current_user.organisation
+    # the firm's host-state notifications, read-only: kept by the broker's admins and compliance
+    host_states = firm_context(org) if current_user.role is Role.partner_admin else {}
+    return render_template("firm/team.html", org=org, members=members, **host_states)
 
 
 @bp.route("/members/new", methods=["GET", "POST"])

@@ -5,6 +5,8 @@ from core.accounts import CommunicationModel
 from core.db import utcnow
 from core.products import ProductLine
 from pipeline.cases.models import BudgetBand
+from pipeline.cases import crossborder
+from pipeline.cases.models import CaseStatus
 from pipeline.cases.pipeline import move
 from pipeline.cases.services import CaseInput
 from pipeline.leads.services import ConsentInput, LeadInput
@@ -39,7 +41,20 @@ def lead_input(first_name: str = "Ana", *, cc: bool = True, **changes) -> LeadIn
 
 
 def walk(session, user, case, *stages, **kw) -> None:
-    """Move `case` through `stages` as `user` (`pipeline.cases.pipeline.move`), committing each move."""
+    """Move `case` through `stages` as `user` (`pipeline.cases.pipeline.move`), committing each move. Before the
+    offer, the account manager records the local licensing consideration of a client outside the EU/EEA (the
+    default case's client lives in the UAE), as the pipeline asks."""
     for stage in stages:
+        if stage is CaseStatus.offer:
+            check_local_licensing(session, user, case)
         move(session, user, case, stage, **kw)
+        session.commit()
+
+
+def check_local_licensing(session, user, case) -> None:
+    """Record the local licensing consideration of `case` if it awaits one (outside the EU/EEA)."""
+    check = crossborder.check_of(session, case)
+    if check is not None and check.pending and check.outcome is crossborder.O.outside_eea:
+        crossborder.record_local_licensing(session, user, case, consideration="UAE: cover placed from abroad "
+                                           "allowed for expatriates (checked with the insurer)")
         session.commit()

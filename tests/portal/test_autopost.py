@@ -22,6 +22,7 @@ from pipeline.cases.pipeline import Placement, move
 from pipeline.cases.services import submit_case
 from tests.conftest import csrf_from
 from tests.ledger.books import add_agreement
+from tests.pipeline.case_data import walk
 from tests.pipeline.test_pipeline import TO_DECISION, S, case_input
 
 START = date(2027, 1, 10)
@@ -49,9 +50,7 @@ def insurer(session, *, rated: bool) -> Insurer:
 def place_through_pipeline(session, partner, manager, the_insurer) -> Contract:
     case, _ = submit_case(session, partner, case_input())
     session.commit()
-    for stage in TO_DECISION:
-        move(session, manager, case, stage)
-        session.commit()
+    walk(session, manager, case, *TO_DECISION)  # recording the local licensing consideration before the offer
     move(session, manager, case, S.contract_issued, placement=Placement(
         insurer=the_insurer, policy_number="POL-AUTO-1", product_line=ProductLine.family, premium_minor=PREMIUM,
         currency="EUR", start_date=START))
