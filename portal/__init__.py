@@ -74,6 +74,7 @@ def _allow_example_domains(app: Flask) -> None:
 def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
+    import compliance.broker_disclosure  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
     import core.accounts  # noqa: F401
@@ -85,7 +86,9 @@ def _register_models() -> None:
     import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401
     import ledger.posting  # noqa: F401  (the outbox job that posts business events)
+    import pipeline.broker_disclosure  # noqa: F401
     from pipeline.cases import models as case_models  # noqa: F401
+    from pipeline.cases import needs as _needs  # noqa: F401
     from pipeline.leads import models as lead_models  # noqa: F401
 
     from .accounts import models  # noqa: F401
@@ -139,12 +142,13 @@ def _register_blueprints(app: Flask) -> None:
     from .tariffs.views import bp as tariffs_bp
     from .verification.views import bp as verification_bp
     from .disclosures.views import bp as disclosures_bp
+    from .broker_disclosure.views import bp as broker_disclosure_bp
     from .volunteer.views import bp as volunteer_bp
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp, roster_bp,
-               disclosures_bp,
+               disclosures_bp, broker_disclosure_bp,
                tariffs_bp, subscriptions_bp, api_bp):
         app.register_blueprint(bp)
 

@@ -24,12 +24,15 @@ from core.products import ProductLine
 from ..errors import MoveRefused, PlacementRefused
 from ..leads.models import Lead, LeadStatus
 from ..leads.services import record_withdrawal
+from . import needs
 from .models import Case, CaseStatus, Milestone
 from .notifications import notify_milestone
 from .stages import KEY_MILESTONES, LEAD_LEVEL, OPEN_STAGES, TRANSITIONS, S
 
 PIPELINE_ROLES = (Role.account_manager, Role.admin)
 MAX_PREMIUM_MINOR = 10**11
+NEEDS_FIRST = N_("Record the client's demands and needs statement before the offer: see “Demands and needs” on "
+                 "the case page.")
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ def move(session: Session, user: User, case: Case, to: CaseStatus, *, partner_no
     if to not in TRANSITIONS[previous]:
         raise MoveRefused(N_("A case at “%(from)s” cannot move to “%(to)s”."), fields={"stage": [N_("Not allowed.")]},
                           **{"from": previous.label, "to": to.label})
+    if to is S.offer and needs.current(session, case) is None:
+        raise MoveRefused(NEEDS_FIRST, fields={"stage": [NEEDS_FIRST]})
     partner_note, internal_note = _clean_note(partner_note), _clean_note(internal_note)
     contract = case.contract
     if to is S.contract_issued:

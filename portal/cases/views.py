@@ -95,7 +95,10 @@ def _move_form(case: Case, form: MoveForm | None = None) -> MoveForm:
     return form
 
 
-def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 200, withdrawal_form=None):
+def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 200, withdrawal_form=None,
+                 needs_form=None, delivery_form=None):
+    from ..broker_disclosure.views import case_context
+
     user = current_user
     history = db.session.execute(select(Milestone).where(Milestone.case_id == case.id)
                                  .options(joinedload(Milestone.recorded_by)).order_by(Milestone.id)).scalars().all()
@@ -112,7 +115,8 @@ def _render_case(case: Case, move_form: MoveForm | None = None, status: int = 20
         underwriting=crypto.decrypt(case.underwriting_encrypted, keys) if may_read_underwriting else None,
         move_form=_move_form(case, move_form) if movable else None, next_step=stages.NEXT_STEP.get(case.status),
         key_milestones=stages.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
-        withdrawal_form=withdrawal_form or WithdrawalForm()), status
+        withdrawal_form=withdrawal_form or WithdrawalForm(),
+        **case_context(case, user, needs_form=needs_form, delivery_form=delivery_form)), status
 
 
 @bp.route("/<public_id>")

@@ -22,6 +22,7 @@ from pipeline.cases.pipeline import Placement, move
 from pipeline.cases.services import submit_case
 from tests.conftest import csrf_from
 from tests.ledger.books import add_agreement
+from tests.pipeline.case_data import record_needs
 from tests.pipeline.test_pipeline import TO_DECISION, S, case_input
 
 START = date(2027, 1, 10)
@@ -50,6 +51,8 @@ def place_through_pipeline(session, partner, manager, the_insurer) -> Contract:
     case, _ = submit_case(session, partner, case_input())
     session.commit()
     for stage in TO_DECISION:
+        if stage is S.offer:
+            record_needs(session, manager, case)
         move(session, manager, case, stage)
         session.commit()
     move(session, manager, case, S.contract_issued, placement=Placement(
