@@ -1,6 +1,7 @@
 """The broker's own disclosure: its settings (`/admin/disclosure-settings`: administrators publish, compliance
-reads), the case's demands and needs statement and the disclosure document's delivery (on the staff case page),
-and the client's acknowledgement of receipt through the e-mailed link (`/receipt/<token>`, public).
+reads), a case's disclosure documents as PDF (the preview, those produced, the e-mail's attachment), and the
+client's acknowledgement of receipt through the e-mailed link (`/receipt/<token>`, public). The statement and the
+delivery are recorded from the staff case page (portal.cases.disclosure).
 Rules in compliance.broker_disclosure, pipeline.cases.needs and pipeline.broker_disclosure."""
 from __future__ import annotations
 
@@ -14,22 +15,19 @@ from core.accounts import Role
 from core.db import utcnow
 from core.outbox import attachment_provider
 from pipeline import broker_disclosure as documents
-from pipeline.cases import needs
 from pipeline.cases.models import Case
 
 from ..edge import done, unit_of_work
 from ..extensions import db, limiter
 from ..i18n import tr
-from ..mail import queue_mail
+from ..cases import disclosure as case_disclosure
 from ..security.access import allow, public
 from ..security.scoping import get_scoped_or_404
-from .forms import DeliveryForm, NeedsForm, ReceiptForm, SettingsForm, lines
+from .forms import ReceiptForm, SettingsForm, lines
 
 bp = Blueprint("broker_disclosure", __name__)
 
-STAFF_WORKING = (Role.account_manager, Role.admin)
-#: who reads the statement and the documents of a case (never a partner firm)
-READERS = (Role.account_manager, Role.admin, Role.compliance)
+STAFF_WORKING, READERS = case_disclosure.STAFF_WORKING, case_disclosure.READERS
 
 
 # --- the settings ------------------------------------------------------------------------------------------------
@@ -70,107 +68,20 @@ def publish():
     return settings(form, 422)
 
 
-# --- on the case page --------------------------------------------------------------------------------------------
-
-def case_context(case: Case, user, *, needs_form: NeedsForm | None = None,
-                 delivery_form: DeliveryForm | None = None) -> dict:
-    """What the staff case page shows of the statement and the disclosure document (nothing to partners)."""
-    if user.role not in READERS:
-        return {"needs_shown": False}
-    statements = needs.history(db.session, case)
-    may_work = user.role in STAFF_WORKING
-    if may_work and needs_form is None:
-        needs_form = NeedsForm(formdata=None)
-        if statements:
-            last = statements[0]
-            needs_form.needs.data, needs_form.chosen_cover.data = last.needs, last.chosen_cover
-            needs_form.reasons.data, needs_form.countries.data = last.reasons, list(last.countries)
-            needs_form.budget_currency.data = last.budget_currency
-            needs_form.budget.data = str(last.budget_minor // 100) if last.budget_minor % 100 == 0 else \
-                f"{last.budget_minor / 100:.2f}"
-        else:
-            needs_form.countries.data = [case.country_of_residence, *case.travel_countries]
-    if may_work and delivery_form is None:
-        delivery_form = DeliveryForm(formdata=None)
-        delivery_form.language.data = documents.language_for(case.consent.language) \
-            if case.consent.language not in dict(delivery_form.language.choices) else case.consent.language
-        delivery_form.recipient.data = case.client_email or ""
-    return {"needs_shown": True, "statements": statements, "needs_form": needs_form if may_work else None,
-            "delivery_form": delivery_form if may_work and statements else None,
-            "documents": documents.documents_of(db.session, case),
-            "deliveries": documents.deliveries_of(db.session, case)}
-
-
-def _case_page(case: Case, status: int, **forms):
-    from ..cases.views import _render_case
-
-    return _render_case(case, status=status, **forms)
-
-
-@bp.route("/cases/<public_id>/needs", methods=["POST"])
-@allow(*STAFF_WORKING)
-def record_needs(public_id: str):
-    case = get_scoped_or_404(Case, public_id, current_user)
-    form = NeedsForm()
-    if form.validate_on_submit():
-        with unit_of_work(form) as work:
-            needs.record(db.session, current_user, case, needs.NeedsInput(
-                needs=form.needs.data, budget_minor=form.budget_minor,
-                budget_currency=(form.budget_currency.data or "").upper(), countries=list(form.countries.data or []),
-                chosen_cover=form.chosen_cover.data, reasons=form.reasons.data), ip=request.remote_addr)
-        if work.ok:
-            return done(_("The demands and needs statement is recorded."),
-                        url_for("cases.view", public_id=case.public_id) + "#needs")
-    return _case_page(case, 422, needs_form=form)
-
-
-def _remuneration(form: DeliveryForm) -> documents.Remuneration:
-    return documents.Remuneration(form.remuneration_nature.data, form.remuneration_payer.data,
-                                  form.remuneration_details.data)
-
-
-@bp.route("/cases/<public_id>/disclosure-document", methods=["POST"])
-@allow(*STAFF_WORKING)
-def deliver(public_id: str):
-    """Produce the document and record its delivery; by e-mail, queue it with the PDF and the receipt link."""
-    case = get_scoped_or_404(Case, public_id, current_user)
-    form = DeliveryForm()
-    if form.validate_on_submit():
-        method = form.method.data
-        with unit_of_work(form) as work:
-            document = documents.produce(db.session, current_user, case, _remuneration(form),
-                                         language=form.language.data, ip=request.remote_addr)
-            delivery, token = documents.deliver(db.session, current_user, document, method, form.recipient.data,
-                                                delivered_on=form.delivered_on.data, ip=request.remote_addr)
-            if token is not None:
-                message = queue_mail("broker_disclosure", to=delivery.recipient, locale=form.language.data,
-                                     attachment_ref=f"broker-disclosure:{delivery.public_id}",
-                                     client=f"{case.client_first_name} {case.client_last_name}",
-                                     broker=document.settings.legal_name, reference=document.reference,
-                                     link=url_for("broker_disclosure.receipt", token=token, _external=True),
-                                     expires=delivery.expires_at.date().isoformat())
-                documents.mail_queued(db.session, delivery, message)
-        if work.ok:
-            message = (_("The disclosure document %(reference)s is e-mailed to %(to)s.", reference=document.reference,
-                         to=delivery.recipient) if method is documents.DeliveryMethod.email
-                       else _("The delivery of the disclosure document %(reference)s is recorded.",
-                              reference=document.reference))
-            return done(message, url_for("cases.view", public_id=case.public_id) + "#broker-disclosure")
-    return _case_page(case, 422, delivery_form=form)
-
+# --- the case's documents -----------------------------------------------------------------------------------------
 
 @bp.route("/cases/<public_id>/disclosure-document/preview.pdf")
 @allow(*STAFF_WORKING)
 def preview(public_id: str):
     """The document as it would be produced now, from the form's choices (nothing is recorded)."""
     case = get_scoped_or_404(Case, public_id, current_user)
-    form = DeliveryForm(request.args, meta={"csrf": False})
+    form = case_disclosure.DeliveryForm(request.args, meta={"csrf": False})
     form.method.data = documents.DeliveryMethod.handed_over
     if not (form.language.validate(form) and form.remuneration_nature.validate(form)
             and form.remuneration_payer.validate(form)):
         abort(400)
     with unit_of_work(show=lambda _exc: None) as work:
-        pdf = documents.preview(db.session, current_user, case, _remuneration(form), language=form.language.data,
+        pdf = documents.preview(db.session, current_user, case, case_disclosure.remuneration(form), language=form.language.data,
                                 on=utcnow().date())
     if not work.ok:
         return render_template("error.html", status=409, message=tr(work.error.message)), 409
