@@ -2,7 +2,8 @@
 
 Every move is a milestone appended to the case's history (who, when, a note the partner may read, a note it
 may not). Placing a contract, cancelling it and renewing it also write the contract records and the business
-event the ledger posts. Key milestones notify the client and, where consent allows, copy the partner.
+event the ledger posts. Key milestones notify the client and, where consent allows, copy the partner. The offer
+waits for the client's demands and needs statement (pipeline.cases.needs).
 """
 from __future__ import annotations
 
