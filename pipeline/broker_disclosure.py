@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -45,6 +46,7 @@ TEMPLATES = Path(__file__).parent / "document_templates" / "broker_disclosure"
 TEMPLATE_VERSION = "2026-12"
 FALLBACK_LANGUAGE = "en"
 LINK_DAYS = 30
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 DETAILS_MAX = 500
 #: labels that word one choice (the advice basis, the remuneration, the partner's status), read by name
 CHOICE_LABELS = ("advice_", "nature_", "payer_", "partner_", "register_")
@@ -380,7 +382,7 @@ def deliver(session: Session, actor: User, document: DisclosureDocument, method:
         raise NotProducer()
     now = now or utcnow()
     recipient = " ".join((recipient or "").split())
-    if method is DeliveryMethod.email and ("@" not in recipient or len(recipient) > 254):
+    if method is DeliveryMethod.email and (not EMAIL.fullmatch(recipient) or len(recipient) > 254):
         raise DocumentRefused(N_("Enter the client's e-mail address."), field="recipient")
     if not recipient or len(recipient) > 300:
         raise DocumentRefused(N_("Say to whom, or to which address, it was given (at most 300 characters)."),

@@ -225,6 +225,8 @@ def test_a_delivery_by_hand_is_recorded_with_its_day(session, manager, ready):
     assert token is None and delivery.token_hash is None and delivery.delivered_on == TODAY
     with pytest.raises(documents.DocumentRefused):
         documents.deliver(session, manager, document, DeliveryMethod.email, "not an address")
+    with pytest.raises(documents.DocumentRefused):
+        documents.deliver(session, manager, document, DeliveryMethod.email, "marc dupont@example")
 
 
 def test_a_produced_document_is_kept_as_it_was(session, manager, ready):
