@@ -89,6 +89,7 @@ bench: install translations
 	$(BIN)/python -m bench.ledger keys $(BENCH_ARGS)
 	$(BIN)/python -m bench.funnel $(BENCH_ARGS)
 	$(BIN)/python -m bench.funnel_walk $(BENCH_ARGS)
+	$(BIN)/python -m bench.compliance $(BENCH_ARGS)
 
 i18n-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output \

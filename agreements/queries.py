@@ -18,3 +18,14 @@ def agreement_in_force(session: Session, organisation_id: int, on: date) -> Agre
                                 (Agreement.effective_to.is_(None)) | (Agreement.effective_to >= on))
         .order_by(Agreement.effective_from.desc(), Agreement.id.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def latest_status_by_firm(session: Session) -> dict[int, str]:
+    """{organisation id: the status of its newest agreement} (firms without one are absent)."""
+    from sqlalchemy import func
+
+    newest = select(Agreement.organisation_id, func.max(Agreement.id).label("id")).group_by(
+        Agreement.organisation_id).subquery()
+    rows = session.execute(select(Agreement.organisation_id, Agreement.status)
+                           .join(newest, newest.c.id == Agreement.id))
+    return {org: status.value for org, status in rows}

@@ -231,3 +231,64 @@ def disclosures_of(session: Session, contracts: Collection[Contract]) -> dict[in
 
 def state_of(disclosure: ContractDisclosure | None) -> DisclosureState:
     return disclosure.state if disclosure is not None else DisclosureState.awaiting_declaration
+
+
+@dataclass(frozen=True)
+class FirmDisclosures:
+    #: contracts the firm brought
+    contracts: int
+    approved: int
+    #: declared, awaiting review
+    submitted: int
+    returned: int
+    #: mean days from the declaration to the approval, over the approved ones
+    mean_days_to_approval: float | None
+
+    @property
+    def approval_rate(self) -> float | None:
+        return self.approved / self.contracts if self.contracts else None
+
+    @property
+    def open(self) -> int:
+        """Not approved yet: to declare, to declare again, or to review."""
+        return self.contracts - self.approved
+
+
+def _days_between(session: Session, later, earlier):
+    """`later - earlier` in days, as the database computes it."""
+    from sqlalchemy import func
+
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier) / 86400
+
+
+def figures_by_firm(session: Session) -> dict[int, FirmDisclosures]:
+    """{organisation id: its disclosures' figures}, for every firm that brought a contract: a few grouped reads."""
+    from sqlalchemy import func
+
+    contracts = dict(session.execute(select(Contract.organisation_id, func.count(Contract.id))
+                                     .where(Contract.organisation_id.is_not(None))
+                                     .group_by(Contract.organisation_id)).tuples().all())
+    states: dict[int, dict[DisclosureState, int]] = {}
+    for org, state, n in session.execute(select(ContractDisclosure.organisation_id, ContractDisclosure.state,
+                                                func.count(ContractDisclosure.id))
+                                         .group_by(ContractDisclosure.organisation_id, ContractDisclosure.state)):
+        states.setdefault(org, {})[state] = n
+    approved_at = (select(DisclosureReview.disclosure_id, func.max(DisclosureReview.decided_at).label("at"))
+                   .where(DisclosureReview.decision == DisclosureDecision.approved)
+                   .group_by(DisclosureReview.disclosure_id).subquery())
+    days = _days_between(session, approved_at.c.at, ContractDisclosure.submitted_at)
+    delays = dict(session.execute(select(ContractDisclosure.organisation_id, func.avg(days))
+                                  .join(approved_at, approved_at.c.disclosure_id == ContractDisclosure.id)
+                                  .where(ContractDisclosure.state == DisclosureState.approved,
+                                         ContractDisclosure.submitted_at.is_not(None))
+                                  .group_by(ContractDisclosure.organisation_id)).tuples().all())
+    out = {}
+    for org, n in contracts.items():
+        s = states.get(org, {})
+        mean = delays.get(org)
+        out[org] = FirmDisclosures(n, s.get(DisclosureState.approved, 0), s.get(DisclosureState.submitted, 0),
+                                   s.get(DisclosureState.returned, 0), max(float(mean), 0.0) if mean is not None
+                                   else None)
+    return out

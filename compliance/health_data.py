@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from core.i18n import N_
+
 from .errors import LexiconError
 from .health_fuzzy import FuzzyIndex, plain_word
 from .health_matcher import (abbreviation_pattern, build_regex, expand_leading, fold_text, normalise, prepare,
@@ -78,6 +80,19 @@ CATEGORIES = (
     # "she is expecting", "on medication"): the screen is unsure, and the text is refused all the same
     "euphemism",
 )
+#: what a person reads for each category (a refusal's record shows these, never the refused words)
+CATEGORY_LABELS = {
+    "condition": N_("a condition"),
+    "symptom": N_("a symptom"),
+    "treatment": N_("a treatment"),
+    "medication": N_("a medication"),
+    "reproductive_health": N_("reproductive health"),
+    "disability": N_("a disability"),
+    "mental_health": N_("mental health"),
+    "diagnosis_or_test": N_("a diagnosis or a test"),
+    "health_status": N_("a state of health"),
+    "euphemism": N_("a veiled reference to health"),
+}
 #: a hit of these categories, or an approximate one, makes the screen unsure rather than certain
 UNSURE_CATEGORIES = ("euphemism",)
 ALLOW = "allow"

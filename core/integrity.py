@@ -11,12 +11,12 @@ Plain Python: the web layer reads the configuration and passes the values in.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, UTC
 from pathlib import Path
 
@@ -60,14 +60,18 @@ class Keyring:
     def current_id(self) -> str:
         return self.keys[0][0]
 
+    @cached_property
+    def _secrets(self) -> dict[str, bytes]:
+        return dict(self.keys)
+
     def knows(self, key_id: str) -> bool:
-        return any(k == key_id for k, _s in self.keys)
+        return key_id in self._secrets
 
     def mac(self, key_id: str, message: bytes) -> str:
-        secret = next((s for k, s in self.keys if k == key_id), None)
+        secret = self._secrets.get(key_id)
         if secret is None:
             raise UnknownKey(key_id)
-        return hmac.new(secret, message, hashlib.sha256).hexdigest()
+        return hmac.digest(secret, message, "sha256").hex()
 
     def matches(self, key_id: str, message: bytes, mac: str) -> bool:
         return self.knows(key_id) and hmac.compare_digest(self.mac(key_id, message), mac)

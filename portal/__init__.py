@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import errors, i18n, input_guard, nav
     from .extensions import babel, csrf, db, limiter, migrate
     from .security import access, headers
+    from .training import policy as training_policy
 
     db.init_app(app)
     _use_audit_keys(app)
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_login(app)
     i18n.init_app(app)
     nav.init_app(app)
+    training_policy.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
     app.before_request(access.enforce_access)
@@ -75,8 +77,11 @@ def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
     import compliance.broker_disclosure  # noqa: F401
+    import compliance.complaint_models  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
     import compliance.models  # noqa: F401
+    import compliance.review_queue  # noqa: F401
+    import compliance.training  # noqa: F401
     import core.accounts  # noqa: F401
     import core.audit  # noqa: F401
     import core.contracts  # noqa: F401
@@ -127,8 +132,10 @@ def _register_blueprints(app: Flask) -> None:
     from .agreements import services  # noqa: F401  (registers the sealing job)
     from .agreements.views import bp as agreements_bp
     from .api import bp as api_bp
+    from .audit import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .cases.views import bp as cases_bp
+    from .complaints.views import bp as complaints_bp
     from .finance import bp as finance_bp
     from .firm.views import bp as firm_bp
     from .home.views import bp as home_bp
@@ -140,16 +147,19 @@ def _register_blueprints(app: Flask) -> None:
     from .statements import bp as statements_bp
     from .subscriptions.views import bp as subscriptions_bp
     from .tariffs.views import bp as tariffs_bp
+    from .training.views import bp as training_bp
     from .verification.views import bp as verification_bp
+    from .compliance_dashboard.views import bp as dashboard_bp
+    from .review_queue.views import bp as queue_bp
     from .disclosures.views import bp as disclosures_bp
     from .broker_disclosure.views import bp as broker_disclosure_bp
     from .volunteer.views import bp as volunteer_bp
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
-               cases_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp, roster_bp,
-               disclosures_bp, broker_disclosure_bp,
-               tariffs_bp, subscriptions_bp, api_bp):
+               cases_bp, complaints_bp, finance_bp, statements_bp, verification_bp, payments_bp, volunteer_bp,
+               roster_bp, disclosures_bp, broker_disclosure_bp, queue_bp, tariffs_bp, subscriptions_bp, training_bp,
+               audit_bp, dashboard_bp, api_bp):
         app.register_blueprint(bp)
 
 

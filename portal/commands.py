@@ -2,7 +2,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from .cli import audit, demo, funnel, journey, ledger, outbox, tokens
+    from .cli import audit, compliance, demo, funnel, journey, ledger, outbox, tokens
 
-    for group in (audit.cli, demo.cli, funnel.cli, journey.cli, ledger.cli, outbox.cli, tokens.cli):
+    for group in (audit.cli, compliance.cli, demo.cli, funnel.cli, journey.cli, ledger.cli, outbox.cli, tokens.cli):
         app.cli.add_command(group)

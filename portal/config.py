@@ -102,6 +102,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             instance, "seal_password")),
         "SEAL_TSA_URL": env.get("SEAL_TSA_URL") or None,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        # The broker's policy (compliance.training): a broker firm with people below 15 hours of training for the
+        # past calendar year submits no new case until their training is recorded. Off unless chosen.
+        "TRAINING_BLOCKS_CASES": _bool(env.get("TRAINING_BLOCKS_CASES"), default=False),
         # The cost of password hashes: a profile of argon2-cffi (`argon2.profiles`). RFC 9106's low-memory one is
         # the library's default; the tests sign in hundreds of times and use the cheapest.
         "PASSWORD_HASH_PROFILE": env.get("PASSWORD_HASH_PROFILE") or (
@@ -118,6 +121,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Payments (portal.payments): Stripe's keys and webhook signing secret come from the environment. Outside
         # production the portal talks to localstripe (a fake Stripe server; `make run` starts it on
         # STRIPE_API_BASE) with test keys; STRIPE_API_BASE empty means Stripe itself.
+        # Complaints (ACPR recommendation 2022-R-01): acknowledge within this many business days, answer within
+        # this many months of receipt; reminders this many business days before a deadline. Business days skip
+        # weekends and the closed days listed here (ISO dates, comma-separated): no holiday calendar is built in.
+        "COMPLAINT_ACKNOWLEDGE_BUSINESS_DAYS": int(env.get("COMPLAINT_ACKNOWLEDGE_BUSINESS_DAYS", 10)),
+        "COMPLAINT_ANSWER_MONTHS": int(env.get("COMPLAINT_ANSWER_MONTHS", 2)),
+        "COMPLAINT_REMINDER_BUSINESS_DAYS": int(env.get("COMPLAINT_REMINDER_BUSINESS_DAYS", 2)),
+        "COMPLAINT_CLOSED_DAYS": env.get("COMPLAINT_CLOSED_DAYS", ""),
+        # the mediation information an answer gives by default (the insurance ombudsman in France)
+        "COMPLAINT_MEDIATION_TEXT": env.get("COMPLAINT_MEDIATION_TEXT") or (
+            "La Médiation de l'Assurance, TSA 50110, 75441 Paris Cedex 09 — www.mediation-assurance.org"),
         **_stripe_config(env, production),
     }
     cfg.update(overrides)

@@ -75,12 +75,13 @@ LAYOUT_STRINGS = {
     "change_language": N_("Change language"),
     "sign_out": N_("Sign out"),
     "footer": N_("Questions about your data? Contact the broker's data protection officer."),
+    "complaint": N_("Make a complaint"),
 }
 
 
 LAYOUT_URLS = {"css": ("static", {"filename": "portal.css"}), "js": ("static", {"filename": "portal.js"}),
                "home": ("home.index", {}), "language": ("home.set_language", {}), "logout": ("auth.logout", {}),
-               "settings": ("profile.settings", {})}
+               "settings": ("profile.settings", {}), "complaint": ("complaints.lodge", {})}
 
 
 def layout_urls() -> dict[str, str]:

@@ -2,7 +2,7 @@
 statement (versioned, append-only), the disclosure documents produced (append-only) and their deliveries
 
 Revision ID: b7e2d4c91f08
-Revises: d1f5a3c8b926
+Revises: 5b0e7c3d9a21
 Create Date: 2026-12-07 13:42:05
 """
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ APPEND_ONLY = ("broker_disclosure_settings", "needs_statements", "broker_disclos
 
 # revision identifiers, used by Alembic.
 revision = 'b7e2d4c91f08'
-down_revision = 'd1f5a3c8b926'
+down_revision = '5b0e7c3d9a21'
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,7 @@ from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance import training
 from core import audit
 from core.accounts import CommunicationModel, PartnerStatus, User
 from core.db import utcnow
@@ -81,8 +82,11 @@ def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
 
 
 def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_key: str | None = None,
-                ip: str | None = None, now: datetime | None = None, keys: str = "") -> tuple[Case, bool]:
-    """`keys`: the case encryption keys (see `crypto`), needed only when the case carries specialist texts."""
+                ip: str | None = None, now: datetime | None = None, keys: str = "",
+                training_blocks: bool = False) -> tuple[Case, bool]:
+    """`keys`: the case encryption keys (see `crypto`), needed only when the case carries specialist texts.
+    `training_blocks`: the broker's policy that a firm whose people lack the past year's training hours submits no
+    new case (compliance.training.check_may_submit)."""
     now = now or utcnow()
     org = user.organisation
     if org is None or not org.status.is_broker:
@@ -97,6 +101,7 @@ def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_
             if existing.request_fingerprint != fingerprint:
                 raise IdempotencyConflict(N_("This Idempotency-Key was already used for a different case."))
             return existing, False
+    training.check_may_submit(session, org, now.date(), enforce=training_blocks)  # a replay above is not new
     _check(values, org.status, now)
     case = Case(organisation_id=org.id, submitted_by_id=user.id, consent=new_consent(user, values.consent, values.language),
                 **_client_and_need(values),

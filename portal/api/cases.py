@@ -147,7 +147,7 @@ def case_create():
     values = services.CaseInput(**data)
     case, created = create_once(lambda: services.submit_case(
         db.session, principal(), values, idempotency_key=idempotency_key(), ip=request.remote_addr,
-        keys=_keys()))
+        keys=_keys(), training_blocks=current_app.config["TRAINING_BLOCKS_CASES"]))
     return creation_response(case, CaseSchema(), created, "api.case_get")
 
 

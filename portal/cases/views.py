@@ -22,6 +22,7 @@ from ..pagination import paginate
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit
 from ..security.scoping import get_scoped_or_404, scoped
+from ..training.policy import cases_block
 from . import disclosure
 from .forms import CaseForm, MoveForm
 
@@ -66,6 +67,8 @@ def new():
         del form.underwriting_sensitivities
     if not current_user.organisation.may_do_business:
         flash(_("Your firm cannot submit new business: it has no active agreement."), "warning")
+    elif request.method == "GET" and (blocked := cases_block(current_user)):
+        flash(blocked, "warning")
     if form.validate_on_submit():
         given = consent_given_at(form.consent_given_on.data)
         values = services.CaseInput(
@@ -77,7 +80,8 @@ def new():
             underwriting_sensitivities=form.underwriting_sensitivities.data if specialist else None)
         with unit_of_work(form) as work:
             case, _created = services.submit_case(db.session, current_user, values, ip=request.remote_addr,
-                                                  keys=current_app.config["CASE_ENCRYPTION_KEYS"])
+                                                  keys=current_app.config["CASE_ENCRYPTION_KEYS"],
+                                                  training_blocks=current_app.config["TRAINING_BLOCKS_CASES"])
         if work.ok:
             return done(_("Thank you: the case was sent to the broker."),
                         url_for("cases.view", public_id=case.public_id))

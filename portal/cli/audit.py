@@ -34,6 +34,16 @@ def stop_if_broken(refused: str | None, problems: list[str]) -> None:
         raise SystemExit(1)
 
 
+def check_chain(session):
+    """What `audit verify` checks, without writing anything: (the last checkpoint or None, the chain as verified
+    from it, the problems as lines naming each break, the checkpoint's refusal first). The command and the audit
+    page's "verify the chain" button both run this."""
+    found, refused = last_checkpoint(CHECKPOINT)
+    previous = audit.ChainEnd.from_dict(found.body) if found else None
+    problems = [f"event {p.seq}: {p.problem}" for p in audit.verify(session, keyring(), previous)]
+    return found, previous, ([refused] if refused else []) + problems
+
+
 @click.group("audit", help="The hash-chained audit log.")
 def cli():
     pass
@@ -44,9 +54,8 @@ def cli():
 def verify_command():
     """Check the whole chain against the last checkpoint; exit 1 and name each break if any event was modified or
     deleted. A clean run writes a new checkpoint (schedule it, e.g. hourly)."""
-    found, refused = last_checkpoint(CHECKPOINT)
-    previous = audit.ChainEnd.from_dict(found.body) if found else None
-    stop_if_broken(refused, [f"event {p.seq}: {p.problem}" for p in audit.verify(db.session, keyring(), previous)])
+    found, previous, problems = check_chain(db.session)
+    stop_if_broken(None, problems)
     end = audit.chain_end(db.session, previous)
     write_checkpoint(checkpoint_dir(), CHECKPOINT, keyring(), end.as_dict())
     seen = f" (last checkpoint {found.written_at})" if found else " (first checkpoint)"

@@ -8,7 +8,7 @@ from portal.security.access import Access, access_for, allow, enforce_access
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "auth.forgot_password", "auth.reset_password",
                     "home.set_language", "home.healthz", "api.openapi", "onboarding.apply", "onboarding.applied",
                     "verification.verify_page", "api.agreement_verify",
-                    "payments.stripe_webhook", "volunteer.open_link",
+                    "payments.stripe_webhook", "volunteer.open_link", "complaints.lodge", "complaints.lodged",
                     "broker_disclosure.receipt"}
 
 

@@ -163,5 +163,5 @@ def test_partner_admin_cannot_grant_a_staff_role(login, make_user, make_org, ses
 
 
 def test_audit_log_is_for_admin_and_compliance(login, make_user):
-    assert login(make_user(Role.compliance)).get("/admin/audit").status_code == 200
-    assert login(make_user(Role.finance)).get("/admin/audit").status_code == 403
+    assert login(make_user(Role.compliance)).get("/audit/").status_code == 200
+    assert login(make_user(Role.finance)).get("/audit/").status_code == 403

@@ -1,0 +1,60 @@
+"""What the pipeline tells the compliance dashboard about each partner firm, in a few grouped reads: copies of
+milestones sent and withheld, the share of cases whose client consented to copies, and referrals flagged (refused
+by the health-data screen, or possible duplicates awaiting their attribution)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.accounts import Organisation
+from core.audit import AuditEvent
+
+from .cases.models import Case, CcLog, CcOutcome
+from .leads.models import Consent, Lead
+
+
+@dataclass(frozen=True)
+class FirmPipeline:
+    cases: int = 0
+    #: cases whose client consented to copies of milestones when the case was submitted
+    cases_with_cc_consent: int = 0
+    copies_sent: int = 0
+    copies_withheld: int = 0
+    health_refusals: int = 0
+    attribution_conflicts: int = 0
+
+    @property
+    def cc_consent_share(self) -> float | None:
+        return self.cases_with_cc_consent / self.cases if self.cases else None
+
+
+def figures_by_firm(session: Session, *, refusals_since: date) -> dict[int, FirmPipeline]:
+    rows: dict[int, dict] = {}
+
+    def row(org: int) -> dict:
+        return rows.setdefault(org, {})
+
+    for org, total, consented in session.execute(
+            select(Case.organisation_id, func.count(Case.id), func.count(Case.id).filter(Consent.cc_on_milestones))
+            .join(Consent, Consent.id == Case.consent_id).group_by(Case.organisation_id)):
+        row(org).update(cases=total, cases_with_cc_consent=consented)
+    for org, outcome, n in session.execute(select(CcLog.organisation_id, CcLog.outcome, func.count(CcLog.id))
+                                           .group_by(CcLog.organisation_id, CcLog.outcome)):
+        row(org)["copies_sent" if outcome is CcOutcome.sent else "copies_withheld"] = n
+    for org, n in session.execute(select(Lead.organisation_id, func.count(Lead.id)).where(
+            Lead.possible_duplicate_of_id.is_not(None), Lead.attribution_decided.is_(False))
+            .group_by(Lead.organisation_id)):
+        row(org)["attribution_conflicts"] = n
+    by_public = dict(session.execute(select(Organisation.public_id, Organisation.id)).tuples().all())
+    since = datetime.combine(refusals_since, time.min, tzinfo=UTC)
+    for data in session.scalars(select(AuditEvent.data).where(AuditEvent.action == "lead.health_data_refused",
+                                                              AuditEvent.occurred_at >= since)):
+        org = by_public.get(json.loads(data or "{}").get("organisation"))
+        if org is not None:
+            r = row(org)
+            r["health_refusals"] = r.get("health_refusals", 0) + 1
+    return {org: FirmPipeline(**values) for org, values in rows.items()}

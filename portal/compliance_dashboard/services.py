@@ -1,0 +1,66 @@
+"""The compliance dashboard's rows: one per partner firm, composed from what each package tells about it
+(agreements.queries, compliance.training / disclosures / complaints, pipeline.compliance_figures) in a few grouped
+reads, whatever the number of firms."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agreements.queries import latest_status_by_firm
+from compliance import complaints, disclosures, training
+from core.accounts import Lifecycle, Organisation
+from pipeline.compliance_figures import FirmPipeline, figures_by_firm
+
+#: how far back the referrals refused by the health-data screen are counted
+FLAGGED_DAYS = 365
+
+
+@dataclass(frozen=True)
+class FirmRow:
+    organisation: Organisation
+    agreement_status: str | None
+    #: people in scope of the training obligation, and those below their pro-rata target this year
+    trained_people: int
+    below_target: int
+    disclosures: disclosures.FirmDisclosures | None
+    pipeline: FirmPipeline
+    complaints_open: int
+    complaints_overdue: int
+
+    @property
+    def training_share(self) -> float | None:
+        """Share of the firm's people at or above their target (None: nobody in scope, e.g. an introducer)."""
+        if not self.trained_people:
+            return None
+        return (self.trained_people - self.below_target) / self.trained_people
+
+
+def rows(session: Session, today: date, organisation: Organisation | None = None) -> list[FirmRow]:
+    """A row per partner firm (active, suspended or applying), by name; or only `organisation`'s."""
+    query = select(Organisation).where(Organisation.lifecycle != Lifecycle.rejected).order_by(Organisation.legal_name)
+    if organisation is not None:
+        query = query.where(Organisation.id == organisation.id)
+    firms = session.scalars(query).all()
+    agreements = latest_status_by_firm(session)
+    people = {f.organisation.id: f for f in training.by_firm(training.coverage(
+        session, today.year, today, organisation=organisation)) if f.organisation is not None}
+    disclosed = disclosures.figures_by_firm(session)
+    pipeline = figures_by_firm(session, refusals_since=today - timedelta(days=FLAGGED_DAYS))
+    complained = complaints.open_by_firm(session, today)
+    out = []
+    for org in firms:
+        firm_people = people.get(org.id)
+        open_, late = complained.get(org.id, (0, 0))
+        out.append(FirmRow(org, agreements.get(org.id), len(firm_people.people) if firm_people else 0,
+                           len(firm_people.below) if firm_people else 0, disclosed.get(org.id),
+                           pipeline.get(org.id, FirmPipeline()), open_, late))
+    return out
+
+
+def lowest(rows_: list[FirmRow], key, n: int = 15) -> list[tuple[FirmRow, float]]:
+    """The `n` firms with the lowest value of `key` (those with one), lowest first: what a chart shows."""
+    valued = [(r, key(r)) for r in rows_ if key(r) is not None]
+    return sorted(valued, key=lambda pair: (pair[1], pair[0].organisation.legal_name))[:n]
