@@ -79,6 +79,7 @@ def _allow_example_domains(app: Flask) -> None:
 def _register_models() -> None:
     # Every table must be on the metadata before Alembic compares it with the database.
     import agreements.models  # noqa: F401
+    import compliance.broker_disclosure  # noqa: F401
     import compliance.complaint_models  # noqa: F401
     import compliance.crossborder  # noqa: F401
     import compliance.disclosure_models  # noqa: F401
@@ -96,8 +97,10 @@ def _register_models() -> None:
     import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401
     import ledger.posting  # noqa: F401  (the outbox job that posts business events)
+    import pipeline.broker_disclosure  # noqa: F401
     from pipeline.cases import crossborder as case_crossborder  # noqa: F401
     from pipeline.cases import models as case_models  # noqa: F401
+    from pipeline.cases import needs as _needs  # noqa: F401
     from pipeline.channel import models as channel_models  # noqa: F401
     from pipeline.leads import models as lead_models  # noqa: F401
 
@@ -161,13 +164,14 @@ def _register_blueprints(app: Flask) -> None:
     from .compliance_dashboard.views import bp as dashboard_bp
     from .review_queue.views import bp as queue_bp
     from .disclosures.views import bp as disclosures_bp
+    from .broker_disclosure.views import bp as broker_disclosure_bp
     from .volunteer.views import bp as volunteer_bp
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, channel_bp, complaints_bp, crossborder_bp, finance_bp, statements_bp, verification_bp,
-               payments_bp, volunteer_bp, roster_bp, disclosures_bp, queue_bp, tariffs_bp, subscriptions_bp,
-               training_bp, audit_bp, dashboard_bp, privacy_bp, api_bp):
+               payments_bp, volunteer_bp, roster_bp, disclosures_bp, broker_disclosure_bp, queue_bp, tariffs_bp,
+               subscriptions_bp, training_bp, audit_bp, dashboard_bp, privacy_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -92,6 +92,7 @@ def load_demo(session: Session, password: str, seal_config=None, broker=None) ->
             user.email_verified_at = user.email_verified_at or user.created_at
         created += _sign_demo_agreements(session, firms, seal_config, broker)
         created += _demo_insurers(session)
+        created += _demo_disclosure_settings(session, broker)
         created += _demo_pipeline(session)
         created += _demo_ledger(session, firms)
         from .demo_volunteers import load_volunteers
@@ -141,6 +142,29 @@ def _demo_insurers(session: Session) -> int:
     return len([c for c, _ in INSURERS if c not in known])
 
 
+def _demo_disclosure_settings(session: Session, broker) -> int:
+    """The broker's disclosure settings, published by the administrator and in force from today."""
+    from compliance import broker_disclosure
+
+    if broker_disclosure.latest(session) is not None:
+        return 0
+    name = getattr(broker, "name", None) or current_app.config.get("BROKER_NAME", "BIG Insurance Brokers SAS")
+    registration = current_app.config.get("BROKER_REGISTRATION", "ORIAS 07000001")
+    register, _, number = registration.partition(" ")
+    broker_disclosure.publish(session, ops.find_user_by_email(session, "admin@demo.example"),
+                              broker_disclosure.SettingsInput(
+        effective_from=utcnow().date(), legal_name=name, address="12 rue de la Paix, 75002 Paris, France",
+        register=register or "ORIAS", registration_number=number or registration,
+        advice_basis=broker_disclosure.AdviceBasis.fair_analysis,
+        insurers=["Allianz Care", "Cigna Global", "AXA Global Healthcare", "April International"], holdings=[],
+        complaints_procedure="Write to reclamations@broker.example or to the address above: we acknowledge "
+                             "within 10 business days and answer within two months.",
+        mediation_procedure="If our answer does not satisfy you, you may refer the matter free of charge to "
+                            "La Médiation de l'Assurance, TSA 50110, 75441 Paris Cedex 09, www.mediation-assurance.org."),
+        today=utcnow().date())
+    return 1
+
+
 def _demo_pipeline(session: Session) -> int:
     """Leads and cases at several milestones, one contract placed — through the real services, so the
     history, the copies to partners and the cc log are what the portal would have written."""
@@ -149,7 +173,7 @@ def _demo_pipeline(session: Session) -> int:
     from core.contracts import Insurer
     from core.products import ProductLine
     from compliance import crossborder as host_states
-    from pipeline.cases import crossborder, pipeline, services as case_services
+    from pipeline.cases import crossborder, needs, pipeline, services as case_services
     from pipeline.cases.models import BudgetBand, Case, CaseStatus
     from pipeline.leads import services as lead_services
     from pipeline.leads.models import Lead, LeadStatus
@@ -181,6 +205,15 @@ def _demo_pipeline(session: Session) -> int:
             if stage is CaseStatus.offer:  # outside the EU/EEA: the local licensing consideration first
                 crossborder.record_local_licensing(session, user["manager"], case, consideration=(
                     "UAE: the insurer covers UAE residents from abroad; the client confirmed no local mandate."))
+            if stage is CaseStatus.offer:
+                # the account manager records the client's demands and needs before the offer
+                needs.record(session, user["manager"], case, needs.NeedsInput(
+                    needs="Individual cover for a three-year posting in Dubai, with business trips to France "
+                          "and Singapore; inpatient and outpatient, evacuation and repatriation.",
+                    budget_minor=500_000, budget_currency="EUR", countries=["AE", "FR", "SG"],
+                    chosen_cover="Allianz Care Premier, worldwide excluding the USA, no deductible.",
+                    reasons="Worldwide outside the USA covers every country he lives in or visits, within budget, "
+                            "and the insurer underwrites in full as he prefers."))
             pipeline.move(session, user["manager"], case, stage, **(kwargs if stage is stages[-1] else {}))
 
     # the French specialist's passport: Belgium and Luxembourg under the freedom to provide services

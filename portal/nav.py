@@ -26,6 +26,7 @@ NAV = (
     NavItem("admin.organisations", N_("Partner firms"), "admin.organisation"),
     NavItem("admin.users", N_("Users"), "admin.user"),
     NavItem("admin.insurers", N_("Insurers"), "admin.insurer"),
+    NavItem("broker_disclosure.settings", N_("Disclosure settings"), "broker_disclosure.settings"),
     NavItem("firm.team", N_("My firm"), "firm."),
     NavItem("onboarding.checklist", N_("Onboarding"), "onboarding."),
     NavItem("leads.index", N_("Leads"), "leads."),

@@ -2,7 +2,8 @@
 
 Every move is a milestone appended to the case's history (who, when, a note the partner may read, a note it
 may not). Placing a contract, cancelling it and renewing it also write the contract records and the business
-event the ledger posts. Key milestones notify the client and, where consent allows, copy the partner.
+event the ledger posts. Key milestones notify the client and, where consent allows, copy the partner. The offer
+waits for the client's demands and needs statement (pipeline.cases.needs).
 """
 from __future__ import annotations
 
@@ -24,13 +25,15 @@ from core.products import ProductLine
 from ..errors import MoveRefused, PlacementRefused
 from ..leads.models import Lead, LeadStatus, consent_key
 from ..leads.services import record_withdrawal
-from . import crossborder
+from . import crossborder, needs
 from .models import Case, CaseStatus, Milestone, case_key
 from .notifications import notify_milestone
 from .stages import KEY_MILESTONES, LEAD_LEVEL, OPEN_STAGES, TRANSITIONS, S
 
 PIPELINE_ROLES = (Role.account_manager, Role.admin)
 MAX_PREMIUM_MINOR = 10**11
+NEEDS_FIRST = N_("Record the client's demands and needs statement before the offer: see “Demands and needs” on "
+                 "the case page.")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ def move(session: Session, user: User, case: Case, to: CaseStatus, *, partner_no
         raise MoveRefused(N_("A case at “%(from)s” cannot move to “%(to)s”."), fields={"stage": [N_("Not allowed.")]},
                           **{"from": previous.label, "to": to.label})
     crossborder.refuse_move(session, case, to)
+    if to is S.offer and needs.current(session, case) is None:
+        raise MoveRefused(NEEDS_FIRST, fields={"stage": [NEEDS_FIRST]})
     partner_note, internal_note = _clean_note(partner_note), _clean_note(internal_note)
     contract = case.contract
     if to is S.contract_issued:

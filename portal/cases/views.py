@@ -24,6 +24,7 @@ from ..security import policy
 from ..security.access import PARTNERS, allow, permit
 from ..security.scoping import get_scoped_or_404, scoped
 from ..training.policy import cases_block
+from . import disclosure
 from .forms import CaseForm, MoveForm
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -101,7 +102,7 @@ def _move_form(case: Case, form: MoveForm | None = None) -> MoveForm:
 
 
 def render_case(case: Case, move_form: MoveForm | None = None, status: int = 200, withdrawal_form=None,
-                crossborder_forms: dict | None = None):
+                crossborder_forms: dict | None = None, needs_form=None, delivery_form=None):
     user = current_user
     history = db.session.execute(select(Milestone).where(Milestone.case_id == case.id)
                                  .options(joinedload(Milestone.recorded_by)).order_by(Milestone.id)).scalars().all()
@@ -119,7 +120,8 @@ def render_case(case: Case, move_form: MoveForm | None = None, status: int = 200
         move_form=_move_form(case, move_form) if movable else None, next_step=stages.NEXT_STEP.get(case.status),
         key_milestones=stages.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
         withdrawal_form=withdrawal_form or WithdrawalForm(),
-        **crossborder_panel.case_context(case, crossborder_forms)), status
+        **crossborder_panel.case_context(case, crossborder_forms),
+        **disclosure.case_context(case, user, needs_form=needs_form, delivery_form=delivery_form)), status
 
 
 @bp.route("/<public_id>")
@@ -170,6 +172,40 @@ def move(public_id: str):
         return render_case(case, form, work.error.status)
     return done(_("The case moved to “%(stage)s”.", stage=tr(to.label)),
                 url_for("cases.view", public_id=case.public_id))
+
+
+@bp.route("/<public_id>/needs", methods=["POST"])
+@allow(*disclosure.STAFF_WORKING)
+def record_needs(public_id: str):
+    """The account manager records the client's demands and needs statement (a new version each time)."""
+    case = get_scoped_or_404(Case, public_id, current_user)
+    form = disclosure.NeedsForm()
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            disclosure.record_needs(case, current_user, form, request.remote_addr)
+        if work.ok:
+            return done(_("The demands and needs statement is recorded."),
+                        url_for("cases.view", public_id=case.public_id) + "#needs")
+    return render_case(case, status=422, needs_form=form)
+
+
+@bp.route("/<public_id>/disclosure-document", methods=["POST"])
+@allow(*disclosure.STAFF_WORKING)
+def deliver_disclosure(public_id: str):
+    """Produce the broker's disclosure document and record its delivery (by e-mail: sent with a receipt link)."""
+    case = get_scoped_or_404(Case, public_id, current_user)
+    form = disclosure.DeliveryForm()
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            delivery = disclosure.deliver(case, current_user, form, request.remote_addr)
+        if work.ok:
+            reference = delivery.document.reference
+            message = (_("The disclosure document %(reference)s is e-mailed to %(to)s.", reference=reference,
+                         to=delivery.recipient) if delivery.method is disclosure.DeliveryMethod.email
+                       else _("The delivery of the disclosure document %(reference)s is recorded.",
+                              reference=reference))
+            return done(message, url_for("cases.view", public_id=case.public_id) + "#broker-disclosure")
+    return render_case(case, status=422, delivery_form=form)
 
 
 @bp.route("/<public_id>/consent/withdraw", methods=["POST"])

@@ -14,6 +14,8 @@ from core.accounts import Organisation, Role
 from core.contracts import Contract
 from core.db import utcnow
 from ledger.reports import contract_remuneration
+from pipeline import broker_disclosure as broker_documents
+from pipeline.cases import needs
 from pipeline.cases.models import Case
 from pipeline.cases.services import people_involved
 
@@ -105,8 +107,11 @@ def review(contract_public_id: str, form: DecisionForm | None = None):
         abort(404)
     disclosure = _disclosure(contract)
     involved = people_involved(db.session, contract)
+    case = _case(contract)
     return render_template("disclosures/review.html", contract=contract, disclosure=disclosure,
-                           state=rules.state_of(disclosure), case=_case(contract),
+                           state=rules.state_of(disclosure), case=case,
+                           statement=needs.current(db.session, case) if case else None,
+                           broker_deliveries=broker_documents.deliveries_of(db.session, case) if case else [],
                            firm=db.session.get(Organisation, contract.organisation_id),
                            remuneration=contract_remuneration(db.session, contract.public_id),
                            form=form or DecisionForm(formdata=None),

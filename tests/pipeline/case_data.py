@@ -4,9 +4,8 @@ from datetime import timedelta
 from core.accounts import CommunicationModel
 from core.db import utcnow
 from core.products import ProductLine
-from pipeline.cases.models import BudgetBand
-from pipeline.cases import crossborder
-from pipeline.cases.models import CaseStatus
+from pipeline.cases import crossborder, needs
+from pipeline.cases.models import BudgetBand, CaseStatus
 from pipeline.cases.pipeline import move
 from pipeline.cases.services import CaseInput
 from pipeline.leads.services import ConsentInput, LeadInput
@@ -40,13 +39,33 @@ def lead_input(first_name: str = "Ana", *, cc: bool = True, **changes) -> LeadIn
     return LeadInput(**values)
 
 
+def needs_input(**changes) -> needs.NeedsInput:
+    """A complete demands and needs statement (no medical information, no rates)."""
+    values = dict(needs="Family cover for a posting in Dubai: inpatient and outpatient, evacuation.",
+                  budget_minor=900_000, budget_currency="EUR", countries=["AE", "FR"],
+                  chosen_cover="Allianz Care Premier, worldwide excluding the USA.",
+                  reasons="Covers the family in the UAE and on home visits to France, within budget.")
+    values.update(changes)
+    return needs.NeedsInput(**values)
+
+
+def record_needs(session, user, case, **changes) -> needs.NeedsStatement:
+    """The account manager records the case's demands and needs statement (committed), as before an offer."""
+    statement = needs.record(session, user, case, needs_input(**changes))
+    session.commit()
+    return statement
+
+
 def walk(session, user, case, *stages, **kw) -> None:
     """Move `case` through `stages` as `user` (`pipeline.cases.pipeline.move`), committing each move. Before the
     offer, the account manager records the local licensing consideration of a client outside the EU/EEA (the
-    default case's client lives in the UAE), as the pipeline asks."""
+    default case's client lives in the UAE) and the demands and needs statement when the case has none, as the
+    pipeline asks."""
     for stage in stages:
         if stage is CaseStatus.offer:
             check_local_licensing(session, user, case)
+            if needs.current(session, case) is None:
+                record_needs(session, user, case)
         move(session, user, case, stage, **kw)
         session.commit()
 

@@ -28,7 +28,7 @@ from pipeline.errors import AttributionRefused, MoveRefused, PlacementRefused
 from pipeline.leads.models import Lead, LeadStatus
 from pipeline.leads.services import decide_attribution, set_status
 from pipeline.withdrawals import withdraw_consent
-from tests.pipeline.case_data import case_input, check_local_licensing, walk
+from tests.pipeline.case_data import case_input, check_local_licensing, record_needs, walk
 
 S = CaseStatus
 TODAY = utcnow().date()
@@ -478,6 +478,7 @@ def test_the_introducer_hears_of_milestones_without_any_detail(mails, session, m
     walk(session, manager, case, *TO_QUOTE)
     told = len(mails(session, "milestone_introducer"))
     check_local_licensing(session, manager, case)
+    record_needs(session, manager, case)
     move(session, manager, case, S.offer, partner_note=SECRET_NOTE)
     session.commit()
     assert lead.status is LeadStatus.quote_in_progress

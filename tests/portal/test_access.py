@@ -9,7 +9,8 @@ PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "auth.forgot_password
                     "home.set_language", "home.healthz", "api.openapi", "onboarding.apply", "onboarding.applied",
                     "verification.verify_page", "api.agreement_verify",
                     "payments.stripe_webhook", "volunteer.open_link", "complaints.lodge", "complaints.lodged",
-                    "channel.client_page", "channel.client_upload", "channel.client_answers"}
+                    "channel.client_page", "channel.client_upload", "channel.client_answers",
+                    "broker_disclosure.receipt"}
 
 
 def _sample_url(rule):
