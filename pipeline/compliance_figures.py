@@ -27,6 +27,8 @@ class FirmPipeline:
     copies_withheld: int = 0
     health_refusals: int = 0
     attribution_conflicts: int = 0
+    #: cases held in an EU/EEA host state the firm has not notified, awaiting compliance's release
+    cross_border_holds: int = 0
 
     @property
     def cc_consent_share(self) -> float | None:
@@ -53,6 +55,13 @@ def figures_by_firm(session: Session, *, refusals_since: date) -> dict[int, Firm
             Lead.possible_duplicate_of_id.is_not(None), Lead.attribution_decided.is_(False))
             .group_by(Lead.organisation_id)):
         row(org)["attribution_conflicts"] = n
+    from .cases.crossborder import CaseCrossBorderCheck, O
+
+    for org, n in session.execute(select(Case.organisation_id, func.count()).join(
+            CaseCrossBorderCheck, CaseCrossBorderCheck.case_id == Case.id).where(
+            CaseCrossBorderCheck.outcome == O.held, CaseCrossBorderCheck.resolved_at.is_(None))
+            .group_by(Case.organisation_id)):
+        row(org)["cross_border_holds"] = n
     by_public = dict(session.execute(select(Organisation.public_id, Organisation.id)).tuples().all())
     since = datetime.combine(refusals_since, time.min, tzinfo=UTC)
     for data in session.scalars(select(AuditEvent.data).where(AuditEvent.action == "lead.health_data_refused",

@@ -91,3 +91,23 @@ def consent_withdrawals(session: Session, today: date) -> list[QueueItem]:
         out.append(QueueItem("consent_withdrawal", str(wid), title, detail, at.date(), firm=firm, link=link,
                              acknowledgeable=True, involved=frozenset({recorded_by})))
     return out
+
+
+@source("cross_border", N_("Cross-border holds and checks"))
+def cross_border(session: Session, today: date) -> list[QueueItem]:
+    """Cases held in an EU/EEA host state the firm has not notified (compliance releases them), and host-state
+    checks still to mark done; the local licensing considerations are the account manager's, not listed here."""
+    from .cases.crossborder import CaseCrossBorderCheck, O
+
+    rows = session.execute(select(Case.public_id, Case.client_first_name, Case.client_last_name,
+                                  CaseCrossBorderCheck.outcome, CaseCrossBorderCheck.client_country,
+                                  CaseCrossBorderCheck.created_at, Organisation.legal_name)
+                           .join(CaseCrossBorderCheck, CaseCrossBorderCheck.case_id == Case.id)
+                           .join(Organisation, Organisation.id == Case.organisation_id)
+                           .where(CaseCrossBorderCheck.resolved_at.is_(None),
+                                  CaseCrossBorderCheck.outcome.in_((O.held, O.host_state_check))))
+    return [QueueItem("cross_border", ref, f"{first} {last}",
+                      N_("Held: the firm has not notified %(country)s") if outcome is O.held
+                      else N_("Host-state check to record for %(country)s"), at.date(), {"country": country},
+                      firm=firm, link=("cases.view", {"public_id": ref}))
+            for ref, first, last, outcome, country, at, firm in rows]

@@ -36,7 +36,8 @@ def export():
     header = ["firm", "status", "lifecycle", "agreement", "people_in_training_scope", "below_training_target",
               "contracts", "disclosures_approved", "disclosures_awaiting_review", "disclosures_returned",
               "mean_days_to_approval", "cases", "consents", "consents_to_copies", "copies_sent", "copies_withheld",
-              "health_data_refusals_12_months", "attribution_conflicts", "complaints_open", "complaints_overdue"]
+              "health_data_refusals_12_months", "attribution_conflicts", "cross_border_holds", "complaints_open",
+              "complaints_overdue"]
     body = []
     for r in rows:
         d, p = r.disclosures, r.pipeline
@@ -45,7 +46,7 @@ def export():
                      d.approved if d else 0, d.submitted if d else 0, d.returned if d else 0,
                      f"{d.mean_days_to_approval:.1f}" if d and d.mean_days_to_approval is not None else "",
                      p.cases, p.consents, p.consents_to_copies, p.copies_sent, p.copies_withheld, p.health_refusals,
-                     p.attribution_conflicts, r.complaints_open, r.complaints_overdue])
+                     p.attribution_conflicts, p.cross_border_holds, r.complaints_open, r.complaints_overdue])
     return Response(csv_text(header, body), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="compliance-dashboard.csv"'})
 

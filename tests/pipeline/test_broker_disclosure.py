@@ -24,7 +24,7 @@ from pipeline.cases.models import CaseStatus as S
 from pipeline.cases.pipeline import move
 from pipeline.errors import MoveRefused
 from pipeline.cases.services import convert_lead
-from tests.pipeline.case_data import case_input, needs_input, record_needs, walk
+from tests.pipeline.case_data import case_input, check_local_licensing, needs_input, record_needs, walk
 
 TO_QUOTE = (S.needs_analysis, S.quote_requested, S.quote_issued)
 TODAY = utcnow().date()
@@ -64,6 +64,7 @@ def text_of(pdf: bytes) -> str:
 def test_the_offer_waits_for_the_demands_and_needs_statement(session, manager, broker, new_case):
     case = new_case(broker)
     walk(session, manager, case, *TO_QUOTE)
+    check_local_licensing(session, manager, case)  # the client lives in the UAE: that check is recorded already
     with pytest.raises(MoveRefused) as refused:
         move(session, manager, case, S.offer)
     assert "demands and needs statement" in str(refused.value) and "case page" in str(refused.value)

@@ -14,7 +14,7 @@ from pipeline.cases.models import CaseStatus as S
 from pipeline.cases.pipeline import move, withdraw_consent
 from pipeline.cases.services import convert_lead
 from pipeline.errors import CrossBorderCheckNotAllowed, CrossBorderCheckNotOpen, CrossBorderCheckRefused, MoveRefused
-from tests.pipeline.case_data import case_input, walk
+from tests.pipeline.case_data import case_input, record_needs, walk
 
 TO_QUOTE = (S.needs_analysis, S.quote_requested, S.quote_issued)
 
@@ -147,6 +147,7 @@ def test_outside_the_eu_eea_no_offer_before_the_local_licensing_consideration(se
         crossborder.record_local_licensing(session, officer, case, consideration="UAE: insurer licensed by IA")
     crossborder.record_local_licensing(session, manager, case, consideration="UAE: insurer licensed by IA")
     session.commit()
+    record_needs(session, manager, case)  # the offer also waits for the demands and needs statement
     move(session, manager, case, S.offer)
     session.commit()
     row = check(session, case)

@@ -22,7 +22,7 @@ from pipeline.broker_disclosure import DisclosureDelivery, DisclosureDocument, h
 from pipeline.cases.models import Case, CaseStatus as S
 from pipeline.cases.needs import NeedsStatement
 from tests.conftest import csrf_from
-from tests.pipeline.case_data import walk
+from tests.pipeline.case_data import check_local_licensing, walk
 
 TODAY = utcnow().date()
 NEEDS_TEXT = "Family cover for a posting in Dubai, with home visits to France."
@@ -59,6 +59,7 @@ def world(session, make_org, make_user, manager, new_case, login):
     partner = make_user(Role.partner_admin, firm)
     case = new_case(partner, language="fr")
     walk(session, manager, case, S.needs_analysis, S.quote_requested, S.quote_issued)
+    check_local_licensing(session, manager, case)  # the client lives in the UAE: that check is recorded already
     return {"firm": firm, "partner": partner, "case": case, "manager": manager}
 
 

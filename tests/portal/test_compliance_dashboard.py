@@ -59,6 +59,7 @@ def test_the_dashboard_shows_each_firm_with_charts_tables_and_a_csv(session, fig
     assert rows["Courtage Alpha"]["disclosures_approved"] == "1" and rows["Courtage Alpha"]["contracts"] == "1"
     assert rows["Beta Brokers"]["complaints_overdue"] == "1"
     assert rows["Beta Brokers"]["health_data_refusals_12_months"] == "1"
+    assert rows["Beta Brokers"]["cross_border_holds"] == "0"
 
 
 def test_a_partner_sees_its_own_status_only(session, figures, make_user, login):

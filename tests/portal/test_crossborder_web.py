@@ -13,6 +13,7 @@ from pipeline.cases import crossborder
 from pipeline.cases.models import Case, CaseStatus as S
 from pipeline.cases.pipeline import move
 from tests.conftest import csrf_from
+from tests.pipeline.case_data import record_needs
 
 RELEASE_REASON = "Checked with ACPR: the Italian notification was filed on 2 May"
 HOST_NOTE = "Belgian general-good rules checked: FSMA information duties met"
@@ -123,6 +124,7 @@ def test_outside_the_eu_eea_the_manager_records_the_local_licensing_before_the_o
     assert empty.status_code == 422
     assert post(manager, page_of(case), f"{page_of(case)}/cross-border/local-licensing",
                 consideration=LOCAL_NOTE).status_code == 302
+    record_needs(session, manager_user, case)  # the offer also waits for the demands and needs statement
     assert post(manager, page_of(case), f"{page_of(case)}/move", stage="offer").status_code == 302
     assert LOCAL_NOTE not in login(broker).get(page_of(case)).get_data(as_text=True)
 

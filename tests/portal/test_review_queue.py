@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from compliance import complaints
+from compliance import crossborder as host_states
 from compliance.complaint_models import ComplainantKind, ComplaintCategory, ComplaintChannel
 from compliance.review_queue import QueueReview
 from core import audit
@@ -26,7 +27,7 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def waiting(session, world, make_org, make_user, login, new_lead, introducer):
+def waiting(session, world, make_org, make_user, login, new_lead, introducer, new_case):
     """One item of each kind waiting for compliance."""
     applicant = make_org(PartnerStatus.generalist_broker, legal_name="Gamma Courtage", lifecycle=Lifecycle.applied)
     _declare(login(make_user(Role.partner_admin, world["firm"])), world["contract"])
@@ -42,6 +43,13 @@ def waiting(session, world, make_org, make_user, login, new_lead, introducer):
     new_lead(second_firm, email="dup@example.org")  # the same client referred again: a possible duplicate
     manager = make_user(Role.account_manager)
     withdraw_consent(session, manager, first, scope="cc_on_milestones", reason="The client asked by phone.")
+    # a French broker that notified Belgium only, for a client living in Germany: the case is held
+    broker = make_user(Role.partner_admin, make_org(PartnerStatus.specialist_broker, legal_name="Epsilon Courtage"))
+    host_states.record_notification(session, make_user(Role.admin), broker.organisation, country="BE",
+                                    basis=host_states.NotificationBasis.freedom_of_services,
+                                    notified_on=TODAY - timedelta(days=400))
+    session.commit()
+    new_case(broker, first_name="Hans", country_of_residence="DE")
     session.commit()
     return {"applicant": applicant, "manager": manager}
 
@@ -53,7 +61,7 @@ def test_compliance_sees_every_kind_takes_items_and_marks_notices_reviewed(sessi
     page = client.get("/compliance/queue/").get_data(as_text=True)
     queue = page.split('id="queue"')[1]
     for text in ("Gamma Courtage", "POL-0", "RCL-", "a diagnosis or a test, a treatment", "Ana",
-                 "Withdrew consent to copies"):
+                 "Withdrew consent to copies", "Held: the firm has not notified DE", "Epsilon Courtage"):
         assert text in queue, text
     counts = page.split('id="counts"')[1].split("</ul>")[0]
     assert "Contract disclosures: <strong>1</strong>" in counts and "Consents withdrawn: <strong>1</strong>" in counts
