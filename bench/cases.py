@@ -55,6 +55,7 @@ from bench import health_screen  # the corpora and generated clean need descript
 from bench.common import (
     BenchError,
     apply_quick,
+    consent_receipt,
     dispose,
     loading_engine,
     machine,
@@ -325,8 +326,8 @@ def insert_cases(conn, rng: random.Random, now: datetime, pop: Population, count
             specialist = org in pop.specialists
             consent_rows.append(dict(
                 id=consent_id, public_id=new_public_id(rng), created_at=t0, organisation_id=org,
-                captured_by_id=submitter, share_with_broker=True, cc_on_milestones=rng.random() < 0.7,
-                text_version="2026-11", language="en", given_at=t0 - timedelta(hours=1)))
+                captured_by_id=submitter, share_with_broker=True, cc_on_milestones=(cc := rng.random() < 0.7),
+                text_version="2026-11", language="en", given_at=t0 - timedelta(hours=1), **consent_receipt(cc)))
             case_rows.append(dict(
                 id=case_id, public_id=new_public_id(rng), created_at=t0, organisation_id=org,
                 submitted_by_id=submitter, consent_id=consent_id, client_first_name=first, client_last_name=last,
@@ -383,8 +384,8 @@ def insert_leads(conn, rng: random.Random, now: datetime, pop: Population, count
                 else None
             consent_rows.append(dict(
                 id=consent_id, public_id=new_public_id(rng), created_at=t0, organisation_id=org,
-                captured_by_id=submitter, share_with_broker=True, cc_on_milestones=rng.random() < 0.7,
-                text_version="2026-11", language=language, given_at=t0 - timedelta(hours=1)))
+                captured_by_id=submitter, share_with_broker=True, cc_on_milestones=(cc := rng.random() < 0.7),
+                text_version="2026-11", language=language, given_at=t0 - timedelta(hours=1), **consent_receipt(cc)))
             lead_rows.append(dict(
                 id=lead_id, public_id=new_public_id(rng), created_at=t0, organisation_id=org, submitted_by_id=submitter,
                 consent_id=consent_id, first_name=first, last_name=last, email=email, phone=phone,

@@ -173,3 +173,14 @@ def run(main, name: str) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def consent_receipt(cc_on_milestones: bool, jurisdiction: str = "FR") -> dict:
+    """The consent-receipt fields a bulk-loaded consent carries, as pipeline.leads.services.new_consent records
+    them for a partner's form."""
+    from compliance.consent_receipts import PRIVACY_POLICY_VERSION, ConsentMethod, Purpose
+
+    return {"collection_method": ConsentMethod.partner_form, "jurisdiction": jurisdiction,
+            "purposes": [Purpose.share_with_broker.value] + ([Purpose.cc_on_milestones.value] if cc_on_milestones
+                                                              else []),
+            "policy_version": PRIVACY_POLICY_VERSION, "controller": "Bench Broker", "special_category": False}
