@@ -32,7 +32,7 @@ class QueueItem:
     ref: str
     #: what a person reads: a name, a reference (not translated: data)
     title: str
-    #: a msgid and its parameters saying what is awaited
+    #: a msgid and its parameters saying what is awaited (a `country` parameter is an ISO code, shown by name)
     detail: str
     since: date
     detail_params: dict = field(default_factory=dict)

@@ -21,7 +21,7 @@ from core.db import utcnow
 
 from ..edge import done, unit_of_work
 from ..extensions import db
-from ..i18n import tr
+from ..i18n import country_name, tr
 from ..security.access import allow
 
 bp = Blueprint("queue", __name__, url_prefix="/compliance/queue")
@@ -65,7 +65,15 @@ def index():
                            counts=queue.counts(everything),
                            sources=queue.SOURCES, filters=f, today=today, officers=officers,
                            may_work=current_user.role is Role.compliance, form=ItemForm(),
-                           review_form=ReviewForm(formdata=None))
+                           review_form=ReviewForm(formdata=None), detail_of=_detail)
+
+
+def _detail(item: queue.QueueItem) -> str:
+    """What the item awaits, in the reader's language (a country by its name, not its code)."""
+    params = dict(item.detail_params)
+    if params.get("country"):
+        params["country"] = country_name(params["country"])
+    return tr(item.detail, **params)
 
 
 def _back():

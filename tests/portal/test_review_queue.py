@@ -61,7 +61,7 @@ def test_compliance_sees_every_kind_takes_items_and_marks_notices_reviewed(sessi
     page = client.get("/compliance/queue/").get_data(as_text=True)
     queue = page.split('id="queue"')[1]
     for text in ("Gamma Courtage", "POL-0", "RCL-", "a diagnosis or a test, a treatment", "Ana",
-                 "Withdrew consent to copies", "Held: the firm has not notified DE", "Epsilon Courtage"):
+                 "Withdrew consent to copies", "Held: the firm has not notified Germany", "Epsilon Courtage"):
         assert text in queue, text
     counts = page.split('id="counts"')[1].split("</ul>")[0]
     assert "Contract disclosures: <strong>1</strong>" in counts and "Consents withdrawn: <strong>1</strong>" in counts
