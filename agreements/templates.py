@@ -91,9 +91,19 @@ def fill(text: str, context: dict) -> str:
     return text.format_map(_Strict(context))
 
 
-def parse(kind: str, version: str, language: str, context: dict, *, party_rows, schedule_rows, signatories,
-          reference: str) -> RenderedTemplate:
-    raw = load(kind, version, language)
+@dataclass
+class ParsedText:
+    title: str
+    subtitle: str
+    labels: dict[str, str]
+    sections: list[Section]
+
+
+def parse_text(raw: str, context: dict, *, lists: dict[str, list[str]] | None = None,
+               keep_label=lambda key: True) -> ParsedText:
+    """A template's text laid out: `@title`, `@subtitle`, `@label key text` (those `keep_label` keeps), `# section`,
+    `@schedule`, `@list name [text when empty]` (the items of `lists[name]` as bullets), `- bullet`, paragraphs;
+    every `{placeholder}` filled from `context`."""
     title = subtitle = ""
     labels: dict[str, str] = {}
     sections: list[Section] = []
@@ -112,13 +122,21 @@ def parse(kind: str, version: str, language: str, context: dict, *, party_rows, 
             subtitle = fill(stripped[10:], context)
         elif stripped.startswith("@label "):
             key, _, text = stripped[7:].partition(" ")
-            labels[key] = fill(text, context)
+            if keep_label(key):
+                labels[key] = fill(text, context)
         elif stripped.startswith("# "):
             flush()
             sections.append(Section(fill(stripped[2:], context)))
         elif stripped == "@schedule":
             flush()
             sections[-1].schedule = True
+        elif stripped.startswith("@list "):
+            flush()
+            name, _, empty = stripped[6:].partition(" ")
+            items = (lists or {})[name]
+            sections[-1].blocks.extend(("bullet", item) for item in items)
+            if not items and empty:
+                sections[-1].blocks.append(("p", fill(empty, context)))
         elif stripped.startswith("- "):
             flush()
             sections[-1].blocks.append(("bullet", fill(stripped[2:], context)))
@@ -127,6 +145,13 @@ def parse(kind: str, version: str, language: str, context: dict, *, party_rows, 
         else:
             paragraph.append(stripped)
     flush()
+    return ParsedText(title, subtitle, labels, sections)
+
+
+def parse(kind: str, version: str, language: str, context: dict, *, party_rows, schedule_rows, signatories,
+          reference: str) -> RenderedTemplate:
+    parsed = parse_text(load(kind, version, language), context)
+    title, subtitle, labels, sections = parsed.title, parsed.subtitle, parsed.labels, parsed.sections
     return RenderedTemplate(kind=kind, version=version, language=language, title=title, subtitle=subtitle,
                             reference=reference, labels=labels, party_rows=party_rows, sections=sections,
                             schedule_rows=schedule_rows, signatories=signatories)

@@ -28,7 +28,7 @@ from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text, select, upda
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from agreements import rendering
-from agreements.templates import RenderedTemplate, Section, fill
+from agreements.templates import RenderedTemplate, fill, parse_text
 from compliance import broker_disclosure as settings_rules
 from compliance.broker_disclosure import BrokerDisclosureSettings
 from core import audit
@@ -260,48 +260,9 @@ def document_content(case: Case, settings: BrokerDisclosureSettings, statement: 
         "complaints": settings.complaints_procedure, "mediation": settings.mediation_procedure}
     lists = {"insurers": settings.insurers, "holdings": settings.holdings,
              "details": [remuneration.details] if remuneration.details else []}
-    title = subtitle = ""
-    filled_labels: dict[str, str] = {}
-    sections: list[Section] = []
-    paragraph: list[str] = []
-
-    def flush():
-        if paragraph and sections:
-            sections[-1].blocks.append(("p", fill(" ".join(paragraph), context)))
-        paragraph.clear()
-
-    for line in raw.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("@title "):
-            title = fill(stripped[7:], context)
-        elif stripped.startswith("@subtitle "):
-            subtitle = fill(stripped[10:], context)
-        elif stripped.startswith("@label "):
-            key, _, text = stripped[7:].partition(" ")
-            if not key.startswith(CHOICE_LABELS):  # the wording of a choice, already in the context
-                filled_labels[key] = fill(text, context)
-        elif stripped.startswith("# "):
-            flush()
-            sections.append(Section(fill(stripped[2:], context)))
-        elif stripped == "@schedule":
-            flush()
-            sections[-1].schedule = True
-        elif stripped.startswith("@list "):
-            flush()
-            name, _, empty = stripped[6:].partition(" ")
-            items = lists[name]
-            sections[-1].blocks.extend(("bullet", item) for item in items)
-            if not items and empty:
-                sections[-1].blocks.append(("p", fill(empty, context)))
-        elif stripped.startswith("- "):
-            flush()
-            sections[-1].blocks.append(("bullet", fill(stripped[2:], context)))
-        elif not stripped:
-            flush()
-        else:
-            paragraph.append(stripped)
-    flush()
-    L = filled_labels
+    parsed = parse_text(raw, context, lists=lists, keep_label=lambda key: not key.startswith(CHOICE_LABELS))
+    title, subtitle, sections = parsed.title, parsed.subtitle, parsed.sections
+    L = parsed.labels  # the wording of a choice is already in the context
     party_rows = [[L["row_distributor"], settings.legal_name], [L["row_address"], settings.address],
                   [L["row_registration"], f"{settings.register} {settings.registration_number}"],
                   [L["row_client"], client], [L["row_reference"], reference],
