@@ -21,7 +21,7 @@ def _signatures(session: Session, subject: Subject) -> list[Signature]:
 
 
 def find(session: Session, subject: Subject) -> list[Holding]:
-    return [Holding("signature", s.agreement.public_id, s.typed_name, s.user.email, s.party.value, s.signed_at)
+    return [Holding("signature", s.agreement.public_id, s.typed_name, s.user.email, privacy.SIGNED_AS[s.party.value], s.signed_at)
             for s in _signatures(session, subject)]
 
 

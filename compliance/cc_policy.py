@@ -20,6 +20,8 @@ class CcReason(enum.Enum):
     #: introducers hear of milestones only: the details are withheld, or the step is not news at their level
     introducer_detail_filter = "introducer_detail_filter"
     no_recipient = "no_recipient"
+    #: the client asked to be erased; their case is kept under a legal duty and not used (GDPR art. 18)
+    processing_restricted = "processing_restricted"
 
     @property
     def label(self) -> str:
@@ -32,6 +34,7 @@ CC_REASON_LABELS = {
     CcReason.consent_withdrawn: N_("The client withdrew consent"),
     CcReason.introducer_detail_filter: N_("Introducer: milestone only, no detail"),
     CcReason.no_recipient: N_("Nobody active at the partner firm to copy"),
+    CcReason.processing_restricted: N_("The client asked to be erased: their case is kept, not used"),
 }
 
 FULL = "full"
@@ -47,8 +50,10 @@ class CcDecision:
 
 
 def decide(*, consented: bool, withdrawn: bool, introducer: bool, news_for_introducer: bool,
-           has_recipient: bool) -> CcDecision:
+           has_recipient: bool, restricted: bool = False) -> CcDecision:
     """The copy of one key milestone to the partner who brought the client."""
+    if restricted:
+        return CcDecision(False, CcReason.processing_restricted, None)
     if withdrawn:
         return CcDecision(False, CcReason.consent_withdrawn, None)
     if not consented:

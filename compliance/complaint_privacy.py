@@ -16,7 +16,7 @@ def _complaints(session: Session, subject: Subject) -> list[Complaint]:
 
 
 def find(session: Session, subject: Subject) -> list[Holding]:
-    return [Holding("complaint", c.reference, c.complainant_name, c.complainant_email, c.state.value, c.received_on)
+    return [Holding("complaint", c.reference, c.complainant_name, c.complainant_email, c.state.label, c.received_on)
             for c in _complaints(session, subject)]
 
 

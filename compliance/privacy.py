@@ -40,6 +40,12 @@ ACCOUNTING_RETENTION_YEARS = 10
 CONTRACT_RETENTION = N_("A placed contract: its distribution records are kept for 5 years after it ends.")
 ACCOUNTING_RETENTION = N_("Accounting records (amounts, dates, policy references, the client's initials) are kept "
                           "for 10 years.")
+#: why nothing more is sent to a person whose records are restricted
+RESTRICTED = N_("The client asked to be erased: this record is kept under a legal duty and nothing more is sent "
+                "to them or about them.")
+#: what the lookup says of a consent and of a signature (labels, translated by the screen)
+CONSENT_GIVEN, CONSENT_WITHDRAWN = N_("Given"), N_("Withdrawn")
+SIGNED_AS = {"partner": N_("Signed for the partner"), "broker": N_("Signed for the broker")}
 SIGNATURE_RETENTION = N_("A signed agreement: its signatures are kept while it is in force, then for 5 years.")
 
 
@@ -97,7 +103,7 @@ class Holding:
     #: the person's name and e-mail as that record holds them
     name: str
     email: str | None
-    #: a few words on its state (translated by the screen where it is a label)
+    #: its state, as a label (a msgid the screen translates)
     detail: str
     when: datetime | date | None = None
     phone: str | None = None
@@ -109,7 +115,8 @@ class Outcome:
 
     kind: str
     ref: str
-    #: "pseudonymised", "restricted" or "shredded"
+    #: "pseudonymised", "restricted", "shredded", or "purged" (deleted: what the client sent through the secure
+    #: channel)
     action: str
     #: for a restriction: why the data is kept, and until when
     reason: str | None = None
@@ -264,7 +271,7 @@ def erase(session: Session, actor, subject: Subject, *, ip: str | None = None,
             holder.erase(session, subject, erasure)
     _erase_outbox(session, erasure)
     counts = {action: sum(1 for o in erasure.outcomes if o.action == action)
-              for action in ("pseudonymised", "restricted", "shredded")}
+              for action in ("pseudonymised", "restricted", "shredded", "purged")}
     request = ErasureRequest(requested_by_id=getattr(actor, "id", None), pseudonym=erasure.pseudonym,
                              summary={**counts, "packages": sorted(h.name for h in holders() if h.erase)})
     request.restrictions = [Restriction(kind=o.kind, ref=o.ref, reason=o.reason or "", keep_until=o.keep_until)
@@ -274,6 +281,15 @@ def erase(session: Session, actor, subject: Subject, *, ip: str | None = None,
     audit.record(session, "privacy.erased", actor=actor, subject=request, ip=ip, pseudonym=erasure.pseudonym,
                  **counts)
     return request
+
+
+def restriction_of(session: Session, ref: str, today: date | None = None) -> Restriction | None:
+    """The restriction on the record `ref` (a case's or a volunteer's public id...) while its duty runs: such a
+    record is kept, not used (GDPR art. 18): nothing more is sent to the person or about them to a partner."""
+    today = today or utcnow().date()
+    return session.scalars(select(Restriction).where(
+        Restriction.ref == ref, or_(Restriction.keep_until.is_(None), Restriction.keep_until >= today))
+        .order_by(Restriction.id.desc())).first()
 
 
 def restricted_refs(session: Session) -> set[str]:

@@ -41,14 +41,15 @@ def find(session: Session, subject: Subject) -> list[Holding]:
     rows = []
     for volunteer in _volunteers(session, subject):
         rows.append(Holding("volunteer", volunteer.public_id, volunteer.full_name, volunteer.email,
-                            volunteer.state.value, volunteer.created_at))
+                            volunteer.state.label, volunteer.created_at))
         for sub in _subscriptions(session, volunteer):
             rows.append(Holding("subscription", sub.public_id, volunteer.full_name, sub.holder.get("email"),
-                                sub.state.value, sub.created_at, sub.holder.get("phone")))
+                                sub.state.label, sub.created_at, sub.holder.get("phone")))
             if sub.consent is not None:
                 rows.append(Holding("consent", sub.consent.public_id, volunteer.full_name, None,
-                                    "withdrawn" if sub.consent.withdrawn else "given", sub.consent.given_at))
-            rows += [Holding("contract", c.public_id, volunteer.full_name, volunteer.email, c.status.value,
+                                    privacy.CONSENT_WITHDRAWN if sub.consent.withdrawn else privacy.CONSENT_GIVEN,
+                                    sub.consent.given_at))
+            rows += [Holding("contract", c.public_id, volunteer.full_name, volunteer.email, c.status.label,
                              c.start_date) for c in _contracts(session, sub)]
     return rows
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from agreements import rendering
 from agreements.templates import RenderedTemplate, fill, parse_text
-from compliance import broker_disclosure as settings_rules
+from compliance import broker_disclosure as settings_rules, privacy
 from compliance.broker_disclosure import BrokerDisclosureSettings
 from core import audit
 from core.accounts import Organisation, PartnerStatus, Role, User
@@ -343,6 +343,8 @@ def deliver(session: Session, actor: User, document: DisclosureDocument, method:
         raise NotProducer()
     now = now or utcnow()
     recipient = " ".join((recipient or "").split())
+    if method is DeliveryMethod.email and privacy.restriction_of(session, document.case.public_id) is not None:
+        raise DocumentRefused(privacy.RESTRICTED)
     if method is DeliveryMethod.email and (not EMAIL.fullmatch(recipient) or len(recipient) > 254):
         raise DocumentRefused(N_("Enter the client's e-mail address."), field="recipient")
     if not recipient or len(recipient) > 300:

@@ -15,6 +15,7 @@ from core.db import utcnow
 from core.contracts import Contract
 
 from .cases.models import Case, Milestone, case_key
+from .channel import retention as channel
 from .leads.models import AttributionDecision, Consent, Lead, consent_key, lead_key
 
 #: what replaces an erased person's first name (the pseudonym replaces the last name)
@@ -54,15 +55,16 @@ def consent_receipt(consent: Consent, *, reasons: bool = True) -> dict:
 
 def find(session: Session, subject: Subject) -> list[Holding]:
     leads, cases = _leads(session, subject), _cases(session, subject)
-    rows = [Holding("lead", lead.public_id, f"{lead.first_name} {lead.last_name}", lead.email, lead.status.value,
+    rows = [Holding("lead", lead.public_id, f"{lead.first_name} {lead.last_name}", lead.email, lead.status.label,
                     lead.created_at, lead.phone) for lead in leads]
     rows += [Holding("case", case.public_id, f"{case.client_first_name} {case.client_last_name}", case.client_email,
-                     case.status.value, case.created_at, case.client_phone) for case in cases]
+                     case.status.label, case.created_at, case.client_phone) for case in cases]
     rows += [Holding("contract", case.contract.public_id, f"{case.client_first_name} {case.client_last_name}",
-                     case.client_email, case.contract.status.value, case.contract.start_date)
+                     case.client_email, case.contract.status.label, case.contract.start_date)
              for case in cases if case.contract is not None]
     rows += [Holding("consent", consent.public_id, "", None,
-                     "withdrawn" if consent.withdrawn else "given", consent.given_at)
+                     privacy.CONSENT_WITHDRAWN if consent.withdrawn else privacy.CONSENT_GIVEN,
+                     consent.given_at)
              for consent in _consents(leads, cases)]
     return rows
 
@@ -97,7 +99,8 @@ def _case(session: Session, case: Case) -> dict:
             "specialist_texts_held": case.case_summary_encrypted is not None or case.underwriting_encrypted is not None,
             "milestones": [{"at": m.created_at.isoformat(), "stage": m.stage.value, "partner_note": m.partner_note}
                            for m in milestones],
-            "contract": _contract(case.contract) if case.contract is not None else None}
+            "contract": _contract(case.contract) if case.contract is not None else None,
+            "secure_channel": channel.held_for(session, case)}
 
 
 def export(session: Session, subject: Subject) -> dict:
@@ -131,8 +134,8 @@ def _pseudonymise_case(case: Case, erasure: Erasure) -> None:
 
 
 def erase(session: Session, subject: Subject, erasure: Erasure) -> None:
-    """Leads and cases are pseudonymised, the keys of their notes, reasons and audit details destroyed; a case
-    whose contract was placed is kept (restricted) for 5 years after the contract ends, with its lead and
+    """Leads and cases are pseudonymised, the keys of their notes, reasons and audit details destroyed, what the
+    client sent through the secure channel purged; a case whose contract was placed is kept (restricted) for 5 years after the contract ends, with its lead and
     consent."""
     leads, cases = _leads(session, subject), _cases(session, subject)
     kept_leads: set[int] = set()
@@ -147,6 +150,8 @@ def erase(session: Session, subject: Subject, erasure: Erasure) -> None:
         _pseudonymise_case(case, erasure)
         keys |= {case_key(case.public_id), consent_key(case.consent.public_id)}
         erasure.done("case", case.public_id, "pseudonymised")
+        if channel.erase_for(session, case, now=erasure.now, erased_address=f"{erasure.pseudonym}@erased.invalid"):
+            erasure.done("health_channel", case.public_id, "purged")
     for lead in leads:
         if lead.id in kept_leads:
             erasure.done("lead", lead.public_id, "restricted", privacy.CONTRACT_RETENTION)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from compliance import cc_policy
+from compliance import cc_policy, privacy
 from core.accounts import CommunicationModel, PartnerStatus, Role, User
 from core.outbox import enqueue_mail
 
@@ -20,8 +20,9 @@ def notify_milestone(session: Session, case: Case, milestone: Milestone, *, news
     consent = case.consent
     context = {"case": case.public_id, "milestone": milestone.public_id,
                "contract": case.contract.public_id if case.contract else None}
+    restricted = privacy.restriction_of(session, case.public_id) is not None
     if (case.communication_model in (CommunicationModel.broker_leads, CommunicationModel.hybrid)
-            and case.client_email and not consent.withdrawn):
+            and case.client_email and not consent.withdrawn and not restricted):
         enqueue_mail(session, "milestone_client", to=case.client_email, locale=consent.language, **context)
 
     org = case.organisation
@@ -30,7 +31,7 @@ def notify_milestone(session: Session, case: Case, milestone: Milestone, *, news
     decision = cc_policy.decide(consented=consent.cc_on_milestones,
                                 withdrawn=consent.withdrawn or (consent.cc_on_milestones and not consent.cc_allowed),
                                 introducer=introducer, news_for_introducer=news_for_introducer,
-                                has_recipient=bool(recipients))
+                                has_recipient=bool(recipients), restricted=restricted)
     message = None
     if decision.send:
         template = "milestone_introducer" if introducer else "milestone_partner"

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance import privacy
 from core import audit
 from core.accounts import Role
 from core.db import new_secret, utcnow
@@ -59,6 +60,8 @@ def issue_link(session: Session, actor, case: Case, *, days: int = DEFAULT_DAYS,
         raise ChannelRefused(N_("This case is closed: the client has nothing more to send."))
     if not case.client_email:
         raise ChannelRefused(N_("The case has no e-mail address for the client: add one before sending the link."))
+    if privacy.restriction_of(session, case.public_id) is not None:
+        raise ChannelRefused(privacy.RESTRICTED)
     for earlier in active_links(session, case, now):
         _revoke(session, actor, earlier, now, ip, reason="replaced")
     raw = new_secret(32)

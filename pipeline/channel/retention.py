@@ -14,7 +14,7 @@ from core.db import utcnow
 
 from ..cases.models import Case
 from ..cases.stages import CLOSED
-from .models import HealthAnswers, HealthDocument
+from .models import HealthAnswers, HealthDocument, HealthLink
 
 DEFAULT_AFTER_CLOSE_DAYS = 90
 DEFAULT_AFTER_UPLOAD_DAYS = 365
@@ -63,3 +63,47 @@ def purge(session: Session, *, actor=None, after_close_days: int = DEFAULT_AFTER
                  answers=result.answers, cases=result.cases, after_close_days=after_close_days,
                  after_upload_days=after_upload_days)
     return result
+
+
+def held_for(session: Session, case: Case) -> dict:
+    """What the secure channel holds for the case's client, for their data export: the links sent to them and
+    what they sent back. The contents stay encrypted under the case keys (the export names each file by its
+    SHA-256; the broker sends the files themselves back through the channel on request)."""
+    def when(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    links = session.scalars(select(HealthLink).where(HealthLink.case_id == case.id).order_by(HealthLink.id))
+    documents = session.scalars(select(HealthDocument).where(HealthDocument.case_id == case.id)
+                                .order_by(HealthDocument.id))
+    answers = session.scalars(select(HealthAnswers).where(HealthAnswers.case_id == case.id)
+                              .order_by(HealthAnswers.id))
+    return {
+        "links": [{"sent_at": when(link.created_at), "sent_to": link.sent_to, "expires_at": when(link.expires_at),
+                   "first_opened_at": when(link.first_opened_at), "revoked_at": when(link.revoked_at)}
+                  for link in links],
+        "documents": [{"id": doc.public_id, "received_at": when(doc.created_at), "content_type": doc.content_type,
+                       "size": doc.size, "sha256": doc.sha256, "purged_at": when(doc.purged_at)}
+                      for doc in documents],
+        "answers": [{"id": row.public_id, "received_at": when(row.created_at), "purged_at": when(row.purged_at)}
+                    for row in answers],
+    }
+
+
+def erase_for(session: Session, case: Case, *, now: datetime, erased_address: str) -> int:
+    """The case's client is erased: their documents and answers are purged now, whatever the schedule says, and
+    their links stop working and forget the address they were sent to. Returns how many files and answer sets
+    were purged."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))
+    purged = 0
+    for model, columns in ((HealthDocument, {"data_encrypted": None, "filename_encrypted": None}),
+                           (HealthAnswers, {"answers_encrypted": None})):
+        done = session.execute(update(model).where(model.case_id == case.id, model.purged_at.is_(None))
+                               .values(purged_at=now, **columns).execution_options(synchronize_session=False))
+        purged += done.rowcount or 0
+    session.execute(update(HealthLink).where(HealthLink.case_id == case.id, HealthLink.revoked_at.is_(None))
+                    .values(revoked_at=now).execution_options(synchronize_session=False))
+    session.execute(update(HealthLink).where(HealthLink.case_id == case.id)
+                    .values(sent_to=erased_address).execution_options(synchronize_session=False))
+    session.flush()
+    return purged

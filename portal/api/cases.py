@@ -10,7 +10,7 @@ from compliance.consent_receipts import ConsentMethod
 from core.accounts import LANGUAGES, CommunicationModel, PartnerStatus
 from core.contracts import Contract
 from core.products import NOT_A_PARTNER_LINE, PARTNER_LINES, ProductLine
-from pipeline.cases import crypto, services
+from pipeline.cases import crossborder, crypto, services
 from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone
 from pipeline.cases.stages import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
 from pipeline.leads.services import ConsentInput
@@ -106,6 +106,10 @@ class CaseSchema(Schema):
     underwriting_sensitivities = fields.Function(lambda c: crypto.decrypt(c.underwriting_encrypted, _keys()))
     stage_entered_at = fields.DateTime()
     next_step = fields.Function(lambda c: NEXT_STEP.get(c.status), metadata={"description": "in English"})
+    compliance_check_pending = fields.Function(
+        lambda c: bool((check := crossborder.check_of(db.session, c)) and check.pending),
+        metadata={"description": "a cross-border compliance check is pending (the client lives in another state "
+                                 "than the firm's): a held case moves no further until compliance releases it"})
     contract = fields.Nested(ContractSchema, allow_none=True)
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from compliance import privacy
 from core.accounts import PartnerStatus, Role
 from core.contracts import Insurer
 from pipeline.cases import crypto, pipeline, services, stages
@@ -119,6 +120,7 @@ def render_case(case: Case, move_form: MoveForm | None = None, status: int = 200
         underwriting=crypto.decrypt(case.underwriting_encrypted, keys) if may_read_underwriting else None,
         move_form=_move_form(case, move_form) if movable else None, next_step=stages.NEXT_STEP.get(case.status),
         key_milestones=stages.KEY_MILESTONES, internal_notes=policy.may_read_internal_notes(user),
+        restriction=privacy.restriction_of(db.session, case.public_id),
         withdrawal_form=withdrawal_form or WithdrawalForm(),
         **crossborder_panel.case_context(case, crossborder_forms),
         **disclosure.case_context(case, user, needs_form=needs_form, delivery_form=delivery_form)), status

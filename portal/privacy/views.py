@@ -27,13 +27,14 @@ HANDLERS = (Role.compliance, Role.admin)
 KIND_LABELS = {
     "lead": N_("Lead"), "case": N_("Case"), "contract": N_("Contract"), "consent": N_("Consent"),
     "volunteer": N_("Volunteer"), "subscription": N_("Subscription"), "complaint": N_("Complaint"),
-    "signature": N_("Signature"),
+    "signature": N_("Signature"), "journal_entry": N_("Journal entry"), "agreement": N_("Agreement"),
+    "health_channel": N_("Documents sent through the secure channel"),
 }
 
 
 def _rows(found: list[privacy.Holding]) -> list[dict]:
     return [{"kind": tr(KIND_LABELS.get(h.kind, h.kind)), "ref": h.ref, "name": h.name, "email": h.email,
-             "detail": h.detail,
+             "detail": tr(h.detail),
              "when": (h.when.date() if isinstance(h.when, datetime) else h.when).isoformat() if h.when else None}
             for h in found]
 
@@ -86,4 +87,5 @@ def erase():
         return render_template("privacy/lookup.html", form=LookupForm(query=form.query.data), found=None,
                                erase_form=form), 422
     return render_template("privacy/erased.html", erasure=request_,
-                           reasons={r.id: tr(r.reason) for r in request_.restrictions})
+                           reasons={r.id: tr(r.reason) for r in request_.restrictions},
+                           kinds={r.id: tr(KIND_LABELS.get(r.kind, r.kind)) for r in request_.restrictions})

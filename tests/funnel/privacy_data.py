@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cryptography.fernet import Fernet
+
 from compliance import complaints
 from compliance.complaint_models import ComplainantKind, ComplaintCategory, ComplaintChannel
 from compliance.complaints import ComplaintInput, DeadlinePolicy
@@ -19,11 +21,15 @@ from ledger.posting import post_pending
 from pipeline.cases.models import CaseStatus as S
 from pipeline.cases.pipeline import Placement, move, withdraw_consent
 from pipeline.cases.services import submit_case
+from pipeline.channel import links, questions, uploads
 from pipeline.leads.services import submit_lead
 from tests.ledger.books import add_agreement, add_insurer
 from tests.pipeline.case_data import case_input, lead_input, walk
 
 EMAIL, PHONE, FIRST, LAST = "ana@example.org", "+351 912 345 678", "Ana", "Silvestre"
+#: the case keys the secure channel encrypts her documents and answers with
+CASE_KEYS = Fernet.generate_key().decode()
+BLOODS = b"%PDF-1.7\n1 0 obj <</Type /Catalog>> endobj\n% HbA1c 8.1 Ana Silvestre\n%%EOF\n"
 TODAY = utcnow().date()
 
 
@@ -61,6 +67,13 @@ def hold_ana(session, *, manager, broker, introducer, make_volunteer, placed: bo
          partner_note=f"Spoke to {FIRST} {LAST} on {PHONE}", internal_note=f"{FIRST} prefers e-mail: {EMAIL}")
     walk(session, manager, other, S.needs_analysis, S.quote_requested, S.quote_issued, S.offer, S.client_decision,
          partner_note="Marc Dupont called")
+    # she sent her health information through the secure channel (the link went to her address)
+    link, _raw = links.issue_link(session, manager, case)
+    uploads.receive_document(session, link, filename=f"{FIRST} {LAST} bloods.pdf", data=BLOODS, keys=CASE_KEYS,
+                             rules=uploads.UploadRules())
+    questions.save_answers(session, link, answers={q.key: False for q in questions.QUESTIONS}, details={},
+                           other=f"{FIRST} had asthma as a child", keys=CASE_KEYS)
+    session.commit()
     if placed:
         move(session, manager, case, S.contract_issued, placement=_placement(insurer, "POL-ANA-1"))
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import JSON, LargeBinary, String, Text, select
+from sqlalchemy import JSON, LargeBinary, String, Text, func, select
 
 from compliance import privacy
 from compliance.errors import NothingHeld
@@ -18,7 +18,13 @@ from core.db import Base
 from core.subject_keys import SubjectKey
 from ledger import integrity
 from ledger.balances import trial_balance
-from pipeline.cases.models import Case, Milestone
+from compliance.cc_policy import CcReason
+from core.outbox import OutboxMessage
+from pipeline.cases.models import Case, CaseStatus as S, CcLog, CcOutcome, Milestone
+from pipeline.cases.pipeline import move
+from pipeline.channel import links
+from pipeline.channel.errors import ChannelRefused
+from pipeline.channel.models import HealthAnswers, HealthDocument, HealthLink
 from pipeline.leads.models import ConsentWithdrawal, Lead
 from tests.funnel.privacy_data import EMAIL, FIRST, LAST, PHONE, TODAY, hold_ana
 from tests.funnel.privacy_holders import register_all
@@ -39,6 +45,7 @@ PERSONAL_COLUMNS = {
     "roster_events": ("payload",),                                   # sealed under the file's key: shredded
     "complaints": ("complainant_name", "complainant_email", "description"),  # pseudonymised, texts scrubbed
     "outbox_messages": ("to", "subject", "body_text", "payload"),    # scrubbed
+    "health_links": ("sent_to",),                                    # replaced by the pseudonym's address
 }
 
 
@@ -69,7 +76,14 @@ def test_after_the_erasure_no_column_yields_the_person(session, ana, manager):
     expected = {(t, c) for t, cols in PERSONAL_COLUMNS.items() for c in cols}
     assert before <= expected, f"personal data where the list says none: {before - expected}"
     assert {("leads", "email"), ("cases", "client_phone"), ("volunteers", "email"), ("complaints", "description"),
-            ("outbox_messages", "to")} <= before
+            ("outbox_messages", "to"), ("health_links", "sent_to")} <= before
+    # what she sent through the secure channel is there, encrypted under the case keys
+    assert session.scalars(select(HealthDocument).where(HealthDocument.case_id == ana.case.id)).one().data_encrypted
+    exported = privacy.export(session, manager, privacy.Subject(email=EMAIL))
+    channel = next(c for c in exported["packages"]["pipeline"]["cases"] if c["id"] == ana.case.public_id)[
+        "secure_channel"]
+    assert channel["links"][0]["sent_to"] == EMAIL and channel["documents"][0]["content_type"] == "application/pdf"
+    assert len(channel["answers"]) == 1 and channel["documents"][0]["purged_at"] is None
     # as stored, the append-only notes and reasons are sealed already: readable only through their keys
     assert ("milestones", "partner_note") not in before and ("consent_withdrawals", "reason") not in before
     note = session.scalars(select(Milestone).where(Milestone.case_id == ana.case.id, Milestone.partner_note_sealed
@@ -88,6 +102,14 @@ def test_after_the_erasure_no_column_yields_the_person(session, ana, manager):
     assert session.scalars(select(ConsentWithdrawal)).one().reason is None
     assert withdrawn.details()["personal"] == "erased" and "reason" not in withdrawn.details()
     assert session.get(Case, ana.case.id).client_last_name == request.pseudonym
+    # her documents and answers are deleted, her link no longer works nor names her
+    document = session.scalars(select(HealthDocument).where(HealthDocument.case_id == ana.case.id)).one()
+    answers = session.scalars(select(HealthAnswers).where(HealthAnswers.case_id == ana.case.id)).one()
+    assert document.data_encrypted is None and document.filename_encrypted is None and document.purged_at
+    assert answers.answers_encrypted is None and answers.purged_at
+    link = session.scalars(select(HealthLink).where(HealthLink.case_id == ana.case.id)).one()
+    assert link.revoked_at is not None and link.sent_to == f"{request.pseudonym}@erased.invalid"
+    assert request.summary["purged"] == 1
     # the chains and the books are untouched
     assert audit.verify(session) == []
     assert integrity.verify(session) == []
@@ -125,5 +147,29 @@ def test_a_placed_contract_keeps_its_records_restricted_until_the_duty_ends(sess
     assert session.get(Case, ana.case.id).client_email == EMAIL
     assert ana.volunteer.email.endswith("@erased.invalid")
     assert privacy.restricted_refs(session) >= {ana.case.public_id}
+    # kept, not used: no link to the secure channel is sent to her, no later milestone reaches her or her partner
+    case = session.get(Case, ana.case.id)
+    with pytest.raises(ChannelRefused, match="asked to be erased"):
+        links.issue_link(session, manager, case)
+    session.rollback()
+    before = session.scalar(select(func.count()).select_from(OutboxMessage))
+    move(session, manager, case, S.active)
+    move(session, manager, case, S.renewal_due)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == before
+    log = session.scalars(select(CcLog).where(CcLog.case_id == case.id).order_by(CcLog.id.desc())).first()
+    assert log.outcome is CcOutcome.withheld and log.reason is CcReason.processing_restricted
     assert session.scalars(select(ErasureRequest)).one().summary["restricted"] == len(restrictions)
     assert audit.verify(session) == [] and integrity.verify(session) == []
+
+
+@pytest.mark.parametrize("ana", [True], indirect=True)
+def test_the_case_page_says_the_case_is_kept_not_used(session, ana, manager, broker, login):
+    privacy.erase(session, manager, privacy.Subject(email=EMAIL))
+    session.commit()
+    for user in (manager, broker):
+        page = login(user).get(f"/cases/{ana.case.public_id}").get_data(as_text=True)
+        assert "Processing restricted." in page and "5 years after it ends" in page
+        assert "nothing more is sent to the client or copied to the partner" in page
+    other = login(manager).get(f"/cases/{ana.other_case.public_id}").get_data(as_text=True)
+    assert "Processing restricted." not in other

@@ -183,3 +183,21 @@ def test_the_list_filters_by_outcome_firm_and_age(session, passported, new_case,
     other_firm = officer.get(f"/compliance/cross-border/?firm={broker.organisation.public_id}").get_data(as_text=True)
     assert "Held Dupont" not in other_firm and "Flagged" not in other_firm
     assert flagged.public_id in listed
+
+
+def test_a_partner_on_the_api_reads_that_a_check_holds_its_case(session, passported, new_case, make_user, login,
+                                                                client):
+    from tests.factories import bearer_headers
+
+    held = new_case(passported, country_of_residence="IT")
+    home = new_case(passported, "Lina", country_of_residence="FR")
+    headers = bearer_headers(passported)
+    assert client.get(f"/api/v1/cases/{held.public_id}", headers=headers).get_json()[
+        "compliance_check_pending"] is True
+    assert client.get(f"/api/v1/cases/{home.public_id}", headers=headers).get_json()[
+        "compliance_check_pending"] is False
+    officer = login(make_user(Role.compliance))
+    assert post(officer, page_of(held), f"{page_of(held)}/cross-border/release",
+                reason=RELEASE_REASON).status_code == 302
+    body = client.get(f"/api/v1/cases/{held.public_id}", headers=headers).get_json()
+    assert body["compliance_check_pending"] is False and RELEASE_REASON not in str(body)

@@ -24,10 +24,19 @@ def test_compliance_finds_a_person_across_leads_cases_and_consents(session, make
     new_lead(introducer, "Ana")
     new_case(broker, "Ana", client_last_name="Silva")
     new_case(broker, "Marc")
-    c = login(make_user(Role.compliance, email="officer@broker.test"))
+    officer = make_user(Role.compliance, email="officer@broker.test")
+    c = login(officer)
     page = _post(c, "/privacy", {"query": "ana@example.org"}).get_data(as_text=True)
     assert "Records found: 4" in page and "Ana Silva" in page and "Marc" not in page
     assert "Lead" in page and "Case" in page and "Consent" in page
+    # each record's state in words, in the reader's language
+    assert "<td>Given</td>" in page and "<td>given</td>" not in page and "<td>submitted</td>" not in page
+    officer.locale = "fr"
+    session.commit()
+    page = _post(c, "/privacy", {"query": "ana@example.org"}).get_data(as_text=True)
+    assert "<td>Donné</td>" in page
+    officer.locale = "en"
+    session.commit()
     page = _post(c, "/privacy", {"query": "nobody@example.org"}).get_data(as_text=True)
     assert "Nothing is held on this person." in page
 
