@@ -101,9 +101,6 @@ def _styles() -> dict[str, ParagraphStyle]:
                             spaceAfter=2 * mm, textColor=colors.HexColor("#0b4f71")),
         "p": ParagraphStyle("p", fontName=FONT, fontSize=9, leading=12, spaceAfter=2 * mm, textColor=GREY),
         "cell": ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10),
-        "bold": ParagraphStyle("bold", fontName=FONT_BOLD, fontSize=8, leading=10),
-        "num": ParagraphStyle("num", fontName=FONT, fontSize=8, leading=10, alignment=TA_RIGHT),
-        "numbold": ParagraphStyle("numbold", fontName=FONT_BOLD, fontSize=8, leading=10, alignment=TA_RIGHT),
     }
 
 
@@ -125,40 +122,95 @@ class _Formats:
         return format_date(value, "medium", locale=self.language)
 
 
-def _row(cells: list[str], styles, bold: bool = False) -> list[Paragraph]:
-    text, num = (styles["bold"], styles["numbold"]) if bold else (styles["cell"], styles["num"])
-    return [Paragraph(_escape(c), num if i >= 5 else text) for i, c in enumerate(cells)]
+#: the table's text size, and the smallest it may shrink to so that every column fits its content unbroken
+CELL_SIZE, MIN_CELL_SIZE = 8, 6
+#: the width of the page between the margins
+TABLE_WIDTH = A4[0] - 40 * mm
+#: reportlab's default cell padding, left and right
+PAD = 12
+#: the description column (1) wraps between words; every other column keeps its text on one line
+WRAPPING = 1
+NUMERIC = (5, 6)
 
 
-def _lines_table(st: PartnerStatement, labels: dict, styles, fmt: _Formats) -> Table:
-    rows = [_row([labels["date"], labels["description"], labels["reference"], labels["client"], labels["term"],
-                  labels["amount"], labels["balance"]], styles, bold=True),
-            _row([fmt.day(st.start), labels["opening"], "", "", "", "", fmt.money(st.opening_minor)], styles, True)]
+def _text_width(text: str, bold: bool, size: float) -> float:
+    return pdfmetrics.stringWidth(text, FONT_BOLD if bold else FONT, size)
+
+
+def _column_widths(header: list[str], rows: list[tuple[list[str], bool]], size: float) -> list[float] | None:
+    """Widths that fit every cell's content at `size`, or None when the page is too narrow for them. Headers and
+    the description wrap between words only (their longest word sets their minimum); the other cells never wrap.
+    What width is left goes to the description."""
+    widths = []
+    for col, title in enumerate(header):
+        least = max(_text_width(word, True, size) for word in title.split() or [""])
+        for cells, bold in rows:
+            text = cells[col]
+            if col == WRAPPING:
+                least = max([least, *(_text_width(word, bold, size) for word in text.split())])
+            else:
+                least = max(least, _text_width(text, bold, size))
+        widths.append(least + PAD + 1)
+    spare = TABLE_WIDTH - sum(widths)
+    if spare < 0:
+        return None
+    widths[WRAPPING] += spare
+    return widths
+
+
+def _lines_table(st: PartnerStatement, labels: dict, fmt: _Formats) -> Table:
+    """The movements of one currency. Column widths follow their content, so dates, policy numbers and amounts are
+    never broken across lines, and no word is ever cut in two (long Russian or Ukrainian labels included): the
+    text shrinks a little before anything would have to break."""
+    header = [labels["date"], labels["description"], labels["reference"], labels["client"], labels["term"],
+              labels["amount"], labels["balance"]]
+    rows = [([fmt.day(st.start), labels["opening"], "", "", "", "", fmt.money(st.opening_minor)], True)]
     for line in st.lines:
-        rows.append(_row([fmt.day(line.effective_date), _(line.kind.label),
-                          line.policy_number or line.payout_reference or "", line.client_initials or "",
-                          line.term if line.term is not None else "", fmt.money(line.amount_minor),
-                          fmt.money(line.balance_after_minor)], styles))
-    rows.append(_row([fmt.day(st.end), labels["closing"], "", "", "", "", fmt.money(st.closing_minor)], styles, True))
-    table = Table(rows, colWidths=[30 * mm, 26 * mm, 28 * mm, 17 * mm, 13 * mm, 28 * mm, 28 * mm], repeatRows=1,
-                  hAlign="LEFT")
-    table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#c5ced6")),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6eef3")),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        rows.append(([fmt.day(line.effective_date), _(line.kind.label),
+                      line.policy_number or line.payout_reference or "", line.client_initials or "",
+                      str(line.term) if line.term is not None else "", fmt.money(line.amount_minor),
+                      fmt.money(line.balance_after_minor)], False))
+    rows.append(([fmt.day(st.end), labels["closing"], "", "", "", "", fmt.money(st.closing_minor)], True))
+    size = CELL_SIZE
+    while (widths := _column_widths(header, rows, size)) is None and size > MIN_CELL_SIZE:
+        size -= 0.5
+    if widths is None:  # cannot happen with the statement's short cells; wrap the description rather than fail
+        widths = [TABLE_WIDTH / len(header)] * len(header)
+
+    def para(text: str, bold: bool, right: bool = False) -> Paragraph:
+        style = ParagraphStyle("cell", fontName=FONT_BOLD if bold else FONT, fontSize=size, leading=size * 1.25,
+                               alignment=TA_RIGHT if right else 0, splitLongWords=0)
+        return Paragraph(_escape(text), style)
+
+    data = [[para(title, True, col in NUMERIC) for col, title in enumerate(header)]]
+    for cells, bold in rows:
+        data.append([para(text, bold, col in NUMERIC) if col == WRAPPING else text for col, text in enumerate(cells)])
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    style = [("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#c5ced6")),
+             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6eef3")),
+             ("VALIGN", (0, 0), (-1, -1), "TOP"),
+             ("FONT", (0, 1), (-1, -1), FONT, size, size * 1.25),
+             ("ALIGN", (NUMERIC[0], 1), (-1, -1), "RIGHT")]
+    for index, (_cells, bold) in enumerate(rows, start=1):
+        if bold:
+            style.append(("FONT", (0, index), (-1, index), FONT_BOLD, size, size * 1.25))
+    table.setStyle(TableStyle(style))
     return table
 
 
 def _currency_section(st: PartnerStatement, labels: dict, styles, language: str) -> list:
     fmt = _Formats(language, st.currency)
     heading = f"{get_currency_name(st.currency, locale=language)} ({st.currency})"
-    out = [Paragraph(_escape(heading), styles["h"]), _lines_table(st, labels, styles, fmt)]
+    out = [Paragraph(_escape(heading), styles["h"]), _lines_table(st, labels, fmt)]
     if not st.lines:
         out.append(Paragraph(_escape(labels["empty"]), styles["p"]))
-    split = Table([[Paragraph(_escape(labels["held"]), styles["cell"]), Paragraph(fmt.money(st.held_minor),
-                                                                                  styles["num"])],
-                   [Paragraph(_escape(labels["available"]), styles["cell"]),
-                    Paragraph(fmt.money(st.available_minor), styles["num"])]],
-                  colWidths=[70 * mm, 26 * mm], hAlign="LEFT")
+    amounts = [fmt.money(st.held_minor), fmt.money(st.available_minor)]
+    amount_width = max(_text_width(a, False, CELL_SIZE) for a in amounts) + PAD + 1
+    split = Table([[Paragraph(_escape(labels["held"]), styles["cell"]), amounts[0]],
+                   [Paragraph(_escape(labels["available"]), styles["cell"]), amounts[1]]],
+                  colWidths=[70 * mm, max(26 * mm, amount_width)], hAlign="LEFT")
+    split.setStyle(TableStyle([("FONT", (1, 0), (1, -1), FONT, CELL_SIZE), ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return out + [Spacer(1, 3 * mm), KeepTogether([split])]
 
 

@@ -191,3 +191,57 @@ def test_the_openapi_document_lists_the_statements_path(client):
     operation = spec["paths"]["/api/v1/statements"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"period", "organisation"}
     assert {"200", "401", "403", "404", "422"} <= set(operation["responses"])
+
+
+# --- the PDF's layout ----------------------------------------------------------------------------------------
+
+def _busy_statement() -> "PartnerStatement":
+    """A month with every kind of line, long policy numbers and large amounts."""
+    from ledger.statements import LineKind, PartnerStatement, StatementLine
+
+    lines, balance = [], 1_234_567_89
+    for n, kind in enumerate(LineKind):
+        amount = (-1 if kind in (LineKind.clawback, LineKind.payout) else 1) * (98_765_432_10 + n)
+        balance += amount
+        payout = kind is LineKind.payout
+        lines.append(StatementLine(date(2026, 12, 10 + n), kind, f"entry-{n}", None if payout else f"contract-{n}",
+                                   None if payout else f"AXA-2026-00{n}98765432-INT", None if payout else "M.-C.D.",
+                                   None if payout else 12, "PAY-2026-12-000042" if payout else None, amount,
+                                   balance))
+    return PartnerStatement("firm", "EUR", date(2026, 12, 1), date(2026, 12, 31), 1_234_567_89, lines, balance,
+                            0, balance)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "it", "es", "ru", "uk"])
+def test_no_cell_of_the_pdf_breaks_inside_a_word_nor_a_number_across_lines(app, language):
+    """Read back from the PDF (no browser): every word of every header and label is whole, and every date, policy
+    number and amount sits on one line."""
+    from babel.dates import format_date
+    from babel.numbers import format_currency
+    from decimal import Decimal
+    from flask_babel import force_locale, gettext
+
+    from portal.statements.rendering import statement_pdf
+
+    statement = _busy_statement()
+    with app.test_request_context():
+        data = statement_pdf("Courtage Méditerranée SARL", DEC, [statement], language)
+        with force_locale(language):
+            words = [gettext(t) for t in ("Date", "Description", "Policy or reference", "Client", "Term", "Amount",
+                                          "Balance", "Opening balance", "Closing balance")]
+            words += [gettext(line.kind.label) for line in statement.lines]
+    lines = [_normal(line) for line in pdf_text(data).splitlines()]
+    tokens = {token for line in lines for token in line.split()}
+    for label in words:
+        for word in label.split():
+            assert word in tokens, f"{word!r} of {label!r} is broken in the {language} statement"
+    whole = [format_date(line.effective_date, "medium", locale=language) for line in statement.lines]
+    whole += [format_currency(Decimal(n).scaleb(-2), "EUR", locale=language)
+              for line in statement.lines for n in (line.amount_minor, line.balance_after_minor)]
+    whole += [line.policy_number or line.payout_reference for line in statement.lines]
+    for text in whole:
+        assert any(_normal(text) in line for line in lines), f"{text!r} is broken across lines ({language})"
