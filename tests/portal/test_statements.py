@@ -2,12 +2,18 @@
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
+from babel.dates import format_date
+from babel.numbers import format_currency
+from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 
 from core.accounts import PartnerStatus, Role
+from ledger.statements import LineKind, PartnerStatement, StatementLine
 from pipeline.cases.services import submit_case
+from portal.statements.rendering import statement_pdf
 from tests.factories import bearer_headers
 from tests.ledger.books import add_agreement, add_insurer, place_and_post
 from tests.pipeline.case_data import case_input
@@ -195,10 +201,8 @@ def test_the_openapi_document_lists_the_statements_path(client):
 
 # --- the PDF's layout ----------------------------------------------------------------------------------------
 
-def _busy_statement() -> "PartnerStatement":
+def _busy_statement() -> PartnerStatement:
     """A month with every kind of line, long policy numbers and large amounts."""
-    from ledger.statements import LineKind, PartnerStatement, StatementLine
-
     lines, balance = [], 1_234_567_89
     for n, kind in enumerate(LineKind):
         amount = (-1 if kind in (LineKind.clawback, LineKind.payout) else 1) * (98_765_432_10 + n)
@@ -220,13 +224,6 @@ def _normal(text: str) -> str:
 def test_no_cell_of_the_pdf_breaks_inside_a_word_nor_a_number_across_lines(app, language):
     """Read back from the PDF (no browser): every word of every header and label is whole, and every date, policy
     number and amount sits on one line."""
-    from babel.dates import format_date
-    from babel.numbers import format_currency
-    from decimal import Decimal
-    from flask_babel import force_locale, gettext
-
-    from portal.statements.rendering import statement_pdf
-
     statement = _busy_statement()
     with app.test_request_context():
         data = statement_pdf("Courtage Méditerranée SARL", DEC, [statement], language)
