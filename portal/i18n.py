@@ -71,6 +71,7 @@ LAYOUT_STRINGS = {
     "portal": N_("Partner portal"),
     "skip": N_("Skip to content"),
     "main_nav": N_("Main navigation"),
+    "menu": N_("Menu"),
     "language": N_("Language"),
     "change_language": N_("Change language"),
     "sign_out": N_("Sign out"),

@@ -1,4 +1,29 @@
 // Progressive enhancement only: every form works without it.
+document.documentElement.classList.add("js");
+
+// On a phone the menu folds behind its button (without the script it stays open); a group of the menu closes when
+// another opens, or on a click elsewhere.
+document.addEventListener("DOMContentLoaded", function () {
+  var toggle = document.querySelector(".menu-toggle"), nav = document.getElementById("mainnav");
+  if (toggle && nav) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("open", open);
+    });
+  }
+  var groups = document.querySelectorAll(".navgroup details");
+  groups.forEach(function (group) {
+    group.addEventListener("toggle", function () {
+      if (group.open) { groups.forEach(function (other) { if (other !== group) { other.open = false; } }); }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    groups.forEach(function (group) { if (!group.contains(event.target)) { group.open = false; } });
+  });
+});
+
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     var form = select.form;

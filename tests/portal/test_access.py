@@ -226,3 +226,19 @@ ROSTER_ENDPOINTS = {"api.volunteer_batch", "api.volunteer_get"}
 #: the staff's subscriptions screen, read by administrators, account managers, finance and compliance
 SUBSCRIPTION_PAGES = {"subscriptions.index", "subscriptions.view", "subscriptions.adhesion_pdf",
                       "subscriptions.volunteer"}
+
+
+def test_a_long_menu_comes_in_groups_a_short_one_stays_flat(make_org, make_user, login):
+    admin = login(make_user(Role.admin)).get("/").get_data(as_text=True)
+    nav = admin.split('class="mainnav"')[1].split("</nav>")[0]
+    assert "<summary>Administration</summary>" in nav and "<summary>Compliance</summary>" in nav
+    administration = nav.split("<summary>Administration</summary>")[1].split("</details>")[0]
+    assert ">Users</a>" in administration and ">Outbox</a>" in administration and ">Cases</a>" not in administration
+    volunteer = login(make_user(Role.volunteer)).get("/").get_data(as_text=True)
+    assert "<summary>" not in volunteer.split('class="mainnav"')[1].split("</nav>")[0]
+
+
+def test_no_field_attribute_says_none(make_user, login):
+    """An absent hint or error leaves aria-describedby and aria-invalid out, rather than naming "None"."""
+    page = login(make_user(Role.partner_admin)).get("/me/tokens").get_data(as_text=True)
+    assert "<input" in page and '="None"' not in page
