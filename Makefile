@@ -13,7 +13,7 @@ LOCK_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashe
   --python-version 3.11
 CATALOGS := $(foreach l,$(LANGS),portal/translations/$(l)/LC_MESSAGES/messages.mo)
 
-.PHONY: run test lint install lock lock-upgrade lock-check translations i18n-extract i18n-update migrate-check bench worker clean
+.PHONY: run test lint install lock lock-upgrade lock-check translations i18n-extract i18n-update migrate-check bench worker screens clean
 
 install: $(VENV)/.installed
 
@@ -70,7 +70,7 @@ test: install translations
 
 ## ruff over every package, the migrations and the tests; the import contracts of pyproject.toml (layers).
 lint: install
-	$(BIN)/ruff check portal core funnel pipeline agreements compliance ledger migrations tests bench wsgi.py
+	$(BIN)/ruff check portal core funnel pipeline agreements compliance ledger migrations tests bench docs wsgi.py
 	$(BIN)/lint-imports --no-cache
 
 worker: install
@@ -91,6 +91,10 @@ bench: install translations
 	$(BIN)/python -m bench.funnel $(BENCH_ARGS)
 	$(BIN)/python -m bench.funnel_walk $(BENCH_ARGS)
 	$(BIN)/python -m bench.compliance $(BENCH_ARGS)
+
+## Screenshots of each role's pages at desktop and phone width in docs/screens/ (needs Debian's chromium).
+screens: install translations
+	$(BIN)/python docs/make_screens.py
 
 i18n-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output \

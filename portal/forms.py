@@ -6,14 +6,13 @@ from wtforms import SelectField, SelectMultipleField, ValidationError, widgets
 
 from core.accounts import LANGUAGES
 
+from . import countries
 from .i18n import LANGUAGE_NAMES, tr
 
 
 def country_choices() -> list[tuple[str, str]]:
-    """ISO 3166-1 alpha-2 countries named in the reader's language (from the CLDR data in Babel)."""
-    territories = get_locale().territories
-    codes = [c for c in territories if len(c) == 2 and c.isalpha() and c not in ("ZZ", "EU", "EZ", "UN", "QO")]
-    return sorted(((c, territories[c]) for c in codes), key=lambda pair: pair[1])
+    """ISO 3166-1 alpha-2 countries named in the reader's language (portal.countries)."""
+    return countries.choices(get_locale().territories)
 
 
 def enum_choices(enum_cls, members=None) -> list[tuple[str, str]]:

@@ -171,6 +171,9 @@ def init_app(app: Flask) -> None:
 
     from .security.access import can_access
 
+    from . import countries
+
+    app.jinja_env.globals.update(country_regions=countries.REGIONS, regions_of=countries.regions_of)
     app.jinja_env.globals.update(tr=tr, LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGES=LANGUAGES, get_locale=get_locale,
                                  country_name=country_name, can_access=can_access)
     app.jinja_env.filters["country_name"] = country_name

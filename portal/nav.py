@@ -25,8 +25,8 @@ class NavItem:
 
 CASES, COMPLIANCE, FINANCE, VOLUNTEERS, ADMIN = (N_("Cases and leads"), N_("Compliance"), N_("Finance"),
                                                  N_("Volunteers"), N_("Administration"))
-#: a menu longer than this is shown in groups (a partner's few entries stay flat)
-FLAT_MAX = 8
+#: a menu longer than this is shown in groups (a partner firm's eleven entries stay flat; staff menus group)
+FLAT_MAX = 11
 
 
 NAV = (

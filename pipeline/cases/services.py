@@ -6,7 +6,6 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
-from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from compliance import training
 from compliance.consent_receipts import ConsentMethod
 from core import audit
 from core.accounts import CommunicationModel, PartnerStatus, User
+from core.countries import is_country
 from core.db import utcnow
 from core.i18n import N_
 from core.products import ProductLine
@@ -56,7 +56,6 @@ class CaseInput:
 
 
 def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
-    territories = Locale("en").territories
     if not values.client_first_name.strip() or not values.client_last_name.strip():
         raise LeadRefused(N_("Enter the client's first and last name."), field="client_last_name")
     check_contact(values.client_email, values.client_phone, email_field="client_email", phone_field="client_phone")
@@ -65,9 +64,9 @@ def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
     if len(values.ages) != values.adults + values.children or any(not 0 <= a <= 120 for a in values.ages):
         raise LeadRefused(N_("Give one age (0 to 120) for each person to insure, adults first."), field="ages")
     for field, code in (("nationality", values.nationality), ("country_of_residence", values.country_of_residence)):
-        if len(code) != 2 or code not in territories:
+        if not is_country(code):
             raise LeadRefused(N_("Use an ISO 3166 two-letter country code."), field=field)
-    if any(len(c) != 2 or c not in territories for c in values.travel_countries):
+    if not all(is_country(c) for c in values.travel_countries):
         raise LeadRefused(N_("Use ISO 3166 two-letter country codes."), field="travel_countries")
     if values.start_date < now.date() - timedelta(days=1):
         raise LeadRefused(N_("The start date is in the past."), field="start_date")

@@ -8,7 +8,6 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
-from babel import Locale
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from compliance.consent_receipts import PRIVACY_POLICY_VERSION, ConsentMethod, P
 from compliance.health_data import Verdict, assess
 from core import audit, subject_keys
 from core.accounts import LANGUAGES, PartnerStatus, User
+from core.countries import is_country
 from core.db import utcnow
 from core.errors import DomainError
 from core.i18n import N_
@@ -116,7 +116,7 @@ def _check(values: LeadInput, now: datetime) -> None:
         if len(_fold(getattr(values, field))) > CONTACT_LENGTHS["name"]:
             raise _too_long(field, CONTACT_LENGTHS["name"])
     check_contact(values.email, values.phone)
-    if values.country_of_residence not in Locale("en").territories or len(values.country_of_residence) != 2:
+    if not is_country(values.country_of_residence):
         raise LeadRefused(N_("Use an ISO 3166 two-letter country code."), field="country_of_residence")
     if values.timeline not in URGENCIES:
         try:

@@ -64,3 +64,33 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// A long list of countries (the zones of activity): find one by typing (accents and case ignored), tick a whole
+// region at once, see how many are chosen. Without the script, the plain list of checkboxes does it all.
+document.addEventListener("DOMContentLoaded", function () {
+  function fold(text) { return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
+  document.querySelectorAll("[data-country-picker]").forEach(function (picker) {
+    var tools = picker.querySelector(".picker-tools"), search = picker.querySelector("[data-picker-search]");
+    var count = picker.querySelector("[data-picker-count]"), items = picker.querySelectorAll("li[data-regions]");
+    function recount() {
+      var n = picker.querySelectorAll("input[type=checkbox]:checked").length;
+      count.textContent = picker.dataset.countText.replace("{n}", n);
+    }
+    tools.hidden = false;
+    search.addEventListener("input", function () {
+      var wanted = fold(search.value.trim());
+      items.forEach(function (item) { item.hidden = wanted !== "" && fold(item.textContent).indexOf(wanted) === -1; });
+    });
+    picker.querySelectorAll("[data-picker-region]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var region = button.dataset.pickerRegion;
+        items.forEach(function (item) {
+          if (item.dataset.regions.split(" ").indexOf(region) !== -1) { item.querySelector("input").checked = true; }
+        });
+        recount();
+      });
+    });
+    picker.addEventListener("change", recount);
+    recount();
+  });
+});

@@ -260,3 +260,15 @@ def test_a_volunteer_walks_from_the_link_to_the_certificate_at_phone_width(
     session.expire_all()
     subscription = session.scalars(select(Subscription).where(Subscription.volunteer_id == lea.id)).one()
     assert subscription.state is SubscriptionState.active and subscription.sealed_pdf and subscription.certificate_pdf
+
+
+def test_the_zones_picker_finds_a_country_and_adds_a_region(page, live_server):
+    page.goto(live_server + "/apply")
+    picker = page.locator("[data-country-picker]")
+    picker.get_by_label("Find a country").fill("emir")
+    shown = [t.strip() for t in picker.locator("li:visible").all_inner_texts()]
+    assert shown == ["United Arab Emirates"]
+    picker.get_by_label("Find a country").fill("")
+    picker.get_by_role("button", name="EU and EEA").click()
+    assert picker.locator("[data-picker-count]").inner_text() == "Countries chosen: 30"
+    assert picker.get_by_label("Norway").is_checked() and not picker.get_by_label("Switzerland").is_checked()

@@ -55,6 +55,8 @@ def test_generalists_cannot_send_underwriting_text(client, session, make_broker,
 
 @pytest.mark.parametrize("change,field", [
     ({"ages": [41, 39]}, "ages"), ({"adults": 0, "ages": [7]}, "adults"), ({"nationality": "XX"}, "nationality"),
+    # CLDR names it ("Pseudo-Accents") but it is no country; nor is the EU
+    ({"country_of_residence": "XA"}, "country_of_residence"), ({"travel_countries": ["EU"]}, "travel_countries"),
     ({"start_date": "2020-01-01"}, "start_date"), ({"product_line": "pets"}, "product_line"),
     ({"medical_history": "asthma"}, "medical_history"),
     ({"consent": {**CASE["consent"], "share_with_broker": False}}, "consent"),

@@ -59,6 +59,8 @@ def test_application_creates_an_applied_firm_and_invites_its_administrator(clien
     ({"data_sharing_approach": "ok"}, "Field must be between 20 and 4000 characters long."),
     ({"accurate": ""}, "Please confirm to send the application."),
     ({"register": "lloyds"}, "Not a valid choice."),
+    # a CLDR pseudo-locale is not a country
+    ({"zones": ["FR", "XA"]}, "is not a valid choice"),
 ])
 def test_bad_applications_get_field_messages_and_write_nothing(client, session, changes, field_message):
     r = _apply(client, **changes)
@@ -208,3 +210,23 @@ def test_suspension_blocks_business_and_is_audited(app, session, make_org, make_
     session.expire_all()
     assert not session.get(Organisation, org.id).may_do_business
     assert _count(session, AuditEvent, AuditEvent.action == "organisation.suspended") == 1
+
+
+def test_the_zones_are_real_countries_named_in_the_readers_language_with_region_shortcuts(client):
+    page = client.get("/apply").get_data(as_text=True)
+    zones = page.split('id="zones"')[1].split("</fieldset>")[0]
+    assert zones.count('type="checkbox"') == 249
+    assert "Pseudo" not in zones and 'value="XA"' not in zones and 'value="EU"' not in zones
+    assert 'data-picker-region="eu_eea"' in zones and "Asia and the Middle East" in zones
+    france = zones.split('value="FR"')[0].rsplit("<li", 1)[1]
+    assert 'data-regions="eu_eea europe"' in france
+    # accents do not send a name to the end of the list
+    names = re.findall(r'<label for="zones-\d+">([^<]+)</label>', zones)
+    assert names.index("Åland Islands") < names.index("Albania")
+
+
+def test_a_long_form_with_several_errors_lists_them_at_the_top(client):
+    page = _apply(client, legal_name="", contact_email="nope", accurate="").get_data(as_text=True)
+    summary = page.split('class="flash error error-summary"')[1].split("</div>")[0]
+    assert "3 answers need your attention" in summary
+    assert 'href="#legal_name"' in summary and 'href="#contact_email"' in summary and 'href="#accurate"' in summary
