@@ -23,7 +23,8 @@ def _glossary() -> dict:
 def _pattern(word: str) -> re.Pattern:
     """'заявк*' matches every ending of the stem; 'socio' only that word; several words match as a phrase."""
     parts = [re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) + r"(?!\w)" for w in word.split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(parts), re.IGNORECASE)
+    start = r"(?<![\w-])" if len(parts) > 1 else r"(?<!\w)"  # a phrase is not the tail of a hyphenated word
+    return re.compile(start + r"\s+".join(parts), re.IGNORECASE)
 
 
 def _rules(glossary: dict, lang: str) -> list[tuple[str, str, re.Pattern, re.Pattern | None]]:
@@ -137,6 +138,9 @@ def test_emails_use_no_forbidden_synonym(lang):
     ("it", "Status", "Qualifica", True),
     ("it", "Rate", "Tassi", True),
     ("it", "Commission", "Provvigioni", False),
+    ("ru", "Account managers", "Менеджеры брокера", True),
+    ("ru", "Account managers", "Аккаунт-менеджеры брокера", False),
+    ("es", "Key steps", "Los pasos clave", True),
     ("fr", "Enter the date as YYYY-MM-DD.", "Saisissez la date au format YYYY-MM-DD.", True),
 ])
 def test_the_check_catches_inflected_synonyms_and_spares_other_senses(lang, english, text, flagged):
