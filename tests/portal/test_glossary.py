@@ -83,7 +83,17 @@ def test_glossary_has_every_concept_in_every_language():
 
 
 def test_glossary_states_the_register_of_every_language():
-    assert set(_glossary()["register"]) == set(TRANSLATED)
+    register = _glossary()["register"]
+    assert set(register) == set(TRANSLATED)
+    assert all(register[lang]["form"] and register[lang]["forbidden"] for lang in TRANSLATED)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_catalog_keeps_the_formal_register(lang):
+    informal = [(word, _pattern(word)) for word in _glossary()["register"][lang]["forbidden"]]
+    found = [f"{match.group(0)!r} in {text[:90]!r}" for _english, text in _catalog_entries(lang)
+             for _word, pattern in informal if (match := pattern.search(PLACEHOLDER.sub(" ", text)))]
+    assert found == [], f"{lang}: {len(found)} informal forms, e.g.\n" + "\n".join(found[:15])
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
