@@ -204,24 +204,34 @@ def page(session: Session, today: date, *, kinds: Collection[str] | None = None,
          older_than: int | None = None, shown: int | None = 100) -> Page:
     """The `shown` oldest (or soonest due) items of `kinds` (every kind when None), assigned to a user id (or
     "nobody"), waiting more than `older_than` days; all of them when `shown` is None. A `Listing` is counted and
-    paged in the database, so the work does not grow with what waits."""
-    counts, total, found = {}, 0, []
+    paged in the database: the order is settled on a few columns of its oldest rows, and only the rows shown are
+    read whole and made items, so the work does not grow with what waits."""
+    counts, total, ranked, listings = {}, 0, [], {}
     for kind, src in SOURCES.items():
         got = src.items(session, today)
         wanted = not kinds or kind in kinds
         if isinstance(got, Listing):
             counts[kind] = _count(session, got.query)
-            if wanted:
-                query = _narrowed(got, kind, today, assignee, older_than)
-                total += counts[kind] if query is got.query else _count(session, query)
-                found += _oldest(session, got, query, shown)
+            if not (wanted and counts[kind]):
+                continue
+            query = _narrowed(got, kind, today, assignee, older_than)
+            waiting = counts[kind] if query is got.query else _count(session, query)
+            total += waiting
+            if shown is None:
+                ranked += [(_order(item), item) for item in got.items(session, session.execute(query).all())]
+            elif waiting:
+                listings[kind] = got, query
+                ranked += [(order, None) for order in _oldest(session, kind, got, query, shown, waiting)]
         else:
             counts[kind] = len(got)
             if wanted:
                 mine = narrow(_with_assignees(session, got), today, assignee=assignee, older_than=older_than)
                 total += len(mine)
-                found += mine
-    return Page(_with_assignees(session, sorted(found, key=_order)[:shown]), total, counts)
+                ranked += [(_order(item), item) for item in mine]
+    ranked = sorted(ranked, key=lambda pair: pair[0])[:shown]
+    read = _read(session, listings, [order for order, item in ranked if item is None])
+    found = [item or read.get(order[2:]) for order, item in ranked]
+    return Page(_with_assignees(session, [item for item in found if item is not None]), total, counts)
 
 
 def items(session: Session, today: date, *, kinds: Collection[str] | None = None,
@@ -275,20 +285,38 @@ def _narrowed(listing: Listing, kind: str, today: date, assignee: int | str | No
     return query
 
 
-def _oldest(session: Session, listing: Listing, query: Select, shown: int | None) -> list[QueueItem]:
-    """The `shown` first items of `query` in the queue's order (by day, then kind and ref, not by the time of day):
-    every item of the days before the `shown`-th oldest's day, then the first of that day by ref."""
-    key = listing.key
-    nth = None if shown is None else session.scalar(
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _oldest(session: Session, kind: str, listing: Listing, query: Select, shown: int, waiting: int) -> list[tuple]:
+    """The queue's order (`_order`) of at least the `shown` first of `query`'s `waiting` rows, from three columns:
+    the rows of the days before the `shown`-th oldest's day, then the first of that day by ref (the queue orders a
+    day's items by kind and ref, not by the time of day)."""
+    key, ref = listing.key, listing.ref
+    light = query.with_only_columns(key, listing.since, ref, maintain_column_froms=True)
+    nth = None if waiting <= shown else session.scalar(
         query.with_only_columns(key, maintain_column_froms=True).order_by(key).offset(shown - 1).limit(1))
-    if nth is None:  # `shown` or fewer wait
-        return listing.items(session, session.execute(query).all())
-    day = nth.date() if isinstance(nth, datetime) else nth
-    start, end = _day_start(key, day), _day_start(key, day + timedelta(days=1))
-    before = session.execute(query.where(key < start)).all()
-    that_day = session.execute(query.where(key >= start, key < end).order_by(listing.ref)
-                               .limit(shown - len(before))).all()
-    return listing.items(session, before + that_day)
+    if nth is None:
+        rows = session.execute(light).all()
+    else:
+        start, end = _day_start(key, _day(nth)), _day_start(key, _day(nth) + timedelta(days=1))
+        rows = session.execute(light.where(key < start)).all()
+        rows += session.execute(light.where(key >= start, key < end).order_by(ref).limit(shown - len(rows))).all()
+    return [(_day(k) if k is not None else _day(since), _day(since), kind, r) for k, since, r in rows]
+
+
+def _read(session: Session, listings: dict[str, tuple[Listing, Select]], chosen: list[tuple]) -> dict:
+    """{(kind, ref): item} for the `chosen` rows of the listings, read whole."""
+    refs: dict[str, list[str]] = {}
+    for _, _, kind, ref in chosen:
+        refs.setdefault(kind, []).append(ref)
+    out = {}
+    for kind, wanted in refs.items():
+        listing, query = listings[kind]
+        for item in listing.items(session, session.execute(query.where(listing.ref.in_(wanted))).all()):
+            out[item.key] = item
+    return out
 
 
 def _with_assignees(session: Session, found: list[QueueItem]) -> list[QueueItem]:
