@@ -4,12 +4,12 @@ with its age, who it is assigned to, and a filter by kind.
 Each part registers a *source* (`@source(kind, label)`): a function of the session and today returning the items
 of that kind waiting now — a short list (a few per firm), or a `Listing`: the query of the rows waiting and how a
 row becomes an item, which the queue counts, narrows (age, assignee) and pages in the database, so that a page of
-the 100 oldest items costs the same with a hundred or a hundred thousand waiting. `compliance/` sits low in the layers, so it never reads the pipeline's, the agreements'
-or the ledger's tables: those packages register their own sources (pipeline.review_sources,
-agreements.review_sources). An item leaves the queue when its own workflow moves it on (a disclosure approved, a
-complaint answered), or, for a notice that needs no other decision (a consent withdrawn, a referral refused by the
-health-data screen), when a compliance officer marks it reviewed here with a reason (`mark_reviewed`, audited).
-Assignment (`assign`) is kept here for every kind alike.
+the 100 oldest items costs the same with a hundred or a hundred thousand waiting. `compliance/` sits low in the
+layers, so it never reads the pipeline's, the agreements' or the ledger's tables: those packages register their own
+sources (pipeline.review_sources, agreements.review_sources). An item leaves the queue when its own workflow moves
+it on (a disclosure approved, a complaint answered), or, for a notice that needs no other decision (a consent
+withdrawn, a referral refused by the health-data screen), when a compliance officer marks it reviewed here with a
+reason (`mark_reviewed`, audited). Assignment (`assign`) is kept here for every kind alike.
 """
 from __future__ import annotations
 
@@ -225,7 +225,8 @@ def page(session: Session, today: date, *, kinds: Collection[str] | None = None,
         else:
             counts[kind] = len(got)
             if wanted:
-                mine = narrow(_with_assignees(session, got), today, assignee=assignee, older_than=older_than)
+                mine = narrow(_with_assignees(session, got) if assignee is not None else got, today,
+                              assignee=assignee, older_than=older_than)
                 total += len(mine)
                 ranked += [(_order(item), item) for item in mine]
     ranked = sorted(ranked, key=lambda pair: pair[0])[:shown]

@@ -80,8 +80,8 @@ def _withdrawals(session: Session, rows) -> list[QueueItem]:
         select(Case.consent_id, Case.public_id, Case.client_first_name, Case.client_last_name)
         .where(Case.consent_id.in_(consent_ids)))} if consent_ids else {}
     leads = {c: (ref, f"{first} {last}") for c, ref, first, last in session.execute(
-        select(Lead.consent_id, Lead.public_id, Lead.first_name, Lead.last_name).where(Lead.consent_id.in_(consent_ids)))
-    } if consent_ids else {}
+        select(Lead.consent_id, Lead.public_id, Lead.first_name, Lead.last_name)
+        .where(Lead.consent_id.in_(consent_ids)))} if consent_ids else {}
     out = []
     for wid, scope, at, recorded_by, consent_id in rows:
         if consent_id in cases:
