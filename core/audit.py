@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, cast, event, func, select,
                         type_coerce, update)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
@@ -123,7 +123,7 @@ def data_field(session: Session, name: str) -> ColumnElement[str]:
     """The value of the key `name` in the events' details, as text in SQL (to count events by it without loading
     each one); the details are always a JSON object, `record` writes them so."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast(AuditEvent.data, JSONB)[name].astext
+        return cast(AuditEvent.data, JSON)[name].astext  # json, not jsonb: one key read, nothing converted
     return func.json_extract(AuditEvent.data, f"$.{name}")
 
 
