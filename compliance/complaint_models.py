@@ -8,8 +8,9 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.accounts import Organisation, User
 from core.contracts import Contract
@@ -170,6 +171,13 @@ class Complaint(Base):
 
     def overdue(self, today: date) -> bool:
         return self.acknowledge_overdue(today) or self.answer_overdue(today)
+
+    @classmethod
+    def overdue_clause(cls, today: date) -> ColumnElement[bool]:
+        """`overdue` as a condition in SQL (to count overdue complaints without loading them)."""
+        return or_(and_(cls.state == ComplaintState.received, cls.acknowledge_due < today),
+                   and_(cls.state.in_((ComplaintState.received, ComplaintState.acknowledged)),
+                        cls.answer_due < today))
 
     @property
     def answered_on_time(self) -> bool | None:

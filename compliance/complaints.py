@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -238,10 +238,9 @@ def register(session: Session, filters: RegisterFilter, *, today: date) -> list[
 
 def open_by_firm(session: Session, today: date) -> dict[int, tuple[int, int]]:
     """{organisation id: (complaints open, of which overdue)} for the complaints that name a firm."""
-    out: dict[int, list[int]] = {}
-    for c in session.scalars(select(Complaint).where(Complaint.organisation_id.is_not(None), Complaint.state.in_(
-            (ComplaintState.received, ComplaintState.acknowledged)))):
-        row = out.setdefault(c.organisation_id, [0, 0])
-        row[0] += 1
-        row[1] += c.overdue(today)
-    return {org: (n, late) for org, (n, late) in out.items()}
+    rows = session.execute(select(Complaint.organisation_id, func.count(),
+                                  func.count().filter(Complaint.overdue_clause(today)))
+                           .where(Complaint.organisation_id.is_not(None), Complaint.state.in_(
+                               (ComplaintState.received, ComplaintState.acknowledged)))
+                           .group_by(Complaint.organisation_id))
+    return {org: (n, late) for org, n, late in rows}

@@ -2,24 +2,27 @@
 with its age, who it is assigned to, and a filter by kind.
 
 Each part registers a *source* (`@source(kind, label)`): a function of the session and today returning the items
-of that kind waiting now. `compliance/` sits low in the layers, so it never reads the pipeline's, the agreements'
-or the ledger's tables: those packages register their own sources (pipeline.review_sources,
-agreements.review_sources). An item leaves the queue when its own workflow moves it on (a disclosure approved, a
-complaint answered), or, for a notice that needs no other decision (a consent withdrawn, a referral refused by the
-health-data screen), when a compliance officer marks it reviewed here with a reason (`mark_reviewed`, audited).
-Assignment (`assign`) is kept here for every kind alike.
+of that kind waiting now — a short list (a few per firm), or a `Listing`: the query of the rows waiting and how a
+row becomes an item, which the queue counts, narrows (age, assignee) and pages in the database, so that a page of
+the 100 oldest items costs the same with a hundred or a hundred thousand waiting. `compliance/` sits low in the
+layers, so it never reads the pipeline's, the agreements' or the ledger's tables: those packages register their own
+sources (pipeline.review_sources, agreements.review_sources). An item leaves the queue when its own workflow moves
+it on (a disclosure approved, a complaint answered), or, for a notice that needs no other decision (a consent
+withdrawn, a referral refused by the health-data screen), when a compliance officer marks it reviewed here with a
+reason (`mark_reviewed`, audited). Assignment (`assign`) is kept here for every kind alike.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import DateTime, ForeignKey, Row, Select, String, Text, UniqueConstraint, and_, func, or_, select
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit
-from core.accounts import Role, User
+from core.accounts import Organisation, Role, User
 from core.db import Base, append_only, created_at, intpk, public_id, utcnow
 from core.errors import DomainError
 from core.i18n import N_
@@ -59,20 +62,39 @@ class QueueItem:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """A source's items as a query, so the queue counts, narrows and pages them in the database: `query` selects
+    the rows of the items waiting, `items` turns rows into items (all at once, to look names up once), `ref` and
+    `since` are the columns behind `QueueItem.ref` and `QueueItem.since` (a datetime, stored in UTC, or a date),
+    and `order`, when not `since`, the column behind `QueueItem.due`."""
+
+    query: Select
+    ref: ColumnElement
+    since: ColumnElement
+    items: Callable[[Session, list[Row]], list[QueueItem]]
+    order: ColumnElement | None = None
+
+    @property
+    def key(self) -> ColumnElement:
+        return self.since if self.order is None else self.order
+
+
+@dataclass(frozen=True)
 class Source:
     kind: str
     #: a msgid naming the kind in the queue's filter
     label: str
-    items: Callable[[Session, date], list[QueueItem]]
+    #: every item waiting (a short list: a few per firm), or a `Listing` of them (a long one)
+    items: Callable[[Session, date], list[QueueItem] | Listing]
 
 
 SOURCES: dict[str, Source] = {}
 
 
 def source(kind: str, label: str):
-    """Register the function listing the items of `kind` waiting for compliance."""
+    """Register the function listing the items of `kind` waiting for compliance (or returning their `Listing`)."""
 
-    def register(fn: Callable[[Session, date], list[QueueItem]]):
+    def register(fn: Callable[[Session, date], list[QueueItem] | Listing]):
         SOURCES[kind] = Source(kind, label, fn)
         return fn
 
@@ -149,21 +171,74 @@ class ReasonTooShort(QueueRefused):
     message = N_("Write what you found (at least 10 characters).")
 
 
-def reviewed_keys(session: Session, kind: str) -> set[str]:
-    """The refs of `kind` already marked reviewed (sources of notices leave them out)."""
-    return set(session.scalars(select(QueueReview.ref).where(QueueReview.kind == kind)))
+def not_reviewed(kind: str, ref: ColumnElement) -> ColumnElement:
+    """A condition for a `Listing`'s query: the notice of `kind` whose ref is `ref` is not marked reviewed yet."""
+    return ref.not_in(select(QueueReview.ref).where(QueueReview.kind == kind))
 
 
-def collect(session: Session, today: date, kinds: Collection[str] | None = None) -> list[QueueItem]:
-    """Every item waiting (of `kinds`, all when None), with its assignee, oldest (or soonest due) first."""
-    found = []
+def firm_names(session: Session, ids: Collection[int | None]) -> dict[int, str]:
+    """{organisation id: its name} for `ids`: what a `Listing` looks up for the rows it shows only."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Organisation.id, Organisation.legal_name)
+                                .where(Organisation.id.in_(ids))).tuples().all())
+
+
+@dataclass(frozen=True)
+class Page:
+    """The oldest items waiting (narrowed by the filters), how many match the filters in all, and how many wait of
+    each kind (whatever the filters)."""
+
+    items: list[QueueItem]
+    total: int
+    counts: dict[str, int]
+
+    @property
+    def more(self) -> int:
+        """How many match the filters but are not among `items`."""
+        return self.total - len(self.items)
+
+
+def page(session: Session, today: date, *, kinds: Collection[str] | None = None, assignee: int | str | None = None,
+         older_than: int | None = None, shown: int | None = 100) -> Page:
+    """The `shown` oldest (or soonest due) items of `kinds` (every kind when None), assigned to a user id (or
+    "nobody"), waiting more than `older_than` days; all of them when `shown` is None. A `Listing` is counted and
+    paged in the database: the order is settled on a few columns of its oldest rows, and only the rows shown are
+    read whole and made items, so the work does not grow with what waits."""
+    counts, total, ranked, listings = {}, 0, [], {}
     for kind, src in SOURCES.items():
-        if kinds and kind not in kinds:
-            continue
-        found.extend(src.items(session, today))
-    assignments = {(a.kind, a.ref): a for a in session.scalars(select(QueueAssignment))}
-    found = [replace(item, assignee=a.assignee) if (a := assignments.get(item.key)) else item for item in found]
-    return sorted(found, key=lambda i: (i.due or i.since, i.since, i.kind, i.ref))
+        got = src.items(session, today)
+        wanted = not kinds or kind in kinds
+        if isinstance(got, Listing):
+            counts[kind] = _count(session, got.query)
+            if not (wanted and counts[kind]):
+                continue
+            query = _narrowed(got, kind, today, assignee, older_than)
+            waiting = counts[kind] if query is got.query else _count(session, query)
+            total += waiting
+            if shown is None:
+                ranked += [(_order(item), item) for item in got.items(session, session.execute(query).all())]
+            elif waiting:
+                listings[kind] = got, query
+                ranked += [(order, None) for order in _oldest(session, kind, got, query, shown, waiting)]
+        else:
+            counts[kind] = len(got)
+            if wanted:
+                mine = narrow(_with_assignees(session, got) if assignee is not None else got, today,
+                              assignee=assignee, older_than=older_than)
+                total += len(mine)
+                ranked += [(_order(item), item) for item in mine]
+    ranked = sorted(ranked, key=lambda pair: pair[0])[:shown]
+    read = _read(session, listings, [order for order, item in ranked if item is None])
+    found = [item or read.get(order[2:]) for order, item in ranked]
+    return Page(_with_assignees(session, [item for item in found if item is not None]), total, counts)
+
+
+def items(session: Session, today: date, *, kinds: Collection[str] | None = None,
+          assignee: int | str | None = None, older_than: int | None = None) -> list[QueueItem]:
+    """Every item waiting, oldest first, narrowed as `page` says."""
+    return page(session, today, kinds=kinds, assignee=assignee, older_than=older_than, shown=None).items
 
 
 def narrow(found: list[QueueItem], today: date, *, kinds: Collection[str] | None = None,
@@ -183,22 +258,88 @@ def narrow(found: list[QueueItem], today: date, *, kinds: Collection[str] | None
     return out
 
 
-def items(session: Session, today: date, *, kinds: Collection[str] | None = None,
-          assignee: int | str | None = None, older_than: int | None = None) -> list[QueueItem]:
-    """What waits, oldest first, narrowed as `narrow` says."""
-    return narrow(collect(session, today, kinds), today, kinds=kinds, assignee=assignee, older_than=older_than)
+def _order(item: QueueItem) -> tuple:
+    return item.due or item.since, item.since, item.kind, item.ref
 
 
-def counts(found: list[QueueItem]) -> dict[str, int]:
-    """How many of `found` are of each kind (every registered kind, 0 included)."""
-    totals = dict.fromkeys(SOURCES, 0)
+def _day_start(column: ColumnElement, day: date) -> date | datetime:
+    """`day` as `column` holds it: its first instant (UTC) for a datetime column, the day itself for a date."""
+    if isinstance(column.type, DateTime) or isinstance(getattr(column.type, "impl", None), DateTime):
+        return datetime.combine(day, time.min, tzinfo=UTC)
+    return day
+
+
+def _count(session: Session, query: Select) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def _narrowed(listing: Listing, kind: str, today: date, assignee: int | str | None,
+              older_than: int | None) -> Select:
+    """The listing's query with the filters pushed down (the same query when none applies)."""
+    query = listing.query
+    if older_than is not None:
+        query = query.where(listing.since < _day_start(listing.since, today - timedelta(days=older_than)))
+    if assignee is not None:
+        assigned = select(QueueAssignment.ref).where(QueueAssignment.kind == kind)
+        query = query.where(listing.ref.not_in(assigned) if assignee == "nobody" else
+                            listing.ref.in_(assigned.where(QueueAssignment.assignee_id == assignee)))
+    return query
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _oldest(session: Session, kind: str, listing: Listing, query: Select, shown: int, waiting: int) -> list[tuple]:
+    """The queue's order (`_order`) of at least the `shown` first of `query`'s `waiting` rows, from three columns:
+    the rows of the days before the `shown`-th oldest's day, then the first of that day by ref (the queue orders a
+    day's items by kind and ref, not by the time of day)."""
+    key, ref = listing.key, listing.ref
+    light = query.with_only_columns(key, listing.since, ref, maintain_column_froms=True)
+    nth = None if waiting <= shown else session.scalar(
+        query.with_only_columns(key, maintain_column_froms=True).order_by(key).offset(shown - 1).limit(1))
+    if nth is None:
+        rows = session.execute(light).all()
+    else:
+        start, end = _day_start(key, _day(nth)), _day_start(key, _day(nth) + timedelta(days=1))
+        rows = session.execute(light.where(key < start)).all()
+        rows += session.execute(light.where(key >= start, key < end).order_by(ref).limit(shown - len(rows))).all()
+    return [(_day(k) if k is not None else _day(since), _day(since), kind, r) for k, since, r in rows]
+
+
+def _read(session: Session, listings: dict[str, tuple[Listing, Select]], chosen: list[tuple]) -> dict:
+    """{(kind, ref): item} for the `chosen` rows of the listings, read whole."""
+    refs: dict[str, list[str]] = {}
+    for _, _, kind, ref in chosen:
+        refs.setdefault(kind, []).append(ref)
+    out = {}
+    for kind, wanted in refs.items():
+        listing, query = listings[kind]
+        for item in listing.items(session, session.execute(query.where(listing.ref.in_(wanted))).all()):
+            out[item.key] = item
+    return out
+
+
+def _with_assignees(session: Session, found: list[QueueItem]) -> list[QueueItem]:
+    refs: dict[str, set[str]] = {}
     for item in found:
-        totals[item.kind] += 1
-    return totals
+        refs.setdefault(item.kind, set()).add(item.ref)
+    if not refs:
+        return found
+    rows = session.scalars(select(QueueAssignment).options(joinedload(QueueAssignment.assignee)).where(
+        or_(*(and_(QueueAssignment.kind == kind, QueueAssignment.ref.in_(sorted(keys)))
+              for kind, keys in refs.items()))))
+    assignments = {(a.kind, a.ref): a for a in rows}
+    return [replace(item, assignee=a.assignee) if (a := assignments.get(item.key)) else item for item in found]
 
 
 def find(session: Session, kind: str, ref: str, today: date) -> QueueItem:
-    for item in items(session, today, kinds=[kind]):
+    """The item `ref` of `kind`, if it is waiting (looked up by its ref, not by listing the queue)."""
+    src = SOURCES.get(kind)
+    got = src.items(session, today) if src else []
+    if isinstance(got, Listing):
+        got = got.items(session, session.execute(got.query.where(got.ref == ref)).all())
+    for item in got:
         if item.ref == ref:
             return item
     raise NotInQueue()

@@ -20,6 +20,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, contains_eager, deferred, mapped_column, relationship, selectinload
@@ -234,12 +235,16 @@ class FirmCoverage:
 
 def minutes_by_person(session: Session, year: int, people: list[User], until: date | None = None) -> dict[int, int]:
     """Minutes of training completed in `year` (up to `until` when given) per user id."""
-    if not people:
+    return minutes_by_id(session, year, [p.id for p in people], until)
+
+
+def minutes_by_id(session: Session, year: int, user_ids: list[int], until: date | None = None) -> dict[int, int]:
+    if not user_ids:
         return {}
     end = min(until or date(year, 12, 31), date(year, 12, 31))
     rows = session.execute(
         select(TrainingRecord.user_id, func.sum(TrainingRecord.duration_minutes))
-        .where(TrainingRecord.user_id.in_([p.id for p in people]),
+        .where(TrainingRecord.user_id.in_(user_ids),
                TrainingRecord.completed_on >= date(year, 1, 1), TrainingRecord.completed_on <= end)
         .group_by(TrainingRecord.user_id))
     return {user_id: int(total or 0) for user_id, total in rows}
@@ -255,6 +260,34 @@ def coverage(session: Session, year: int, at: date, *, organisation: Organisatio
     target_at = at if at.year == year else date(year, 12, 31)
     return [PersonCoverage(p, totals.get(p.id, 0), target_minutes(p, year, target_at), target_minutes(p, year))
             for p in people if joined_on(p) <= date(year, 12, 31)]
+
+
+def shortfall_by_firm(session: Session, year: int, at: date, *,
+                      organisation: Organisation | None = None) -> dict[int | None, tuple[int, int]]:
+    """{organisation id (None: the broker's own staff): (people in scope, of whom below their target)} as
+    `coverage` counts them, from a few columns rather than every person loaded (the dashboard and the review
+    queue want the counts only)."""
+    partners = (select(User.id, User.created_at, User.organisation_id)
+                .join(Organisation, User.organisation_id == Organisation.id)
+                .where(User.active.is_(True), User.role.in_(PARTNER_DISTRIBUTION_ROLES),
+                       Organisation.status.in_(BROKER_STATUSES)))
+    if organisation is not None:
+        partners = partners.where(User.organisation_id == organisation.id)
+    people = session.execute(partners).all()
+    if organisation is None:
+        people += [(uid, joined, None) for uid, joined in session.execute(
+            select(User.id, User.created_at).where(User.active.is_(True), User.role.in_(DISTRIBUTION_STAFF_ROLES)))]
+    until = at if at.year == year else None
+    totals = minutes_by_id(session, year, [uid for uid, _, _ in people], until)
+    target_at = at if at.year == year else date(year, 12, 31)
+    out: dict[int | None, tuple[int, int]] = {}
+    for uid, joined, org in people:
+        person = SimpleNamespace(created_at=joined)  # what joined_on and target_minutes read of a user
+        if joined_on(person) > date(year, 12, 31):
+            continue
+        counted, below = out.get(org, (0, 0))
+        out[org] = counted + 1, below + (totals.get(uid, 0) < target_minutes(person, year, target_at))
+    return out
 
 
 def by_firm(rows: list[PersonCoverage]) -> list[FirmCoverage]:

@@ -81,7 +81,8 @@ class ConsentWithdrawal(Base):
     __tablename__ = "consent_withdrawals"
 
     id: Mapped[intpk]
-    created_at: Mapped[created_at]
+    #: the review queue lists the withdrawals oldest first from its index
+    created_at: Mapped[created_at] = mapped_column(index=True)
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
     #: "cc_on_milestones" or "all"
     scope: Mapped[str] = mapped_column(String(32))

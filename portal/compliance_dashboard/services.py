@@ -38,24 +38,24 @@ class FirmRow:
         return (self.trained_people - self.below_target) / self.trained_people
 
 
-def rows(session: Session, today: date, organisation: Organisation | None = None) -> list[FirmRow]:
-    """A row per partner firm (active, suspended or applying), by name; or only `organisation`'s."""
+def rows(session: Session, today: date, organisation: Organisation | None = None, *,
+         cases: bool = True) -> list[FirmRow]:
+    """A row per partner firm (active, suspended or applying), by name; or only `organisation`'s. Without `cases`,
+    the firms' numbers of cases are not counted (the page does not show them; the CSV export does)."""
     query = select(Organisation).where(Organisation.lifecycle != Lifecycle.rejected).order_by(Organisation.legal_name)
     if organisation is not None:
         query = query.where(Organisation.id == organisation.id)
     firms = session.scalars(query).all()
     agreements = latest_status_by_firm(session)
-    people = {f.organisation.id: f for f in training.by_firm(training.coverage(
-        session, today.year, today, organisation=organisation)) if f.organisation is not None}
+    people = training.shortfall_by_firm(session, today.year, today, organisation=organisation)
     disclosed = disclosures.figures_by_firm(session)
-    pipeline = figures_by_firm(session, refusals_since=today - timedelta(days=FLAGGED_DAYS))
+    pipeline = figures_by_firm(session, refusals_since=today - timedelta(days=FLAGGED_DAYS), cases=cases)
     complained = complaints.open_by_firm(session, today)
     out = []
     for org in firms:
-        firm_people = people.get(org.id)
+        in_scope, below = people.get(org.id, (0, 0))
         open_, late = complained.get(org.id, (0, 0))
-        out.append(FirmRow(org, agreements.get(org.id), len(firm_people.people) if firm_people else 0,
-                           len(firm_people.below) if firm_people else 0, disclosed.get(org.id),
+        out.append(FirmRow(org, agreements.get(org.id), in_scope, below, disclosed.get(org.id),
                            pipeline.get(org.id, FirmPipeline()), open_, late))
     return out
 

@@ -22,7 +22,7 @@ bp = Blueprint("dashboard", __name__)
 @allow(Role.compliance, Role.admin)
 def index():
     today = utcnow().date()
-    rows = services.rows(db.session, today)
+    rows = services.rows(db.session, today, cases=False)
     return render_template(
         "compliance_dashboard/index.html", rows=rows, today=today,
         disclosure_chart=services.lowest(rows, lambda r: r.disclosures.approval_rate if r.disclosures else None),

@@ -56,13 +56,11 @@ def _filters() -> dict:
 def index():
     f, today = _filters(), utcnow().date()
     assignee = current_user.id if f["assigned"] == "me" else ("nobody" if f["assigned"] == "nobody" else None)
-    everything = queue.collect(db.session, today)
-    found = queue.narrow(everything, today, kinds=[f["kind"]] if f["kind"] else None, assignee=assignee,
-                         older_than=f["older"])
+    found = queue.page(db.session, today, kinds=[f["kind"]] if f["kind"] else None, assignee=assignee,
+                       older_than=f["older"], shown=SHOWN)
     officers = db.session.scalars(select(User).where(User.role == Role.compliance, User.active.is_(True))
                                   .order_by(User.email)).all()
-    return render_template("review_queue/index.html", items=found[:SHOWN], more=max(len(found) - SHOWN, 0),
-                           counts=queue.counts(everything),
+    return render_template("review_queue/index.html", items=found.items, more=found.more, counts=found.counts,
                            sources=queue.SOURCES, filters=f, today=today, officers=officers,
                            may_work=current_user.role is Role.compliance, form=ItemForm(),
                            review_form=ReviewForm(formdata=None), detail_of=_detail)

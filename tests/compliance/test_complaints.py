@@ -231,3 +231,28 @@ def test_reminders_fall_due_before_and_after_each_deadline_and_are_sent_once(ses
     assert [r.kind for r in reminders_to_send(session, date(2027, 1, 28), POLICY)] == [ReminderKind.answer_soon]
     # past the deadline the overdue reminder replaces the one never sent before it
     assert [r.kind for r in reminders_to_send(session, date(2027, 2, 2), POLICY)] == [ReminderKind.answer_overdue]
+
+
+def test_open_and_overdue_per_firm_are_counted_as_each_complaint_says(session, make_user, make_org):
+    """The dashboard's counts (in SQL) agree with `Complaint.overdue`: late to acknowledge, late to answer, on time,
+    answered (no longer open), and a complaint naming no firm."""
+    officer = make_user(Role.compliance)
+    firm, other = make_org(), make_org()
+    _receive(session, concerns=Concerns(organisation_id=firm.id), received_on=date(2026, 9, 1))  # late to acknowledge
+    late_answer = _receive(session, concerns=Concerns(organisation_id=firm.id), received_on=date(2026, 9, 2))
+    rules.acknowledge(session, officer, late_answer, on=date(2026, 9, 4))
+    _receive(session, concerns=Concerns(organisation_id=other.id), received_on=date(2026, 12, 28))
+    answered = _receive(session, concerns=Concerns(organisation_id=other.id), received_on=date(2026, 9, 3))
+    rules.acknowledge(session, officer, answered, on=date(2026, 9, 4))
+    rules.answer(session, officer, answered, text="We called you back and fixed the renewal.",
+                 mediation_info="The insurance mediator, by post or online.")
+    _receive(session, received_on=date(2026, 9, 1))
+    session.commit()
+    for today in (date(2026, 9, 10), date(2026, 12, 31), date(2027, 3, 1)):
+        expected: dict[int, tuple[int, int]] = {}
+        for c in session.scalars(select(Complaint).where(Complaint.organisation_id.is_not(None), Complaint.state.in_(
+                (ComplaintState.received, ComplaintState.acknowledged)))):
+            n, late = expected.get(c.organisation_id, (0, 0))
+            expected[c.organisation_id] = n + 1, late + c.overdue(today)
+        assert rules.open_by_firm(session, today) == expected
+    assert rules.open_by_firm(session, date(2026, 12, 31)) == {firm.id: (2, 2), other.id: (1, 0)}

@@ -167,3 +167,21 @@ def test_policy_blocks_a_firm_short_of_last_years_hours_only_when_enforced(sessi
     training.check_may_submit(session, admin.organisation, TODAY, enforce=True)
     # a firm whose only person joined this year owes nothing for last year
     training.check_may_submit(session, make_broker().organisation, TODAY, enforce=True)
+
+
+def test_the_counts_per_firm_are_those_of_the_coverage(session, make_org, make_user, firm, admin, colleague):
+    """What the dashboard and the review queue read (people in scope and those below target, per firm, the broker's
+    staff under None) is what the coverage lists person by person, at a date inside a year and for a past year."""
+    other = make_org(PartnerStatus.generalist_broker)
+    behind = joined(make_user(Role.partner_member, other), session, date(2026, 2, 1))
+    joined(make_user(Role.partner_admin, other), session, date(2026, 11, 1))
+    joined(make_user(Role.account_manager), session, date(2019, 5, 1))
+    make_user(Role.partner_member, make_org(PartnerStatus.introducer))  # out of scope
+    record(session, admin, colleague, 900, date(2026, 2, 10))
+    record(session, admin, admin, 300, date(2025, 6, 1))
+    record(session, make_user(Role.compliance), behind, 60, date(2026, 3, 1))
+    for year, at in ((2026, TODAY), (2026, date(2026, 3, 31)), (2025, TODAY)):
+        expected = {(f.organisation.id if f.organisation else None): (len(f.people), len(f.below))
+                    for f in training.by_firm(training.coverage(session, year, at))}
+        assert training.shortfall_by_firm(session, year, at) == expected
+        assert training.shortfall_by_firm(session, year, at, organisation=firm) == {firm.id: expected[firm.id]}

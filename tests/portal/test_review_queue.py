@@ -131,3 +131,29 @@ def test_only_compliance_works_the_queue_and_admins_read_it(session, waiting, wo
                                                        "ref": world["contract"].public_id,
                                                        "assignee": user.public_id})
     assert r.status_code == 403
+
+
+def test_the_page_shows_the_oldest_hundred_and_counts_the_rest(session, make_user, login, introducer):
+    """More waiting than a page shows: the counts are of everything, the page says how many it does not show, and
+    an item marked reviewed leaves both."""
+    for _ in range(103):
+        audit.record(session, "lead.health_data_refused", actor=introducer,
+                     organisation=introducer.organisation.public_id, categories=["treatment"])
+    session.commit()
+    client = login(make_user(Role.compliance))
+    page = client.get("/compliance/queue/").get_data(as_text=True)
+    assert "Referrals refused by the health-data screen: <strong>103</strong>" in page
+    assert page.split('id="queue"')[1].count('<tr id="item-health_refusal-') == 100
+    assert "3 more items wait" in page
+    shown = client.get("/compliance/queue/?kind=health_refusal").get_data(as_text=True)
+    assert "3 more items wait" in shown and "Referrals refused by the health-data screen: <strong>103</strong>" in shown
+    first = min(session.scalars(select(AuditEvent.seq).where(AuditEvent.action == "lead.health_data_refused")),
+                key=str)  # a day's items are in the order of their refs
+    assert f'id="item-health_refusal-{first}"' in page
+    r = client.post("/compliance/queue/review", data={"csrf_token": csrf_from(page), "kind": "health_refusal",
+                                                       "ref": str(first), "reason": "Reminded the introducer."})
+    assert r.status_code == 302
+    after = client.get("/compliance/queue/").get_data(as_text=True)
+    assert "<strong>102</strong>" in after and "2 more items wait" in after
+    assert f'id="item-health_refusal-{first}"' not in after
+    assert "more items wait" not in client.get("/compliance/queue/?assigned=me").get_data(as_text=True)
