@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from compliance import training
 from compliance.consent_receipts import ConsentMethod
+from compliance.onboarding import check_communication_model
 from core import audit
 from core.accounts import CommunicationModel, PartnerStatus, User
 from core.db import utcnow
@@ -156,6 +157,7 @@ def convert_lead(session: Session, user: User, lead: Lead, values: CaseInput, *,
         raise MoveRefused(N_("This lead is already a case."))
     # Staff complete the household; the specialist-only texts are not theirs to fill here.
     _check(values, PartnerStatus.generalist_broker, now)
+    check_communication_model(PartnerStatus.introducer, values.communication_model)  # the referring firm's limits
     case = Case(organisation_id=lead.organisation_id, submitted_by_id=lead.submitted_by_id,
                 consent_id=lead.consent_id, lead_id=lead.id, assigned_to_id=user.id,
                 **_client_and_need(values), stage_entered_at=now)

@@ -208,3 +208,13 @@ def test_suspension_blocks_business_and_is_audited(app, session, make_org, make_
     session.expire_all()
     assert not session.get(Organisation, org.id).may_do_business
     assert _count(session, AuditEvent, AuditEvent.action == "organisation.suspended") == 1
+
+
+def test_an_introducer_may_not_choose_to_lead_the_client_communication(client, session):
+    r = _apply(client, status="introducer", register="", registration_number="", communication_model="partner_leads")
+    assert r.status_code == 422
+    assert "An introducer does not lead the communication with the client" in r.get_data(as_text=True)
+    assert _count(session, Organisation) == 0
+    for model in ("broker_leads", "hybrid"):
+        assert _apply(client, status="introducer", register="", registration_number="", communication_model=model,
+                      legal_name=f"Relocate {model}", admin_email=f"{model}@relocate.example").status_code == 302
