@@ -15,7 +15,6 @@ from core.partners import Lifecycle
 from core.transports import SmtpTransport
 from pipeline.cases.models import Case
 from pipeline.leads.models import Lead
-from portal.agreements.services import broker_identity
 from portal.extensions import db
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
