@@ -51,15 +51,9 @@ def test_a_new_agreement_states_its_payment_terms_and_their_basis(flow, status, 
     assert squash(f"{family}: {month_end}") in text
 
 
-def test_an_agreement_signed_under_the_earlier_version_keeps_it(flow, session):
+def test_an_agreement_signed_under_the_earlier_version_keeps_it(flow):
     firm = flow.firm(PartnerStatus.specialist_broker)
-    earlier = flow.prepare(firm.org)
-    earlier.template_version = "2026-11"  # prepared before the 2026-12 templates existed
-    session.commit()
-    flow.send(earlier)
-    flow.sign_partner(earlier, firm.signer)
-    flow.sign_broker(earlier)
-    flow.finalise(earlier)
+    earlier = flow.activate(firm, template_version="2026-11")  # prepared before the 2026-12 templates existed
 
     sealed = squash(" ".join(pages_text(earlier.sealed_pdf)))
     assert earlier.template_version == "2026-11" and check_seal(earlier.sealed_pdf, flow.seal.pem).intact

@@ -103,15 +103,9 @@ def test_the_french_introduction_agreement_has_the_reviewers_fixes(flow):
     assert squash("Commission forfaitaire") not in text and squash("Commission d'apport par contrat") in text
 
 
-def test_an_agreement_signed_under_2026_12_keeps_it_and_its_successor_takes_2027_01(flow, session):
+def test_an_agreement_signed_under_2026_12_keeps_it_and_its_successor_takes_2027_01(flow):
     firm = flow.firm(PartnerStatus.specialist_broker)
-    earlier = flow.prepare(firm.org)
-    earlier.template_version = "2026-12"  # prepared before the 2027-01 templates existed
-    session.commit()
-    flow.send(earlier)
-    flow.sign_partner(earlier, firm.signer)
-    flow.sign_broker(earlier)
-    flow.finalise(earlier)
+    earlier = flow.activate(firm, template_version="2026-12")  # prepared before the 2027-01 templates existed
     sealed = squash(" ".join(pages_text(earlier.sealed_pdf)))
     assert earlier.template_version == "2026-12" and check_seal(earlier.sealed_pdf, flow.seal.pem).intact
     assert "Confidentiality" not in sealed and squash("adviser of record") not in sealed
