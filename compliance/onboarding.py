@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import utcnow
 from core.i18n import N_
-from core.accounts import communication_models_for
+from core.accounts import CommunicationModel, PartnerStatus, communication_models_for
 from core.partners import Lifecycle
 
 from .errors import REASON_REQUIRED, CommunicationModelRefused, InvalidRegistration, ReviewRefused
@@ -27,8 +27,11 @@ class ChecklistItem:
 
 
 def check_communication_model(status, model) -> None:
-    """The firm's status allows the model it chose (an introducer: the broker leads, or hybrid)."""
-    if model is not None and model not in communication_models_for(status):
+    """The firm's status allows the model it chose (an introducer: the broker leads, or hybrid). Either may be
+    given as its enum or its value."""
+    if model is None or status is None:
+        return
+    if CommunicationModel(model) not in communication_models_for(PartnerStatus(status)):
         raise CommunicationModelRefused()
 
 

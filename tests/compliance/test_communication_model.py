@@ -18,3 +18,9 @@ def test_an_introducer_chooses_the_broker_or_hybrid_only():
     with pytest.raises(CommunicationModelRefused) as refused:
         check_communication_model(P.introducer, M.partner_leads)
     assert refused.value.field == "communication_model"
+
+
+def test_values_are_checked_like_members():
+    check_communication_model("introducer", "hybrid")
+    with pytest.raises(CommunicationModelRefused):
+        check_communication_model("introducer", "partner_leads")
