@@ -1,4 +1,6 @@
 """A person in a real browser: sign in, switch language, sign out."""
+from pathlib import Path
+
 import pytest
 
 from core.accounts import Role
@@ -77,7 +79,7 @@ def test_partner_reviews_and_signs_an_agreement(page, live_server, app, session,
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the PDF").click()
     assert download.value.suggested_filename == f"{agreement.reference}-for-signature.pdf"
-    assert open(download.value.path(), "rb").read() == agreement.document_pdf
+    assert Path(download.value.path()).read_bytes() == agreement.document_pdf
 
     page.get_by_label("Type your full name to sign").fill(partner.full_name.upper())
     page.get_by_label("Your password, to confirm it is you").fill("wrong password")
