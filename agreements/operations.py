@@ -187,7 +187,8 @@ def build_document(agreement: Agreement) -> templates.RenderedTemplate:
     terms = agreement.terms
     lang = agreement.language
     locale = Locale.parse(lang)
-    labels = templates.load_labels(lang)
+    labels = {**templates.load_labels(lang),
+              **templates.template_labels(agreement.kind.value, agreement.template_version, lang)}
     register = REGISTER_NAMES.get(terms.get("register") or "") or terms.get("register")
     if terms.get("registration_number"):
         partner_registration = labels["registration"].format(register=register or "—",
@@ -205,6 +206,8 @@ def build_document(agreement: Agreement) -> templates.RenderedTemplate:
         "communication_model": labels[f"model_{terms['communication_model']}"],
         "cc_arrangement": labels["cc_yes" if terms["cc_key_communications"] else "cc_no"],
         "governing_language": locale.languages.get(lang, lang),
+        # templates from 2027-01 name the party that advises the partner's clients (recorded on each case)
+        "adviser": labels.get(f"adviser_{terms['partner_status']}", ""),
         # templates from 2026-12 state each line's payment terms and what they count from
         "payment_terms": "; ".join(
             f"{labels[f'product_{r.product_line.value}']}: "

@@ -209,6 +209,8 @@ class SealCheck:
     ours: bool
     timestamped: bool
     detail: str
+    #: the file carries a signature at all (an unsealed draft carries none)
+    signed: bool = True
 
 
 @_outside_event_loop
@@ -217,9 +219,9 @@ def check_seal(pdf: bytes, trusted_cert_pem: bytes) -> SealCheck:
         reader = PdfFileReader(io.BytesIO(pdf))
         sigs = reader.embedded_signatures
     except Exception as exc:  # not a PDF, or a broken one
-        return SealCheck(False, False, False, f"unreadable PDF: {type(exc).__name__}")
+        return SealCheck(False, False, False, f"unreadable PDF: {type(exc).__name__}", signed=False)
     if not sigs:
-        return SealCheck(False, False, False, "no signature")
+        return SealCheck(False, False, False, "no signature", signed=False)
     sig = sigs[-1]
     trusted = asn1_x509.Certificate.load(_pem_to_der(trusted_cert_pem))
     try:

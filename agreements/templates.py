@@ -78,6 +78,18 @@ def load_labels(language: str) -> dict[str, str]:
     return labels
 
 
+def template_labels(kind: str, version: str, language: str) -> dict[str, str]:
+    """The `@label` lines of one template, unfilled. A template may restate a shared label in its own words (an
+    introduction agreement names the introducer where the collaboration agreement names the partner): its
+    wording wins for that template only, so earlier versions render exactly as they were signed."""
+    labels = {}
+    for line in load(kind, version, language).splitlines():
+        if line.startswith("@label "):
+            key, _, text = line[7:].partition(" ")
+            labels[key] = text
+    return labels
+
+
 def languages_for(kind: str, version: str) -> list[str]:
     return available(kind).get(version, [])
 

@@ -26,6 +26,8 @@ class Verdict:
     kind: str = "agreement"
     #: authentic, but a newer version replaced it (e.g. a certificate reissued when the cover changed)
     superseded: bool = False
+    #: one of our agreements before it was sealed (a preview or the copy for signature): not a signed copy
+    draft: bool = False
 
     def as_dict(self) -> dict:
         return {"issued_here": self.issued_here, "intact": self.intact, "status": self.status,
@@ -56,11 +58,17 @@ def verify(session: Session, pdf: bytes, trusted_cert_pem: bytes, finders: Seque
     if agreement is not None:
         return Verdict(True, check.intact and check.ours, agreement.status.value, agreement.public_id,
                        agreement.reference)
-    # Not our file byte for byte. If it claims one of our references, it is one of ours, modified.
+    unsealed = session.execute(select(Agreement).where(Agreement.document_sha256 == digest)).scalars().first()
+    if unsealed is not None:
+        return _draft(unsealed)
+    # Not our file byte for byte. If it claims one of our references, it is one of ours: a draft when it carries
+    # no seal or the agreement was never sealed, else a modified copy.
     reference = _reference_claimed(pdf)
     if reference:
         claimed = session.execute(select(Agreement).where(Agreement.reference == reference)).scalar_one_or_none()
-        if claimed is not None and claimed.sealed_sha256:
+        if claimed is not None and (not claimed.sealed_sha256 or not check.signed):
+            return _draft(claimed)
+        if claimed is not None:
             return Verdict(True, False, claimed.status.value, claimed.public_id, claimed.reference)
     for finder in finders:
         verdict = finder(session, digest, reference)
@@ -70,3 +78,7 @@ def verify(session: Session, pdf: bytes, trusted_cert_pem: bytes, finders: Seque
                 True, check.intact and check.ours, verdict.status, verdict.agreement_id, verdict.reference,
                 verdict.kind, verdict.superseded)
     return Verdict(False, False, None, None)
+
+
+def _draft(agreement: Agreement) -> Verdict:
+    return Verdict(True, False, agreement.status.value, agreement.public_id, agreement.reference, draft=True)

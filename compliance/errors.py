@@ -13,6 +13,14 @@ class ReviewRefused(DomainError):
     code = "review_refused"
 
 
+class CommunicationModelRefused(DomainError):
+    """A firm chose a communication model its status may not use (an introducer leading the client)."""
+    code = "validation_error"
+    field = "communication_model"
+    message = N_("An introducer does not lead the communication with the client: choose \"Broker leads the client "
+                 "communication\" or \"Hybrid\".")
+
+
 #: a decision (approval, rejection, suspension) is recorded with a written reason
 REASON_REQUIRED = N_("Write the reason for the decision (at least 10 characters).")
 

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import utcnow
 from core.i18n import N_
+from core.accounts import CommunicationModel, PartnerStatus, communication_models_for
 from core.partners import Lifecycle
 
-from .errors import REASON_REQUIRED, InvalidRegistration, ReviewRefused
+from .errors import REASON_REQUIRED, CommunicationModelRefused, InvalidRegistration, ReviewRefused
 from .models import Review, ReviewDecision, ReviewKind
 from .registers import check_registration
 
@@ -23,6 +24,15 @@ class ChecklistItem:
     done: bool
     #: what is missing, shown while not done (a msgid)
     missing: str | None = None
+
+
+def check_communication_model(status, model) -> None:
+    """The firm's status allows the model it chose (an introducer: the broker leads, or hybrid). Either may be
+    given as its enum or its value."""
+    if model is None or status is None:
+        return
+    if CommunicationModel(model) not in communication_models_for(PartnerStatus(status)):
+        raise CommunicationModelRefused()
 
 
 def latest_status_review(session: Session, organisation_id: int) -> Review | None:

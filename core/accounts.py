@@ -82,6 +82,16 @@ COMMUNICATION_LABELS = {
     CommunicationModel.hybrid: N_("Hybrid"),
 }
 
+#: the models a firm of each status may choose. An introducer never leads the client communication on insurance
+#: (its role limits, DESIGN §1): the broker leads, or they share it (hybrid).
+COMMUNICATION_MODELS = {
+    PartnerStatus.introducer: (CommunicationModel.broker_leads, CommunicationModel.hybrid),
+}
+
+
+def communication_models_for(status: PartnerStatus) -> tuple[CommunicationModel, ...]:
+    return COMMUNICATION_MODELS.get(status, tuple(CommunicationModel))
+
 
 class Register(enum.Enum):
     orias = "orias"

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_babel import get_locale, lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, ValidationError, widgets
 
+from compliance.errors import CommunicationModelRefused
+from compliance.onboarding import check_communication_model
 from core.accounts import LANGUAGES
 
 from . import countries
@@ -29,6 +31,14 @@ def set_firm_choices(form) -> None:
     form.country.choices = [("", _l("— choose —"))] + countries
     form.zones.choices = countries
     form.languages.choices = language_choices()
+
+
+def check_model_for_status(form, field) -> None:
+    """A firm form's communication model is one its status may choose (compliance.onboarding holds the rule)."""
+    try:
+        check_communication_model(form.status.data, field.data)
+    except CommunicationModelRefused as refusal:
+        raise ValidationError(tr(refusal.message)) from None
 
 
 class CheckboxesField(SelectMultipleField):

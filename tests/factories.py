@@ -40,7 +40,8 @@ def make_org(session):
     def make(status=PartnerStatus.specialist_broker, **kw) -> Organisation:
         n = next(_counter)
         values = dict(legal_name=f"Firm {n}", status=status, country="FR", zones=["FR"],
-                      communication_model=CommunicationModel.hybrid, languages=["en"], lifecycle=Lifecycle.active)
+                      communication_model=CommunicationModel.hybrid, languages=["en"], lifecycle=Lifecycle.active,
+                      cc_key_communications=True)
         if status is not PartnerStatus.introducer:
             values.update(register=Register.orias, registration_number=f"{10000000 + n}")
         return _saved(session, Organisation(**{**values, **kw}))

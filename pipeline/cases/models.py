@@ -19,6 +19,20 @@ from core.products import ProductLine
 from ..leads.models import Consent
 
 
+class Adviser(enum.Enum):
+    """Who advises the client on the international health insurance (the adviser of record, named in the
+    collaboration agreement): a specialist broker advises its clients; for a generalist broker's or an
+    introducer's client, the broker does."""
+
+    broker = "broker"
+    partner = "partner"
+
+    @property
+    def label(self) -> str:
+        return {Adviser.broker: N_("The broker advises the client"),
+                Adviser.partner: N_("The partner firm advises the client, within its licence")}[self]
+
+
 class BudgetBand(enum.Enum):
     under_3000 = "under_3000"
     from_3000_to_6000 = "from_3000_to_6000"
@@ -103,6 +117,9 @@ class Case(Base):
     current_cover: Mapped[str | None] = mapped_column(String(255))
     renewal_date: Mapped[date | None] = mapped_column(Date)
     communication_model: Mapped[CommunicationModel] = mapped_column(enum_column(CommunicationModel))
+    #: the adviser of record, fixed when the case is opened
+    adviser: Mapped[Adviser] = mapped_column(enum_column(Adviser, 16), default=Adviser.broker,
+                                             server_default="broker")
     #: Fernet tokens (specialist brokers only); see pipeline.cases.crypto
     case_summary_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     underwriting_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -31,7 +31,8 @@ def notify_milestone(session: Session, case: Case, milestone: Milestone, *, news
     decision = cc_policy.decide(consented=consent.cc_on_milestones,
                                 withdrawn=consent.withdrawn or (consent.cc_on_milestones and not consent.cc_allowed),
                                 introducer=introducer, news_for_introducer=news_for_introducer,
-                                has_recipient=bool(recipients), restricted=restricted)
+                                has_recipient=bool(recipients), firm_wants_copies=bool(org.cc_key_communications),
+                                restricted=restricted)
     message = None
     if decision.send:
         template = "milestone_introducer" if introducer else "milestone_partner"

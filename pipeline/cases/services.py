@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from compliance import training
 from compliance.consent_receipts import ConsentMethod
+from compliance.onboarding import check_communication_model
 from core import audit
 from core.accounts import CommunicationModel, PartnerStatus, User
 from core.countries import is_country
@@ -22,7 +23,7 @@ from ..leads.models import Lead, LeadStatus
 from ..errors import FirmNotActive, IdempotencyConflict, LeadRefused, MoveRefused
 from ..leads.services import ConsentInput, check_consent, check_contact, match_email, new_consent
 from . import crossborder, crypto
-from .models import BudgetBand, Case
+from .models import Adviser, BudgetBand, Case
 from .pipeline import PIPELINE_ROLES, record_submission
 from .stages import LEAD_LEVEL
 
@@ -81,6 +82,12 @@ def _check(values: CaseInput, status: PartnerStatus, now: datetime) -> None:
     check_consent(values.consent, now)
 
 
+def adviser_for(status: PartnerStatus) -> Adviser:
+    """The adviser of record of a case the firm opens: a specialist broker advises; otherwise the broker does
+    (a generalist broker introduces and frames, an introducer only introduces)."""
+    return Adviser.partner if status is PartnerStatus.specialist_broker else Adviser.broker
+
+
 def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_key: str | None = None,
                 ip: str | None = None, now: datetime | None = None, keys: str = "",
                 training_blocks: bool = False,
@@ -112,12 +119,12 @@ def submit_case(session: Session, user: User, values: CaseInput, *, idempotency_
                           special_category=summary is not None or underwriting is not None)
     case = Case(organisation_id=org.id, submitted_by_id=user.id, consent=consent,
                 **_client_and_need(values), case_summary_encrypted=summary, underwriting_encrypted=underwriting,
-                idempotency_key=idempotency_key, request_fingerprint=fingerprint)
+                idempotency_key=idempotency_key, request_fingerprint=fingerprint, adviser=adviser_for(org.status))
     session.add(case)
     session.flush()
     record_submission(session, case, user)
     audit.record(session, "case.submitted", actor=user, subject=case, ip=ip, organisation=org.public_id,
-                 product_line=values.product_line.value)
+                 product_line=values.product_line.value, adviser=case.adviser.value)
     crossborder.assess_case(session, user, case, now.date(), ip=ip)
     return case, True
 
@@ -155,8 +162,9 @@ def convert_lead(session: Session, user: User, lead: Lead, values: CaseInput, *,
         raise MoveRefused(N_("This lead is already a case."))
     # Staff complete the household; the specialist-only texts are not theirs to fill here.
     _check(values, PartnerStatus.generalist_broker, now)
+    check_communication_model(PartnerStatus.introducer, values.communication_model)  # the referring firm's limits
     case = Case(organisation_id=lead.organisation_id, submitted_by_id=lead.submitted_by_id,
-                consent_id=lead.consent_id, lead_id=lead.id, assigned_to_id=user.id,
+                consent_id=lead.consent_id, lead_id=lead.id, assigned_to_id=user.id, adviser=Adviser.broker,
                 **_client_and_need(values), stage_entered_at=now)
     session.add(case)
     session.flush()

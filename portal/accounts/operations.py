@@ -8,6 +8,7 @@ from flask import current_app, url_for
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from compliance.onboarding import check_communication_model
 from compliance.registers import check_registration
 from core import audit
 from core.accounts import LANGUAGES, PARTNER_ROLES, Organisation, Role, User
@@ -52,6 +53,7 @@ def _checked_registration(values: dict) -> dict:
 
 def create_organisation(session: Session, actor: User, ip: str | None = None, **values) -> Organisation:
     values = _checked_registration(dict(values))
+    check_communication_model(values["status"], values["communication_model"])
     org = Organisation(**{k: values[k] for k in ORG_FIELDS})
     session.add(org)
     session.flush()
@@ -65,6 +67,7 @@ def update_organisation(session: Session, actor: User, org: Organisation, ip: st
     """Edit a firm. A change of status sends an approved or active firm back to compliance review: its new
     business waits for the decision and a new agreement, while the current one keeps governing what exists."""
     values = _checked_registration({**{k: getattr(org, k) for k in ORG_FIELDS}, **values})
+    check_communication_model(values["status"], values["communication_model"])
     changes = {}
     for key in ORG_FIELDS:
         if key in values and getattr(org, key) != values[key]:

@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from core.accounts import CommunicationModel, PartnerStatus, Register, Role
 
-from ..forms import CheckboxesField, EnumSelectField, language_choices, set_firm_choices
+from ..forms import CheckboxesField, EnumSelectField, check_model_for_status, language_choices, set_firm_choices
 
 
 class OrganisationForm(FlaskForm):
@@ -30,6 +30,8 @@ class OrganisationForm(FlaskForm):
     def validate_register(self, field):
         if field.data is not None and not (self.registration_number.data or "").strip():
             raise ValidationError(_l("Enter the registration number in this register."))
+
+    validate_communication_model = check_model_for_status
 
     def values(self) -> dict:
         return {

@@ -81,8 +81,10 @@ def document(public_id: str):
     else:
         pdf, name = ops.render_for_review(agreement, services.broker_identity()), f"{agreement.reference}-draft.pdf"
         db.session.rollback()  # the preview changes nothing
+    # "Download" saves the file; otherwise the browser shows it
+    disposition = "attachment" if request.args.get("download") else "inline"
     return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"})
+        "Content-Disposition": f'{disposition}; filename="{name}"', "Cache-Control": "private, no-store"})
 
 
 @bp.route("/<public_id>/schedule", methods=["GET", "POST"])
@@ -140,7 +142,9 @@ def _signing(public_id: str, party: SignerParty):
                              if party is SignerParty.partner else
                              _("Countersigned. The sealed copy is produced and e-mailed to the signers."))
     status = 200 if request.method == "GET" else 422
-    return render_template("agreements/sign.html", agreement=agreement, form=form, party=party), status
+    document = ops.build_document(agreement) if agreement.document_sha256 else None
+    return render_template("agreements/sign.html", agreement=agreement, form=form, party=party, doc=document,
+                           show_rates=policy.may_see_rates(current_user, agreement)), status
 
 
 @bp.route("/<public_id>/sign", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from ..crossborder import panel as crossborder_panel
 from ..consent_forms import WithdrawalForm, consent_given_at, withdraw as withdrawal
 from ..edge import done, unit_of_work
 from ..extensions import db
+from ..firm.standing import no_new_business
 from ..i18n import tr
 from ..pagination import paginate
 from ..security import policy
@@ -68,8 +69,8 @@ def new():
         del form.case_summary
         del form.underwriting_sensitivities
     if not current_user.organisation.may_do_business:
-        flash(_("Your firm cannot submit new business: it has no active agreement."), "warning")
-    elif request.method == "GET" and (blocked := cases_block(current_user)):
+        return no_new_business(_("Submit a case"))
+    if request.method == "GET" and (blocked := cases_block(current_user)):
         flash(blocked, "warning")
     if form.validate_on_submit():
         given = consent_given_at(form.consent_given_on.data)

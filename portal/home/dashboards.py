@@ -19,6 +19,7 @@ from pipeline.cases.stages import NEXT_STEP, OPEN_STAGES
 from pipeline.leads.models import Lead, LeadStatus
 
 from ..accounts.models import ApiToken
+from ..firm.standing import standing
 
 
 def for_user(session: Session, user: User) -> tuple[str, dict]:
@@ -146,7 +147,7 @@ def _partner(session: Session, user: User):
     else:
         rows = {r.status: r for r in session.execute(CASES_BY_STAGE, {"org": org.id})}
         pipeline = [(status, rows.get(status), NEXT_STEP[status]) for status in OPEN_STAGES]
-    return "home/partner.html", {"org": org, "team": team, "pipeline": pipeline,
+    return "home/partner.html", {"org": org, "team": team, "pipeline": pipeline, "standing": standing(session, user),
                                  "open_total": sum(r.n for r in rows.values()),
                                  "zones": ", ".join(country_name(code) for code in org.zones)}
 

@@ -17,6 +17,7 @@ from pipeline.leads.models import CONSENT_TEXT_VERSIONS, Lead, LeadStatus
 from ..consent_forms import WithdrawalForm, consent_given_at, withdraw as withdrawal
 from ..edge import done, unit_of_work
 from ..extensions import db
+from ..firm.standing import no_new_business
 from ..pagination import paginate
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit
@@ -54,7 +55,7 @@ def _keep_refusal_trace(refusal) -> None:
 def new():
     form = LeadForm()
     if not current_user.organisation.may_do_business:
-        flash(_("Your firm cannot submit new business: it has no active agreement."), "warning")
+        return no_new_business(_("Refer a client"))
     if form.validate_on_submit():
         given = consent_given_at(form.consent_given_on.data)
         values = services.LeadInput(

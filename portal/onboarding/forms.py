@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from core.accounts import CommunicationModel, PartnerStatus, Register
 
-from ..forms import CheckboxesField, EnumSelectField, set_firm_choices
+from ..forms import CheckboxesField, EnumSelectField, check_model_for_status, set_firm_choices
 
 
 class ApplicationForm(FlaskForm):
@@ -37,6 +37,8 @@ class ApplicationForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         set_firm_choices(self)
+
+    validate_communication_model = check_model_for_status
 
     def values(self) -> dict:
         return {

@@ -26,6 +26,7 @@ def apply(session: Session, *, admin_name: str, admin_email: str, locale: str, i
     """Create the firm in `applied` state and its first administrator, who is e-mailed a link to verify the
     address and choose a password. Invalid registration details refuse the whole application."""
     values = {k: values[k] for k in APPLICATION_FIELDS}
+    rules.check_communication_model(values["status"], values["communication_model"])
     values["registration_number"] = check_registration(
         values["register"].value if values["register"] else None, values["registration_number"],
         broker=values["status"].is_broker)

@@ -105,9 +105,14 @@ class AgreementFlow:
         self.session.commit()
         return agreement
 
-    def activate(self, firm: Firm, *, partner_typed_name=None, **prepare_kw) -> Agreement:
-        """prepare → send → partner signs → broker countersigns → finalise (sealed, active)."""
-        agreement = self.send(self.prepare(firm.org, **prepare_kw))
+    def activate(self, firm: Firm, *, partner_typed_name=None, template_version=None, **prepare_kw) -> Agreement:
+        """prepare → send → partner signs → broker countersigns → finalise (sealed, active). `template_version`:
+        as if prepared when that version was the latest."""
+        agreement = self.prepare(firm.org, **prepare_kw)
+        if template_version is not None:
+            agreement.template_version = template_version
+            self.session.commit()
+        agreement = self.send(agreement)
         self.sign_partner(agreement, firm.signer, typed_name=partner_typed_name)
         self.sign_broker(agreement)
         return self.finalise(agreement)

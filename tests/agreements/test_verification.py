@@ -43,10 +43,22 @@ def test_a_copy_with_bytes_appended_is_not_intact(active_agreement, seal, sessio
     assert verdict.intact is False
 
 
-def test_the_document_before_sealing_is_not_the_sealed_agreement(active_agreement, seal, session):
+def test_the_document_before_sealing_is_a_draft_not_a_modified_copy(active_agreement, seal, session):
     agreement, _firm = active_agreement()
     verdict = verification.verify(session, agreement.document_pdf, seal.pem)
-    assert verdict.intact is False
+    assert verdict.intact is False and verdict.draft is True
+    assert verdict.issued_here is True and verdict.reference == agreement.reference
+
+
+def test_a_draft_never_sealed_is_a_draft(flow, seal, session):
+    agreement = flow.send(flow.prepare(flow.firm().org))
+    verdict = verification.verify(session, agreement.document_pdf, seal.pem)
+    assert verdict.draft is True and verdict.status == AgreementStatus.sent.value
+
+
+def test_a_tampered_sealed_copy_is_not_called_a_draft(active_agreement, seal, session):
+    agreement, _firm = active_agreement()
+    assert verification.verify(session, tamper_content_stream(agreement.sealed_pdf), seal.pem).draft is False
 
 
 def test_an_unrelated_pdf_was_not_issued_here(active_agreement, seal, session):

@@ -1,4 +1,6 @@
 """A person in a real browser: sign in, switch language, sign out."""
+from pathlib import Path
+
 import pytest
 
 from core.accounts import Role
@@ -69,10 +71,15 @@ def test_partner_reviews_and_signs_an_agreement(page, live_server, app, session,
     page.get_by_label("E-mail address").fill(partner.email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Agreements").click()
-    page.get_by_role("link", name=agreement.reference).click()
-    assert page.get_by_role("link", name="Open the PDF").is_visible()
-    page.get_by_role("link", name="Review and sign").click()
+    # The home page calls the administrator to sign; the sign page shows the document itself, rates included.
+    page.get_by_role("link", name="Sign now").click()
+    document = page.locator("#agreement-text")
+    assert document.is_visible() and "Broker-to-broker collaboration agreement" in document.inner_text()
+    assert page.locator("#agreement-schedule").is_visible() and "30%" in page.locator("#agreement-schedule").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the PDF").click()
+    assert download.value.suggested_filename == f"{agreement.reference}-for-signature.pdf"
+    assert Path(download.value.path()).read_bytes() == agreement.document_pdf
 
     page.get_by_label("Type your full name to sign").fill(partner.full_name.upper())
     page.get_by_label("Your password, to confirm it is you").fill("wrong password")

@@ -230,3 +230,13 @@ def test_a_long_form_with_several_errors_lists_them_at_the_top(client):
     summary = page.split('class="flash error error-summary"')[1].split("</div>")[0]
     assert "3 answers need your attention" in summary
     assert 'href="#legal_name"' in summary and 'href="#contact_email"' in summary and 'href="#accurate"' in summary
+
+
+def test_an_introducer_may_not_choose_to_lead_the_client_communication(client, session):
+    r = _apply(client, status="introducer", register="", registration_number="", communication_model="partner_leads")
+    assert r.status_code == 422
+    assert "An introducer does not lead the communication with the client" in r.get_data(as_text=True)
+    assert _count(session, Organisation) == 0
+    for model in ("broker_leads", "hybrid"):
+        assert _apply(client, status="introducer", register="", registration_number="", communication_model=model,
+                      legal_name=f"Relocate {model}", admin_email=f"{model}@relocate.example").status_code == 302
