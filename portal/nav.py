@@ -47,6 +47,7 @@ NAV = (
     NavItem("training.coverage", N_("Training coverage"), "training."),
     NavItem("statements.index", N_("Commission statements"), "statements."),
     NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions."),
+    NavItem("campaigns.index", N_("Campaign"), "campaigns."),
     NavItem("roster.imports", N_("Roster imports"), "roster."),
     NavItem("tariffs.index", N_("Tariffs and zones"), "tariffs."),
     NavItem("audit.log", N_("Audit log"), "audit."),
