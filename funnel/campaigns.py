@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -105,9 +105,12 @@ def _claim(session: Session, item: Due, language: str, now: datetime) -> Campaig
 def send_due(session: Session, items: Iterable[Due], *, now: datetime) -> int:
     """Queue the e-mail of each send in `items` (from `due`) with its send row; a send another run already made
     is skipped. Returns how many were queued. Flushes; the caller commits (one transaction per batch)."""
+    items = list(items)
+    volunteers = {v.id: v for v in session.scalars(
+        select(Volunteer).where(Volunteer.id.in_({item.volunteer_id for item in items})))}
     queued = 0
     for item in items:
-        volunteer = session.get(Volunteer, item.volunteer_id)
+        volunteer = volunteers[item.volunteer_id]
         step = STEPS[item.step]
         language = campaign_language(volunteer.language)
         send = _claim(session, item, language, now)
@@ -165,34 +168,29 @@ def record_click(session: Session, send: CampaignSend, *, now: datetime) -> bool
     return True
 
 
-def _preference(session: Session, volunteer: Volunteer) -> CampaignPreference:
+def _choose(session: Session, volunteer: Volunteer, field: str, action: str, now: datetime,
+            ip: str | None) -> bool:
+    """Record the volunteer's choice (`field` of their preference) once, audited. True when it changed."""
     pref = preference_of(session, volunteer)
     if pref is None:
         pref = CampaignPreference(volunteer=volunteer)
         session.add(pref)
-    return pref
+    if getattr(pref, field) is not None:
+        return False
+    setattr(pref, field, now)
+    session.flush()
+    audit.record(session, action, subject=volunteer, ip=ip)
+    return True
 
 
 def unsubscribe(session: Session, volunteer: Volunteer, *, now: datetime, ip: str | None = None) -> bool:
     """No more campaign e-mail to this volunteer (their contract's own e-mails still go). True when it changed."""
-    pref = _preference(session, volunteer)
-    if pref.unsubscribed_at is not None:
-        return False
-    pref.unsubscribed_at = now
-    session.flush()
-    audit.record(session, "volunteer.campaign_unsubscribed", subject=volunteer, ip=ip)
-    return True
+    return _choose(session, volunteer, "unsubscribed_at", "volunteer.campaign_unsubscribed", now, ip)
 
 
 def refuse_tracking(session: Session, volunteer: Volunteer, *, now: datetime, ip: str | None = None) -> bool:
     """Campaign e-mail keeps coming, without a tracking pixel or redirect links, and nothing is measured."""
-    pref = _preference(session, volunteer)
-    if pref.tracking_refused_at is not None:
-        return False
-    pref.tracking_refused_at = now
-    session.flush()
-    audit.record(session, "volunteer.campaign_tracking_refused", subject=volunteer, ip=ip)
-    return True
+    return _choose(session, volunteer, "tracking_refused_at", "volunteer.campaign_tracking_refused", now, ip)
 
 
 # --- the staff's view -----------------------------------------------------------------------------------------
@@ -215,8 +213,6 @@ class StepFigures:
 
 def figures(session: Session) -> list[StepFigures]:
     """Per step: e-mails sent, opened and clicked (measured), to read beside the programme's reported open rate."""
-    from sqlalchemy import func
-
     rows = {code: (sent, opened, clicked) for code, sent, opened, clicked in session.execute(
         select(CampaignSend.step, func.count(), func.count(CampaignSend.first_opened_at),
                func.count(CampaignSend.first_clicked_at)).group_by(CampaignSend.step))}

@@ -252,3 +252,20 @@ def test_two_workers_running_at_once_send_each_email_once(session, enrol, db_eng
     expected = {(v.id, "d10-top-up") for v in volunteers}  # J+5 is past the window for all of them
     assert sent(session) == expected and sum(results) == len(expected)
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == len(expected)
+
+
+def test_the_volunteers_export_lists_the_campaign_emails_and_choices(session, enrol):
+    from funnel.privacy import export
+
+    volunteer = enrol(T0)
+    run(session, at(T0 + timedelta(days=5)))
+    send = session.scalars(select(CampaignSend)).one()
+    campaigns.record_open(session, send, now=at(T0 + timedelta(days=6)))
+    campaigns.refuse_tracking(session, volunteer, now=at(T0 + timedelta(days=7)))
+    session.commit()
+    [held] = export(session, privacy.Subject(email=volunteer.email))["volunteers"]
+    assert held["campaign"] == {
+        "emails": [{"step": "d05-online-services", "queued_at": at(T0 + timedelta(days=5)).isoformat(),
+                    "language": "fr", "first_opened_at": at(T0 + timedelta(days=6)).isoformat(), "opens": 1,
+                    "first_clicked_at": None, "clicks": 0}],
+        "unsubscribed_at": None, "tracking_refused_at": at(T0 + timedelta(days=7)).isoformat()}
