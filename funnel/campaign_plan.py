@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 
 from core.i18n import N_
 
 from .catalogue import Cover
 from .dates import add_months
+
+#: a run computes the same few hundred mission starts' month offsets for thousands of volunteers
+_months_after = lru_cache(maxsize=8192)(add_months)
 
 #: the campaign's languages (its templates are content, written per language); anyone else reads English
 CAMPAIGN_LANGUAGES = ("fr", "en")
@@ -84,7 +88,7 @@ class CampaignStep:
     def due_on(self, mission_start: date, mission_end: date) -> date:
         if self.anchor is Anchor.mission_end:
             return mission_end + timedelta(days=self.days)
-        return add_months(mission_start, self.months) + timedelta(days=self.days)
+        return _months_after(mission_start, self.months) + timedelta(days=self.days)
 
     @property
     def offset_label(self) -> str:

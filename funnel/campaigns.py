@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from pipeline.privacy import ERASED
 
 from . import journey
 from .campaign_models import CampaignPreference, CampaignSend
-from .campaign_plan import DEFAULT_CATCH_UP_DAYS, PLAN, STEPS, CampaignStep, campaign_language
+from .campaign_plan import DEFAULT_CATCH_UP_DAYS, PLAN, STEPS, Anchor, CampaignStep, campaign_language
 from .catalogue import Cover
 from .models import FunnelStage, Subscription, SubscriptionState, Volunteer, VolunteerState
 from .tracking import record_funnel_event
@@ -59,6 +59,21 @@ def _opted_out(session: Session) -> set[int]:
                                .where(CampaignPreference.unsubscribed_at.is_not(None))))
 
 
+def _candidates(steps: Sequence[CampaignStep], today: date, oldest: date):
+    """Which missions can have a step due between `oldest` and `today` (a superset, the exact test follows): a start
+    or an end within reach of a step's offset. Keeps the run's reading to the volunteers it may write to."""
+    clauses = []
+    for step in steps:
+        reach = step.months * 31 + step.days
+        if step.anchor is Anchor.mission_end:
+            clauses.append(Volunteer.mission_end.between(oldest - timedelta(days=step.days),
+                                                         today - timedelta(days=step.days)))
+        else:
+            clauses.append(Volunteer.mission_start.between(oldest - timedelta(days=reach + 1),
+                                                           today - timedelta(days=step.months * 28 + step.days)))
+    return or_(*clauses)
+
+
 def due(session: Session, *, today: date, catch_up_days: int = DEFAULT_CATCH_UP_DAYS,
         steps: Sequence[CampaignStep] = PLAN) -> list[Due]:
     """The sends due on `today`: each step whose due day is today or up to `catch_up_days` before, not yet sent."""
@@ -70,22 +85,19 @@ def due(session: Session, *, today: date, catch_up_days: int = DEFAULT_CATCH_UP_
     holdings, opted_out, restricted = _holdings(session), _opted_out(session), restricted_refs(session)
     rows = session.execute(select(Volunteer.id, Volunteer.public_id, Volunteer.mission_start, Volunteer.mission_end,
                                   Volunteer.mission_country, Volunteer.created_at, Volunteer.first_name)
-                           .where(Volunteer.state == VolunteerState.in_post)
+                           .where(Volunteer.state == VolunteerState.in_post, _candidates(steps, today, oldest))
                            .order_by(Volunteer.id))
     found = []
     for vid, public_id, start, end, country, created, first_name in rows:
         if vid in opted_out or public_id in restricted or first_name == ERASED:
             continue
-        imported_on = created.date()
+        earliest = max(oldest, created.date())
         for step in steps:
             day = step.due_on(start, end)
-            if not oldest <= day <= today or day < imported_on or day > end:
+            if not earliest <= day <= today or day > end or (vid, step.code) in sent:
                 continue
-            if (vid, step.code) in sent or not step.audience.includes(country):
-                continue
-            if step.promotes is not None and (vid, step.promotes) in holdings:
-                continue
-            found.append(Due(vid, step.code, day))
+            if step.audience.includes(country) and (step.promotes is None or (vid, step.promotes) not in holdings):
+                found.append(Due(vid, step.code, day))
     return found
 
 
