@@ -269,3 +269,14 @@ def test_the_volunteers_export_lists_the_campaign_emails_and_choices(session, en
                     "language": "fr", "first_opened_at": at(T0 + timedelta(days=6)).isoformat(), "opens": 1,
                     "first_clicked_at": None, "clicks": 0}],
         "unsubscribed_at": None, "tracking_refused_at": at(T0 + timedelta(days=7)).isoformat()}
+
+
+@pytest.mark.parametrize(("start", "code", "day"), [
+    (date(2026, 11, 30), "m3-beneficiary", date(2027, 2, 28)), (date(2026, 10, 31), "m1-housing", date(2026, 11, 30)),
+    (date(2026, 12, 31), "m2-teleconsultation", date(2027, 2, 28))])
+def test_a_month_step_falls_on_the_months_last_day_when_shorter(session, enrol, start, code, day):
+    volunteer = enrol(start)
+    run(session, at(day - timedelta(days=1)), catch_up_days=0)
+    assert code not in steps_of(session, volunteer)
+    run(session, at(day), catch_up_days=0)
+    assert code in steps_of(session, volunteer)
