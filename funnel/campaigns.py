@@ -180,9 +180,8 @@ def record_click(session: Session, send: CampaignSend, *, now: datetime) -> bool
     return True
 
 
-def _choose(session: Session, volunteer: Volunteer, field: str, action: str, now: datetime,
-            ip: str | None) -> bool:
-    """Record the volunteer's choice (`field` of their preference) once, audited. True when it changed."""
+def _choose(session: Session, volunteer: Volunteer, field: str, now: datetime) -> bool:
+    """Record the volunteer's choice (`field` of their preference) once. True when it changed."""
     pref = preference_of(session, volunteer)
     if pref is None:
         pref = CampaignPreference(volunteer=volunteer)
@@ -191,18 +190,23 @@ def _choose(session: Session, volunteer: Volunteer, field: str, action: str, now
         return False
     setattr(pref, field, now)
     session.flush()
-    audit.record(session, action, subject=volunteer, ip=ip)
     return True
 
 
 def unsubscribe(session: Session, volunteer: Volunteer, *, now: datetime, ip: str | None = None) -> bool:
     """No more campaign e-mail to this volunteer (their contract's own e-mails still go). True when it changed."""
-    return _choose(session, volunteer, "unsubscribed_at", "volunteer.campaign_unsubscribed", now, ip)
+    changed = _choose(session, volunteer, "unsubscribed_at", now)
+    if changed:
+        audit.record(session, "volunteer.campaign_unsubscribed", subject=volunteer, ip=ip)
+    return changed
 
 
 def refuse_tracking(session: Session, volunteer: Volunteer, *, now: datetime, ip: str | None = None) -> bool:
     """Campaign e-mail keeps coming, without a tracking pixel or redirect links, and nothing is measured."""
-    return _choose(session, volunteer, "tracking_refused_at", "volunteer.campaign_tracking_refused", now, ip)
+    changed = _choose(session, volunteer, "tracking_refused_at", now)
+    if changed:
+        audit.record(session, "volunteer.campaign_tracking_refused", subject=volunteer, ip=ip)
+    return changed
 
 
 # --- the staff's view -----------------------------------------------------------------------------------------
