@@ -80,6 +80,8 @@ ACTION_LABELS: dict[str, str] = {
     # volunteers' top-up cover
     "roster.imported": N_("Volunteer roster imported"),
     "volunteer.link_issued": N_("Personal link sent to a volunteer"),
+    "volunteer.campaign_unsubscribed": N_("A volunteer unsubscribed from the campaign e-mails"),
+    "volunteer.campaign_tracking_refused": N_("A volunteer refused the measuring of campaign e-mails"),
     "tariff.version_added": N_("Tariff version added"),
     "zone_table.added": N_("Zone table added"),
     "subscription.quoted": N_("Adhesion quoted"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -65,6 +65,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: e-mail: an HTML alternative of body_text, and extra headers (e.g. List-Unsubscribe), when the renderer gave them
+    body_html: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict | None] = mapped_column(JSON)
 
     def recipients(self) -> list[str]:
         return [a for a in (self.to + "," + self.cc).split(",") if a.strip()]
@@ -79,7 +82,11 @@ class OutboxMessage(Base):
         msg["Date"] = format_datetime(self.created_at)
         # Stable per row: a receiver can discard a copy re-sent after a crash between send and commit.
         msg["Message-ID"] = make_msgid(idstring=self.public_id, domain="portal.invalid")
+        for name, value in (self.headers or {}).items():
+            msg[name] = value
         msg.set_content(self.body_text)
+        if self.body_html:
+            msg.add_alternative(self.body_html, subtype="html")
         return msg
 
 
@@ -144,8 +151,19 @@ def job(name: str):
     return register
 
 
-#: renderer(session, template, locale, context) -> (subject, body) for mail queued with `enqueue_mail`
-RENDERERS: list[Callable[[Session, str, str, dict], tuple[str, str]]] = []
+@dataclass(frozen=True)
+class RenderedMail:
+    """What a renderer may return instead of (subject, body): an HTML alternative and extra headers too."""
+
+    subject: str
+    body: str
+    html: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+#: renderer(session, template, locale, context) -> (subject, body) or RenderedMail, for mail queued with
+#: `enqueue_mail`
+RENDERERS: list[Callable[[Session, str, str, dict], tuple[str, str] | RenderedMail]] = []
 
 
 def mail_renderer(render):
@@ -238,7 +256,12 @@ def _process(session: Session, msg: OutboxMessage, transport: Transport, sender:
     if msg.payload is not None and not msg.body_text:
         if not RENDERERS:
             raise LookupError(f"no renderer registered for the mail template {msg.template!r}")
-        msg.subject, msg.body_text = RENDERERS[0](session, msg.template, msg.locale, msg.payload)
+        rendered = RENDERERS[0](session, msg.template, msg.locale, msg.payload)
+        if isinstance(rendered, RenderedMail):
+            msg.subject, msg.body_text = rendered.subject, rendered.body
+            msg.body_html, msg.headers = rendered.html, dict(rendered.headers) or None
+        else:
+            msg.subject, msg.body_text = rendered
     email = msg.as_email(sender)
     if msg.attachment_ref:
         provider, _, key = msg.attachment_ref.partition(":")

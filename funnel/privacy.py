@@ -1,6 +1,7 @@
 """What the volunteer funnel holds on a volunteer (a data subject), for compliance.privacy: the roster's record and
 their dependants, their subscriptions (the adhesion's holder details, beneficiaries, signature), the consent
-receipt of each adhesion, their payments, and the contracts placed for them."""
+receipt of each adhesion, their payments, the contracts placed for them, and the campaign e-mails sent to them
+(with their opens and clicks, and their choices)."""
 from __future__ import annotations
 
 from datetime import date
@@ -16,6 +17,7 @@ from pipeline.leads.models import consent_key
 from pipeline.privacy import ERASED, consent_receipt
 
 from .activation import policy_number
+from .campaign_models import CampaignPreference, CampaignSend
 from .catalogue import Cover
 from .models import Subscription, SubscriptionState, Volunteer, roster_key, volunteer_key
 from .payment_models import Payment
@@ -85,7 +87,21 @@ def _volunteer(session: Session, volunteer: Volunteer) -> dict:
             "subscriptions": [_subscription(session, s) for s in _subscriptions(session, volunteer)],
             "payments": [{"id": p.public_id, "purpose": p.purpose, "amount_minor": p.amount_minor,
                           "currency": p.currency, "state": p.state.value, "created_at": p.created_at.isoformat()}
-                         for p in payments]}
+                         for p in payments],
+            "campaign": _campaign(session, volunteer)}
+
+
+def _campaign(session: Session, volunteer: Volunteer) -> dict:
+    """The campaign e-mails sent to the volunteer, what was measured of them, and their choices."""
+    sends = session.scalars(select(CampaignSend).where(CampaignSend.volunteer_id == volunteer.id)
+                            .order_by(CampaignSend.id))
+    pref = session.scalars(select(CampaignPreference).where(CampaignPreference.volunteer_id == volunteer.id)).first()
+    when = lambda value: value.isoformat() if value else None  # noqa: E731
+    return {"emails": [{"step": s.step, "queued_at": when(s.queued_at), "language": s.language,
+                        "first_opened_at": when(s.first_opened_at), "opens": s.opens,
+                        "first_clicked_at": when(s.first_clicked_at), "clicks": s.clicks} for s in sends],
+            "unsubscribed_at": when(pref.unsubscribed_at) if pref else None,
+            "tracking_refused_at": when(pref.tracking_refused_at) if pref else None}
 
 
 def export(session: Session, subject: Subject) -> dict:

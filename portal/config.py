@@ -103,6 +103,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SEAL_TSA_URL": env.get("SEAL_TSA_URL") or None,
         # the largest request body: the biggest upload the secure channel accepts, plus the form around it
         "MAX_CONTENT_LENGTH": max(12, int(env.get("HEALTH_UPLOAD_MAX_MB", 10)) + 2) * 1024 * 1024,
+        # The integration campaign (funnel.campaigns): a step missed because the run did not happen is still sent
+        # this many days after it fell due, never later.
+        "CAMPAIGN_CATCH_UP_DAYS": int(env.get("CAMPAIGN_CATCH_UP_DAYS", 3)),
         # The client's secure channel for health information (pipeline.channel): how long the personal link
         # lasts, the largest file, the virus-scan hook (a command given the file's path: exit 0 clean, 1 infected,
         # anything else an error; without one, production refuses every upload), and the retention schedule

@@ -2,6 +2,7 @@
 render, when the worker delivers it, a mail the domain queued as a template, a locale and a JSON context."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import current_app, g, has_app_context, has_request_context
@@ -43,8 +44,17 @@ CONTEXT_LOADERS = {"case": _by_public_id(Case), "milestone": _by_public_id(Miles
                    "contract": _by_public_id(Contract), "lead_status": lambda _session, value: LeadStatus(value)}
 
 
+#: template folder -> renderer(session, template, locale, context) for mail that builds its own context and may
+#: return a core.outbox.RenderedMail (the campaign e-mails: portal.campaigns.mail)
+FOLDER_RENDERERS: dict[str, Callable] = {}
+
+
 @mail_renderer
-def render_queued(session, template: str, locale: str, context: dict) -> tuple[str, str]:
+def render_queued(session, template: str, locale: str, context: dict):
+    folder, _, _name = template.rpartition("/")
+    if folder in FOLDER_RENDERERS:
+        with link_context():
+            return FOLDER_RENDERERS[folder](session, template, locale, context)
     values = {key: None if value is None else CONTEXT_LOADERS[key](session, value) for key, value in context.items()}
     with link_context():
         return render(template, locale, values)

@@ -1,13 +1,17 @@
-"""The volunteer funnel's commands: the roster CSV import."""
+"""The volunteer funnel's commands: the roster CSV import, the integration campaign's run."""
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
+from core.db import utcnow
 from core.errors import DomainError
+from funnel import campaigns
 from funnel.models import Outcome
 from funnel.roster_feed import import_roster_csv, read_roster_csv
 
@@ -54,3 +58,39 @@ def import_command(file: Path, by_email: str | None):
                             for p in problems)
         click.echo(f"line {rejected.position}: {rejected.event_id or '-'}: {reasons}", err=True)
     raise SystemExit(SOME_REJECTED if result.count(Outcome.rejected) else 0)
+
+
+campaigns_cli = click.Group("campaigns", help="The integration campaign's e-mails.")
+cli.add_command(campaigns_cli)
+
+
+@campaigns_cli.command("run")
+@click.option("--now", "now_text", default=None, metavar="ISO-DATETIME",
+              help="the campaign's clock (UTC), for a replay or a test; default: now")
+@click.option("--catch-up-days", type=click.IntRange(min=0), default=None,
+              help="send a step missed by up to this many days (default: CAMPAIGN_CATCH_UP_DAYS, 3)")
+@click.option("--batch", type=click.IntRange(min=1), default=200, show_default=True,
+              help="sends committed per transaction")
+@with_appcontext
+def campaigns_run(now_text: str | None, catch_up_days: int | None, batch: int):
+    """Queue every campaign e-mail due now, exactly once per volunteer and step: safe to schedule every few
+    minutes and on several workers at once (a send already made, by this run or another, is skipped)."""
+    now = _parse_now(now_text)
+    window = current_app.config["CAMPAIGN_CATCH_UP_DAYS"] if catch_up_days is None else catch_up_days
+    items = campaigns.due(db.session, today=now.date(), catch_up_days=window)
+    db.session.rollback()  # the decision read nothing it writes; each batch is its own transaction
+    queued = 0
+    for start in range(0, len(items), batch):
+        with command_unit_of_work():
+            queued += campaigns.send_due(db.session, items[start:start + batch], now=now)
+    click.echo(f"{len(items)} due, {queued} queued, {len(items) - queued} already sent by another run")
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return utcnow()
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO date-time: {text}", param_hint="--now") from exc
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)

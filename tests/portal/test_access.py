@@ -10,7 +10,8 @@ PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.logout", "auth.forgot_password
                     "verification.verify_page", "api.agreement_verify",
                     "payments.stripe_webhook", "volunteer.open_link", "complaints.lodge", "complaints.lodged",
                     "channel.client_page", "channel.client_upload", "channel.client_answers",
-                    "broker_disclosure.receipt"}
+                    "broker_disclosure.receipt", "campaign_links.pixel", "campaign_links.click",
+                    "campaign_links.unsubscribe"}
 
 
 def _sample_url(rule):
