@@ -15,17 +15,32 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from core.db import new_public_id, utcnow
 
+from . import group_commit
 from .errors import AlreadyReversed, ClosedAccount, DateGoesBack, KeyReused, LedgerError, PeriodClosed, UnknownAccount
 from .journal_batch import post_batch
-from .journal_rules import check_lines, loaded_accounts_moved, request_hash
-from .models import JournalEntry, entry_keys
+from .journal_rules import check_lines, loaded_accounts_moved, request_hash, touched
+from .models import Account, JournalEntry, entry_keys
 from .money import Line
 
 
 def post(session: Session, *, key: str, effective_date: date, description: str, lines: list[Line],
          event_kind: str | None = None, event_ref: str | None = None, event_date: date | None = None,
          details: dict | None = None, reverses: JournalEntry | None = None) -> tuple[JournalEntry, bool]:
-    """Write one balanced entry, or return the one already written under `key` (created=False)."""
+    """Write one balanced entry, or return the one already written under `key` (created=False).
+
+    Through the group-commit writer (`ledger.group_commit`) when the session's transaction has not touched the
+    ledger: the entry is then committed, in a batch with the other callers' entries, when this returns. Else in
+    the session's transaction, which then posts its later entries itself too."""
+    writer = group_commit.writer_for_session(session)
+    if writer is not None:
+        check_lines(lines)
+        entry_id, created = writer.post(dict(
+            key=key, effective_date=effective_date, description=description, lines=lines, event_kind=event_kind,
+            event_ref=event_ref, event_date=event_date, details=details,
+            reverses=group_commit.EntryRef(reverses.id) if reverses is not None else None))
+        _accounts_moved_elsewhere(session, lines)
+        return session.get(JournalEntry, entry_id), created
+    touched(session)
     if session.get_bind().dialect.name != "postgresql":
         # no stored procedures: the batch's rules, in Python, for a batch of one
         [(entry, created)] = post_batch(session, [dict(
@@ -41,6 +56,15 @@ def post(session: Session, *, key: str, effective_date: date, description: str, 
                          event_date=event_date, details=details or {}, contract_ref=contract_ref, term=term,
                          partner_ref=partner_ref, reverses_id=reverses.id if reverses else None)
     return _post_in_database(session, entry, lines)
+
+
+def _accounts_moved_elsewhere(session: Session, lines: list[Line]) -> None:
+    """The entry's accounts this session has loaded are read again when next used: another transaction moved
+    their balances."""
+    pairs = {(ln.account, ln.currency) for ln in lines}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Account) and (obj.code, obj.currency) in pairs:
+            session.expire(obj, ["balance_minor", "last_posted_on"])
 
 
 # ledger_post (migration 7c2d9e4b1a30; 9b4e1d7c2a68 adds the key columns) applies on the server, in one round
