@@ -56,10 +56,10 @@ class EntryRef:
 class _Pending:
     request: dict
     done: threading.Event = field(default_factory=threading.Event)
-    result: tuple[int, bool] | None = None
+    result: tuple[JournalEntry, bool] | None = None
     error: BaseException | None = None
 
-    def answer(self, result: tuple[int, bool] | None = None, error: BaseException | None = None) -> None:
+    def answer(self, result: tuple[JournalEntry, bool] | None = None, error: BaseException | None = None) -> None:
         self.result, self.error = result, error
         self.done.set()
 
@@ -74,9 +74,10 @@ class Writer:
         self.thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self.thread.start()
 
-    def post(self, request: dict) -> tuple[int, bool]:
+    def post(self, request: dict) -> tuple[JournalEntry, bool]:
         """Post one request (`post`'s keyword arguments, `reverses` as an EntryRef) through the next batch;
-        (entry id, created) once it is committed, or its refusal raised here."""
+        (entry, created) once it is committed — the entry detached, loaded as written —, or its refusal raised
+        here."""
         pending = _Pending(request)
         self.pending.put(pending)
         pending.done.wait()
@@ -125,20 +126,27 @@ class Writer:
             p.answer(error=exc)
 
 
-def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[int, bool] | None, LedgerError | None]]:
-    """The batch in one `post_batch`; if some request is refused, request by request in the same transaction
-    (a refused request writes nothing), so each gets its own answer."""
-    if len(batch) == 1:
-        return [_post_alone(s, batch[0].request)]
-    try:
-        return [((entry.id, created), None) for entry, created in post_batch(s, [p.request for p in batch])]
-    except LedgerError:
-        pass
+def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[JournalEntry, bool] | None, LedgerError | None]]:
+    """Each request's (entry, created) or refusal, all posted in the session's transaction, in arrival order.
+
+    PostgreSQL: one pipelined stream of `ledger_post` calls (one round trip; a refused request writes nothing).
+    SQLite: one `post_batch`; if some request is refused, request by request (a refused one writes nothing)."""
+    touched(s)  # the writer's own session posts in its own transaction
+    if s.get_bind().dialect.name == "postgresql":
+        from .journal import post_many_in_database  # noqa: PLC0415 - journal calls this module
+
+        return [(None, out) if isinstance(out, LedgerError) else (out, None)
+                for out in post_many_in_database(s, [p.request for p in batch])]
+    if len(batch) > 1:
+        try:
+            return [((entry, created), None) for entry, created in post_batch(s, [p.request for p in batch])]
+        except LedgerError:
+            pass
     return [_post_alone(s, p.request) for p in batch]
 
 
-def _post_alone(s: Session, request: dict) -> tuple[tuple[int, bool] | None, LedgerError | None]:
-    """A batch of one: `post` in the writer's transaction (on PostgreSQL one round trip, `ledger_post`)."""
+def _post_alone(s: Session, request: dict) -> tuple[tuple[JournalEntry, bool] | None, LedgerError | None]:
+    """One request: `post` in the writer's transaction."""
     from .journal import post  # noqa: PLC0415 - journal calls this module: imported when first needed
 
     touched(s)  # the writer's own session posts in its own transaction
@@ -146,7 +154,7 @@ def _post_alone(s: Session, request: dict) -> tuple[tuple[int, bool] | None, Led
         entry, created = post(s, **request)
     except LedgerError as exc:
         return None, exc
-    return (entry.id, created), None
+    return (entry, created), None
 
 
 _writers: dict[int, tuple[int, Engine, Writer]] = {}
@@ -176,10 +184,9 @@ def writer_for_session(session: Session) -> Writer | None:
     bind = session.get_bind()
     if not isinstance(bind, Engine):
         return None  # a session bound to a connection shares its transaction: post in it
-    conn = session.connection()
-    if conn.get_execution_options().get("isolation_level") not in (None, "READ COMMITTED", "AUTOCOMMIT"):
+    if bind.get_execution_options().get("isolation_level") not in (None, "READ COMMITTED", "AUTOCOMMIT"):
         return None  # a snapshot older than the writer's commit would not see the entry
-    if bind.dialect.name == "sqlite" and conn.connection.dbapi_connection.in_transaction:
+    if bind.dialect.name == "sqlite" and session.connection().connection.dbapi_connection.in_transaction:
         return None  # the caller holds SQLite's write lock: the writer would wait for it
     return writer_for(bind)
 
