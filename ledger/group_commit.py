@@ -24,8 +24,8 @@ caller's transaction has written nothing at all. Otherwise `post` posts in the c
 from __future__ import annotations
 
 import os
-import queue
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,41 +65,55 @@ class _Pending:
 
 
 class Writer:
-    """The posting writer of one database engine in this process: a daemon thread draining a queue."""
+    """The posting writer of one database engine in this process. Not a thread of its own: the first caller
+    that finds no batch being written writes, for itself and for whoever is waiting, until its own request is
+    answered; then the next waiting caller takes over (no hand-off to another thread on the way in or out)."""
 
     def __init__(self, bind: Engine):
         self.bind = bind
-        self.pending: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self.pending: deque[_Pending] = deque()
+        self.turn = threading.Condition()  # guards pending and writing; notified after each batch
+        self.writing = False
         self.batches = 0  # how many commits it made (the tests and the benchmark read it)
-        self.thread = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
-        self.thread.start()
 
     def post(self, request: dict) -> tuple[JournalEntry, bool]:
         """Post one request (`post`'s keyword arguments, `reverses` as an EntryRef) through the next batch;
         (entry, created) once it is committed — the entry detached, loaded as written —, or its refusal raised
         here."""
         pending = _Pending(request)
-        self.pending.put(pending)
-        pending.done.wait()
+        with self.turn:
+            self.pending.append(pending)
+            while self.writing and not pending.done.is_set():
+                self.turn.wait()
+            leader = not pending.done.is_set()
+            if leader:
+                self.writing = True
+        try:
+            while not pending.done.is_set():
+                with self.turn:
+                    batch = [self.pending.popleft() for _ in range(min(len(self.pending), MAX_BATCH))]
+                self._write(batch)
+                with self.turn:
+                    self.turn.notify_all()
+        finally:
+            if leader:
+                with self.turn:
+                    self.writing = False
+                    self.turn.notify_all()
         if pending.error is not None:
             raise pending.error
         assert pending.result is not None
         return pending.result
 
-    def _run(self) -> None:
-        while True:
-            batch = [self.pending.get()]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self.pending.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._commit(batch)
-            except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting
-                for p in batch:
-                    if not p.done.is_set():
-                        p.answer(error=exc)
+    def _write(self, batch: list[_Pending]) -> None:
+        try:
+            self._commit(batch)
+        except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting
+            for p in batch:
+                if not p.done.is_set():
+                    p.answer(error=exc)
+            if not isinstance(exc, Exception):
+                raise
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:
