@@ -17,9 +17,9 @@ bad request fails alone.
 An entry posted through the writer is committed when `post` returns, whatever the caller does next; rolling the
 caller back does not undo it, and the caller's retry gets the same entry back by its idempotency key. This is
 only safe when the entry cannot depend on anything the caller has not committed, so the writer is used only
-when the caller's transaction has not touched the ledger (no account opened, no period closed, no entry posted
-in it) — and, on SQLite, whose one database lock the caller would hold against the writer, only while the
-caller's transaction has written nothing at all. Otherwise `post` posts in the caller's transaction as before.
+when the caller's transaction has not written to a ledger table (no account opened, no entry posted, no payout
+run moved… in it) — and, on SQLite, whose one database lock the caller would hold against the writer, only
+while the caller's transaction has written nothing at all. Otherwise `post` posts in the caller's transaction as before.
 """
 from __future__ import annotations
 
@@ -36,11 +36,17 @@ from sqlalchemy.orm import Session
 from .errors import LedgerError
 from .journal_batch import post_batch
 from .journal_rules import TOUCHED, touched
-from .models import Account, JournalEntry, Period, Posting
+from .models import JournalEntry
 
 #: the most requests one commit takes (a batch of 500 placements commits in ~20-40 ms)
 MAX_BATCH = 500
-_LEDGER_ROWS = (Account, JournalEntry, Period, Posting)
+
+
+def _ledger_row(obj: object) -> bool:
+    """A row of one of the ledger's tables (accounts, entries, payout runs, receipts, outcomes…)."""
+    return getattr(type(obj), "__tablename__", "").startswith("ledger_")
+
+
 #: off, every `post` runs in the caller's transaction (LEDGER_GROUP_COMMIT=0 in the environment)
 enabled = os.environ.get("LEDGER_GROUP_COMMIT", "1") != "0"
 
@@ -193,7 +199,7 @@ def writer_for_session(session: Session) -> Writer | None:
     """The writer `post` may use for this session's request, or None to post in the session's transaction."""
     if not enabled or session.info.get(TOUCHED):
         return None
-    if any(isinstance(obj, _LEDGER_ROWS) for obj in (*session.new, *session.dirty, *session.deleted)):
+    if any(_ledger_row(obj) for obj in (*session.new, *session.dirty, *session.deleted)):
         return None
     bind = session.get_bind()
     if not isinstance(bind, Engine):
@@ -207,8 +213,16 @@ def writer_for_session(session: Session) -> Writer | None:
 
 @event.listens_for(Session, "before_flush")
 def _ledger_rows_flushed(session: Session, _context: Any, _instances: Any) -> None:
-    if any(isinstance(obj, _LEDGER_ROWS) for obj in (*session.new, *session.dirty, *session.deleted)):
+    if any(_ledger_row(obj) for obj in (*session.new, *session.dirty, *session.deleted)):
         touched(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _ledger_rows_written(state: Any) -> None:
+    """An INSERT, UPDATE or DELETE statement on a ledger table (a payout run's compare-and-set of its status)."""
+    if (state.is_insert or state.is_update or state.is_delete) and getattr(
+            getattr(state.statement, "table", None), "name", "").startswith("ledger_"):
+        touched(state.session)
 
 
 @event.listens_for(Session, "after_transaction_end")
