@@ -13,19 +13,18 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger import engine
-from ledger.models import Account, AccountType, JournalEntry
+from ledger.models import Account, JournalEntry
 from tests.ledger.crash_writer import HOT
+from tests.ledger.test_group_commit import books  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRIES, THREADS = 600, 8
 
 
 @pytest.fixture
-def books(session, backend):
-    for code, kind in ((HOT, AccountType.asset), ("commission_income", AccountType.income)):
-        engine.open_account(session, code, kind, "EUR")
-    session.commit()
-    session.close()
+def url(request, backend):
+    """The database's URL, for the posting process, the books opened (the hot account and income)."""
+    request.getfixturevalue("books")
     return backend[1]
 
 
@@ -46,8 +45,8 @@ def books_state(session) -> tuple[dict[str, str], int, list]:
     return keys, hot.balance_minor, engine.verify(session)
 
 
-def test_a_writer_killed_mid_batch_loses_no_acknowledged_entry_and_doubles_none(books, session):
-    proc = writer(books)
+def test_a_writer_killed_mid_batch_loses_no_acknowledged_entry_and_doubles_none(url, session):
+    proc = writer(url)
     lines = []
     assert proc.stdout is not None
     for line in proc.stdout:  # let it post a while, under load: 8 threads sharing the posting writer
@@ -68,7 +67,7 @@ def test_a_writer_killed_mid_batch_loses_no_acknowledged_entry_and_doubles_none(
     assert balance == sum(100 + int(key.split(":")[1]) for key in keys)
 
     # the same requests again, to the end: the entries already posted come back, the others post once
-    rerun = writer(books)
+    rerun = writer(url)
     out, _err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0 and out.splitlines()[-1].startswith("DONE ")
     after = acknowledged(out.splitlines())

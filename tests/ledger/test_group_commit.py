@@ -12,10 +12,10 @@ from ledger import engine, group_commit
 from ledger.errors import KeyReused, UnknownAccount
 from ledger.models import Account, AccountType, JournalEntry
 from ledger.money import credit, debit
+from tests.ledger.crash_writer import HOT
 from tests.ledger.test_concurrency import run_threads
 
 DAY = date(2026, 12, 1)
-HOT = "commission_receivable:hot-insurer"
 
 
 @pytest.fixture
