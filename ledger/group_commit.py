@@ -151,7 +151,7 @@ def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[JournalEnt
 
     PostgreSQL: one pipelined stream of `ledger_post` calls (one round trip; a refused request writes nothing).
     SQLite: one `post_batch`; if some request is refused, request by request (a refused one writes nothing)."""
-    touched(s)  # the writer's own session posts in its own transaction
+    touched(s)  # the writer's own session posts in its own transaction (never through itself)
     if s.get_bind().dialect.name == "postgresql":
         from .journal import post_many_in_database  # noqa: PLC0415 - journal calls this module
 
@@ -169,7 +169,7 @@ def _post_alone(s: Session, request: dict) -> tuple[tuple[JournalEntry, bool] | 
     """One request: `post` in the writer's transaction."""
     from .journal import post  # noqa: PLC0415 - journal calls this module: imported when first needed
 
-    touched(s)  # the writer's own session posts in its own transaction
+    touched(s)
     try:
         entry, created = post(s, **request)
     except LedgerError as exc:
@@ -182,7 +182,8 @@ _writers_lock = threading.Lock()
 
 
 def writer_for(bind: Engine) -> Writer:
-    """This process's writer for `bind` (a new one after a fork: threads do not survive it)."""
+    """This process's writer for `bind` (a new one after a fork: a batch being written in the parent is not
+    the child's)."""
     key = id(bind)
     found = _writers.get(key)
     if found is not None and found[0] == os.getpid() and found[1] is bind:
