@@ -27,6 +27,7 @@ import os
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -153,10 +154,8 @@ def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[JournalEnt
     SQLite: one `post_batch`; if some request is refused, request by request (a refused one writes nothing)."""
     touched(s)  # the writer's own session posts in its own transaction (never through itself)
     if s.get_bind().dialect.name == "postgresql":
-        from .journal import post_many_in_database  # noqa: PLC0415 - journal calls this module
-
         return [(None, out) if isinstance(out, LedgerError) else (out, None)
-                for out in post_many_in_database(s, [p.request for p in batch])]
+                for out in _posting["many"](s, [p.request for p in batch])]
     if len(batch) > 1:
         try:
             return [((entry, created), None) for entry, created in post_batch(s, [p.request for p in batch])]
@@ -167,14 +166,21 @@ def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[JournalEnt
 
 def _post_alone(s: Session, request: dict) -> tuple[tuple[JournalEntry, bool] | None, LedgerError | None]:
     """One request: `post` in the writer's transaction."""
-    from .journal import post  # noqa: PLC0415 - journal calls this module: imported when first needed
-
     touched(s)
     try:
-        entry, created = post(s, **request)
+        entry, created = _posting["one"](s, **request)
     except LedgerError as exc:
         return None, exc
     return (entry, created), None
+
+
+#: how the writer posts in its own transaction, given by `ledger.journal` (which calls this module, so this one
+#: does not import it): "one", `post`; "many", PostgreSQL's pipelined `post_many_in_database`
+_posting: dict[str, Callable] = {}
+
+
+def use(post_one: Callable, post_many: Callable) -> None:
+    _posting.update(one=post_one, many=post_many)
 
 
 _writers: dict[int, tuple[int, Engine, Writer]] = {}

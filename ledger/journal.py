@@ -175,3 +175,6 @@ def reverse(session: Session, entry: JournalEntry, *, key: str, effective_date: 
     return post(session, key=key, effective_date=effective_date, lines=lines, reverses=entry,
                 description=description or f"Reversal of {entry.description}"[:500],
                 event_kind=entry.event_kind, event_ref=entry.event_ref)
+
+
+group_commit.use(post, post_many_in_database)
