@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from .models import Account, JournalEntry, Posting
@@ -51,39 +51,52 @@ class Statement:
     opening_minor: int
     lines: list[StatementLine]
     closing_minor: int
+    #: the cursor of the next page, (date, posting id) of this page's last line; None on the last page
+    next_after: tuple[date, int] | None = None
 
 
-def _statement_page():
+def _statement_page(after: bool):
+    """The page's rows: from `start` (the first page) or after the (date, posting id) cursor `after_*`, up to
+    `end`, in (date, id) order — an index range on (account, date, id), however deep the page."""
     account_id = bindparam("account_id")
     opening = _balance_at(account_id, bindparam("day_before")).scalar_subquery()
     closing = _balance_at(account_id, bindparam("end")).scalar_subquery()
+    since = (tuple_(Posting.effective_date, Posting.id) > tuple_(bindparam("after_date"), bindparam("after_id"))
+             if after else Posting.effective_date >= bindparam("start"))
     return (select(Posting.effective_date, JournalEntry.public_id, JournalEntry.description, JournalEntry.event_kind,
-                   JournalEntry.event_ref, Posting.amount_minor, Posting.balance_after, opening, closing)
+                   JournalEntry.event_ref, Posting.amount_minor, Posting.balance_after, opening, closing, Posting.id)
             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
-            .where(Posting.account_id == account_id, Posting.effective_date >= bindparam("start"),
-                   Posting.effective_date <= bindparam("end"))
-            .order_by(Posting.effective_date, Posting.id).offset(bindparam("offset")))
+            .where(Posting.account_id == account_id, since, Posting.effective_date <= bindparam("end"))
+            .order_by(Posting.effective_date, Posting.id))
 
 
-_STATEMENT_ALL = _statement_page()
-_STATEMENT_PAGE = _STATEMENT_ALL.limit(bindparam("limit"))
+_STATEMENT_ALL = _statement_page(after=False)
+_STATEMENT_FIRST = _STATEMENT_ALL.limit(bindparam("limit"))
+_STATEMENT_AFTER = _statement_page(after=True).limit(bindparam("limit"))
 
 
 def statement(session: Session, acct: Account, start: date, end: date, *, limit: int | None = None,
-              offset: int = 0) -> Statement:
-    """Postings of `acct` from `start` to `end` inclusive, with running balances (signed).
+              after: tuple[date, int] | None = None) -> Statement:
+    """Postings of `acct` from `start` to `end` inclusive, with running balances (signed): all of them, or with
+    `limit` a page of at most that many, the first one or the one after the cursor `after` (the `next_after` of
+    the page before). Paging by key, never by OFFSET: the last page of a busy account costs what the first does.
 
-    One query: the opening and closing balances (two index seeks) ride along with the page's rows; only an
-    empty page needs them asked for on their own."""
+    One query: the opening and closing balances of the period (two index seeks) ride along with the page's rows;
+    only an empty page needs them asked for on their own."""
     day_before = start - timedelta(days=1)
-    rows = session.execute(_STATEMENT_ALL if limit is None else _STATEMENT_PAGE,
-                           {"account_id": acct.id, "day_before": day_before, "start": start, "end": end,
-                            "offset": offset, "limit": limit}).all()
+    params = {"account_id": acct.id, "day_before": day_before, "start": start, "end": end, "limit": limit}
+    if after is not None and limit is not None and after[0] >= start:
+        query = _STATEMENT_AFTER
+        params.update(after_date=after[0], after_id=after[1])
+    else:
+        query = _STATEMENT_ALL if limit is None else _STATEMENT_FIRST
+    rows = session.execute(query, params).all()
     if not rows:
         return Statement(acct.code, acct.currency, start, end, balance_as_of(session, acct, day_before), [],
                          balance_as_of(session, acct, end))
     lines = [StatementLine(*row[:7]) for row in rows]
-    return Statement(acct.code, acct.currency, start, end, rows[0][7] or 0, lines, rows[0][8] or 0)
+    next_after = (rows[-1][0], rows[-1][9]) if limit is not None and len(rows) == limit else None
+    return Statement(acct.code, acct.currency, start, end, rows[0][7] or 0, lines, rows[0][8] or 0, next_after)
 
 
 def trial_balance(session: Session, as_of: date | None = None) -> dict[str, list[tuple[Account, int]]]:

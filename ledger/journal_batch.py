@@ -14,13 +14,13 @@ from datetime import date
 
 from sqlalchemy import BigInteger, Date, String, any_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import new_public_id, utcnow
 
 from .errors import AlreadyReversed, ClosedAccount, DateGoesBack, KeyReused, PeriodClosed, UnknownAccount
-from .journal_rules import check_lines, loaded_accounts_moved, request_hash
+from .journal_rules import check_lines, loaded_accounts_moved, request_hash, touched
 from .models import Account, JournalEntry, Period, Posting, entry_keys
 from .money import Line
 
@@ -224,8 +224,8 @@ def _bulk_insert(session: Session, table, columns: tuple[str, ...], rows: list[t
         with cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
-    except dialect.loaded_dbapi.IntegrityError as exc:  # the driver's own error: COPY bypasses SQLAlchemy
-        raise IntegrityError(sql, None, exc) from exc
+    except dialect.loaded_dbapi.Error as exc:  # the driver's own error: COPY bypasses SQLAlchemy
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error) from exc
 
 
 _NEW_BALANCES = func.unnest(bindparam("ids", type_=ARRAY(BigInteger)), bindparam("balances", type_=ARRAY(BigInteger)),
@@ -261,6 +261,7 @@ def post_batch(session: Session, requests: list[dict]) -> list[tuple[JournalEntr
     PostgreSQL), the running balances are computed here and the balances stored with one UPDATE. Any refusal
     refuses the whole batch: nothing is written. Batches of a few hundred to a few thousand entries suit it
     (SQLite takes at most 32,766 parameters a statement: the account lock caps a batch at ~16,000 accounts)."""
+    touched(session)
     reqs = [_Request(**r) for r in requests]
     for r in reqs:
         check_lines(r.lines)

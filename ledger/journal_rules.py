@@ -22,6 +22,16 @@ from .models import Account
 from .money import Line
 
 
+#: the session.info flag: this transaction has written to the ledger, so it posts its later entries itself
+#: (`ledger.group_commit`); cleared when the transaction ends
+TOUCHED = "ledger.touched"
+
+
+def touched(session: Session) -> None:
+    """This transaction has written to the ledger: its later entries post in it too."""
+    session.info[TOUCHED] = True
+
+
 def request_hash(effective_date: date, description: str, lines: list[Line], reverses: int | None,
                  event_kind: str | None, event_ref: str | None) -> str:
     """What was asked for under a key, as a digest: the same key with another request is refused."""

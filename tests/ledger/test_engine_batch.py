@@ -94,10 +94,14 @@ def test_statement_pages_of_batch_posted_entries_carry_the_period_balances(books
     whole = engine.statement(books, hot, D2, D3)
     assert [ln.amount_minor for ln in whole.lines] == [1_000, 1_001, 1_002, 1_003, 1_004]
     assert whole.opening_minor == 100 + 400 + 700 and whole.closing_minor == hot.balance_minor
-    page = engine.statement(books, hot, D2, D3, limit=2, offset=2)
+    first = engine.statement(books, hot, D2, D3, limit=2)
+    page = engine.statement(books, hot, D2, D3, limit=2, after=first.next_after)
+    assert [ln.amount_minor for ln in first.lines] == [1_000, 1_001]
     assert [(ln.amount_minor, ln.balance_after) for ln in page.lines] == [(1_002, 4_203), (1_003, 5_206)]
     assert (page.opening_minor, page.closing_minor) == (whole.opening_minor, whole.closing_minor)
-    past_the_end = engine.statement(books, hot, D2, D3, limit=2, offset=10)
+    last = engine.statement(books, hot, D2, D3, limit=2, after=page.next_after)
+    assert [ln.amount_minor for ln in last.lines] == [1_004] and last.next_after is None
+    past_the_end = engine.statement(books, hot, D2, D3, limit=2, after=(D3, 10**9))
     assert past_the_end.lines == [] and (past_the_end.opening_minor, past_the_end.closing_minor) == (1_200, 6_210)
     nothing_yet = engine.statement(books, hot, date(2026, 10, 1), date(2026, 10, 31))
     assert (nothing_yet.lines, nothing_yet.opening_minor, nothing_yet.closing_minor) == ([], 0, 0)

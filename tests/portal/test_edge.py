@@ -14,6 +14,7 @@ ALLOWED = {
     "portal/edge.py": "the edge: views, API handlers and commands commit here",
     "portal/api/auth.py": "a token's last use is saved when the bearer is authenticated, before any handler runs",
     "core/outbox.py": "the outbox worker is a loop: each delivered message is its own transaction",
+    "ledger/group_commit.py": "the posting writer commits each batch of entries in a transaction of its own",
 }
 
 
