@@ -24,6 +24,7 @@ from pipeline.leads.models import Lead
 from ..accounts.models import ApiToken
 from ..extensions import db
 from ..i18n import tr
+from ..labels import value_label
 
 
 def _person(first, last) -> str:
@@ -136,6 +137,9 @@ def _short(value) -> str:
     if isinstance(value, bool):
         return tr(N_("yes")) if value else tr(N_("no"))
     text = str(value)
+    label = value_label(text) if isinstance(value, str) else None
+    if label:
+        return label
     if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
         return text[:12] + "…"  # a digest: its start is enough to compare with a document's
     return text if len(text) <= 200 else text[:200] + "…"

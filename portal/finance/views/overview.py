@@ -13,6 +13,7 @@ from ...edge import unit_of_work
 from ...extensions import db
 from ...i18n import tr
 from ...security.access import allow
+from ..account_names import account_names
 from ..blueprint import bp
 from ..common import READERS, months_back, org_names, today, wants_csv
 from ..exports import csv_response, decimal_amount
@@ -104,4 +105,5 @@ def trial_balance():
                               decimal_amount(-value, currency) if value < 0 else "")
                              for currency, rows in tb.items() for acct, value in rows])
     totals = {c: (sum(v for _a, v in rows if v > 0), -sum(v for _a, v in rows if v < 0)) for c, rows in tb.items()}
-    return render_template("finance/trial_balance.html", tb=tb, totals=totals, as_of=as_of)
+    names = account_names(db.session, {acct.code for rows in tb.values() for acct, _v in rows})
+    return render_template("finance/trial_balance.html", tb=tb, totals=totals, as_of=as_of, names=names)
