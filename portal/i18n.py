@@ -6,6 +6,7 @@ from flask_babel import gettext
 
 from core.accounts import LANGUAGES
 from core.i18n import N_
+from core.i18n import format_day as _format_day
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "es": "Español", "ru": "Русский",
                   "uk": "Українська"}
@@ -154,22 +155,9 @@ def format_when(value, fmt: str = "medium") -> str:
         format_time(value, "short", tzinfo=value.tzinfo, locale=locale), format_day(value))
 
 
-#: the one date style: Babel's "medium" names the month, so day and month are never confused
-DAY_FORMAT = "medium"
-
-
 def format_day(value, locale=None) -> str:
-    """A date in the reader's language ("Dec 7, 2026", "7 déc. 2026", "7 дек. 2026 г."); CSV files and the API
-    keep ISO 8601. Accepts a date or a datetime (its UTC day); None gives ""."""
-    if value is None:
-        return ""
-    from datetime import datetime
-
-    from babel.dates import format_date
-
-    if isinstance(value, datetime):
-        value = value.date()
-    return format_date(value, DAY_FORMAT, locale=locale or _request_locale())
+    """A date in the reader's language, in the one date style (core.i18n.format_day): pages and e-mails alike."""
+    return _format_day(value, locale or _request_locale())
 
 
 def format_month(value, locale=None) -> str:

@@ -1,6 +1,6 @@
 """Reads pages as a person does (visible text only) and finds the codes in them: snake_case values
 (`within_3_months`, `needs_analysis`), dotted action codes (`case.moved`, `auth.login`) and ledger account codes
-(`partner_payable:held:<uuid>`). Used by tests/portal/test_words.py to walk every role's pages."""
+(`partner_payable:held:<uuid>`); and dates written in digits only ("12/7/26", "2026-12-07"). Used by tests/portal/test_words.py to walk every role's pages."""
 from __future__ import annotations
 
 import re
@@ -53,6 +53,14 @@ def visible_text(html: str) -> tuple[str, list[str]]:
     parser.feed(html)
     parser.close()
     return " ".join(" ".join(parser.parts).split()), parser.links
+
+
+#: a date a reader could misread or that is not in their language: "12/7/26", "07.12.2026", "2026-12-07"
+NUMERIC_DATE = re.compile(r"(?<![\w/.-])(?:\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{2}-\d{2})(?![\w/.-])")
+
+
+def dates_in(text: str) -> set[str]:
+    return set(NUMERIC_DATE.findall(text))
 
 
 def codes_in(text: str) -> set[str]:

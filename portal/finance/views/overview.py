@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core.accounts import Role
 from ledger import commissions, engine, payouts, posting, reports
@@ -65,7 +66,8 @@ def post_events():
     """Retry failed postings: post every business event the outbox worker could not (or has not yet)."""
     with unit_of_work():
         report = posting.post_pending(db.session, today())
-    flash(_("%(n)s business events posted.", n=len(report.posted)), "success")
+    flash(ngettext("%(num)s business event posted.", "%(num)s business events posted.", len(report.posted)),
+          "success")
     for failure in report.failed[:10]:
         flash(_("Not posted: %(reason)s", reason=tr(failure.reason, **failure.params)), "error")
     return redirect(url_for("finance.index"))
