@@ -4,11 +4,9 @@ reads it; every label is translated in all six catalogs."""
 import ast
 import importlib
 import pkgutil
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from babel.messages.pofile import read_po
 
 from core.accounts import LANGUAGES
 from core.audit_labels import ACTION_LABELS, SUBJECT_LABELS
@@ -17,9 +15,9 @@ from core.outbox import JOBS, OUTBOX_TEMPLATE_LABELS
 from pipeline.leads.services import URGENCIES, URGENCY_LABELS
 from portal.finance.account_names import ACCOUNT_LABELS
 from portal.labels import LABELLED, UNSHOWN
-from tests.core.test_audit_labels import _values
+from tests.core.test_audit_labels import scan_calls
+from tests.portal.test_i18n import read_catalog, untranslated
 
-ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("core", "compliance", "agreements", "ledger", "pipeline", "funnel", "portal")
 
 
@@ -68,26 +66,9 @@ def test_every_value_of_a_labelled_enum_has_a_label(kind):
 
 def _enqueued_templates() -> set[str]:
     """Every template name passed to core.outbox.enqueue_mail in the application's code."""
-    names = set()
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for scope in ast.walk(tree):
-                if not isinstance(scope, (ast.FunctionDef, ast.Module)):
-                    continue
-                assignments: dict[str, list] = {}
-                for node in ast.walk(scope):
-                    if isinstance(node, ast.Assign):
-                        for target in node.targets:
-                            if isinstance(target, ast.Name):
-                                assignments.setdefault(target.id, []).append(node.value)
-                for node in ast.walk(scope):
-                    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                            and node.func.id == "enqueue_mail" and len(node.args) >= 2):
-                        values = _values(node.args[1], assignments)
-                        assert values is not None, f"{path}:{node.lineno}: a template name the scan cannot read"
-                        names.update(v for v in values if isinstance(v, str))
-    return names
+    found, unreadable = scan_calls(lambda call: isinstance(call.func, ast.Name) and call.func.id == "enqueue_mail")
+    assert unreadable == [], "enqueue_mail with a template name the scan cannot read"
+    return {name for _where, name in found if isinstance(name, str)}
 
 
 def test_every_outbox_template_and_job_has_a_label(app):
@@ -109,18 +90,14 @@ def all_label_msgids() -> set[str]:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_label_is_translated_in_every_catalog(lang):
-    with open(ROOT / "portal" / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as fh:
-        catalog = read_po(fh, locale=lang)
-    missing = sorted(m for m in all_label_msgids() if not (catalog.get(m) and catalog.get(m).string
-                                                           and "fuzzy" not in catalog.get(m).flags))
+    missing = untranslated(read_catalog(lang), all_label_msgids())
     assert missing == [], f"{lang}: {missing}"
 
 
 @pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
 def test_labels_are_translated_not_copied(lang):
     """A label left in English in another catalog reads as a code to that reader (proper names aside)."""
-    with open(ROOT / "portal" / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as fh:
-        catalog = read_po(fh, locale=lang)
+    catalog = read_catalog(lang)
     same = sorted(m for m in all_label_msgids() if catalog.get(m) and catalog.get(m).string == m)
     assert len(same) <= len(SAME_IN_EVERY_LANGUAGE), f"{lang}: {same}"
 

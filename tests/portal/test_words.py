@@ -4,7 +4,6 @@ snake_case value, a dotted audit action or a ledger account code — where a per
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -12,11 +11,11 @@ from sqlalchemy import select
 from core.accounts import LANGUAGES, User
 from portal.demo import DEMO_LOGINS
 from tests.portal.code_sweep import codes_in, dates_in, internal_links, visible_text
+from tests.portal.test_i18n import read_catalog
 
 #: how many records a list page's walk opens (its first detail pages)
 DETAILS_PER_LIST = 2
 MAX_PAGES = 200
-ROOT = Path(__file__).resolve().parents[2]
 RECORD_ID = re.compile(r"/[0-9a-f]{32}(?:/|$)|/[0-9a-f-]{36}(?:/|$)")
 
 
@@ -80,24 +79,17 @@ def test_no_page_shows_a_code_in_place_of_a_word(email, demo, login):
 
 # --- plurals ---------------------------------------------------------------------------------------------------------
 
-def _catalog(lang):
-    from babel.messages.pofile import read_po
-
-    with open(ROOT / "portal" / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as fh:
-        return read_po(fh, locale=lang)
-
-
 def test_no_message_counts_with_a_bracketed_plural():
     """"2 adult(s)" reads as a form, not a sentence: counts go through ngettext."""
     bracketed = re.compile(r"\w\((?:s|es|ren)\)")
-    found = sorted(m.id for m in _catalog("en") if m.id and bracketed.search(m.id if isinstance(m.id, str)
+    found = sorted(m.id for m in read_catalog("en") if m.id and bracketed.search(m.id if isinstance(m.id, str)
                                                                                else m.id[0]))
     assert found == []
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_plural_has_all_its_forms(lang):
-    catalog = _catalog(lang)
+    catalog = read_catalog(lang)
     plurals = [m for m in catalog if m.id and isinstance(m.id, tuple)]
     assert len(plurals) >= 15
     incomplete = [m.id[0] for m in plurals
