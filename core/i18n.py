@@ -20,9 +20,8 @@ def format_day(value, locale) -> str:
         return ""
     from datetime import date, datetime
 
-    if isinstance(value, str):
-        value = date.fromisoformat(value)
-
     from babel.dates import format_date
 
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     return format_date(value.date() if isinstance(value, datetime) else value, DAY_FORMAT, locale=locale)

@@ -34,7 +34,6 @@ from ledger.statements import LineKind
 from pipeline.broker_disclosure import DeliveryMethod, RemunerationNature, RemunerationPayer
 from pipeline.cases.models import BudgetBand, CaseStatus, CcOutcome
 from pipeline.leads.models import LeadStatus, NeedCategory
-from pipeline.leads.services import URGENCY_LABELS
 
 from .i18n import tr
 
@@ -94,7 +93,3 @@ def roster_kind(kind: str | None) -> str:
         return tr(RosterEventKind(kind).label)
     except ValueError:
         return kind
-
-
-def urgency_label(value: str) -> str | None:
-    return tr(URGENCY_LABELS[value]) if value in URGENCY_LABELS else None
