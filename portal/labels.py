@@ -2,7 +2,8 @@
 
 Each enum keeps its labels beside it (a `label` property over an N_-marked dict, as core/accounts.py does);
 audit actions have theirs in core/audit_labels.py. This module gathers them, so a value met without its enum (an
-audit event's details, a lead's timeline, an outbox job) still reads as a word, never as its code.
+audit event's details, an outbox job, a roster event) still reads as a word, never as its code; a lead's
+timeline reads through portal.i18n.timeline_label.
 tests/portal/test_labels.py checks every enum stored in a column is here (or says why no one reads it) and
 that every label is translated in all six catalogs.
 """
