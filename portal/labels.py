@@ -36,8 +36,6 @@ from pipeline.broker_disclosure import DeliveryMethod, RemunerationNature, Remun
 from pipeline.cases.models import BudgetBand, CaseStatus, CcOutcome
 from pipeline.leads.models import LeadStatus, NeedCategory
 
-from .i18n import tr
-
 #: the enums whose values people read, each member with a `label` msgid. Listed by hand: the test finds the
 #: enums stored in columns and fails on one missing here (or from UNSHOWN).
 LABELLED: tuple[type[enum.Enum], ...] = (
@@ -76,21 +74,24 @@ def _value_labels() -> dict[str, str]:
     return found
 
 
+# The functions below return msgids; the caller translates them (`tr(...)`), so this module needs nothing of the
+# portal's and portal.i18n can offer them to the templates.
+
 def value_label(value: str) -> str | None:
-    """A stored value's label in the reader's language, when a labelled enum holds it."""
-    msgid = _value_labels().get(value)
-    return tr(msgid) if msgid else None
+    """A stored value's label (a msgid), when a labelled enum holds it."""
+    return _value_labels().get(value)
 
 
 def outbox_label(template: str) -> str:
-    msgid = OUTBOX_TEMPLATE_LABELS.get(template)
-    return tr(msgid) if msgid else template
+    """What an outbox message not rendered yet is (a msgid), by its template or job name."""
+    return OUTBOX_TEMPLATE_LABELS.get(template, template)
 
 
 def roster_kind(kind: str | None) -> str:
+    """A roster event's kind as a msgid ("" for none; an unknown kind as it came)."""
     if not kind:
         return ""
     try:
-        return tr(RosterEventKind(kind).label)
+        return RosterEventKind(kind).label
     except ValueError:
         return kind

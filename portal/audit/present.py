@@ -157,7 +157,7 @@ def _short(value) -> str:
     text = str(value)
     label = value_label(text) if isinstance(value, str) else None
     if label:
-        return label
+        return tr(label)
     moment = _moment(text) if isinstance(value, str) else None
     if moment:
         return moment
