@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Enum, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, created_at, intpk, public_id, utcnow
+from .i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,23 @@ class OutboxState(enum.Enum):
     pending = "pending"
     sent = "sent"
     failed = "failed"  # gave up after MAX_ATTEMPTS; visible to administrators
+
+    @property
+    def label(self) -> str:
+        return OUTBOX_STATE_LABELS[self]
+
+
+OUTBOX_STATE_LABELS = {OutboxState.pending: N_("Waiting to be sent"), OutboxState.sent: N_("Sent"),
+                       OutboxState.failed: N_("Failed")}
+
+#: what an administrator reads for a message the worker has not rendered yet: its template or job, by name
+OUTBOX_TEMPLATE_LABELS = {
+    "milestone_client": N_("Case news for the client"),
+    "milestone_partner": N_("Case news for the partner"),
+    "milestone_introducer": N_("Case news for the introducer"),
+    "agreements.seal": N_("Seal a signed agreement"),
+    "ledger.post_event": N_("Post a business event to the ledger"),
+}
 
 
 class OutboxKind(enum.Enum):

@@ -187,6 +187,18 @@ class RosterEventKind(enum.Enum):
     prolongation = "prolongation"
     interruption = "interruption"
 
+    @property
+    def label(self) -> str:
+        return ROSTER_EVENT_LABELS[self]
+
+
+ROSTER_EVENT_LABELS = {
+    RosterEventKind.affiliation: N_("Affiliation"),
+    RosterEventKind.radiation: N_("Mission ended"),
+    RosterEventKind.prolongation: N_("Mission extended"),
+    RosterEventKind.interruption: N_("Mission interrupted"),
+}
+
 
 class Outcome(enum.Enum):
     created = "created"

@@ -39,6 +39,14 @@ class MethodState(enum.Enum):
     failed = "failed"
     revoked = "revoked"
 
+    @property
+    def label(self) -> str:
+        return METHOD_STATE_LABELS[self]
+
+
+METHOD_STATE_LABELS = {MethodState.pending: N_("Being set up"), MethodState.active: N_("Active"),
+                       MethodState.failed: N_("Failed"), MethodState.revoked: N_("Revoked")}
+
 
 class PaymentState(enum.Enum):
     """As the provider reports it, never as the browser says: `succeeded` only once the provider confirmed it."""

@@ -40,6 +40,15 @@ class AccountType(enum.Enum):
     def debit_normal(self) -> bool:
         return self in (AccountType.asset, AccountType.expense)
 
+    @property
+    def label(self) -> str:
+        return ACCOUNT_TYPE_LABELS[self]
+
+
+ACCOUNT_TYPE_LABELS = {AccountType.asset: N_("Asset"), AccountType.liability: N_("Liability"),
+                       AccountType.income: N_("Income"), AccountType.expense: N_("Expense"),
+                       AccountType.equity: N_("Equity")}
+
 
 class Account(Base):
     __tablename__ = "ledger_accounts"

@@ -6,6 +6,7 @@ from flask_babel import gettext
 
 from core.accounts import LANGUAGES
 from core.i18n import N_
+from core.i18n import format_day as _format_day
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "it": "Italiano", "es": "Español", "ru": "Русский",
                   "uk": "Українська"}
@@ -141,17 +142,59 @@ class Labels:
         return tr(member.label)
 
 
-def format_when(value, fmt: str = "short") -> str:
-    """A UTC datetime in the reader's language (Babel's patterns, without Flask-Babel's per-call lookups)."""
+def format_when(value, fmt: str = "medium") -> str:
+    """A UTC datetime in the reader's language: the day as `format_day` writes it and the time to the minute
+    ("Dec 7, 2026, 4:05 PM", "7 déc. 2026, 16:05"). The one place pages, e-mails and PDFs write a moment."""
     if value is None:
         return ""
-    from babel.dates import format_datetime
+    from babel.dates import format_datetime, format_time, get_datetime_format
 
-    return format_datetime(value, fmt, tzinfo=value.tzinfo, locale=_request_locale())
+    locale = _request_locale()
+    if fmt != "medium":
+        return format_datetime(value, fmt, tzinfo=value.tzinfo, locale=locale)
+    return get_datetime_format("medium", locale=locale).replace("'", "").format(
+        format_time(value, "short", tzinfo=value.tzinfo, locale=locale), format_day(value))
+
+
+def format_day(value, locale=None) -> str:
+    """A date in the reader's language, in the one date style (core.i18n.format_day): pages and e-mails alike."""
+    return _format_day(value, locale or _request_locale())
+
+
+def format_month(value, locale=None) -> str:
+    """A month in the reader's language ("December 2026"), for periods."""
+    if value is None:
+        return ""
+    from babel.dates import format_date
+
+    return format_date(value, "LLLL yyyy", locale=locale or _request_locale())
+
+
+def action_name(action: str) -> str:
+    """An audit action's label in the reader's language (core/audit_labels.py)."""
+    from core.audit_labels import action_label
+
+    return tr(action_label(action))
+
+
+def timeline_label(timeline: str | None) -> str:
+    """A lead's timeline: an urgency's label, or the target day."""
+    from datetime import date
+
+    from pipeline.leads.services import URGENCY_LABELS
+
+    if not timeline:
+        return "—"
+    if timeline in URGENCY_LABELS:
+        return tr(URGENCY_LABELS[timeline])
+    try:
+        return format_day(date.fromisoformat(timeline))
+    except ValueError:
+        return timeline
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters.update(when=format_when, day=format_day, month=format_month)
     # `_("text", name=value)` in templates: one call per string, looked up in this request's translations.
     # The result is a plain string, so autoescaping escapes it, values included, on output.
     app.jinja_env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=False)
@@ -175,5 +218,9 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(country_regions=countries.REGIONS, regions_of=countries.regions_of)
     app.jinja_env.globals.update(tr=tr, LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGES=LANGUAGES, get_locale=get_locale,
-                                 country_name=country_name, can_access=can_access)
+                                 country_name=country_name, can_access=can_access,
+                                 action_name=action_name, timeline_label=timeline_label)
+    from .labels import outbox_label, roster_kind
+
+    app.jinja_env.globals.update(outbox_label=outbox_label, roster_kind=roster_kind)
     app.jinja_env.filters["country_name"] = country_name

@@ -29,6 +29,9 @@ from .models import (CHOOSABLE_NEED_CATEGORIES, CONSENT_TEXT_VERSIONS, NEED_SUMM
 CONTACT_LENGTHS = {"email": 254, "name": 100}
 TOO_LONG_NORMALISED = N_("This is too long once its characters are written out in full (at most %(max)s).")
 URGENCIES = ("asap", "within_3_months", "within_6_months", "later")
+#: what a person reads for each urgency a lead's timeline can hold (otherwise it holds the target day)
+URGENCY_LABELS = {"asap": N_("As soon as possible"), "within_3_months": N_("Within 3 months"),
+                  "within_6_months": N_("Within 6 months"), "later": N_("Later")}
 #: the consent statement the partner shows the client; a new wording is a new version
 CONSENT_TEXT = N_("I agree that my name, contact details, country of residence, timeline and a short "
                   "description of my need are shared with the broker, who will contact me about international "

@@ -2,6 +2,7 @@ from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, FieldList, FormField, HiddenField, IntegerField, \
     PasswordField, SelectField, StringField, TextAreaField
@@ -40,7 +41,8 @@ class RuleForm(FlaskForm):
     def validate_one_off_fee(self, field):
         digits = get_currency_precision(self.currency.data or "EUR")
         if field.data is not None and field.data != field.data.quantize(Decimal(1).scaleb(-digits)):
-            raise ValidationError(_l("Use at most %(n)s decimals for this currency.", n=digits))
+            raise ValidationError(ngettext("Use at most %(num)s decimal for this currency.",
+                                           "Use at most %(num)s decimals for this currency.", digits))
 
     def values(self) -> RuleValues:
         digits = get_currency_precision(self.currency.data)

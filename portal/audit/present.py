@@ -3,8 +3,10 @@ with the details as a short list. The names of a page of events are looked up to
 record on the page, never one per event."""
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from flask import url_for
 from sqlalchemy import select
@@ -23,7 +25,8 @@ from pipeline.leads.models import Lead
 
 from ..accounts.models import ApiToken
 from ..extensions import db
-from ..i18n import tr
+from ..i18n import format_day, format_when, tr
+from ..labels import value_label
 
 
 def _person(first, last) -> str:
@@ -130,12 +133,34 @@ def _withheld(key: str) -> bool:
     return any(word in key for word in WITHHELD)
 
 
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def _moment(text: str) -> str | None:
+    """An ISO 8601 day or moment recorded in the details, written as the pages write dates."""
+    try:
+        if ISO_DAY.fullmatch(text):
+            return format_day(date.fromisoformat(text))
+        if ISO_MOMENT.fullmatch(text):
+            return format_when(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+    return None
+
+
 def _short(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
         return tr(N_("yes")) if value else tr(N_("no"))
     text = str(value)
+    label = value_label(text) if isinstance(value, str) else None
+    if label:
+        return tr(label)
+    moment = _moment(text) if isinstance(value, str) else None
+    if moment:
+        return moment
     if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
         return text[:12] + "…"  # a digest: its start is enough to compare with a document's
     return text if len(text) <= 200 else text[:200] + "…"

@@ -121,6 +121,6 @@ def deliver(case: Case, user, form: DeliveryForm, ip: str | None) -> documents.D
                              client=f"{case.client_first_name} {case.client_last_name}",
                              broker=document.settings.legal_name, reference=document.reference,
                              link=url_for("broker_disclosure.receipt", token=token, _external=True),
-                             expires=delivery.expires_at.date().isoformat())
+                             expires=delivery.expires_at.date())
         documents.mail_queued(db.session, delivery, message)
     return delivery

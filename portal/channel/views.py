@@ -24,7 +24,7 @@ from pipeline.channel.models import HealthAnswers, HealthDocument, HealthLink
 
 from ..edge import done, unit_of_work
 from ..extensions import db, limiter
-from ..i18n import tr
+from ..i18n import format_day, tr
 from ..mail import link_context, queue_mail
 from ..security.access import allow, public
 from ..security.scoping import get_scoped_or_404
@@ -91,11 +91,11 @@ def send_link(public_id: str):
             url = url_for("channel.client_page", token=raw, _external=True)
         queue_mail("health_channel_link", to=link.sent_to, locale=client_language(case),
                    name=f"{case.client_first_name} {case.client_last_name}", url=url,
-                   expires_on=link.expires_at.date().isoformat())
+                   expires_on=link.expires_at.date())
     if not work.ok:
         return _render_case(case, form, work.error.status)
     return done(_("The secure link was sent to %(email)s (valid until %(date)s).", email=link.sent_to,
-                  date=link.expires_at.date().isoformat()), url_for("channel.case_page", public_id=case.public_id))
+                  date=format_day(link.expires_at)), url_for("channel.case_page", public_id=case.public_id))
 
 
 @bp.route("/cases/<public_id>/health/links/<link_public_id>/revoke", methods=["POST"])

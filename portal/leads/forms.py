@@ -6,12 +6,9 @@ from wtforms import BooleanField, DateField, EmailField, SelectField, StringFiel
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from pipeline.leads.models import CHOOSABLE_NEED_CATEGORIES, NEED_SUMMARY_MAX
-from pipeline.leads.services import URGENCIES
+from pipeline.leads.services import URGENCIES, URGENCY_LABELS
 
 from ..forms import country_choices, language_choices
-
-URGENCY_LABELS = {"asap": _l("As soon as possible"), "within_3_months": _l("Within 3 months"),
-                  "within_6_months": _l("Within 6 months"), "later": _l("Later")}
 
 
 class LeadForm(FlaskForm):
@@ -34,7 +31,7 @@ class LeadForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.country_of_residence.choices = [("", _l("— choose —"))] + country_choices()
-        self.urgency.choices = [("", _l("— choose —"))] + [(u, URGENCY_LABELS[u]) for u in URGENCIES]
+        self.urgency.choices = [("", _l("— choose —"))] + [(u, _l(URGENCY_LABELS[u])) for u in URGENCIES]
         self.language.choices = language_choices()
         self.need_category.choices = [("", _l("— choose —"))] + [(c.value, _l(c.label))
                                                                  for c in CHOOSABLE_NEED_CATEGORIES]

@@ -29,6 +29,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from agreements.rendering import FONT, FONT_BOLD, FONT_DIR
 from core.accounts import LANGUAGES, Organisation
 from core.csv_export import csv_text
+from core.i18n import format_day
 from ledger.statements import PartnerStatement, StatementLine, month_bounds
 
 from ..finance.exports import decimal_amount
@@ -119,7 +120,7 @@ class _Formats:
                                locale=self.language)
 
     def day(self, value: date) -> str:
-        return format_date(value, "medium", locale=self.language)
+        return format_day(value, self.language)
 
 
 #: the table's text size, and the smallest it may shrink to so that every column fits its content unbroken
@@ -232,8 +233,7 @@ def statement_pdf(firm_name: str, period: date, statements: list[PartnerStatemen
             canvas.restoreState()
 
         start, end = month_bounds(period)
-        span = f"{labels['period']}: {format_date(start, 'medium', locale=language)} – " \
-               f"{format_date(end, 'medium', locale=language)}"
+        span = f"{labels['period']}: {format_day(start, language)} – {format_day(end, language)}"
         story = [Paragraph(_escape(title), styles["title"]),
                  Paragraph(_escape(f"{firm_name} · {span}"), styles["subtitle"]),
                  Paragraph(_escape(labels["sign"]), styles["p"])]

@@ -18,7 +18,7 @@ from funnel.models import Subscription, SubscriptionState, Volunteer
 
 from ..edge import done, unit_of_work
 from ..extensions import db
-from ..i18n import money, tr
+from ..i18n import format_day, money, tr
 from ..mail import link_context, queue_mail
 from ..pagination import paginate
 from ..security.access import Access, allow, permit
@@ -166,8 +166,8 @@ def send_link(public_id: str):
         with link_context():
             url = url_for("volunteer.open_link", token=raw, _external=True)
         queue_mail("volunteer_link", to=v.email, locale=v.language if v.language in LANGUAGES else "en", volunteer_name=v.first_name, url=url,
-                   expires_on=link.expires_at.date().isoformat())
+                   expires_on=link.expires_at.date())
     if work.ok:
         return done(_("A personal link was sent to %(email)s (valid until %(date)s).", email=v.email,
-                      date=link.expires_at.date().isoformat()), back)
+                      date=format_day(link.expires_at)), back)
     return done(_("The link could not be sent."), back, "error")

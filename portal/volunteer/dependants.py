@@ -20,7 +20,7 @@ from funnel.payment_models import Payment
 from ..edge import done, unit_of_work
 from ..extensions import db, limiter
 from ..forms import apply_domain_errors
-from ..i18n import money, tr
+from ..i18n import format_day, money, tr
 from ..mail import queue_mail
 from ..payments import gateway, settles_payments
 from ..security.access import volunteer_only
@@ -41,7 +41,7 @@ def _not_covered(subscription) -> list:
 
 def _describe(dependant) -> SelectChoice:
     name = " ".join(filter(None, (dependant.first_name, dependant.last_name)))
-    label = _("%(who)s, born on %(day)s", who=name or tr(dependant.category.label), day=dependant.birth_date.isoformat())
+    label = _("%(who)s, born on %(day)s", who=name or tr(dependant.category.label), day=format_day(dependant.birth_date))
     return SelectChoice(dependant.public_id, label)
 
 

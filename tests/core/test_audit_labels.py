@@ -40,6 +40,12 @@ def _values(node, assignments) -> list[str | re.Pattern] | None:
 
 def recorded_actions() -> tuple[list[tuple[str, str | re.Pattern]], list[str]]:
     """(where, action) for every audit.record call in the application's code; the calls that cannot be read."""
+    return scan_calls(_is_audit_record)
+
+
+def scan_calls(matches) -> tuple[list[tuple[str, str | re.Pattern]], list[str]]:
+    """(where, value) of the second argument of every call `matches(call)` accepts in the application's code
+    (literals, both sides of `a if c else b`, a local name assigned those); the calls that cannot be read."""
     found, unreadable = [], []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
@@ -54,7 +60,7 @@ def recorded_actions() -> tuple[list[tuple[str, str | re.Pattern]], list[str]]:
                             if isinstance(target, ast.Name):
                                 assignments.setdefault(target.id, []).append(node.value)
                 for node in ast.walk(scope):
-                    if not isinstance(node, ast.Call) or not _is_audit_record(node) or len(node.args) < 2:
+                    if not isinstance(node, ast.Call) or not matches(node) or len(node.args) < 2:
                         continue
                     where = f"{path.relative_to(ROOT)}:{node.lineno}"
                     values = _values(node.args[1], assignments)

@@ -18,6 +18,7 @@ from core.accounts import Role
 from core.audit import AuditEvent
 from core.contracts import Contract
 from core.db import utcnow
+from core.i18n import format_day
 from core.outbox import OutboxMessage, deliver_due
 from core.products import ProductLine
 from core.transports import SmtpTransport
@@ -167,7 +168,7 @@ def test_compliance_records_a_transcribed_complaint_and_works_it_to_closure(logi
     assert complaint.organisation_id == broker.organisation_id and complaint.recorded_by_id == officer.id
     view = f"/compliance/complaints/{complaint.public_id}"
     page = c.get(view).get_data(as_text=True)
-    assert "Jeanne Client" in page and complaint.acknowledge_due.isoformat() in page
+    assert "Jeanne Client" in page and format_day(complaint.acknowledge_due, "en") in page
 
     r = _post(c, f"{view}/assign", {"owner": officer.public_id}, page=view)
     assert r.status_code == 302
@@ -244,7 +245,7 @@ def test_the_report_page_and_its_csv(login, make_user, session):
     session.commit()
     c = login(officer)
     page = c.get("/compliance/complaints/report?period=quarter&year=2026&number=4").get_data(as_text=True)
-    assert "2026-Q4" in page and "2 complaint(s) received" in page
+    assert "2026-Q4" in page and "2 complaints received" in page
     r = c.get("/compliance/complaints/report?period=month&year=2026&number=10&format=csv")
     rows = {(row["section"], row["item"]): row["value"] for row in csv.DictReader(io.StringIO(r.get_data(as_text=True)))}
     assert rows[("total", "received")] == "1" and rows[("days_to_answer", "median")] == "10.0"
@@ -277,9 +278,9 @@ def test_reminders_are_sent_once_through_smtp(app, session, make_user, smtp_serv
     assert sent.failed == 0
     got = sorted((rcpt[0], str(make_header(decode_header(m["Subject"])))) for rcpt, m in smtp_server.messages)
     assert got == sorted([
-        ("admin@broker.test", f"Complaint {owned.reference}: answer overdue since {owned.answer_due.isoformat()}"),
+        ("admin@broker.test", f"Complaint {owned.reference}: answer overdue since {format_day(owned.answer_due, 'en')}"),
         ("officer@broker.test", f"Réclamation {unowned.reference} : accusé de réception en retard depuis le "
-                                f"{unowned.acknowledge_due.isoformat()}"),
+                                f"{format_day(unowned.acknowledge_due, 'fr')}"),
     ])
     body = next(m for rcpt, m in smtp_server.messages if rcpt == ["officer@broker.test"]).get_payload(decode=True)
     assert f"/compliance/complaints/{unowned.public_id}".encode() in body

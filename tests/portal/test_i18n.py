@@ -30,12 +30,20 @@ def msgids():
     return ids
 
 
+def read_catalog(lang: str):
+    with open(ROOT / "portal" / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        return read_po(fh, locale=lang)
+
+
+def untranslated(catalog, msgids) -> list[str]:
+    """The msgids the catalog lacks, leaves empty or marks fuzzy."""
+    return sorted(m for m in msgids if not (catalog.get(m) and catalog.get(m).string
+                                            and "fuzzy" not in catalog.get(m).flags))
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_catalog_translates_every_string_in_the_code(lang, msgids):
-    with open(ROOT / "portal" / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as fh:
-        catalog = read_po(fh, locale=lang)
-    missing = sorted(m for m in msgids if not (catalog.get(m) and catalog.get(m).string
-                                               and "fuzzy" not in catalog.get(m).flags))
+    missing = untranslated(read_catalog(lang), msgids)
     assert missing == [], f"{lang}: {len(missing)} untranslated, e.g. {missing[:5]}"
 
 

@@ -96,7 +96,7 @@ def test_a_subscription_page_shows_the_quote_record_evidence_documents_and_event
     html = c.get(f"/subscriptions/{s.public_id}").get_data(as_text=True)
     for text in (s.quote["covers"][0]["tariff"], s.quote["zone_table"], "203.0.113.9", "TestBrowser/1.0",
                  "Hugo Bernard", s.sealed_sha256, s.volunteer.file_ref, "Signed", "Quoted", "No payment yet",
-                 "subscription.signed"):
+                 "Adhesion signed"):
         assert text in html, text
     assert "Send a personal link" not in html  # finance reads only
     pdf = c.get(f"/subscriptions/{s.public_id}/adhesion.pdf")
@@ -149,6 +149,6 @@ def test_a_subscription_closed_by_the_end_of_the_mission_says_so(session, volunt
     c = login(make_user(Role.admin))
     assert s.reference in c.get("/subscriptions/", query_string={"state": "closed"}).get_data(as_text=True)
     html = c.get(f"/subscriptions/{s.public_id}").get_data(as_text=True)
-    for text in ("Closed: the mission ended", "2026-12-31", "subscription.closed", "subscription.cover_end_moved",
+    for text in ("Closed: the mission ended", "Dec 31, 2026", "Adhesion closed", "End of cover moved",
                  "Mission ended"):
         assert text in html, text

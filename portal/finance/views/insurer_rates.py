@@ -14,7 +14,7 @@ from ledger.commissions import InsurerRate
 
 from ...edge import done, unit_of_work
 from ...extensions import db
-from ...i18n import tr
+from ...i18n import format_day, tr
 from ...security.access import allow
 from ..blueprint import bp
 from ..common import READERS, today, wants_csv
@@ -61,5 +61,5 @@ def insurer_rate_add():
                                  form.effective_from.data)
         if work.ok:
             return done(_("Rate recorded: %(insurer)s, from %(date)s.", insurer=insurer.name,
-                          date=form.effective_from.data.isoformat()), url_for("finance.insurer_rates"))
+                          date=format_day(form.effective_from.data)), url_for("finance.insurer_rates"))
     return _rates_page(form, 422)

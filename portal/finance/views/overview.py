@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core.accounts import Role
 from ledger import commissions, engine, payouts, posting, reports
@@ -13,6 +14,7 @@ from ...edge import unit_of_work
 from ...extensions import db
 from ...i18n import tr
 from ...security.access import allow
+from ..account_names import account_names
 from ..blueprint import bp
 from ..common import READERS, months_back, org_names, today, wants_csv
 from ..exports import csv_response, decimal_amount
@@ -64,7 +66,8 @@ def post_events():
     """Retry failed postings: post every business event the outbox worker could not (or has not yet)."""
     with unit_of_work():
         report = posting.post_pending(db.session, today())
-    flash(_("%(n)s business events posted.", n=len(report.posted)), "success")
+    flash(ngettext("%(num)s business event posted.", "%(num)s business events posted.", len(report.posted)),
+          "success")
     for failure in report.failed[:10]:
         flash(_("Not posted: %(reason)s", reason=tr(failure.reason, **failure.params)), "error")
     return redirect(url_for("finance.index"))
@@ -104,4 +107,5 @@ def trial_balance():
                               decimal_amount(-value, currency) if value < 0 else "")
                              for currency, rows in tb.items() for acct, value in rows])
     totals = {c: (sum(v for _a, v in rows if v > 0), -sum(v for _a, v in rows if v < 0)) for c, rows in tb.items()}
-    return render_template("finance/trial_balance.html", tb=tb, totals=totals, as_of=as_of)
+    names = account_names(db.session, {acct.code for rows in tb.values() for acct, _v in rows})
+    return render_template("finance/trial_balance.html", tb=tb, totals=totals, as_of=as_of, names=names)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -113,7 +114,8 @@ def insurer_statement_upload():
                 period=parse_period(form.period.data.strip()), currency=form.currency.data,
                 filename=upload.filename or "statement", content=upload.read())
         if work.ok:
-            return done(_("Statement imported: %(n)s lines to check.", n=len(statement.items)),
+            return done(ngettext("Statement imported: %(num)s line to check.",
+                                 "Statement imported: %(num)s lines to check.", len(statement.items)),
                         url_for("finance.insurer_statement", public_id=statement.public_id))
     return _statements_page(form, 422)
 
