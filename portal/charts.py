@@ -120,3 +120,10 @@ def bars(chart: Chart) -> Chart:
         note = f" · {chart.series[1].text(i, chart.fmt)}" if len(chart.series) > 1 else ""
         chart.values.append((round(LABEL_WIDTH + w + 6, 1), y + ROW - 10, chart.fmt(values[i]) + note))
     return chart
+
+
+def share_bars(id_: str, title: str, desc: str, pairs, heading: str, name, fmt: Callable[[float], str]) -> Chart:
+    """Horizontal bars of shares (0..1) per row of `pairs` ((row, share)), `name(row)` naming each bar."""
+    return bars(Chart(id_, title, desc, [name(row) for row, _share in pairs],
+                      [Series(title, [round(10000 * share) for _row, share in pairs])],
+                      fmt=lambda v: fmt(v / 10000) if v else "0%", category_heading=heading))
