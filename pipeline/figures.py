@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
-from .cases.models import Case, CaseStatus
+from .cases.models import Case, CaseStatus, Milestone
 from .cases.stages import CLOSED, IN_FORCE, OPEN_STAGES
 from .leads.models import Lead, LeadStatus
 
@@ -30,6 +30,13 @@ OPEN_LEADS_BY_STATUS = (select(Lead.status, func.count().label("n"), func.min(Le
                                                 LeadStatus.quote_in_progress)))
                         .group_by(Lead.status))
 BY_STATUS = select(Case.status, func.count()).group_by(Case.status)
+#: what changes when a case is created or moves (each move appends a milestone): two index lookups
+VERSION = select(select(func.max(Case.id)).scalar_subquery(), select(func.max(Milestone.id)).scalar_subquery())
+
+
+def version(session: Session) -> tuple:
+    """A marker of the cases' stages: it changes when a case is created or moved to another stage."""
+    return tuple(session.execute(VERSION).one())
 
 
 def open_by_stage(session: Session, organisation_id: int) -> dict:

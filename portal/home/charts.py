@@ -13,8 +13,10 @@ from core.i18n import N_
 from ledger import receipts
 from ledger.figures import commission_by_month, partner_commission_by_month
 from pipeline.figures import AGE_BUCKETS, funnel, queue_ageing
+from pipeline.figures import version as pipeline_version
 
 from ..charts import Chart, Series, bars, columns
+from ..figure_cache import cached
 from ..i18n import _request_locale, money, percent, tr
 
 AGE_LABELS = (N_("up to 7 days"), N_("8 to 30 days"), N_("31 to 90 days"), N_("over 90 days"))
@@ -81,8 +83,9 @@ def partner_commission(session: Session, partner: str, today: date) -> list[Char
 
 
 def manager(session: Session, now: datetime) -> list[Chart]:
-    ageing = queue_ageing(session, now)
-    steps = funnel(session)
+    """Both figures scan every case: counted again only when a case was created or moved (or after a minute)."""
+    ageing, steps = cached("manager-charts", pipeline_version(session),
+                           lambda: (queue_ageing(session, now), funnel(session)))
     return [
         bars(Chart("chart-ageing", tr(N_("Open cases by days waiting in their stage")),
                    tr(N_("How long the open cases have waited in their current stage.")),

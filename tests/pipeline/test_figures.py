@@ -3,7 +3,7 @@ queue's ageing and the funnel with its conversion."""
 from datetime import timedelta
 
 from core.db import utcnow
-from pipeline.cases.models import Case, CaseStatus as S
+from pipeline.cases.models import CaseStatus as S
 from pipeline.figures import AGE_BUCKETS, FUNNEL_STEPS, funnel, open_by_stage, queue_ageing
 
 STATES = [(S.received, 1), (S.received, 3), (S.needs_analysis, 10), (S.quote_issued, 40), (S.offer, 200),
@@ -59,4 +59,4 @@ def test_the_funnel_counts_cases_at_or_past_each_stage_with_the_conversion(sessi
     assert [s.reached for s in steps] == reached
     assert reached[0] == len(cases) and reached[-1] == 2  # the active and the cancelled case had a contract
     assert steps[0].conversion is None
-    assert [s.conversion for s in steps[1:]] == [b / a if a else 0 for a, b in zip(reached, reached[1:])]
+    assert [s.conversion for s in steps[1:]] == [b / a if a else 0 for a, b in zip(reached[:-1], reached[1:], strict=True)]

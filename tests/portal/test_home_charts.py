@@ -1,0 +1,44 @@
+"""The home pages' charts show the figures as they are now: the manager's funnel and queue ageing (kept between
+requests, counted again when a case is created or moved) and the staff case list's count; each chart has its
+table behind it."""
+import re
+
+from core.accounts import Role
+from pipeline.cases.models import CaseStatus
+from pipeline.cases.pipeline import move
+
+
+def _figures(html: str, chart_id: str) -> dict[str, list[str]]:
+    figure = html.split(f'id="{chart_id}"')[1].split("</figure>")[0]
+    assert 'role="img"' in figure and f'aria-labelledby="{chart_id}-title"' in figure
+    return {m[0]: re.findall(r"<td>([^<]*)</td>", m[1])
+            for m in re.findall(r'<th scope="row">([^<]+)</th>((?:<td>[^<]*</td>)+)', figure)}
+
+
+def test_the_manager_funnel_and_ageing_follow_each_new_case_and_move(session, login, make_user, broker, new_case):
+    manager = make_user(Role.account_manager)
+    client = login(manager)
+    first = new_case(broker, first_name="Ann")
+    new_case(broker, first_name="Bob")
+    funnel = _figures(client.get("/").get_data(as_text=True), "chart-funnel")
+    assert funnel["Received"][0] == "2" and funnel["Needs analysis"][0] == "0"
+
+    new_case(broker, first_name="Cy")
+    move(session, manager, first, CaseStatus.needs_analysis)
+    session.commit()
+    html = client.get("/").get_data(as_text=True)
+    funnel = _figures(html, "chart-funnel")
+    assert funnel["Received"][0] == "3" and funnel["Needs analysis"] == ["1", "33.33%"]
+    ageing = _figures(html, "chart-ageing")
+    assert ageing["up to 7 days"] == ["3"] and ageing["over 90 days"] == ["0"]
+
+
+def test_the_staff_case_list_counts_pages_again_after_a_move(session, login, make_user, broker, new_case):
+    manager = make_user(Role.account_manager)
+    client = login(manager)
+    cases = [new_case(broker, first_name=f"Client{i}") for i in range(26)]
+    assert "Page 1 of 2" in client.get("/cases/?status=open").get_data(as_text=True)
+    move(session, manager, cases[0], CaseStatus.not_pursued)
+    session.commit()
+    assert "Page 1 of 2" not in client.get("/cases/?status=open").get_data(as_text=True)  # 25 open: one page
+    assert "Page 1 of 2" in client.get("/cases/").get_data(as_text=True)
