@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from core.audit import AuditHead
+
 from .cases.models import Case, CaseStatus, Milestone
 from .cases.stages import CLOSED, IN_FORCE, OPEN_STAGES
 from .leads.models import Lead, LeadStatus
@@ -34,9 +36,18 @@ BY_STATUS = select(Case.status, func.count()).group_by(Case.status)
 VERSION = select(select(func.max(Case.id)).scalar_subquery(), select(func.max(Milestone.id)).scalar_subquery())
 
 
+#: ... and when one is claimed by an account manager (a claim is audited: the audit chain's head moves)
+ASSIGNMENT_VERSION = VERSION.add_columns(select(AuditHead.seq).where(AuditHead.id == 1).scalar_subquery())
+
+
 def version(session: Session) -> tuple:
     """A marker of the cases' stages: it changes when a case is created or moved to another stage."""
     return tuple(session.execute(VERSION).one())
+
+
+def assignment_version(session: Session) -> tuple:
+    """A marker of the cases' stages and assignees: it also changes when a case is claimed."""
+    return tuple(session.execute(ASSIGNMENT_VERSION).one())
 
 
 def open_by_stage(session: Session, organisation_id: int) -> dict:

@@ -21,6 +21,7 @@ from pipeline.cases.stages import NEXT_STEP, OPEN_STAGES
 from pipeline.leads.models import Lead, LeadStatus
 
 from ..accounts.models import ApiToken
+from ..figure_cache import cached
 from . import charts
 
 
@@ -130,7 +131,8 @@ def _manager(session: Session, user: User):
     """An account manager's work queue: what waits, oldest first."""
     figures = dict(session.execute(MANAGER_FIGURES, {"me": user.id}).one()._mapping)
     return "home/manager.html", {"figures": figures, "oldest": session.execute(OLDEST_UNASSIGNED).all(),
-                                 "workload": session.execute(WORKLOAD).all(),
+                                 "workload": cached("manager-workload", pipeline_figures.assignment_version(session),
+                                                    lambda: session.execute(WORKLOAD).all()),
                                  "oldest_cases": session.execute(OLDEST_CASES).all(),
                                  "charts": charts.manager(session, utcnow())}
 

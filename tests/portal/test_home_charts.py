@@ -5,7 +5,7 @@ import re
 
 from core.accounts import Role
 from pipeline.cases.models import CaseStatus
-from pipeline.cases.pipeline import move
+from pipeline.cases.pipeline import claim, move
 
 
 def _figures(html: str, chart_id: str) -> dict[str, list[str]]:
@@ -42,3 +42,14 @@ def test_the_staff_case_list_counts_pages_again_after_a_move(session, login, mak
     session.commit()
     assert "Page 1 of 2" not in client.get("/cases/?status=open").get_data(as_text=True)  # 25 open: one page
     assert "Page 1 of 2" in client.get("/cases/").get_data(as_text=True)
+
+
+def test_the_workload_follows_a_claim(session, login, make_user, broker, new_case):
+    manager = make_user(Role.account_manager)
+    client = login(manager)
+    case = new_case(broker)
+    assert "No open case is assigned." in client.get("/").get_data(as_text=True)
+    claim(session, manager, case)
+    session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert "No open case is assigned." not in html and f"<td>{manager.full_name}</td><td>1</td>" in html
