@@ -26,6 +26,15 @@ HELD_PREFIX = "partner_payable:held:"
 AVAILABLE_PREFIX = "partner_payable:available:"
 ACCRUING = (CONTRACT_PLACED, CONTRACT_RENEWED)
 
+#: postings are append-only: the newest one's id changes whenever anything is posted
+VERSION = select(func.max(Posting.id))
+
+
+def version(session: Session) -> int | None:
+    """A marker of the ledger's contents: it changes with every entry posted."""
+    return session.execute(VERSION).scalar_one()
+
+
 _MONTH = func.substr(func.cast(Posting.effective_date, String(10)), 1, 7)
 
 

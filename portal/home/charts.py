@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_date
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agreements.figures import agreements_by_state
 from compliance.figures import health_refusals_by_week
+from core.audit import AuditHead
 from core.i18n import N_
 from ledger import receipts
 from ledger.figures import commission_by_month, partner_commission_by_month
+from ledger.figures import version as ledger_version
 from pipeline.figures import AGE_BUCKETS, funnel, queue_ageing
 from pipeline.figures import version as pipeline_version
 
@@ -21,6 +24,7 @@ from ..i18n import _request_locale, money, percent, tr
 
 AGE_LABELS = (N_("up to 7 days"), N_("8 to 30 days"), N_("31 to 90 days"), N_("over 90 days"))
 RECEIVABLE_AGE_LABELS = (N_("up to 30 days"), N_("31 to 60 days"), N_("61 to 90 days"), N_("over 90 days"))
+AUDIT_HEAD = select(AuditHead.seq).where(AuditHead.id == 1)
 assert len(AGE_LABELS) == len(AGE_BUCKETS) and len(RECEIVABLE_AGE_LABELS) == len(receipts.BUCKETS)
 
 
@@ -67,7 +71,9 @@ def partner_pipeline(pipeline, is_introducer: bool) -> Chart:
 
 
 def partner_commission(session: Session, partner: str, today: date) -> list[Chart]:
-    rows = partner_commission_by_month(session, partner, months(today)[0], today)
+    """Kept until something is posted to the ledger (entries are append-only)."""
+    rows = cached(("partner-commission", partner, today), ledger_version(session),
+                  lambda: partner_commission_by_month(session, partner, months(today)[0], today))
     charts = []
     for currency in sorted({r.currency for r in rows}):
         accrued, held, paid = _by_month(rows, currency, today, ("accrued_minor", "held_minor", "paid_minor"),
@@ -107,7 +113,10 @@ def _funnel_chart(steps) -> Chart:
 
 
 def finance(session: Session, today: date) -> list[Chart]:
-    rows = commission_by_month(session, months(today)[0], today)
+    """Kept until something is posted to the ledger (entries are append-only)."""
+    rows, ageing = cached(("finance", today), ledger_version(session), lambda: (
+        commission_by_month(session, months(today)[0], today),
+        receipts.ageing_totals(receipts.receivables_ageing(session, today))))
     charts = []
     for currency in sorted({r.currency for r in rows}):
         series = _by_month(rows, currency, today, ("accrued_minor", "released_minor", "paid_minor",
@@ -119,7 +128,7 @@ def finance(session: Session, today: date) -> list[Chart]:
             tr(N_("Partner commission accrued, released after disclosure approval, paid and clawed back each month.")),
             [month_label(m) for m in months(today)], [Series(tr(lb), v) for lb, v in zip(labels, series, strict=True)],
             fmt=_money(currency), csv_url=None, category_heading=tr(N_("Month")))))
-    for currency, total in receipts.ageing_totals(receipts.receivables_ageing(session, today)).items():
+    for currency, total in ageing.items():
         charts.append(bars(Chart(
             f"chart-receivables-{currency.lower()}", tr(N_("Commission receivable by age (%(currency)s)"),
                                                         currency=currency),
@@ -130,9 +139,10 @@ def finance(session: Session, today: date) -> list[Chart]:
 
 
 def oversight(session: Session, today: date) -> list[Chart]:
-    """Admin and compliance: leads refused for health data by week, agreements by state."""
-    weeks = health_refusals_by_week(session, today)
-    states = agreements_by_state(session)
+    """Admin and compliance: leads refused for health data by week, agreements by state. A refusal and every
+    change of an agreement's state are audited: the figures are kept until the audit chain's head moves."""
+    weeks, states = cached(("oversight", today), session.execute(AUDIT_HEAD).scalar_one_or_none(),
+                           lambda: (health_refusals_by_week(session, today), agreements_by_state(session)))
     locale = _request_locale()
     return [
         columns(Chart("chart-health-refusals", tr(N_("Leads refused for health data, by week")),

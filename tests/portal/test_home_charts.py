@@ -53,3 +53,27 @@ def test_the_workload_follows_a_claim(session, login, make_user, broker, new_cas
     session.commit()
     html = client.get("/").get_data(as_text=True)
     assert "No open case is assigned." not in html and f"<td>{manager.full_name}</td><td>1</td>" in html
+
+
+def test_the_partner_commission_chart_follows_each_posting(session, login, broker):
+    from core.db import utcnow
+    from ledger.chart import open_account
+    from ledger.commissions import EXPENSE, held
+    from ledger.journal import post
+    from ledger.models import AccountType
+    from ledger.money import credit, debit
+
+    firm = broker.organisation.public_id
+    open_account(session, EXPENSE, AccountType.expense, "EUR")
+    open_account(session, held(firm), AccountType.liability, "EUR", owner=f"partner:{firm}")
+    client = login(broker)
+    assert 'id="chart-commission-eur"' not in client.get("/").get_data(as_text=True)
+
+    today = utcnow().date()
+    for n, amount in enumerate((12_345, 10_000)):
+        post(session, key=f"placed-{n}", effective_date=today, description="placed", event_kind="contract.placed",
+             lines=[debit(EXPENSE, amount, "EUR"), credit(held(firm), amount, "EUR")])
+        session.commit()
+        month = _figures(client.get("/").get_data(as_text=True), "chart-commission-eur")
+        accrued, still_held, paid = list(month.values())[-1]
+        assert accrued == still_held == ("€123.45" if n == 0 else "€223.45") and paid == "€0.00", (n, month)
