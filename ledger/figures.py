@@ -38,6 +38,15 @@ def version(session: Session) -> int | None:
 _MONTH = func.substr(func.cast(Posting.effective_date, String(10)), 1, 7)
 
 
+def _monthly(session: Session, *keys, where) -> list:
+    """(month, currency, *keys, sum of the amounts) of the postings `where` selects (with their account and
+    entry), month by month."""
+    return session.execute(
+        select(_MONTH, Posting.currency, *keys, func.sum(Posting.amount_minor))
+        .join(Account, Account.id == Posting.account_id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(*where).group_by(_MONTH, Posting.currency, *keys).order_by(_MONTH)).all()
+
+
 @dataclass(frozen=True)
 class CommissionMonth:
     month: str
@@ -55,11 +64,8 @@ def commission_by_month(session: Session, start: date, end: date) -> list[Commis
         and_(Account.code == EXPENSE, JournalEntry.event_kind.in_((*ACCRUING, CONTRACT_CANCELLED))),
         and_(Account.code.startswith(AVAILABLE_PREFIX, autoescape=True), JournalEntry.event_kind == RELEASED),
         and_(Account.code == APPROVED, JournalEntry.event_kind == PAYOUT_APPROVED))
-    rows = session.execute(
-        select(_MONTH, Posting.currency, JournalEntry.event_kind, func.sum(Posting.amount_minor))
-        .join(Account, Account.id == Posting.account_id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(where, Posting.effective_date >= start, Posting.effective_date <= end)
-        .group_by(_MONTH, Posting.currency, JournalEntry.event_kind)).all()
+    rows = _monthly(session, JournalEntry.event_kind, where=(where, Posting.effective_date >= start,
+                                                               Posting.effective_date <= end))
     figures: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for month, currency, kind, total in rows:
         total = int(total or 0)
@@ -91,12 +97,8 @@ def partner_commission_by_month(session: Session, partner: str, start: date, end
     balance runs over the firm's whole history, so the query reads every month up to `end` (one firm's
     postings, by the accounts' owner)."""
     account_kind = case((Account.code.startswith(HELD_PREFIX, autoescape=True), "held"), else_="available")
-    rows = session.execute(
-        select(_MONTH, Posting.currency, account_kind, JournalEntry.event_kind, func.sum(Posting.amount_minor))
-        .join(Account, Account.id == Posting.account_id).join(JournalEntry, JournalEntry.id == Posting.entry_id)
-        .where(Account.owner == f"partner:{partner}", Posting.effective_date <= end)
-        .group_by(_MONTH, Posting.currency, account_kind, JournalEntry.event_kind)
-        .order_by(_MONTH)).all()
+    rows = _monthly(session, account_kind, JournalEntry.event_kind,
+                    where=(Account.owner == f"partner:{partner}", Posting.effective_date <= end))
     months: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for month, currency, kind_of_account, kind, total in rows:
         total = int(total or 0)
