@@ -71,9 +71,13 @@ def partner_pipeline(pipeline, is_introducer: bool) -> Chart:
 
 
 def partner_commission(session: Session, partner: str, today: date) -> list[Chart]:
-    """Kept until something is posted to the ledger (entries are append-only)."""
-    rows = cached(("partner-commission", partner, today), ledger_version(session),
-                  lambda: partner_commission_by_month(session, partner, months(today)[0], today))
+    """Kept, drawn, until something is posted to the ledger (entries are append-only)."""
+    return cached(("partner-commission", partner, today, str(_request_locale())), ledger_version(session),
+                  lambda: _partner_commission(session, partner, today))
+
+
+def _partner_commission(session: Session, partner: str, today: date) -> list[Chart]:
+    rows = partner_commission_by_month(session, partner, months(today)[0], today)
     charts = []
     for currency in sorted({r.currency for r in rows}):
         accrued, held, paid = _by_month(rows, currency, today, ("accrued_minor", "held_minor", "paid_minor"),
@@ -113,10 +117,14 @@ def _funnel_chart(steps) -> Chart:
 
 
 def finance(session: Session, today: date) -> list[Chart]:
-    """Kept until something is posted to the ledger (entries are append-only)."""
-    rows, ageing = cached(("finance", today), ledger_version(session), lambda: (
-        commission_by_month(session, months(today)[0], today),
-        receipts.ageing_totals(receipts.receivables_ageing(session, today))))
+    """Kept, drawn, until something is posted to the ledger (entries are append-only)."""
+    return cached(("finance", today, str(_request_locale())), ledger_version(session),
+                  lambda: _finance(session, today))
+
+
+def _finance(session: Session, today: date) -> list[Chart]:
+    rows = commission_by_month(session, months(today)[0], today)
+    ageing = receipts.ageing_totals(receipts.receivables_ageing(session, today))
     charts = []
     for currency in sorted({r.currency for r in rows}):
         series = _by_month(rows, currency, today, ("accrued_minor", "released_minor", "paid_minor",
