@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from html import escape
 
 from markupsafe import Markup
@@ -74,7 +75,7 @@ class Chart:
         drawn = self.series if self.kind == "columns" else self.series[:1]
         return [(s.label, PALETTE[i % len(PALETTE)]) for i, s in enumerate(drawn)]
 
-    @property
+    @cached_property
     def shapes_markup(self) -> Markup:
         """The SVG's shapes and texts, written here rather than in a template loop (home pages are hot: this
         is several times cheaper than Jinja for the hundred or so elements of a chart)."""
@@ -95,7 +96,7 @@ class Chart:
                     for x, t in self.labels]
         return Markup("".join(out))
 
-    @property
+    @cached_property
     def rows(self) -> list[tuple[str, list[str]]]:
         """The table behind the chart: one row per category, one formatted figure per series."""
         return [(c, [s.text(i, self.fmt) for s in self.series]) for i, c in enumerate(self.categories)]
