@@ -43,9 +43,16 @@ class Page:
         return self.page < self.pages
 
 
-def paginate(stmt: Select, per_page: int = 25, page: int | None = None) -> Page:
+def count(stmt: Select) -> int:
+    """How many rows `stmt` selects."""
+    return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+
+
+def paginate(stmt: Select, per_page: int = 25, page: int | None = None, total: int | None = None) -> Page:
+    """A page of `stmt`'s rows; `total`: the count, when the caller knows it already."""
     if page is None:
         page = page_number(request.args.get("page"))
-    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    if total is None:
+        total = count(stmt)
     items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return Page(items=items, page=page, per_page=per_page, total=total)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 from compliance import privacy
 from core.accounts import PartnerStatus, Role
 from core.contracts import Insurer
+from pipeline import figures as pipeline_figures
 from pipeline.cases import crypto, pipeline, services, stages
 from pipeline.cases.models import Case, CaseStatus, CcLog, CcOutcome, Milestone
 from pipeline.leads.models import CONSENT_TEXT_VERSIONS
@@ -19,9 +20,10 @@ from ..crossborder import panel as crossborder_panel
 from ..consent_forms import WithdrawalForm, consent_given_at, withdraw as withdrawal
 from ..edge import done, unit_of_work
 from ..extensions import db
+from ..figure_cache import cached
 from ..firm.standing import no_new_business
 from ..i18n import tr
-from ..pagination import paginate
+from ..pagination import count, paginate
 from ..security import policy
 from ..security.access import PARTNERS, allow, permit
 from ..security.scoping import get_scoped_or_404, scoped
@@ -51,8 +53,14 @@ def index():
     # Staff work the longest-waiting first; a partner reads its newest first.
     stmt = stmt.order_by(Case.stage_entered_at.asc(), Case.id.asc()) if current_user.is_staff \
         else stmt.order_by(Case.id.desc())
-    return render_template("cases/index.html", page=paginate(stmt), statuses=list(CaseStatus), status=status,
-                           assigned=assigned, next_step=stages.NEXT_STEP)
+    total = None
+    if current_user.is_staff and not assigned:
+        # every staff member counts the same cases (no firm scope, no assignee): the count of a stage filter is
+        # shared, and counted again once a case was created or moved (it scans most cases when the filter is open)
+        total = cached(("case-list-count", status if status == "open" or status in CaseStatus.__members__ else ""),
+                       pipeline_figures.version(db.session), lambda: count(stmt))
+    return render_template("cases/index.html", page=paginate(stmt, total=total), statuses=list(CaseStatus),
+                           status=status, assigned=assigned, next_step=stages.NEXT_STEP)
 
 
 @bp.route("/new", methods=["GET", "POST"])

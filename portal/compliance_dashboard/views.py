@@ -4,14 +4,16 @@ each with its table — and a CSV export; and a partner firm's own compliance st
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.accounts import Role
 from core.csv_export import csv_text
 from core.db import utcnow
 
+from ..charts import share_bars
 from ..extensions import db
-from ..i18n import tr
+from ..i18n import percent, tr
 from ..security.access import allow
 from . import services
 
@@ -25,8 +27,18 @@ def index():
     rows = services.rows(db.session, today, cases=False)
     return render_template(
         "compliance_dashboard/index.html", rows=rows, today=today,
-        disclosure_chart=services.lowest(rows, lambda r: r.disclosures.approval_rate if r.disclosures else None),
-        training_chart=services.lowest(rows, lambda r: r.training_share))
+        disclosure_chart=_chart("chart-disclosures", services.lowest(
+            rows, lambda r: r.disclosures.approval_rate if r.disclosures else None),
+            _("Disclosures approved: the 15 lowest rates"),
+            _("Share of each firm's contracts whose disclosures are approved; the table below holds every figure.")),
+        training_chart=_chart("chart-training", services.lowest(rows, lambda r: r.training_share),
+                              _("People at their training target: the 15 lowest shares"),
+                              _("Share of each broker firm's people at or above their pro-rata training target this "
+                                 "year; the table below holds every figure.")))
+
+
+def _chart(id_: str, pairs, title: str, desc: str):
+    return share_bars(id_, title, desc, pairs, _("Partner firm"), lambda row: row.organisation.legal_name, percent)
 
 
 @bp.route("/compliance/dashboard.csv")

@@ -15,11 +15,15 @@ from core.i18n import N_
 from core.outbox import OutboxMessage, OutboxState
 from core.partners import Lifecycle
 from pipeline.cases.models import Case
+from core.db import utcnow
+from pipeline import figures as pipeline_figures
 from pipeline.cases.stages import NEXT_STEP, OPEN_STAGES
 from pipeline.leads.models import Lead, LeadStatus
 
 from ..accounts.models import ApiToken
+from ..figure_cache import cached
 from ..firm.standing import standing
+from . import charts
 
 
 def for_user(session: Session, user: User) -> tuple[str, dict]:
@@ -70,20 +74,24 @@ RECENT_EVENTS = select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.act
 def _admin(session: Session, user: User):
     figures = _run(session, ADMIN_FIGURES)
     return "home/admin.html", {"org_counts": _org_counts(figures), "figures": figures,
-                               "recent": _recent_events(session, 5)}
+                               "recent": _recent_events(session, 5),
+                               "charts": charts.oversight(session, utcnow().date())}
 
 
 def _compliance(session: Session, user: User):
     figures = _run(session, COMPLIANCE_FIGURES)
     return "home/compliance.html", {"org_counts": _org_counts(figures), "recent": _recent_events(session, 10),
-                                    "figures": figures}
+                                    "figures": figures, "charts": charts.oversight(session, utcnow().date())}
 
 
 def _staff(session: Session, user: User):
     figures = _run(session, STAFF_FIGURES)
     orgs = session.execute(select(Organisation.public_id, Organisation.legal_name, Organisation.status,
                                   Organisation.country).order_by(Organisation.legal_name).limit(20)).all()
-    return "home/staff.html", {"org_counts": _org_counts(figures), "organisations": orgs}
+    context = {"org_counts": _org_counts(figures), "organisations": orgs}
+    if user.role is Role.finance:
+        context["charts"] = charts.finance(session, utcnow().date())
+    return "home/staff.html", context
 
 
 TEAM = (select(User.full_name, User.role, User.active).where(User.organisation_id == bindparam("org"))
@@ -108,14 +116,6 @@ OLDEST_CASES = (select(Case.public_id, Case.client_first_name, Case.client_last_
                 .join(Organisation, Organisation.id == Case.organisation_id)
                 .outerjoin(User, User.id == Case.assigned_to_id)
                 .where(Case.status.in_(OPEN_STAGES)).order_by(Case.stage_entered_at).limit(10))
-#: a partner's open work by stage: how many, since when the oldest waits
-CASES_BY_STAGE = (select(Case.status, func.count().label("n"), func.min(Case.stage_entered_at).label("oldest"))
-                  .where(Case.organisation_id == bindparam("org"), Case.status.in_(OPEN_STAGES))
-                  .group_by(Case.status))
-LEADS_BY_STATUS = (select(Lead.status, func.count().label("n"), func.min(Lead.created_at).label("oldest"))
-                   .where(Lead.organisation_id == bindparam("org"),
-                          Lead.status.in_((LeadStatus.received, LeadStatus.contacted, LeadStatus.quote_in_progress)))
-                   .group_by(Lead.status))
 LEAD_NEXT_STEP = {
     LeadStatus.received: N_("The broker contacts the client"),
     LeadStatus.contacted: N_("The broker analyses the need and asks for quotes"),
@@ -132,8 +132,10 @@ def _manager(session: Session, user: User):
     """An account manager's work queue: what waits, oldest first."""
     figures = dict(session.execute(MANAGER_FIGURES, {"me": user.id}).one()._mapping)
     return "home/manager.html", {"figures": figures, "oldest": session.execute(OLDEST_UNASSIGNED).all(),
-                                 "workload": session.execute(WORKLOAD).all(),
-                                 "oldest_cases": session.execute(OLDEST_CASES).all()}
+                                 "workload": cached("manager-workload", pipeline_figures.assignment_version(session),
+                                                    lambda: session.execute(WORKLOAD).all()),
+                                 "oldest_cases": session.execute(OLDEST_CASES).all(),
+                                 "charts": charts.manager(session, utcnow())}
 
 
 def _partner(session: Session, user: User):
@@ -142,12 +144,16 @@ def _partner(session: Session, user: User):
     team = session.execute(TEAM, {"org": user.organisation_id}).all()
     org = user.organisation
     if org.status is PartnerStatus.introducer:
-        rows = {r.status: r for r in session.execute(LEADS_BY_STATUS, {"org": org.id})}
+        rows = pipeline_figures.open_leads_by_status(session, org.id)
         pipeline = [(status, rows.get(status), LEAD_NEXT_STEP[status]) for status in LEAD_NEXT_STEP]
     else:
-        rows = {r.status: r for r in session.execute(CASES_BY_STAGE, {"org": org.id})}
+        rows = pipeline_figures.open_by_stage(session, org.id)
         pipeline = [(status, rows.get(status), NEXT_STEP[status]) for status in OPEN_STAGES]
-    return "home/partner.html", {"org": org, "team": team, "pipeline": pipeline, "standing": standing(session, user),
+    is_introducer = org.status is PartnerStatus.introducer
+    home_charts = [charts.partner_pipeline(pipeline, is_introducer),
+                   *charts.partner_commission(session, org.public_id, utcnow().date())]
+    return "home/partner.html", {"org": org, "team": team, "pipeline": pipeline, "charts": home_charts,
+                                 "standing": standing(session, user),
                                  "open_total": sum(r.n for r in rows.values()),
                                  "zones": ", ".join(country_name(code) for code in org.zones)}
 

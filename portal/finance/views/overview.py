@@ -10,9 +10,11 @@ from flask_babel import ngettext
 from core.accounts import Role
 from ledger import commissions, engine, payouts, posting, reports
 
+from ...charts import Chart, Series, columns
 from ...edge import unit_of_work
 from ...extensions import db
-from ...i18n import tr
+from ...home.charts import month_label
+from ...i18n import money, tr
 from ...security.access import allow
 from ..account_names import account_names
 from ..blueprint import bp
@@ -36,27 +38,28 @@ def index():
     failed = posting.failures(db.session)
     open_runs = payouts.runs(db.session, limit=5)
     return render_template("finance/index.html", by_currency=by_currency, pending=pending, failed=failed,
-                           open_runs=open_runs, chart=_chart(by_currency))
+                           open_runs=open_runs, charts=_chart(by_currency))
 
 
-def _chart(by_currency: dict[str, list]) -> dict[str, dict]:
-    """Bar heights (0–100) for each of the last 12 months, for a plain SVG chart (no script for the CSP to
-    refuse); a month with nothing shows empty bars rather than disappearing."""
+def _chart(by_currency: dict[str, list]) -> dict[str, Chart]:
+    """Accrued against paid for each of the last 12 months, per currency; a month with nothing shows empty
+    bars rather than disappearing."""
     months = []
     first = months_back(12)
     while first <= today():
-        months.append(f"{first:%Y-%m}")
+        months.append(first)
         first = engine.month_end(first) + timedelta(days=1)
     charts = {}
     for currency, rows in by_currency.items():
         known = {r.month: r for r in rows}
-        top = max([max(r.accrued_minor, r.paid_minor) for r in rows] + [1])
-        bars = []
-        for month in months:
-            r = known.get(month) or reports.MonthFigures(month, currency, 0, 0)
-            bars.append((month, round(100 * max(r.accrued_minor, 0) / top), round(100 * max(r.paid_minor, 0) / top),
-                         r))
-        charts[currency] = {"top": top, "bars": bars}
+        figures = [known.get(f"{m:%Y-%m}") or reports.MonthFigures(f"{m:%Y-%m}", currency, 0, 0) for m in months]
+        charts[currency] = columns(Chart(
+            f"chart-accrued-paid-{currency.lower()}", _("Accrued and paid per month in %(currency)s", currency=currency),
+            _("Partner commission accrued (net of clawbacks) and paid each month; the figures are behind the chart."),
+            [month_label(m) for m in months],
+            [Series(_("Accrued"), [f.accrued_minor for f in figures]), Series(_("Paid"), [f.paid_minor for f in figures])],
+            fmt=lambda minor, currency=currency: money(minor, currency), csv_url=url_for("finance.index", format="csv"),
+            category_heading=_("Month")))
     return charts
 
 

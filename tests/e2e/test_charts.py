@@ -1,0 +1,44 @@
+"""Each role's home shows its charts in a real browser: an SVG the browser names (role=img, named by its title and
+described by its desc), and the figures behind it in a table that opens under "Show the figures"."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_every_page import demo, sign_in  # noqa: F401  (the demo data fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+
+CHARTS = {
+    "admin@demo.example": ["chart-health-refusals", "chart-agreements"],
+    "compliance@demo.example": ["chart-health-refusals", "chart-agreements"],
+    "finance@demo.example": ["chart-commission-eur", "chart-receivables-eur"],
+    "manager@demo.example": ["chart-ageing", "chart-funnel"],
+    "specialist@demo.example": ["chart-pipeline", "chart-commission-eur"],
+    "introducer@demo.example": ["chart-pipeline"],
+}
+
+
+@pytest.mark.parametrize("email", list(CHARTS))
+def test_each_role_home_shows_named_charts_with_their_figures(browser, live_server, demo, email):  # noqa: F811
+    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, live_server, email)
+        page.goto(live_server + "/")
+        for chart_id in CHARTS[email]:
+            figure = page.locator(f"figure#{chart_id}")
+            assert figure.count() == 1, f"{email}: no chart {chart_id}"
+            title = figure.locator("figcaption").inner_text().strip()
+            # the browser's accessibility tree names the image by its title
+            image = figure.get_by_role("img", name=title, exact=True)
+            assert image.count() == 1 and image.is_visible(), f"{email}: {chart_id} has no image named {title!r}"
+            described = image.evaluate("el => document.getElementById(el.getAttribute('aria-describedby')).textContent")
+            assert len(described.strip()) > 20
+            assert image.locator("rect").count() >= 1
+            table = figure.locator("details table")
+            assert not table.is_visible()
+            figure.locator("details summary").click()
+            assert table.is_visible() and table.locator("tbody tr").count() >= 1
+    finally:
+        context.close()
