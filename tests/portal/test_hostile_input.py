@@ -161,3 +161,20 @@ def test_a_method_not_allowed_names_the_allowed_ones(client):
     assert set(api.headers["Allow"].split(", ")) >= {"GET", "POST"}
     web = client.put("/login")
     assert web.status_code == 405 and set(web.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+@pytest.mark.parametrize("token", ["x" * 5000, "a.b.c", "%00", "%ED%A0%80", "eyJ9" * 40])
+def test_campaign_links_with_a_forged_token_answer_a_4xx(client, token):
+    """The pixel stays a pixel (the mail client shows nothing), a forged click or unsubscribe link is not found."""
+    pixel = client.get(f"/c/o/{token}")
+    assert pixel.status_code in (200, 400, 404) and pixel.status_code < 500
+    for path in (f"/c/l/{token}", f"/c/u/{token}"):
+        assert 400 <= client.get(path).status_code < 500, path
+    assert 400 <= client.post(f"/c/u/{token}", data={"choice": "\x00"}).status_code < 500
+
+
+@pytest.mark.parametrize("query", ["step=%00&lang=fr", "step=j10_topup&lang=%ED%A0%80", "step=" + "x" * 5000])
+def test_the_campaign_preview_never_errs_on_a_bad_step_or_language(make_user, login, query):
+    """An unknown step or language shows the first step in English, or is refused: never a server error."""
+    response = login(make_user(Role.admin)).get(f"/campaigns/preview?{query}")
+    assert response.status_code < 500
