@@ -18,6 +18,16 @@ from .models import HealthAnswers, HealthDocument, HealthLink
 
 DEFAULT_AFTER_CLOSE_DAYS = 90
 DEFAULT_AFTER_UPLOAD_DAYS = 365
+#: what a purge sets to nothing, per kind of record (the row stays: what was received, when, when purged)
+PURGED_COLUMNS = ((HealthDocument, {"data_encrypted": None, "filename_encrypted": None}),
+                  (HealthAnswers, {"answers_encrypted": None}))
+
+
+def _overwrite_freed_pages(session: Session) -> None:
+    # SQLite: overwrite the freed pages with zeros rather than leave the old bytes in the file; PostgreSQL keeps an
+    # updated row's old version until VACUUM reclaims it (autovacuum, or schedule one after the purge)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))
 
 
 @dataclass(frozen=True)
@@ -41,14 +51,10 @@ def purge(session: Session, *, actor=None, after_close_days: int = DEFAULT_AFTER
     if after_close_days < 0 or after_upload_days < 1:
         raise ValueError("retention periods: at least 0 days after closing, 1 day after upload")
     now = now or utcnow()
-    if session.get_bind().dialect.name == "sqlite":
-        # overwrite the freed pages with zeros rather than leave the old bytes in the file; PostgreSQL keeps an
-        # updated row's old version until VACUUM reclaims it (autovacuum, or schedule one after the purge)
-        session.execute(text("PRAGMA secure_delete = ON"))
+    _overwrite_freed_pages(session)
     cases: set[int] = set()
     counts = {}
-    for model, columns in ((HealthDocument, {"data_encrypted": None, "filename_encrypted": None}),
-                           (HealthAnswers, {"answers_encrypted": None})):
+    for model, columns in PURGED_COLUMNS:
         due = session.execute(_due(model, now, after_close_days, after_upload_days)).all()
         ids = [row.id for row in due]
         cases |= {row.case_id for row in due}
@@ -93,11 +99,9 @@ def erase_for(session: Session, case: Case, *, now: datetime, erased_address: st
     """The case's client is erased: their documents and answers are purged now, whatever the schedule says, and
     their links stop working and forget the address they were sent to. Returns how many files and answer sets
     were purged."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA secure_delete = ON"))
+    _overwrite_freed_pages(session)
     purged = 0
-    for model, columns in ((HealthDocument, {"data_encrypted": None, "filename_encrypted": None}),
-                           (HealthAnswers, {"answers_encrypted": None})):
+    for model, columns in PURGED_COLUMNS:
         done = session.execute(update(model).where(model.case_id == case.id, model.purged_at.is_(None))
                                .values(purged_at=now, **columns).execution_options(synchronize_session=False))
         purged += done.rowcount or 0
