@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -256,17 +256,33 @@ class FirmDisclosures:
 
 def _days_between(session: Session, later, earlier):
     """`later - earlier` in days, as the database computes it."""
-    from sqlalchemy import func
-
     if session.get_bind().dialect.name == "sqlite":
         return func.julianday(later) - func.julianday(earlier)
     return func.extract("epoch", later - earlier) / 86400
 
 
-def figures_by_firm(session: Session) -> dict[int, FirmDisclosures]:
-    """{organisation id: its disclosures' figures}, for every firm that brought a contract: a few grouped reads."""
-    from sqlalchemy import func
+def approval_delays_by_firm(session: Session) -> dict[int, float]:
+    """{firm: mean days from submission to approval of its contracts' disclosures}."""
+    # an approval is final (a disclosure is reviewed only while submitted), so an approved disclosure has exactly
+    # one approving review: a plain join, read from the index on (decision, disclosure, time)
+    days = _days_between(session, DisclosureReview.decided_at, ContractDisclosure.submitted_at)
+    return {org: float(mean) for org, mean in session.execute(
+        select(ContractDisclosure.organisation_id, func.avg(days))
+        .join(DisclosureReview, DisclosureReview.disclosure_id == ContractDisclosure.id)
+        .where(DisclosureReview.decision == DisclosureDecision.approved,
+               ContractDisclosure.state == DisclosureState.approved, ContractDisclosure.submitted_at.is_not(None))
+        .group_by(ContractDisclosure.organisation_id)) if mean is not None}
 
+
+def approval_delays_version(session: Session) -> int | None:
+    """Changes whenever `approval_delays_by_firm` may: a disclosure is approved by a review, and reviews are
+    append-only, so the newest review's id tells (one seek)."""
+    return session.scalar(select(func.max(DisclosureReview.id)))
+
+
+def figures_by_firm(session: Session, delays: dict[int, float] | None = None) -> dict[int, FirmDisclosures]:
+    """{organisation id: its disclosures' figures}, for every firm that brought a contract: a few grouped reads.
+    `delays`, when given, is what `approval_delays_by_firm` returns (kept by the caller); otherwise counted."""
     contracts = dict(session.execute(select(Contract.organisation_id, func.count(Contract.id))
                                      .where(Contract.organisation_id.is_not(None))
                                      .group_by(Contract.organisation_id)).tuples().all())
@@ -275,20 +291,13 @@ def figures_by_firm(session: Session) -> dict[int, FirmDisclosures]:
                                                 func.count(ContractDisclosure.id))
                                          .group_by(ContractDisclosure.organisation_id, ContractDisclosure.state)):
         states.setdefault(org, {})[state] = n
-    # an approval is final (a disclosure is reviewed only while submitted), so an approved disclosure has exactly
-    # one approving review: a plain join, read from the index on (decision, disclosure, time)
-    days = _days_between(session, DisclosureReview.decided_at, ContractDisclosure.submitted_at)
-    delays = dict(session.execute(select(ContractDisclosure.organisation_id, func.avg(days))
-                                  .join(DisclosureReview, DisclosureReview.disclosure_id == ContractDisclosure.id)
-                                  .where(DisclosureReview.decision == DisclosureDecision.approved,
-                                         ContractDisclosure.state == DisclosureState.approved,
-                                         ContractDisclosure.submitted_at.is_not(None))
-                                  .group_by(ContractDisclosure.organisation_id)).tuples().all())
+    if delays is None:
+        delays = approval_delays_by_firm(session)
     out = {}
     for org, n in contracts.items():
         s = states.get(org, {})
         mean = delays.get(org)
         out[org] = FirmDisclosures(n, s.get(DisclosureState.approved, 0), s.get(DisclosureState.submitted, 0),
-                                   s.get(DisclosureState.returned, 0), max(float(mean), 0.0) if mean is not None
+                                   s.get(DisclosureState.returned, 0), max(mean, 0.0) if mean is not None
                                    else None)
     return out

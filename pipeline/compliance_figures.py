@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from compliance.figures import HEALTH_REFUSAL
 from core import audit
 from core.accounts import Organisation
 from core.audit import AuditEvent
@@ -36,8 +37,45 @@ class FirmPipeline:
         return self.consents_to_copies / self.consents if self.consents else None
 
 
-def figures_by_firm(session: Session, *, refusals_since: date, cases: bool = True) -> dict[int, FirmPipeline]:
-    """Each firm's figures (`cases`: with the number of its cases, which reads every case)."""
+def consents_by_firm(session: Session) -> dict[int, tuple[int, int]]:
+    """{firm: (the clients' consents it captured, for its leads and cases alike; those allowing copies)}."""
+    return {org: (total, consented) for org, total, consented in session.execute(
+        select(Consent.organisation_id, func.count(), func.count().filter(Consent.cc_on_milestones.is_(True)))
+        .group_by(Consent.organisation_id))}
+
+
+def consents_version(session: Session) -> int | None:
+    """Changes whenever `consents_by_firm` may: consents are append-only, so the newest id tells (one seek)."""
+    return session.scalar(select(func.max(Consent.id)))
+
+
+def refusals_by_firm(session: Session, since: date) -> dict[int, int]:
+    """{firm: referrals refused by the health-data screen since `since`}, counted from the audit log, which
+    records each refusal without the refused words."""
+    by_public = dict(session.execute(select(Organisation.public_id, Organisation.id)).tuples().all())
+    firm = audit.data_field(session, "organisation")
+    out = {}
+    for public, n in session.execute(select(firm, func.count()).where(
+            AuditEvent.action == HEALTH_REFUSAL,
+            AuditEvent.occurred_at >= datetime.combine(since, time.min, tzinfo=UTC)).group_by(firm)):
+        org = by_public.get(public)
+        if org is not None:
+            out[org] = n
+    return out
+
+
+def refusals_version(session: Session) -> int | None:
+    """Changes whenever `refusals_by_firm` may for a given day: the audit log is append-only, so the newest
+    refusal's sequence number tells (one seek in the index on (action, seq))."""
+    return session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.action == HEALTH_REFUSAL))
+
+
+def figures_by_firm(session: Session, *, refusals_since: date, cases: bool = True,
+                    consents: dict[int, tuple[int, int]] | None = None,
+                    refusals: dict[int, int] | None = None) -> dict[int, FirmPipeline]:
+    """Each firm's figures (`cases`: with the number of its cases, which reads every case). `consents` and
+    `refusals`, when given, are what `consents_by_firm` and `refusals_by_firm(refusals_since)` return (a caller
+    that keeps them between calls, keyed on their versions); otherwise they are counted."""
     rows: dict[int, dict] = {}
 
     def row(org: int) -> dict:
@@ -46,10 +84,7 @@ def figures_by_firm(session: Session, *, refusals_since: date, cases: bool = Tru
     for org, total in session.execute(select(Case.organisation_id, func.count()).group_by(Case.organisation_id)) \
             if cases else ():
         row(org)["cases"] = total
-    # the clients' consents the firm captured (for its leads and cases alike), and those that allow copies
-    for org, total, consented in session.execute(
-            select(Consent.organisation_id, func.count(), func.count().filter(Consent.cc_on_milestones.is_(True)))
-            .group_by(Consent.organisation_id)):
+    for org, (total, consented) in (consents_by_firm(session) if consents is None else consents).items():
         row(org).update(consents=total, consents_to_copies=consented)
     for org, outcome, n in session.execute(select(CcLog.organisation_id, CcLog.outcome, func.count(CcLog.id))
                                            .group_by(CcLog.organisation_id, CcLog.outcome)):
@@ -65,12 +100,6 @@ def figures_by_firm(session: Session, *, refusals_since: date, cases: bool = Tru
             CaseCrossBorderCheck.outcome == O.held, CaseCrossBorderCheck.resolved_at.is_(None))
             .group_by(Case.organisation_id)):
         row(org)["cross_border_holds"] = n
-    by_public = dict(session.execute(select(Organisation.public_id, Organisation.id)).tuples().all())
-    since = datetime.combine(refusals_since, time.min, tzinfo=UTC)
-    firm = audit.data_field(session, "organisation")
-    for public, n in session.execute(select(firm, func.count()).where(
-            AuditEvent.action == "lead.health_data_refused", AuditEvent.occurred_at >= since).group_by(firm)):
-        org = by_public.get(public)
-        if org is not None:
-            row(org)["health_refusals"] = n
+    for org, n in (refusals_by_firm(session, refusals_since) if refusals is None else refusals).items():
+        row(org)["health_refusals"] = n
     return {org: FirmPipeline(**values) for org, values in rows.items()}

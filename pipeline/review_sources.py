@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
+from compliance.figures import HEALTH_REFUSAL
 from compliance.health_data import CATEGORY_LABELS
 from compliance.review_queue import Listing, QueueItem, firm_names, not_reviewed, source
 from core.accounts import Organisation
@@ -27,7 +28,7 @@ def health_refusals(session: Session, today: date) -> Listing:
     since = datetime.combine(today - timedelta(days=HEALTH_REFUSALS_DAYS), time.min, tzinfo=UTC)
     ref = cast(AuditEvent.seq, String)
     query = select(AuditEvent.seq, AuditEvent.occurred_at, AuditEvent.actor_label, AuditEvent.data).where(
-        AuditEvent.action == "lead.health_data_refused", AuditEvent.occurred_at >= since,
+        AuditEvent.action == HEALTH_REFUSAL, AuditEvent.occurred_at >= since,
         not_reviewed("health_refusal", ref))
     return Listing(query, ref, AuditEvent.occurred_at, _refusals)
 

@@ -1,6 +1,10 @@
 """The compliance dashboard's rows: one per partner firm, composed from what each package tells about it
 (agreements.queries, compliance.training / disclosures / complaints, pipeline.compliance_figures) in a few grouped
-reads, whatever the number of firms."""
+reads, whatever the number of firms.
+
+The three counts that read the most rows (the clients' consents, the referrals refused in the last 12 months from
+the audit log, the days to approve disclosures) come from append-only records, so they are kept per process
+(portal.figure_cache) and counted again when a new record appears: the newest id of each is one index seek."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +16,10 @@ from sqlalchemy.orm import Session
 from agreements.queries import latest_status_by_firm
 from compliance import complaints, disclosures, training
 from core.accounts import Lifecycle, Organisation
-from pipeline.compliance_figures import FirmPipeline, figures_by_firm
+from pipeline import compliance_figures
+from pipeline.compliance_figures import FirmPipeline
+
+from ..figure_cache import cached
 
 #: how far back the referrals refused by the health-data screen are counted
 FLAGGED_DAYS = 365
@@ -48,8 +55,16 @@ def rows(session: Session, today: date, organisation: Organisation | None = None
     firms = session.scalars(query).all()
     agreements = latest_status_by_firm(session)
     people = training.shortfall_by_firm(session, today.year, today, organisation=organisation)
-    disclosed = disclosures.figures_by_firm(session)
-    pipeline = figures_by_firm(session, refusals_since=today - timedelta(days=FLAGGED_DAYS), cases=cases)
+    disclosed = disclosures.figures_by_firm(session, delays=cached(
+        "dashboard.approval_delays", disclosures.approval_delays_version(session),
+        lambda: disclosures.approval_delays_by_firm(session)))
+    since = today - timedelta(days=FLAGGED_DAYS)
+    pipeline = compliance_figures.figures_by_firm(
+        session, refusals_since=since, cases=cases,
+        consents=cached("dashboard.consents", compliance_figures.consents_version(session),
+                        lambda: compliance_figures.consents_by_firm(session)),
+        refusals=cached(("dashboard.refusals", since), compliance_figures.refusals_version(session),
+                        lambda: compliance_figures.refusals_by_firm(session, since)))
     complained = complaints.open_by_firm(session, today)
     out = []
     for org in firms:

@@ -78,3 +78,28 @@ def test_nobody_else_sees_the_dashboard(session, figures, make_user, login, role
     assert client.get("/compliance/dashboard.csv").status_code == 403
     if role is not Role.partner_admin:
         assert client.get("/firm/compliance").status_code == 403
+
+
+def test_the_figures_kept_between_requests_follow_every_new_record(session, figures, make_user, login, new_case):
+    """The dashboard keeps its costliest counts (consents, refusals, approval delays) between requests: a new
+    consent, a new refusal and a new approval show on the very next page all the same."""
+    officer = login(make_user(Role.compliance))
+
+    def beta() -> str:
+        html = officer.get("/compliance/dashboard").get_data(as_text=True)
+        return html.split(f'id="firm-{figures["other"].public_id}"')[1].split("</tr>")[0].replace(" ", "")
+
+    before = beta()
+    assert "0/1" in before and ">1<" in before and ">—<" in before  # nothing approved, one refusal, no consent
+    partner = make_user(Role.partner_admin, figures["other"])
+    new_case(partner)  # its client consents to copies of milestones
+    audit.record(session, "lead.health_data_refused", actor=partner, organisation=figures["other"].public_id,
+                 categories=["condition"])
+    session.commit()
+    _declare(login(partner), figures["other_contract"])
+    assert _decide(login(make_user(Role.compliance)), figures["other_contract"], "approve",
+                   "Role and remuneration disclosed in writing.").status_code == 302
+    after = beta()
+    assert "1/1" in after and ">0.0<" in after  # approved, within the day
+    assert ">2<" in after  # two referrals flagged
+    assert ">100%<" in after.replace("\u00a0", "")  # the one consent allows copies
