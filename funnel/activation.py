@@ -203,6 +203,15 @@ def normalise_cheque_number(raw: str | None) -> str:
     return number
 
 
+def recorded_first_cheque(session: Session, subscription: Subscription, cheque_number: str | None) -> Payment | None:
+    """The first month's cheque recorded with this number (a resent form finds it), if any."""
+    try:
+        number = normalise_cheque_number(cheque_number)
+    except ChequeNumberInvalid:
+        return None
+    return session.scalar(select(Payment).where(Payment.idempotency_key == f"cheque-{subscription.public_id}-{number}"))
+
+
 def record_cheque(session: Session, actor, subscription: Subscription, *, amount_minor: int, cheque_number: str,
                   received_on: date, today: date, bank: str | None = None) -> Payment:
     """A cheque received for the first month (a volunteer whose IBAN is outside the SEPA zone): the payment, of
@@ -211,7 +220,7 @@ def record_cheque(session: Session, actor, subscription: Subscription, *, amount
     recorded (a resent form); the amount must be the first month's premium."""
     number = normalise_cheque_number(cheque_number)
     key = f"cheque-{subscription.public_id}-{number}"
-    existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    existing = recorded_first_cheque(session, subscription, number)
     if existing is not None:
         return existing
     _require_payable_by_cheque(subscription)
