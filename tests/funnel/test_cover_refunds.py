@@ -6,70 +6,46 @@ in full, January for the days after the 20th, once however often the event is re
 late changes nothing. The books follow, balanced, and never anything on the yearly premium."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from sqlalchemy import func, select
 
-from agreements.certificates import ensure_dev_certificate
-from agreements.sealing import SealConfig
 from core.accounts import Role
 from core.audit import AuditEvent
-from core.contracts import Insurer
 from core.outbox import OutboxMessage
-from core.products import ProductLine
-from funnel import activation, cheques, journey, payments
+from funnel import activation, cheques, payments
 from funnel.catalogue import Cover
 from funnel.cover_refunds import REFUND_JOB, month_due_minor, months_payable, refund_job
-from funnel.models import SubscriptionState
 from funnel.payment_models import Payment, PaymentState
 from funnel.roster import apply_events
 from ledger import engine
 from ledger.collected_premiums import CLIENT_MONEY, EVENT_KIND, insurer_payable
-from ledger.commissions import INCOME, set_insurer_rate
+from ledger.commissions import INCOME
 from ledger.integrity import verify
 from ledger.models import JournalEntry
 
 from .conftest import NOW, event_record
-
-TODAY = date(2026, 12, 7)
-INSURER = "VOLUNTEER-TOPUP"
+from .premium_books import INSURER, TODAY, make_issuer, paid_subscription, seal_config
 
 
 @pytest.fixture(scope="module")
-def seal(tmp_path_factory) -> SealConfig:
-    password = b"cover refunds seal"
-    return SealConfig(str(ensure_dev_certificate(tmp_path_factory.mktemp("seal") / "seal.p12", password)), password)
+def seal(tmp_path_factory):
+    return seal_config(tmp_path_factory.mktemp("seal"))
 
 
 @pytest.fixture
 def issuer(session, seal) -> activation.Issuer:
-    insurer = Insurer(code=INSURER, name="Volunteer top-up insurer")
-    session.add(insurer)
-    session.flush()
-    for line in (ProductLine.volunteer_health_topup, ProductLine.volunteer_prevoyance_topup):
-        set_insurer_rate(session, insurer, line, Decimal("0.15"), date(2026, 1, 1), "test")
-    session.commit()
-    return activation.Issuer(translate=lambda text: text, broker_name="BIG", seal_config=seal,
-                             insurer_code=INSURER, insurer_name="Volunteer top-up insurer")
+    return make_issuer(session, seal)
 
 
 @pytest.fixture
-def active(session, products, make_volunteer, make_user, issuer):
+def active(session, products, make_user, issuer):
     """Léa's health and prévoyance top-ups, from 8 December, the first month paid by cheque."""
-    lea = make_volunteer()
-    s = journey.save_quote(session, lea, {Cover.health: "essential", Cover.prevoyance: "standard"}, [],
-                           today=TODAY, language="fr", now=NOW)
-    s.state = SubscriptionState.signed  # the signature is not the subject here
-    session.commit()
     staff = make_user(Role.finance)
-    activation.record_cheque(session, staff, s, amount_minor=s.monthly_total_minor, cheque_number="100 001",
-                             received_on=TODAY, today=TODAY, bank="Banque Postale")
-    activation.settle(session, None, s, issuer, today=TODAY)
-    session.commit()
-    assert s.state is SubscriptionState.active and s.start_on == date(2026, 12, 8)
-    return lea, s, staff
+    s = paid_subscription(session, staff, issuer, products=False)
+    return s.volunteer, s, staff
 
 
 def _balance(session, code: str) -> int:
