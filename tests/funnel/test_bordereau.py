@@ -26,7 +26,7 @@ from ledger.models import Account, JournalEntry, Posting
 
 from .premium_books import INSURER, NOW, TODAY, make_issuer, paid_subscription, radiation, seal_config
 
-FRENCH = {"Premium collected": "Prime encaissée", "Net owed to the insurer": "Net dû à l'assureur",
+FRENCH = {"Premium collected": "Cotisation encaissée", "Net owed to the insurer": "Net dû à l'assureur",
           "Section": "Rubrique", "Total": "Total"}
 
 
@@ -96,9 +96,9 @@ def test_the_files_carry_the_same_figures_under_translated_headers(session, book
     french = lambda text: FRENCH.get(text, text)  # noqa: E731  (the portal passes the catalogue's gettext)
     table = list(csv.reader(io.StringIO(csv_bytes(b, french).decode("utf-8-sig"))))
     header, total = table[0], table[-1]
-    assert header[0] == "Rubrique" and "Prime encaissée" in header and "Net dû à l'assureur" in header
+    assert header[0] == "Rubrique" and "Cotisation encaissée" in header and "Net dû à l'assureur" in header
     assert total[0] == "Total"
-    assert total[header.index("Prime encaissée")] == f"{b.total('collected_minor') / 100:.2f}"
+    assert total[header.index("Cotisation encaissée")] == f"{b.total('collected_minor') / 100:.2f}"
     assert total[header.index("Net dû à l'assureur")] == f"{b.total('owed_minor') / 100:.2f}"
     sheet = load_workbook(io.BytesIO(xlsx_bytes(b, french))).active
     values = list(sheet.values)
