@@ -1,15 +1,16 @@
-"""The bordereau as files: CSV (UTF-8 with a byte-order mark, so a spreadsheet opens accents right) and XLSX
+"""The bordereau as files: CSV (core.csv_export, UTF-8 with a byte-order mark so a spreadsheet opens accents right) and XLSX
 (openpyxl), the same table (funnel.bordereau.rows): headers in the reader's language, amounts in the currency's
 units (2 decimals), dates as dates."""
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+
+from core.csv_export import csv_text
 
 from .bordereau import MONEY_COLUMNS, Bordereau, rows
 
@@ -31,11 +32,11 @@ def filename(b: Bordereau, extension: str) -> str:
 
 
 def csv_bytes(b: Bordereau, translate) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for line in _table(b, translate):
-        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, date) else v for v in line])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """Through core.csv_export (a cell a spreadsheet would run as a formula opens as text)."""
+    header, *lines = _table(b, translate)
+    text = csv_text(header, (["" if v is None else v.isoformat() if isinstance(v, date) else v for v in line]
+                             for line in lines))
+    return ("\ufeff" + text).encode("utf-8")
 
 
 def xlsx_bytes(b: Bordereau, translate) -> bytes:

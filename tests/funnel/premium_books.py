@@ -29,13 +29,18 @@ def seal_config(directory) -> SealConfig:
     return SealConfig(str(ensure_dev_certificate(directory / "seal.p12", password)), password)
 
 
-def make_issuer(session, seal: SealConfig) -> activation.Issuer:
+def add_rates(session) -> None:
+    """The funnel's insurer, paying the broker 15 % of each cover's premium."""
     insurer = Insurer(code=INSURER, name="Volunteer top-up insurer")
     session.add(insurer)
     session.flush()
     for line in (ProductLine.volunteer_health_topup, ProductLine.volunteer_prevoyance_topup):
         set_insurer_rate(session, insurer, line, Decimal("0.15"), date(2026, 1, 1), "test")
     session.commit()
+
+
+def make_issuer(session, seal: SealConfig) -> activation.Issuer:
+    add_rates(session)
     return activation.Issuer(translate=lambda text: text, broker_name="BIG", seal_config=seal,
                              insurer_code=INSURER, insurer_name="Volunteer top-up insurer")
 

@@ -10,15 +10,15 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from core.contracts import Contract, Insurer
+from core.contracts import Contract
 from core.outbox import OutboxMessage
 from core.products import ProductLine
 from funnel.models import FunnelEvent, FunnelStage, Subscription, SubscriptionState
 from funnel.payment_models import Payment, PaymentState
 from ledger.collected_premiums import EVENT_KIND
-from ledger.commissions import set_insurer_rate
 from ledger.models import JournalEntry
 from tests.conftest import csrf_from
+from tests.funnel.premium_books import add_rates
 from tests.portal import test_payments, test_volunteer_journey
 from tests.portal.test_payments import DECLINED, FR_IBAN, THREE_D_SECURE, VISA, card
 from tests.portal.test_volunteer_journey import _adhesion_data, _latest_code, _link, _post, _subscription
@@ -45,13 +45,7 @@ def _signed(client, session, someone) -> Subscription:
     return _subscription(someone)
 
 
-def _rates(session):
-    insurer = Insurer(code=INSURER, name="Volunteer top-up insurer")
-    session.add(insurer)
-    session.flush()
-    for line in (ProductLine.volunteer_health_topup, ProductLine.volunteer_prevoyance_topup):
-        set_insurer_rate(session, insurer, line, Decimal("0.15"), date(2026, 1, 1), "test")
-    session.commit()
+_rates = add_rates  # the funnel's insurer and its 15 % rates (tests/funnel/premium_books.py)
 
 
 def _pay_card(client, method_id, token=None):
