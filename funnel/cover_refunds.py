@@ -16,6 +16,7 @@ new end of cover is refunded, pro rata.
   broker's commission on the refunded part reversed). Once, however often it runs: what is due is computed from
   `ends_on` and what was refunded already, so a replayed event (or a second run) finds nothing more to do, and a
   later prolongation never takes a refund back.
+- `to_refund`: what `flask journey reconcile` refunds (a SEPA debit still processing when the job ran, a lost job).
 - `REFUND_JOB`: the roster's transaction queues it (core.outbox) when a paid subscription's end moved earlier;
   the outbox worker runs it with the provider the app gave (`payments.provided_gateway`).
 """
@@ -174,6 +175,16 @@ def refund_beyond_end(session: Session, gateway: payments.PaymentGateway | None,
                                       kept_minor=k.kept_minor, today=today, key=k.key)
     session.flush()
     return total
+
+
+def to_refund(session: Session, *, today: date, horizon_days: int = 62) -> list[Subscription]:
+    """The subscriptions the reconciliation checks (a SEPA debit collected after its job ran, a job lost): paid,
+    not settled otherwise, whose cover ended or ends within `horizon_days` (collection charges no further ahead),
+    with something paid beyond the end not refunded yet."""
+    candidates = session.scalars(select(Subscription).where(
+        Subscription.state.not_in(NOT_REFUNDED_HERE), Subscription.paid_at.is_not(None),
+        Subscription.ends_on < today + timedelta(days=horizon_days)).order_by(Subscription.id))
+    return [s for s in candidates if any(amount for _p, amount, _k in paid_beyond_end(session, s))]
 
 
 # --- the roster's half, and the worker's ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from core.audit import AuditEvent
 from core.outbox import OutboxMessage
 from funnel import activation, cheques, payments
 from funnel.catalogue import Cover
-from funnel.cover_refunds import REFUND_JOB, month_due_minor, months_payable, refund_job
+from funnel.cover_refunds import REFUND_JOB, month_due_minor, months_payable, refund_job, to_refund
 from funnel.payment_models import Payment, PaymentState
 from funnel.roster import apply_events
 from ledger import engine
@@ -166,9 +166,12 @@ def test_a_cover_ending_before_it_started_refunds_everything(session, active, is
     apply_events(session, [event_record("interruption", lea.file_ref, "2026-11-25T08:00:00Z", end_date="2026-12-05",
                                         reason="health")], now=NOW)
     session.commit()
+    # the reconciliation finds it too (a job lost, a SEPA debit collected after it ran)
+    assert to_refund(session, today=TODAY) == [s]
     [job] = _jobs(session)
     refund_job(session, **job.payload)
     session.commit()
+    assert to_refund(session, today=TODAY) == []
     assert s.first_payment.refund_owed_minor == s.monthly_total_minor
     assert months_payable(s) == [] and _balance(session, CLIENT_MONEY) == 0 and _balance(session, INCOME) == 0
     assert verify(session) == []
