@@ -99,6 +99,7 @@ ACTION_LABELS: dict[str, str] = {
     "subscription.reopened": N_("Adhesion reopened"),
     "subscription.withdrawn": N_("Adhesion withdrawn (cooling-off)"),
     "subscription.payment_refunded": N_("Adhesion payment refunded"),
+    "subscription.refunded_beyond_end": N_("Premium refunded for days after the end of cover"),
     "payment.created": N_("Payment started"),
     "payment.state": N_("Payment status changed"),
     "payment.refunded": N_("Payment refunded"),

@@ -6,8 +6,9 @@ payment method accepted.
   waits in `payment_pending`; nothing moves on the browser's word.
 - `settle`: what the provider confirmed moves the subscription on, once: the payment method accepted (a card the
   provider charged, an active SEPA mandate), then the certificate (sealed like the adhesion), the contracts placed
-  by the system (one per cover), the subscription `active`; the first month paid posts the broker's commission
-  on that premium (ledger.collected_premiums). Called on the return from the payment page, by the webhook and by
+  by the system (one per cover), the subscription `active`; the first month paid is booked (`post_commissions`:
+  the premium collected for the insurer, the broker's commission withheld, the rest owed to the insurer;
+  ledger.collected_premiums). Called on the return from the payment page, by the webhook and by
   the reconciliation: every part is idempotent, so calling it again repairs what a closed browser left half done.
 - `half_done`: the subscriptions the reconciliation looks at.
 
@@ -36,6 +37,7 @@ from core.products import ProductLine
 from ledger.collected_premiums import CollectedPremium, post_collected_premium
 from ledger.commissions import insurer_rate
 from ledger.errors import MissingRate
+from ledger.money import split
 
 from . import payments
 from .catalogue import FORMULA_LABELS, Cover, PersonCategory
@@ -193,17 +195,32 @@ def accept_sepa_mandate(session: Session, gateway: payments.PaymentGateway, subs
 
 # --- what staff record ------------------------------------------------------------------------------------------
 
+def normalise_cheque_number(raw: str | None) -> str:
+    """A cheque's number as printed (spaces and dashes dropped, upper case), or ChequeNumberInvalid."""
+    number = re.sub(r"[\s-]+", "", raw or "").upper()
+    if not re.fullmatch(r"[A-Z0-9]{1,32}", number):
+        raise ChequeNumberInvalid()
+    return number
+
+
+def recorded_first_cheque(session: Session, subscription: Subscription, cheque_number: str | None) -> Payment | None:
+    """The first month's cheque recorded with this number (a resent form finds it), if any."""
+    try:
+        number = normalise_cheque_number(cheque_number)
+    except ChequeNumberInvalid:
+        return None
+    return session.scalar(select(Payment).where(Payment.idempotency_key == f"cheque-{subscription.public_id}-{number}"))
+
+
 def record_cheque(session: Session, actor, subscription: Subscription, *, amount_minor: int, cheque_number: str,
-                  received_on: date, today: date) -> Payment:
+                  received_on: date, today: date, bank: str | None = None) -> Payment:
     """A cheque received for the first month (a volunteer whose IBAN is outside the SEPA zone): the payment, of
     kind `cheque` and with no provider, is the accepted payment method and the first payment, so `settle` issues
     the certificate and posts the commission as for a card. The same cheque number again returns the payment it
     recorded (a resent form); the amount must be the first month's premium."""
-    number = re.sub(r"[\s-]+", "", cheque_number or "").upper()
-    if not re.fullmatch(r"[A-Z0-9]{1,32}", number):
-        raise ChequeNumberInvalid()
+    number = normalise_cheque_number(cheque_number)
     key = f"cheque-{subscription.public_id}-{number}"
-    existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    existing = recorded_first_cheque(session, subscription, number)
     if existing is not None:
         return existing
     _require_payable_by_cheque(subscription)
@@ -215,7 +232,8 @@ def record_cheque(session: Session, actor, subscription: Subscription, *, amount
     payment = Payment(volunteer_id=subscription.volunteer_id, purpose=purpose(subscription, first_month(subscription)),
                       amount_minor=amount_minor, currency=subscription.currency.lower(), kind=MethodKind.cheque,
                       state=PaymentState.succeeded, idempotency_key=key, provider_intent_id=None,
-                      succeeded_at=now, cheque_number=number, received_on=received_on, recorded_by_id=actor.id)
+                      succeeded_at=now, cheque_number=number, cheque_bank=(bank or "").strip()[:64] or None,
+                      received_on=received_on, recorded_by_id=actor.id)
     session.add(payment)
     session.flush()
     _pending(session, subscription)
@@ -398,31 +416,45 @@ def _place_contracts(session: Session, subscription: Subscription, issuer: Issue
     return placed
 
 
+def cover_shares(subscription: Subscription, month: str, amount_minor: int) -> dict[Cover, int]:
+    """{cover: its part of `amount_minor` paid for `month`}: each cover's monthly premium for that month when the
+    payment is the whole month's, else the amount split in proportion to them (the parts sum to the amount)."""
+    covers = [Cover(value) for value in subscription.choices]
+    full = [cover_monthly_minor(subscription, cover, month) for cover in covers]
+    if sum(full) == amount_minor or not any(full):
+        return dict(zip(covers, full, strict=True))
+    return dict(zip(covers, split(amount_minor, full), strict=True))
+
+
+def _contract_of(session: Session, insurer: Insurer, subscription: Subscription, cover: Cover) -> Contract | None:
+    return session.scalar(select(Contract).where(Contract.insurer_id == insurer.id,
+                                                 Contract.policy_number == policy_number(subscription, cover)))
+
+
 def post_commissions(session: Session, subscription: Subscription, payment: Payment, issuer: Issuer, *,
                      today: date) -> int:
-    """The broker's commission on the premium this payment collected, cover by cover (idempotent per contract
-    and month). A missing insurer rate leaves it unposted (audited): the reconciliation posts it once set."""
+    """The premium this payment collected for its month (`month_paid_for`), in the books cover by cover: client
+    money received for the insurer, the broker's commission withheld, the rest owed to the insurer
+    (ledger.collected_premiums; idempotent per contract and month). Never anything on the yearly premium. A
+    missing insurer rate leaves it unposted (audited): the reconciliation posts it once set. Returns how many
+    covers were posted."""
     insurer = funnel_insurer(session, issuer)
     posted = 0
     collected_on = (payment.succeeded_at or utcnow()).date()
-    for value in subscription.choices:
-        cover = Cover(value)
-        contract = session.scalar(select(Contract).where(Contract.insurer_id == insurer.id,
-                                                         Contract.policy_number == policy_number(subscription,
-                                                                                                 cover)))
-        if contract is None:
+    month = month_paid_for(subscription, payment)
+    for cover, amount in cover_shares(subscription, month, payment.amount_minor).items():
+        contract = _contract_of(session, insurer, subscription, cover)
+        if contract is None or not amount:
             continue
         try:
             rate = insurer_rate(session, insurer, contract.product_line, collected_on)
         except MissingRate:
             audit.record(session, "commission.rate_missing", subject=contract, product_line=contract.product_line.value)
             continue
-        entry = post_collected_premium(session, CollectedPremium(
-            contract_ref=contract.public_id, insurer_code=insurer.code, month=first_month(subscription),
-            amount_minor=cover_monthly_minor(subscription, cover, first_month(subscription)),
-            currency=subscription.currency,
-            collected_on=collected_on, broker_rate=Decimal(rate)), today=today)
-        posted += entry is not None
+        post_collected_premium(session, CollectedPremium(
+            contract_ref=contract.public_id, insurer_code=insurer.code, month=month, amount_minor=amount,
+            currency=subscription.currency, collected_on=collected_on, broker_rate=Decimal(rate)), today=today)
+        posted += 1
     return posted
 
 

@@ -14,6 +14,9 @@ from the mission as it now stands, so the outcome is the roster's newest word wh
 - a subscription not active yet (quoted, adhesion in progress, signed, awaiting payment) whose mission ended is
   closed; a newer event that continues the mission reopens it in the state it was in.
 
+A paid subscription whose end moved earlier gets its refund queued (funnel.cover_refunds: what was paid for days
+after the new end is refunded, pro rata, and collection never charges past it).
+
 Each change is in the audit trail (`subscription.cover_end_moved`, `subscription.closed`,
 `subscription.reopened`), naming the business event and the roster event that caused it.
 """
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import utcnow
 
+from .cover_refunds import ends_before_paid, queue_refund
 from .models import Subscription, SubscriptionState, Volunteer, VolunteerState
 
 #: a subscription that is not active yet: closed when the mission ends first
@@ -76,8 +80,11 @@ def follow_mission(session: Session, subscription: Subscription, volunteer: Volu
         audit.record(session, "subscription.cover_end_moved", subject=subscription, volunteer=volunteer.public_id,
                      ends_on=ends_on.isoformat(), was=subscription.ends_on.isoformat(),
                      commitment_ends_on=commitment.isoformat(), mission_state=volunteer.state.value, **cause)
+        was = subscription.ends_on
         subscription.ends_on, subscription.commitment_ends_on = ends_on, commitment
         changed.append("ends_on")
+        if ends_before_paid(subscription, was):
+            queue_refund(session, subscription)
     if changed:
         subscription.updated_at = now
     return changed

@@ -150,8 +150,9 @@ class Payment(Base):
     #: to pay back by hand (a cheque cannot be refunded through the provider): finance records it once made
     refund_owed_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     succeeded_at: Mapped[datetime | None]
-    #: a cheque (kind `cheque`, no provider): its number, the day it was received, who recorded it
+    #: a cheque (kind `cheque`, no provider): its number, its bank, the day it was received, who recorded it
     cheque_number: Mapped[str | None] = mapped_column(String(32))
+    cheque_bank: Mapped[str | None] = mapped_column(String(64))
     received_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

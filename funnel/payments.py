@@ -398,6 +398,21 @@ def _record_payment(session: Session, intent: IntentResult, **values) -> Payment
     return payment
 
 
+#: the provider the outbox worker's jobs pay and refund through: the app gives it (portal.payments), a test its own
+_PROVIDED: list = []
+
+
+def provide_gateway(factory) -> None:
+    """Give the jobs run outside a request (the outbox worker) the provider, as a function that makes it."""
+    _PROVIDED[:] = [factory]
+
+
+def provided_gateway() -> PaymentGateway | None:
+    """The provider given with `provide_gateway` (None without one: what needs it then raises PaymentUnavailable,
+    and the job is retried later)."""
+    return _PROVIDED[0]() if _PROVIDED else None
+
+
 def refund_payment(session: Session, gateway: PaymentGateway, payment: Payment, *, amount_minor: int | None = None,
                    idempotency_key: str) -> Payment:
     """Refund a collected payment, all of it or `amount_minor` of it (a withdrawal refunds the period not

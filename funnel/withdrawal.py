@@ -8,9 +8,10 @@ while they are undelivered) and its last day is included. `withdraw` then, in on
   monthly premium collected pays for one month from the cover's start (start_on to the same day a month later);
   the volunteer is refunded that premium × the days of that month not covered (from the withdrawal date) / the
   month's days, rounded down to the cent. A withdrawal before the cover starts refunds everything paid;
-- takes back the broker's commission on the premium refunded (`ledger.collected_premiums.
-  reverse_collected_premium`: the same rule applied to each cover's share of the month, so the commission stays on
-  what the volunteer keeps paying for);
+- takes back the premium refunded in the books, with the broker's commission and the insurer's share on it
+  (`ledger.collected_premiums.reverse_collected_premium`: the refund split between the covers in proportion to what
+  each booked for the month, so the books move by exactly the money returned and the commission stays on what the
+  volunteer keeps paying for);
 - records the funnel event `withdrawn` (one per cover) and the audit record.
 Once: a second call (a double submit) finds the subscription withdrawn and changes nothing; the provider is given
 one idempotency key per payment, so a retry after a lost answer never refunds twice. After the period it is
@@ -27,9 +28,10 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.contracts import Contract, ContractStatus
 from core.i18n import N_
-from ledger.collected_premiums import reverse_collected_premium
+from ledger.collected_premiums import entry_key, kept_minor, reverse_collected_premium
+from ledger.money import split
 
-from .activation import cover_monthly_minor, month_paid_for, payments_of, policy_number
+from .activation import month_paid_for, payments_of, policy_number
 from .additions import addition_of, commission_key, refund_on_withdrawal
 from .catalogue import Cover
 from .dates import add_months, day_before
@@ -132,6 +134,22 @@ def _withdraw_addition(session: Session, gateway: PaymentGateway, subscription: 
     return amount
 
 
+def _reverse_month(session: Session, subscription: Subscription, month: str, refunded: int, today: date) -> None:
+    """The books of a month a withdrawal refunded `refunded` of: the refund split between the covers in proportion
+    to what each has booked for the month (the parts sum to the refund, so the books move by exactly the money
+    returned), each cover's entry reversed and what it keeps booked again."""
+    booked = {}
+    for value in subscription.choices:
+        contract = _contract(session, subscription, Cover(value))
+        if contract is not None:
+            booked[contract] = kept_minor(session, entry_key(contract.public_id, month))
+    if not refunded or not any(booked.values()):
+        return
+    for (contract, live), part in zip(booked.items(), split(refunded, list(booked.values())), strict=True):
+        reverse_collected_premium(session, contract_ref=contract.public_id, month=month,
+                                  kept_minor=max(live - part, 0), today=today)
+
+
 def check_open(subscription: Subscription, *, today: date) -> None:
     if subscription.state not in WITHDRAWABLE:
         raise NotWithdrawable()
@@ -168,12 +186,7 @@ def withdraw(session: Session, gateway: PaymentGateway, subscription: Subscripti
             refund_payment(session, gateway, payment, amount_minor=amount,
                            idempotency_key=f"withdrawal-{payment.public_id}")
             refunded += amount
-        for value in subscription.choices:
-            cover_minor = cover_monthly_minor(subscription, Cover(value), month)
-            contract = _contract(session, subscription, Cover(value))
-            if contract is not None:
-                reverse_collected_premium(session, contract_ref=contract.public_id, month=month,
-                                          kept_minor=cover_minor - refund_due(cover_minor, period, today), today=today)
+        _reverse_month(session, subscription, month, amount, today)
     for value in subscription.choices:
         contract = _contract(session, subscription, Cover(value))
         if contract is not None and contract.status is ContractStatus.in_force:

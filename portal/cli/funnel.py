@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from core.accounts import LANGUAGES
 from core.db import utcnow
 from core.errors import DomainError
 from funnel import campaigns
@@ -94,3 +95,36 @@ def _parse_now(text: str | None) -> datetime:
     except ValueError as exc:
         raise click.BadParameter(f"not an ISO date-time: {text}", param_hint="--now") from exc
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+@cli.command("bordereau")
+@click.argument("month")
+@click.option("--insurer", "insurer_code", required=True, help="the insurer's code (risk carrier)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--language", type=click.Choice(list(LANGUAGES)), default="en", show_default=True,
+              help="the language of the column headers")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the file to write (default: standard output)")
+@with_appcontext
+def bordereau_command(month: str, insurer_code: str, fmt: str, language: str, output: Path | None):
+    """Write the bordereau of MONTH (YYYY-MM) for the insurer: subscriptions started and changed, premiums
+    collected and refunded per contract, commission withheld, net owed (the ledger's figures for the month)."""
+    from funnel.bordereau import UnknownInsurer, bordereau
+    from funnel.bordereau_files import FORMATS
+
+    from ..volunteer.session import translator
+
+    try:
+        b = bordereau(db.session, insurer_code, month)
+    except UnknownInsurer:
+        raise click.ClickException(f"no insurer with code {insurer_code}") from None
+    except ValueError:
+        raise click.BadParameter("a month as YYYY-MM, for example 2026-12", param_hint="MONTH") from None
+    data = FORMATS[fmt][1](b, translator(language))
+    if output is None:
+        click.get_binary_stream("stdout").write(data)
+    else:
+        output.write_bytes(data)
+        click.echo(f"{output}: {len(b.premiums)} premium line(s), {len(b.changes)} change(s), net owed "
+                   f"{b.total('owed_minor') / 100:.2f} {b.currency}", err=True)
+    db.session.rollback()

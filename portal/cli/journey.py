@@ -35,7 +35,8 @@ def issue_link(file_ref: str, days: int) -> None:
 def reconcile() -> None:
     """Find and repair half-done adhesions: paid (or being paid) at Stripe but not active, active without a
     certificate or its e-mail, a paid month without its commission; refund what was collected for a subscription
-    closed meanwhile. Safe to run again: it changes nothing twice."""
+    closed meanwhile, and what was paid for days after an end of cover moved earlier. Safe to run again: it changes
+    nothing twice."""
     from funnel.activation import half_done
     from funnel.models import Subscription
 
@@ -61,6 +62,7 @@ def reconcile() -> None:
     click.echo(f"checked {len(dict.fromkeys(ids))}, repaired {repaired}")
     _settle_additions(gateway())
     _refund_closed(gateway())
+    _refund_beyond_end(gateway())
 
 
 def _settle_additions(gateway) -> None:
@@ -101,3 +103,19 @@ def _refund_closed(gateway) -> None:
                 click.echo(f"{subscription.reference}: closed, refunded {payment.amount_minor / 100:.2f} "
                            f"{payment.currency.upper()}")
     click.echo(f"refunded {count} payment(s) of closed subscriptions")
+
+
+def _refund_beyond_end(gateway) -> None:
+    """What was paid for days after an end of cover moved earlier and is not refunded yet (a SEPA debit collected
+    after the refund job ran, a job lost) is refunded, once."""
+    from funnel.cover_refunds import refund_beyond_end, to_refund
+    from funnel.models import Subscription
+
+    with command_unit_of_work():
+        ids = [s.id for s in to_refund(db.session, today=utcnow().date())]
+    total = 0
+    for subscription_id in ids:
+        with command_unit_of_work():
+            subscription = db.session.get(Subscription, subscription_id)
+            total += refund_beyond_end(db.session, gateway, subscription, today=utcnow().date())
+    click.echo(f"refunded {total / 100:.2f} paid beyond the end of cover on {len(ids)} subscription(s)")

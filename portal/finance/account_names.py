@@ -18,13 +18,15 @@ ACCOUNT_LABELS = {
     "bank": N_("Bank"),
     "payouts_approved": N_("Payouts approved, not yet paid"),
     "commission_receivable": N_("Commission receivable from %(owner)s"),
+    "client_money": N_("Client money: premiums collected for insurers"),
+    "insurer_payable": N_("Premiums owed to %(owner)s, net of commission"),
     "partner_payable:held": N_("%(owner)s — payable, held"),
     "partner_payable:available": N_("%(owner)s — payable"),
 }
 
 
 def _split(code: str) -> tuple[str, str | None]:
-    for prefix in ("partner_payable:held", "partner_payable:available", "commission_receivable"):
+    for prefix in ("partner_payable:held", "partner_payable:available", "commission_receivable", "insurer_payable"):
         if code.startswith(prefix + ":"):
             return prefix, code[len(prefix) + 1:]
     return code, None
@@ -34,7 +36,8 @@ def account_names(session: Session, codes: set[str]) -> dict[str, str]:
     """code -> name in the reader's language, the owners' names looked up in one query per kind."""
     owners = {code: _split(code) for code in codes}
     firm_ids = {owner for kind, owner in owners.values() if owner and kind.startswith("partner_payable")}
-    insurer_codes = {owner for kind, owner in owners.values() if owner and kind == "commission_receivable"}
+    insurer_codes = {owner for kind, owner in owners.values()
+                     if owner and kind in ("commission_receivable", "insurer_payable")}
     firms = dict(session.execute(select(Organisation.public_id, Organisation.legal_name)
                                  .where(Organisation.public_id.in_(sorted(firm_ids)))).all()) if firm_ids else {}
     insurers = dict(session.execute(select(Insurer.code, Insurer.name)

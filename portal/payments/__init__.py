@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, make_response
 
+from funnel import payments as payments_port
+
 from ..security.headers import CSP_DIRECTIVES, csp_header
 from .stripe_gateway import StripeGateway
 
@@ -40,6 +42,10 @@ def gateway() -> StripeGateway:
                               max_network_retries=cfg["STRIPE_MAX_NETWORK_RETRIES"])
         app.extensions["payment_gateway"] = found
     return found
+
+
+# the outbox worker's jobs (a refund when the cover ended earlier) reach the provider through the app's gateway
+payments_port.provide_gateway(gateway)
 
 
 def _origin(url: str) -> str | None:

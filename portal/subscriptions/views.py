@@ -6,24 +6,27 @@ Administrators and account managers work them (send links); finance and complian
 programme operator and volunteers never."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.accounts import LANGUAGES, Role
 from core.db import utcnow
-from funnel import activation, journey, payments, staff
+from funnel import activation, cheques, journey, payments, staff
+from funnel.cover_refunds import month_due_minor
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from funnel.models import Subscription, SubscriptionState, Volunteer
 
 from ..edge import done, unit_of_work
 from ..extensions import db
-from ..i18n import format_day, money, tr
+from ..i18n import format_day, format_month, money, tr
 from ..mail import link_context, queue_mail
 from ..pagination import paginate
 from ..security.access import Access, allow, permit
 from ..security.scoping import get_or_404
-from ..volunteer.activation import settle_and_notify
+from ..volunteer.activation import issuer, settle_and_notify
 from .forms import ChequeForm, RefundMadeForm
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
@@ -61,11 +64,37 @@ def _links_allowed() -> bool:
     return current_user.role in SUBSCRIPTION_STAFF
 
 
-def _cheque_expected(subscription: Subscription) -> bool:
+#: how many months ahead a cheque may pay (from the current one)
+CHEQUE_MONTHS_AHEAD = 12
+
+
+def _first_month_cheque(subscription: Subscription) -> bool:
     payment = subscription.first_payment
-    return (current_user.role in CHEQUE_STAFF and subscription.state in activation.PAYABLE_STATES
+    return (subscription.state in activation.PAYABLE_STATES
             and not (payment is not None and payment.state in (activation.PaymentState.succeeded,
                                                                activation.PaymentState.processing)))
+
+
+def _open_months(subscription: Subscription) -> list[str]:
+    """The later months a cheque may pay now (none before the first month is paid)."""
+    today = utcnow().date()
+    through = f"{today.year + (today.month + CHEQUE_MONTHS_AHEAD - 1) // 12:04d}-" \
+              f"{(today.month + CHEQUE_MONTHS_AHEAD - 1) % 12 + 1:02d}"
+    return cheques.months_open(db.session, subscription, through=through)
+
+
+def _cheque_expected(subscription: Subscription) -> bool:
+    return current_user.role in CHEQUE_STAFF and (_first_month_cheque(subscription)
+                                                  or bool(_open_months(subscription)))
+
+
+def _month_name(month: str) -> str:
+    return format_month(date.fromisoformat(f"{month}-01"))
+
+
+def _month_choices(subscription: Subscription) -> list[tuple[str, str]]:
+    return [(m, f"{_month_name(m)} — {money(month_due_minor(subscription, m), subscription.currency)}")
+            for m in _open_months(subscription)]
 
 
 @bp.route("/<public_id>")
@@ -75,6 +104,8 @@ def view(public_id: str, cheque_form: ChequeForm | None = None):
     volunteer = subscription.volunteer
     if cheque_form is None and _cheque_expected(subscription):
         cheque_form = ChequeForm(formdata=None, received_on=utcnow().date())
+    if cheque_form is not None:
+        cheque_form.months.choices = _month_choices(subscription)
     return render_template(
         "subscriptions/view.html", s=subscription, v=volunteer, signature=subscription.signature,
         payments=activation.payments_of(db.session, subscription), events=staff.funnel_timeline(db.session, volunteer),
@@ -82,20 +113,27 @@ def view(public_id: str, cheque_form: ChequeForm | None = None):
         PersonCategory=PersonCategory, withdrawal_ends_on=journey.withdrawal_ends_on(subscription),
         terms_delivered_at=journey.terms_delivered_at(subscription), may_send=_links_allowed(),
         cheque_form=cheque_form if _cheque_expected(subscription) else None,
+        first_month_cheque=_first_month_cheque(subscription),
         refund_form=RefundMadeForm(formdata=None) if current_user.role in CHEQUE_STAFF else None)
 
 
 @bp.route("/<public_id>/cheque", methods=["POST"])
 @allow(*CHEQUE_STAFF)
 def record_cheque(public_id: str):
-    """A cheque received for the first month: the first payment, so the certificate is issued at once."""
+    """A cheque received for the first month (the first payment, so the certificate is issued at once), or for
+    later months of a running cover (each booked like any collected month)."""
     subscription = get_or_404(Subscription, public_id)
+    if not _first_month_cheque(subscription) and (
+            request.form.getlist("months") or activation.recorded_first_cheque(
+                db.session, subscription, request.form.get("cheque_number")) is None):
+        return _record_later_cheque(subscription)
     form = ChequeForm()
     if form.validate_on_submit():
         with unit_of_work(form) as work:
             payment = activation.record_cheque(
                 db.session, current_user, subscription, amount_minor=form.amount_minor,
-                cheque_number=form.cheque_number.data, received_on=form.received_on.data, today=utcnow().date())
+                cheque_number=form.cheque_number.data, received_on=form.received_on.data, today=utcnow().date(),
+                bank=form.bank.data)
             settle_and_notify(subscription)
         if work.ok:
             return done(_("Cheque %(number)s recorded as the first month's payment.", number=payment.cheque_number),
@@ -104,6 +142,23 @@ def record_cheque(public_id: str):
             return done(tr(work.error.message), url_for("subscriptions.view", public_id=subscription.public_id),
                         "error")
     return view(public_id, cheque_form=form), 422
+
+
+def _record_later_cheque(subscription: Subscription):
+    form = ChequeForm()
+    form.months.choices = _month_choices(subscription)
+    if form.validate_on_submit():
+        with unit_of_work(form) as work:
+            recorded = cheques.record_cheque_months(
+                db.session, current_user, subscription, issuer(subscription), months=form.months.data,
+                amount_minor=form.amount_minor, cheque_number_raw=form.cheque_number.data, bank=form.bank.data,
+                received_on=form.received_on.data, today=utcnow().date())
+        if work.ok:
+            return done(_("Cheque %(number)s recorded for %(months)s.", number=recorded[0].cheque_number,
+                          months=", ".join(_month_name(activation.month_paid_for(subscription, p))
+                                           for p in recorded)),
+                        url_for("subscriptions.view", public_id=subscription.public_id))
+    return view(subscription.public_id, cheque_form=form), 422
 
 
 @bp.route("/<public_id>/payments/<payment_public_id>/refund-made", methods=["POST"])

@@ -10,15 +10,15 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from core.contracts import Contract, Insurer
+from core.contracts import Contract
 from core.outbox import OutboxMessage
 from core.products import ProductLine
 from funnel.models import FunnelEvent, FunnelStage, Subscription, SubscriptionState
 from funnel.payment_models import Payment, PaymentState
 from ledger.collected_premiums import EVENT_KIND
-from ledger.commissions import set_insurer_rate
 from ledger.models import JournalEntry
 from tests.conftest import csrf_from
+from tests.funnel.premium_books import add_rates
 from tests.portal import test_payments, test_volunteer_journey
 from tests.portal.test_payments import DECLINED, FR_IBAN, THREE_D_SECURE, VISA, card
 from tests.portal.test_volunteer_journey import _adhesion_data, _latest_code, _link, _post, _subscription
@@ -45,13 +45,7 @@ def _signed(client, session, someone) -> Subscription:
     return _subscription(someone)
 
 
-def _rates(session):
-    insurer = Insurer(code=INSURER, name="Volunteer top-up insurer")
-    session.add(insurer)
-    session.flush()
-    for line in (ProductLine.volunteer_health_topup, ProductLine.volunteer_prevoyance_topup):
-        set_insurer_rate(session, insurer, line, Decimal("0.15"), date(2026, 1, 1), "test")
-    session.commit()
+_rates = add_rates  # the funnel's insurer and its 15 % rates (tests/funnel/premium_books.py)
 
 
 def _pay_card(client, method_id, token=None):
@@ -263,7 +257,7 @@ def test_stripe_s_signed_webhook_activates_a_subscription_whose_browser_never_ca
 
 def _cheque(client, subscription, token, **changes):
     data = {"csrf_token": token, "amount": f"{subscription.monthly_total_minor / 100:.2f}",
-            "cheque_number": "0012345", "received_on": date.today().isoformat()}
+            "cheque_number": "0012345", "bank": "Banque Postale", "received_on": date.today().isoformat()}
     data.update(changes)
     return client.post(f"/subscriptions/{subscription.public_id}/cheque", data=data)
 
@@ -311,11 +305,36 @@ def test_a_cheque_recorded_by_finance_activates_the_cover_as_a_card_would(
     assert {FunnelStage.payment_method_accepted, FunnelStage.certificate_issued} <= set(_stages(session, someone))
     assert session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "payment.cheque_recorded")) == 1
-    # a second, different cheque finds nothing to pay
+    # a second, different cheque no longer pays the first month: it must name the later months it pays
     other = _cheque(finance, subscription, token, cheque_number="999")
-    assert other.status_code == 302 and len(session.scalars(select(Payment)).all()) == 1
+    assert other.status_code == 422 and len(session.scalars(select(Payment)).all()) == 1
     shown = finance.get(f"/subscriptions/{subscription.public_id}").get_data(as_text=True)
-    assert "Cheque 0012345" in shown and "Record the cheque" not in shown
+    assert "Cheque 0012345" in shown and "Months the cheque pays" in shown
+    assert f'value="{subscription.start_on:%Y-%m}"' not in shown  # the first month is paid: not offered
+
+    # a cheque for the next two months: checked against what they are due, recorded with its bank, each booked
+    from funnel.cheques import months_open
+    from funnel.cover_refunds import month_due_minor
+    later = months_open(session, subscription)[:2]
+    due = sum(month_due_minor(subscription, m) for m in later)
+    assert f'value="{later[0]}"' in shown
+    short = _cheque(finance, subscription, token, cheque_number="777", months=later, amount=f"{(due - 1) / 100:.2f}")
+    assert short.status_code == 422 and "what is due for the months chosen" in short.get_data(as_text=True)
+    no_bank = _cheque(finance, subscription, token, cheque_number="777", months=later, bank="",
+                      amount=f"{due / 100:.2f}")
+    assert no_bank.status_code == 422 and len(session.scalars(select(Payment)).all()) == 1
+    paid = _cheque(finance, subscription, token, cheque_number="777", months=later, bank="Crédit Agricole",
+                   amount=f"{due / 100:.2f}")
+    assert paid.status_code == 302, paid.get_data(as_text=True)[-3000:]
+    assert _cheque(finance, subscription, token, cheque_number="777", months=later, bank="Crédit Agricole",
+                   amount=f"{due / 100:.2f}").status_code == 302  # resent: the same payments
+    session.expire_all()
+    recorded = session.scalars(select(Payment).where(Payment.cheque_number == "777").order_by(Payment.id)).all()
+    assert [(p.purpose[-7:], p.cheque_bank) for p in recorded] == [(m, "Crédit Agricole") for m in later]
+    assert sorted({e.details["month"] for e in _commissions(session)}) == sorted([f"{subscription.start_on:%Y-%m}",
+                                                                                  *later])
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "payment.cheque_recorded")) == 3
 
 
 def test_money_collected_for_a_subscription_closed_meanwhile_is_refunded_by_the_reconciliation(

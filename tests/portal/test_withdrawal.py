@@ -17,7 +17,8 @@ from funnel.activation import cover_monthly_minor
 from funnel.catalogue import Cover
 from funnel.models import FunnelStage, SubscriptionState
 from ledger import commissions, engine
-from ledger.money import apply_rate
+from ledger.collected_premiums import CLIENT_MONEY
+from ledger.money import apply_rate, split
 from tests.conftest import csrf_from
 from tests.portal import test_activation, test_payments
 from tests.portal.test_activation import _pay_card, _rates, _signed, _stages
@@ -117,11 +118,13 @@ def test_a_withdrawal_ten_days_into_the_cover_refunds_the_days_not_covered(
     assert result.refunded_minor == expected
     assert _refunds(stripe_server) == [(expected, payment.provider_intent_id)]
     assert subscription.ends_on == today - timedelta(days=1)
-    # the commission stays on what each cover keeps of its month
-    kept = [cover_monthly_minor(subscription, Cover(v)) - withdrawal.refund_due(
-        cover_monthly_minor(subscription, Cover(v)), period, today) for v in subscription.choices]
+    # the books move by exactly the money returned (the refund split between the covers in proportion to their
+    # month), and the commission stays on what each cover keeps of its month
+    shares = [cover_monthly_minor(subscription, Cover(v)) for v in subscription.choices]
+    kept = [share - part for share, part in zip(shares, split(expected, shares), strict=True)]
     rate = test_activation.Decimal("0.15")
     assert _income(session, currency) == sum(apply_rate(k, rate) for k in kept)
+    assert engine.account(session, CLIENT_MONEY, currency).normal_balance == payment.amount_minor - expected
     from ledger.integrity import verify
     assert verify(session) == []
 
