@@ -46,6 +46,7 @@ OUTBOX_TEMPLATE_LABELS = {
     "milestone_introducer": N_("Case news for the introducer"),
     "agreements.seal": N_("Seal a signed agreement"),
     "ledger.post_event": N_("Post a business event to the ledger"),
+    "dunning/reminder": N_("Reminder of an unpaid premium"),
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, exists, func, literal, or_, select
@@ -37,7 +37,7 @@ from ledger.collected_premiums import CollectedPremium, post_collected_premium
 from ledger.commissions import insurer_rate
 from ledger.errors import MissingRate
 
-from . import payments
+from . import payments, rules
 from .catalogue import FORMULA_LABELS, Cover, PersonCategory
 from .errors import FunnelError
 from .journey import _guarantee_label, _labels
@@ -372,6 +372,18 @@ def cover_monthly_minor(subscription: Subscription, cover: Cover, month: str | N
                if month is None or p.get("billed_from") is None or p["billed_from"] <= month)
 
 
+def cover_billed_minor(subscription: Subscription, cover: Cover, month: str) -> int:
+    """What a month of cover (YYYY-MM) bills for `cover`: its monthly premium; a later month in which the cover
+    ends, for the days left (rules.prorated_period)."""
+    monthly = cover_monthly_minor(subscription, cover, month)
+    if month == first_month(subscription):
+        return monthly
+    year, number = (int(part) for part in month.split("-"))
+    n = year * 12 + number - (subscription.start_on.year * 12 + subscription.start_on.month)
+    period = rules.cover_month_period(subscription.start_on, n)
+    return rules.prorated_period(monthly, period, (period[0], min(period[1], subscription.ends_on + timedelta(days=1))))
+
+
 def _place_contracts(session: Session, subscription: Subscription, issuer: Issuer) -> list[Contract]:
     """One contract per cover, placed by the system (no user, no partner: a direct sale); once."""
     insurer = funnel_insurer(session, issuer)
@@ -400,8 +412,8 @@ def _place_contracts(session: Session, subscription: Subscription, issuer: Issue
 
 def post_commissions(session: Session, subscription: Subscription, payment: Payment, issuer: Issuer, *,
                      today: date) -> int:
-    """The broker's commission on the premium this payment collected, cover by cover (idempotent per contract
-    and month). A missing insurer rate leaves it unposted (audited): the reconciliation posts it once set."""
+    """The broker's commission on the premium this payment collected (the month its purpose names), cover by
+    cover (idempotent per contract and month). A missing insurer rate leaves it unposted (audited): the reconciliation posts it once set."""
     insurer = funnel_insurer(session, issuer)
     posted = 0
     collected_on = (payment.succeeded_at or utcnow()).date()
@@ -417,9 +429,10 @@ def post_commissions(session: Session, subscription: Subscription, payment: Paym
         except MissingRate:
             audit.record(session, "commission.rate_missing", subject=contract, product_line=contract.product_line.value)
             continue
+        month = month_paid_for(subscription, payment)
         entry = post_collected_premium(session, CollectedPremium(
-            contract_ref=contract.public_id, insurer_code=insurer.code, month=first_month(subscription),
-            amount_minor=cover_monthly_minor(subscription, cover, first_month(subscription)),
+            contract_ref=contract.public_id, insurer_code=insurer.code, month=month,
+            amount_minor=cover_billed_minor(subscription, cover, month),
             currency=subscription.currency,
             collected_on=collected_on, broker_rate=Decimal(rate)), today=today)
         posted += entry is not None

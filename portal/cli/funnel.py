@@ -94,3 +94,22 @@ def _parse_now(text: str | None) -> datetime:
     except ValueError as exc:
         raise click.BadParameter(f"not an ISO date-time: {text}", param_hint="--now") from exc
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+collect_cli = click.Group("collect", help="The monthly premiums after the first month, and their recovery.")
+cli.add_command(collect_cli)
+
+
+@collect_cli.command("run")
+@click.option("--now", "now_text", default=None, metavar="ISO-DATETIME",
+              help="the collection's clock (UTC), for a replay or a test; default: now")
+@with_appcontext
+def collect_run(now_text: str | None):
+    """Charge every month of cover due (once per subscription and month, whatever else runs), ask the provider
+    about debits still processing, then do each recovery step due (once per case and step): safe to schedule
+    every few minutes and on several workers at once."""
+    from ..volunteer.recovery import run_collection
+
+    now = _parse_now(now_text)
+    summary = run_collection(now, progress=lambda line: click.echo(line, err=True))
+    click.echo(summary)
