@@ -68,7 +68,7 @@ def test_every_month_costs_at_most_its_premium_and_a_whole_month_exactly_it(star
     # the months tile the cover from the second month to its end, with no gap and no overlap
     if due:
         assert due[0].period_start == add_months(start, 1) and due[-1].period_end == ends + timedelta(days=1)
-        assert all(a.period_end == b.period_start for a, b in zip(due, due[1:]))
+        assert all(a.period_end == b.period_start for a, b in zip(due, due[1:], strict=False))
     assert month_due(s, 1).month == add_months(start.replace(day=1), 1).strftime("%Y-%m")
 
 
