@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+
+import click
 from datetime import datetime
 
 from flask import current_app, g, redirect, render_template, request, url_for
@@ -18,7 +20,7 @@ from funnel.collection_plan import PLAN, ended_on, suspended_from
 from funnel.models import Subscription, SubscriptionState
 from funnel.payment_models import Payment, PaymentState
 
-from ..edge import done, unit_of_work
+from ..edge import command_unit_of_work, done, unit_of_work
 from ..extensions import db, limiter
 from ..i18n import money
 from ..mail import FOLDER_RENDERERS, render
@@ -32,15 +34,14 @@ from .views import bp
 # --- the scheduled run ----------------------------------------------------------------------------------------
 
 def _each(ids, work: Callable[[int], str | None], counts: Counter) -> None:
-    """Run `work` for each id in its own transaction: one that the provider could not take is left for the next
-    run (rolled back), the others go on."""
+    """Run `work` for each id as its own unit of work: one the provider could not take (unreachable) is rolled
+    back and left for the next run, the others go on."""
     for item in ids:
         try:
-            outcome = work(item)
-            db.session.commit()
-        except payments.PaymentUnavailable:
-            db.session.rollback()
-            outcome = "unavailable"
+            with command_unit_of_work():
+                outcome = work(item)
+        except click.ClickException as exc:
+            outcome = "unavailable" if isinstance(exc.__cause__, payments.PaymentUnavailable) else "refused"
         counts[outcome] += 1
 
 
