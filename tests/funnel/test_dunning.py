@@ -198,3 +198,22 @@ def test_a_withdrawn_or_closed_subscription_is_never_charged(session, active):
         session.commit()
         assert collect(session, provider, date(2027, 6, 1)) == []
     assert provider.charges == []
+
+
+def test_an_end_for_non_payment_is_final_a_prolongation_does_not_reopen_it(session, active):
+    from funnel.roster import apply_events
+
+    from .conftest import event_record
+
+    s = active
+    provider = ScriptedProvider(*["requires_payment_method"] * 5)
+    first = START + timedelta(days=31)
+    for day in (0, 60):
+        run(session, provider, first + timedelta(days=day))
+    session.refresh(s)
+    assert (s.state, s.ends_on) == (SubscriptionState.ended_non_payment, first + timedelta(days=60))
+    apply_events(session, [event_record("prolongation", s.volunteer.file_ref, "2026-11-25T08:00:00Z", n=7,
+                                        mission_end="2028-06-30")], now=NOW)
+    session.commit()
+    session.refresh(s)
+    assert (s.state, s.ends_on) == (SubscriptionState.ended_non_payment, first + timedelta(days=60))
