@@ -28,7 +28,8 @@ from portal.extensions import db
 from tests.conftest import csrf_from
 from tests.localstripe import signature_header, wait_for
 from tests.portal import test_activation, test_payments
-from tests.portal.test_activation import _pay_card, _rates, _signed
+from tests.portal.test_activation import _rates, _signed
+from tests.portal.test_dependant_addition import _active
 from tests.portal.test_payments import DECLINED, VISA, WEBHOOK_SECRET, _event, card
 from tests.portal.test_volunteer_journey import _subscription
 
@@ -52,14 +53,8 @@ def collect(app, day: date) -> str:
 
 
 def _card_subscription(stripe_app, stripe_server, session, volunteer):
-    _rates(session)
-    someone = volunteer(language="en", dependants=False)
-    client = stripe_app.test_client()
-    _signed(client, session, someone)
-    assert _pay_card(client, card(stripe_server, VISA)).status_code == 302
-    subscription = _subscription(someone)
-    assert subscription.state is SubscriptionState.active
-    return client, someone, subscription
+    """An active cover whose first month was paid by card (kept for the later months)."""
+    return _active(stripe_app, stripe_server, session, volunteer, dependants=False)
 
 
 def _intents_for(stripe_server, subscription, month: str) -> list[dict]:
