@@ -217,3 +217,14 @@ def test_an_end_for_non_payment_is_final_a_prolongation_does_not_reopen_it(sessi
     session.commit()
     session.refresh(s)
     assert (s.state, s.ends_on) == (SubscriptionState.ended_non_payment, first + timedelta(days=60))
+
+
+def test_a_radiation_ends_the_collection_with_a_prorated_last_month(session, active):
+    s = active
+    s.ends_on = date(2027, 2, 23)  # the mission ended (funnel.cover_end set the cover's end)
+    session.commit()
+    provider = ScriptedProvider()
+    assert collect(session, provider, date(2027, 6, 1)) == ["succeeded"]
+    # the month of cover from 10 February has 28 days; covered until 23 February: 14 of them
+    assert provider.charges == [(f"collect-{s.public_id}-2027-02-0", (2 * s.monthly_total_minor * 14 + 28) // 56)]
+    assert collect(session, provider, date(2027, 12, 1)) == []
