@@ -28,6 +28,8 @@ class Verdict:
     superseded: bool = False
     #: one of our agreements before it was sealed (a preview or the copy for signature): not a signed copy
     draft: bool = False
+    #: since when the status holds (ISO date), when the finder knows it (e.g. a cover suspended since)
+    status_since: str | None = None
 
     def as_dict(self) -> dict:
         return {"issued_here": self.issued_here, "intact": self.intact, "status": self.status,
@@ -76,7 +78,7 @@ def verify(session: Session, pdf: bytes, trusted_cert_pem: bytes, finders: Seque
             # found by its digest: intact only if the seal checks out too
             return verdict if not verdict.intact else Verdict(
                 True, check.intact and check.ours, verdict.status, verdict.agreement_id, verdict.reference,
-                verdict.kind, verdict.superseded)
+                verdict.kind, verdict.superseded, status_since=verdict.status_since)
     return Verdict(False, False, None, None)
 
 

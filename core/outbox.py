@@ -47,6 +47,7 @@ OUTBOX_TEMPLATE_LABELS = {
     "agreements.seal": N_("Seal a signed agreement"),
     "ledger.post_event": N_("Post a business event to the ledger"),
     "subscription.refund_beyond_end": N_("Refund a premium paid beyond the end of cover"),
+    "dunning/reminder": N_("Reminder of an unpaid premium"),
 }
 
 

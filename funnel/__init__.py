@@ -10,6 +10,9 @@ the programme as plain functions, the volunteers and the roster feed that keeps 
 - `roster` (the rules of each event), `roster_input` (a record checked field by field), `roster_batch` (a
   delivery read and written in a few statements): the programme operator's feed
 - `cover_end`: a subscription's cover follows its volunteer's mission (ended, moved) as the roster records it
+- `collection` (months due, charged once each), `collection_plan` (the collection day and the recovery's steps as
+  data), `dunning` (the recovery of unpaid premiums: reminders, retries, litigation, suspension, end): the premiums
+  after the first month
 - `staff`: what the broker's staff search and read of the subscriptions, and the personal link they send
 - `tracking`: the funnel's events, from the invitation to the certificate
 - `seed`: a SAMPLE tariff grid and zone table for the demo

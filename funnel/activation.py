@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, exists, func, literal, or_, select
@@ -39,7 +39,7 @@ from ledger.commissions import insurer_rate
 from ledger.errors import MissingRate
 from ledger.money import split
 
-from . import payments
+from . import payments, rules
 from .catalogue import FORMULA_LABELS, Cover, PersonCategory
 from .errors import FunnelError
 from .journey import _guarantee_label, _labels
@@ -388,6 +388,18 @@ def cover_monthly_minor(subscription: Subscription, cover: Cover, month: str | N
     block = next(c for c in subscription.quote["covers"] if c["cover"] == cover.value)
     return sum(p["monthly"]["minor"] for p in block["persons"]
                if month is None or p.get("billed_from") is None or p["billed_from"] <= month)
+
+
+def cover_billed_minor(subscription: Subscription, cover: Cover, month: str) -> int:
+    """What a month of cover (YYYY-MM) bills for `cover`: its monthly premium; a later month in which the cover
+    ends, for the days left (rules.prorated_period)."""
+    monthly = cover_monthly_minor(subscription, cover, month)
+    if month == first_month(subscription):
+        return monthly
+    year, number = (int(part) for part in month.split("-"))
+    n = year * 12 + number - (subscription.start_on.year * 12 + subscription.start_on.month)
+    period = rules.cover_month_period(subscription.start_on, n)
+    return rules.prorated_period(monthly, period, (period[0], min(period[1], subscription.ends_on + timedelta(days=1))))
 
 
 def _place_contracts(session: Session, subscription: Subscription, issuer: Issuer) -> list[Contract]:

@@ -35,8 +35,10 @@ from .catalogue import Cover
 from .models import FunnelStage, Subscription, SubscriptionState, Volunteer, VolunteerState
 from .tracking import record_funnel_event
 
-#: a subscription in these states holds its covers (a volunteer who holds one is not offered it again)
-HOLDING = (SubscriptionState.signed, SubscriptionState.payment_pending, SubscriptionState.active)
+#: a subscription in these states holds its covers (a volunteer who holds one is not offered it again; one whose
+#: premiums are being recovered still holds it)
+HOLDING = (SubscriptionState.signed, SubscriptionState.payment_pending, SubscriptionState.active,
+           SubscriptionState.past_due, SubscriptionState.litigation, SubscriptionState.suspended)
 #: how long the personal link a campaign e-mail carries is valid
 LINK_DAYS = 30
 

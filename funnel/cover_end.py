@@ -37,8 +37,8 @@ from .models import Subscription, SubscriptionState, Volunteer, VolunteerState
 #: a subscription that is not active yet: closed when the mission ends first
 NOT_ACTIVE = (SubscriptionState.quoted, SubscriptionState.adhesion_started, SubscriptionState.signed,
               SubscriptionState.payment_pending)
-#: what the mission's end no longer changes
-SETTLED = (SubscriptionState.withdrawn,)
+#: what the mission's end no longer changes (an end for non-payment is final: a prolongation does not reopen it)
+SETTLED = (SubscriptionState.withdrawn, SubscriptionState.ended_non_payment)
 
 
 def cover_end(mission_end: date, chosen_end_on: date | None) -> date:

@@ -372,6 +372,15 @@ class SubscriptionState(enum.Enum):
     withdrawn = "withdrawn"
     #: the mission ended before the subscription was active (funnel.cover_end)
     closed = "closed"
+    #: a premium failed (a card declined, a SEPA debit returned): the recovery sequence runs (funnel.dunning);
+    #: the cover and its certificate stay valid until the suspension
+    past_due = "past_due"
+    #: still unpaid at the sequence's litigation step: staff pursue the amount due
+    litigation = "litigation"
+    #: still unpaid at the suspension day: no cover until paid
+    suspended = "suspended"
+    #: still unpaid at the end day: the cover ended for non-payment (final)
+    ended_non_payment = "ended_non_payment"
 
     @property
     def label(self) -> str:
@@ -386,6 +395,10 @@ SUBSCRIPTION_STATE_LABELS = {
     SubscriptionState.active: N_("Active"),
     SubscriptionState.withdrawn: N_("Withdrawn"),
     SubscriptionState.closed: N_("Closed: the mission ended"),
+    SubscriptionState.past_due: N_("Past due: a premium is unpaid"),
+    SubscriptionState.litigation: N_("Litigation: premiums unpaid"),
+    SubscriptionState.suspended: N_("Cover suspended for non-payment"),
+    SubscriptionState.ended_non_payment: N_("Cover ended for non-payment"),
 }
 
 

@@ -12,6 +12,7 @@ from core.audit import AuditEvent
 
 from . import journey
 from .catalogue import Cover
+from .collection_models import DunningCase
 from .models import AccessLink, FunnelEvent, FunnelStage, Subscription, SubscriptionState, Volunteer
 from .tracking import record_funnel_event
 
@@ -82,3 +83,9 @@ def invite(session: Session, volunteer: Volunteer, *, actor, days: int = journey
     record_funnel_event(session, volunteer, FunnelStage.invited, subject=link.public_id, campaign_step="manual",
                         at=now)
     return link, raw
+
+
+def recovery_cases(session: Session, subscription: Subscription) -> list[DunningCase]:
+    """The subscription's recovery cases (unpaid premiums), newest first, with the steps done."""
+    return list(session.scalars(select(DunningCase).where(DunningCase.subscription_id == subscription.id)
+                                .order_by(DunningCase.id.desc())))

@@ -94,6 +94,7 @@ def _register_models() -> None:
     import core.outbox  # noqa: F401
     import core.subject_keys  # noqa: F401
     import funnel.campaign_models  # noqa: F401
+    import funnel.collection_models  # noqa: F401
     import funnel.models  # noqa: F401
     import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401
@@ -171,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     from .campaigns.views import bp as campaigns_bp
     from .volunteer.views import bp as volunteer_bp
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
+    from .volunteer import recovery as _recovery  # noqa: F401  (its routes are on volunteer_bp)
 
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, channel_bp, complaints_bp, crossborder_bp, finance_bp, statements_bp, verification_bp,

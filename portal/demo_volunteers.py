@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app, url_for
 from sqlalchemy import select
@@ -148,6 +148,55 @@ def _subscriptions(session: Session, today: date, now: datetime, seal_config) ->
     return len(plan)
 
 
+#: volunteers whose cover is paid by cheque and whose second month is unpaid: (row, days since the first failure)
+#: — one past due (reminded), one in litigation
+OVERDUE = [(15, 3), (5, 20)]
+
+
+def _overdue(session: Session, today: date, seal_config) -> int:
+    """Two covers started a month and more ago (first month paid by cheque), whose second month is unpaid: the
+    recovery run as far as today, so staff see a past-due and a litigation case with what is due."""
+    from funnel import activation, collection, dunning
+    from funnel.collection_models import PremiumCollection
+
+    from .volunteer.activation import issuer
+
+    finance = session.scalars(select(User).where(User.email == "finance@demo.example")).first()
+    broker = current_app.config["BROKER_NAME"]
+    for row, days in OVERDUE:
+        v = _find(session, file_ref(row))
+        opened = today - timedelta(days=days)
+        start = add_months(opened, -1)
+        then = start - timedelta(days=1)
+        at = datetime.combine(then, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
+        s = journey.save_quote(session, v, {Cover.health: "essential"}, [], today=then, language=v.language, now=at)
+        t = translator(v.language)
+        holder = journey.Holder(v.first_name, v.last_name, v.email, HOLDER_PHONE, "12 rue de la Paix, 75002 Paris")
+        journey.start_adhesion(session, s, holder=holder, beneficiaries=None, start_on=start, accepted=True,
+                               today=then, translate=t, broker_name=broker, now=at)
+        journey.terms_sent(session, s, queue_mail("adhesion_terms", to=v.email, locale=v.language, volunteer=v,
+                                                  subscription=s, attachment_ref=f"adhesion-terms:{s.public_id}",
+                                                  link=url_for("volunteer.home", _external=True)), now=at)
+        code = journey.send_signature_code(session, s, now=at)
+        journey.sign_adhesion(session, s, journey.Evidence(v.full_name, code, s.document_sha256, "192.0.2.10",
+                                                           "Demo browser"),
+                              translate=t, broker_name=broker, seal_config=seal_config, now=at)
+        activation.record_cheque(session, finance, s, amount_minor=s.monthly_total_minor,
+                                 cheque_number=f"DEMO{row:04d}", received_on=then, today=then)
+        activation.settle(session, None, s, issuer(s), today=then, now=at)
+        m = collection.month_due(s, 1)
+        unpaid = PremiumCollection(subscription_id=s.id, month=m.month, period_start=m.period_start,
+                                   period_end=m.period_end, amount_minor=m.amount_minor, currency=s.currency,
+                                   due_on=m.due_on, attempts=0)
+        session.add(unpaid)
+        session.flush()
+        case = collection.open_case(session, s, unpaid, today=opened)
+        for day in (opened, today):
+            dunning.advance(session, None, case, issuer, today=day,
+                            now=datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9))
+    return len(OVERDUE)
+
+
 def load_volunteers(session: Session, seal_config) -> int:
     """The demo roster and subscriptions, once (nothing when the demo roster is there). Returns records made."""
     if _find(session, file_ref(0)) is not None:
@@ -160,6 +209,7 @@ def load_volunteers(session: Session, seal_config) -> int:
         result = apply_events(session, _roster_records(today, now), actor_id=actor, now=now)
         made = sum(r.outcome.value == "created" for r in result.results)
         made += _subscriptions(session, today, now, seal_config)
+        made += _overdue(session, today, seal_config)
         apply_events(session, _later_records(session, today, now), actor_id=actor, now=now)
         return made
 

@@ -28,6 +28,7 @@ from core.outbox import OUTBOX_TEMPLATE_LABELS, OutboxState
 from core.partners import Lifecycle
 from core.products import ProductLine
 from funnel.catalogue import Cover, Guarantee, LimitBasis, PersonCategory, Programme
+from funnel.collection_models import DunningKind, DunningState
 from funnel.models import FunnelStage, Outcome, RosterEventKind, SubscriptionState, VolunteerState
 from funnel.payment_models import MethodKind, MethodState, PaymentState
 from ledger.models import AccountType, ExclusionReason, ItemKind, Resolution, RunStatus
@@ -45,7 +46,7 @@ LABELLED: tuple[type[enum.Enum], ...] = (
     DisclosureChannel, DisclosureDecision, DisclosureState, TrainingFormat, CommunicationModel, PartnerStatus,
     Register, Role, ContractStatus, OutboxState, Lifecycle, ProductLine, Cover, Guarantee, LimitBasis,
     PersonCategory, Programme, FunnelStage, Outcome, RosterEventKind, SubscriptionState, VolunteerState, MethodKind,
-    MethodState, PaymentState, ExclusionReason, ItemKind, Resolution, RunStatus, PaymentStatus, LineKind,
+    MethodState, PaymentState, DunningKind, DunningState, ExclusionReason, ItemKind, Resolution, RunStatus, PaymentStatus, LineKind,
     DeliveryMethod, RemunerationNature, RemunerationPayer, BudgetBand, CaseStatus, CcOutcome, LeadStatus,
     NeedCategory, AccountType, Adviser,
 )

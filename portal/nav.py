@@ -55,6 +55,7 @@ NAV = (
     NavItem("training.coverage", N_("Training coverage"), "training.", COMPLIANCE),
     NavItem("statements.index", N_("Commission statements"), "statements.", FINANCE),
     NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions.", VOLUNTEERS),
+    NavItem("subscriptions.overdue", N_("Unpaid premiums"), "subscriptions.overdue", VOLUNTEERS),
     NavItem("campaigns.index", N_("Campaign"), "campaigns.", VOLUNTEERS),
     NavItem("roster.imports", N_("Roster imports"), "roster.", VOLUNTEERS),
     NavItem("tariffs.index", N_("Tariffs and zones"), "tariffs.", VOLUNTEERS),

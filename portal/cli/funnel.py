@@ -128,3 +128,20 @@ def bordereau_command(month: str, insurer_code: str, fmt: str, language: str, ou
         click.echo(f"{output}: {len(b.premiums)} premium line(s), {len(b.changes)} change(s), net owed "
                    f"{b.total('owed_minor') / 100:.2f} {b.currency}", err=True)
     db.session.rollback()
+collect_cli = click.Group("collect", help="The monthly premiums after the first month, and their recovery.")
+cli.add_command(collect_cli)
+
+
+@collect_cli.command("run")
+@click.option("--now", "now_text", default=None, metavar="ISO-DATETIME",
+              help="the collection's clock (UTC), for a replay or a test; default: now")
+@with_appcontext
+def collect_run(now_text: str | None):
+    """Charge every month of cover due (once per subscription and month, whatever else runs), ask the provider
+    about debits still processing, then do each recovery step due (once per case and step): safe to schedule
+    every few minutes and on several workers at once."""
+    from ..volunteer.recovery import run_collection
+
+    now = _parse_now(now_text)
+    summary = run_collection(now, progress=lambda line: click.echo(line, err=True))
+    click.echo(summary)

@@ -14,7 +14,8 @@ from flask_login import current_user
 
 from core.accounts import LANGUAGES, Role
 from core.db import utcnow
-from funnel import activation, cheques, journey, payments, staff
+from funnel import activation, cheques, collection, dunning, journey, payments, staff
+from funnel.collection_plan import PLAN, ended_on, suspended_from
 from funnel.cover_refunds import month_due_minor
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from funnel.models import Subscription, SubscriptionState, Volunteer
@@ -97,6 +98,20 @@ def _month_choices(subscription: Subscription) -> list[tuple[str, str]]:
             for m in _open_months(subscription)]
 
 
+@bp.route("/overdue")
+@permit(READ_SUBSCRIPTIONS)
+def overdue():
+    """The subscriptions with premiums unpaid (past due, in litigation, suspended, ended for non-payment) and
+    what is due on each, oldest first."""
+    state = _enum_arg("state", SubscriptionState)
+    rows = dunning.overdue(db.session, state)
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row.subscription.currency] = totals.get(row.subscription.currency, 0) + row.amount_due_minor
+    return render_template("subscriptions/overdue.html", rows=rows, state=state, states=dunning.OVERDUE_STATES,
+                           totals=totals, suspended_from=suspended_from, ended_on=ended_on, plan=PLAN)
+
+
 @bp.route("/<public_id>")
 @permit(READ_SUBSCRIPTIONS)
 def view(public_id: str, cheque_form: ChequeForm | None = None):
@@ -114,6 +129,9 @@ def view(public_id: str, cheque_form: ChequeForm | None = None):
         terms_delivered_at=journey.terms_delivered_at(subscription), may_send=_links_allowed(),
         cheque_form=cheque_form if _cheque_expected(subscription) else None,
         first_month_cheque=_first_month_cheque(subscription),
+        months=collection.months_of(db.session, subscription), cases=staff.recovery_cases(db.session, subscription),
+        amount_due=collection.amount_due(db.session, subscription), suspended_from=suspended_from,
+        ended_on=ended_on, plan=PLAN, failure_message=payments.failure_message,
         refund_form=RefundMadeForm(formdata=None) if current_user.role in CHEQUE_STAFF else None)
 
 

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from agreements.verification import verify
-from funnel.activation import sealed_certificate
+from funnel.dunning import sealed_certificate_status
 from funnel.journey import sealed_adhesion
 from funnel.models import SubscriptionState
 
@@ -29,7 +29,7 @@ def verify_page():
     form = VerifyForm()
     verdict = None
     if form.validate_on_submit():
-        verdict = verify(db.session, form.file.data.read(), seal_certificate_pem(), finders=(sealed_adhesion, sealed_certificate))
+        verdict = verify(db.session, form.file.data.read(), seal_certificate_pem(), finders=(sealed_adhesion, sealed_certificate_status))
     status = 422 if form.errors else 200
     return render_template("verification/verify.html", form=form, verdict=verdict,
                            adhesion_state=SubscriptionState), status

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from core.accounts import LANGUAGES
 from core.i18n import N_
 from core.outbox import attachment_provider
-from funnel import activation, additions, journey, withdrawal
+from funnel import activation, additions, collection, dunning, journey, withdrawal
 from funnel.catalogue import FORMULA_LABELS, Cover, Guarantee, PersonCategory
 from funnel.errors import FunnelError, NoVersionInForce
 from funnel.models import Subscription, SubscriptionState
@@ -41,7 +41,8 @@ from .forms import (AdhesionForm, CardPaymentForm, CodeForm, SepaForm, SignForm,
 
 bp = Blueprint("volunteer", __name__)
 
-SIGNED_STATES = (SubscriptionState.signed, SubscriptionState.payment_pending, SubscriptionState.active)
+SIGNED_STATES = (SubscriptionState.signed, SubscriptionState.payment_pending, SubscriptionState.active,
+                 *dunning.OVERDUE_STATES)
 
 
 def _today() -> date:
@@ -83,6 +84,8 @@ def _landing() -> str:
     started = journey.signed_subscription(db.session, volunteer) or withdrawal.withdrawn_subscription(
         db.session, volunteer)
     open_one = journey.open_subscription(db.session, volunteer)
+    if started is not None and started.state in dunning.UPDATABLE:
+        return "volunteer.payment_method"  # a reminder's link: straight to paying what is due
     if started is not None or (open_one is not None and open_one.state is not SubscriptionState.quoted):
         return "volunteer.home"
     return "volunteer.quote"
@@ -108,7 +111,12 @@ def home():
     return render_template("volunteer/home.html", volunteer=g.volunteer, subscription=subscription, signed=signed,
                            withdrawal_ends_on=last_day, formula_labels=FORMULA_LABELS, cover_of=Cover,
                            person_of=PersonCategory,
-                           may_withdraw=signed and (last_day is None or _today() <= last_day),
+                           may_withdraw=signed and subscription.state in withdrawal.WITHDRAWABLE
+                           and (last_day is None or _today() <= last_day),
+                           amount_due=collection.amount_due(db.session, subscription)
+                           if signed and subscription.state in dunning.OVERDUE_STATES else 0,
+                           may_pay_due=signed and subscription.state in dunning.UPDATABLE,
+                           status_since=dunning.status_since(db.session, subscription) if signed else None,
                            may_add=signed and _may_add(subscription),
                            payments=activation.payments_of(db.session, subscription) if subscription else [])
 

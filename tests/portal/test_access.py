@@ -224,9 +224,10 @@ def test_every_route_answers_every_role_as_declared_and_the_api_agrees_with_the_
 
 #: the roster feed: the programme operator's token only
 ROSTER_ENDPOINTS = {"api.volunteer_batch", "api.volunteer_get"}
-#: the staff's subscriptions screen, read by administrators, account managers, finance and compliance
+#: the staff's subscriptions screens (and the unpaid premiums), read by administrators, account managers, finance and
+#: compliance
 SUBSCRIPTION_PAGES = {"subscriptions.index", "subscriptions.view", "subscriptions.adhesion_pdf",
-                      "subscriptions.volunteer"}
+                      "subscriptions.volunteer", "subscriptions.overdue"}
 
 
 def test_a_long_menu_comes_in_groups_a_short_one_stays_flat(make_org, make_user, login):

@@ -26,13 +26,24 @@ def test_the_demo_roster_subscriptions_and_printed_link_let_a_person_walk_the_jo
     assert {i.source for i in session.scalars(select(RosterImport))} == {RosterSource.api}
     states = Counter(s.state for s in session.scalars(select(Subscription)))
     assert states == {SubscriptionState.quoted: 2, SubscriptionState.closed: 1,
-                      SubscriptionState.adhesion_started: 1, SubscriptionState.signed: 2}
+                      SubscriptionState.adhesion_started: 1, SubscriptionState.signed: 2,
+                      SubscriptionState.past_due: 1, SubscriptionState.litigation: 1}
+    # the two covers in recovery: the second month unpaid, reminded (each reminder carries its own link)
+    from funnel import collection
+    from core.outbox import OutboxMessage
+
+    for s in session.scalars(select(Subscription).where(Subscription.state.in_(
+            (SubscriptionState.past_due, SubscriptionState.litigation)))):
+        assert s.certificate_pdf and collection.amount_due(session, s) == s.monthly_total_minor
+    reminders = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.template == "dunning/reminder"))
+    assert reminders == 3
     assert all(s.sealed_pdf for s in session.scalars(select(Subscription).where(
         Subscription.state == SubscriptionState.signed)))
 
     second = runner.invoke(args=["demo-data"])
     assert "nothing changed" in second.output and link.group(1) in second.output
-    assert session.execute(select(func.count()).select_from(AccessLink)).scalar_one() == 1
+    assert session.execute(select(func.count()).select_from(AccessLink)).scalar_one() == 1 + reminders
     c = app.test_client()
     opened = c.get(f"/v/{link.group(2)}")
     assert opened.status_code == 302
