@@ -21,6 +21,7 @@ from core.i18n import N_
 
 from .activation import (ChequeDateInvalid, ChequeRefused, Issuer, _money, normalise_cheque_number, payments_of,
                          post_commissions, purpose)
+from . import collection
 from .cover_refunds import NOT_REFUNDED_HERE, month_due_minor, months_payable
 from .payment_models import MethodKind, Payment, PaymentState
 
@@ -88,4 +89,5 @@ def record_cheque_months(session: Session, actor, subscription, issuer: Issuer, 
                      subscription=subscription.public_id, amount_minor=due[month], cheque_number=number,
                      bank=bank, month=month, received_on=received_on.isoformat())
         post_commissions(session, subscription, payment, issuer, today=today)
+    collection.paid_otherwise(session, subscription, recorded, lambda _subscription: issuer, today=today, now=now)
     return recorded

@@ -33,7 +33,7 @@ from core import audit
 from core.db import new_public_id, utcnow
 
 from . import payments, rules
-from .activation import Issuer, cover_billed_minor, first_month, post_commissions, purpose
+from .activation import Issuer, cover_billed_minor, first_month, month_paid_for, post_commissions, purpose
 from .catalogue import Cover
 from .collection_models import DunningCase, DunningState, PremiumCollection
 from .collection_plan import PLAN, CollectionPlan, collection_day
@@ -153,6 +153,11 @@ def collect(session: Session, gateway: payments.PaymentGateway, item: Due, issue
         return "taken"
     audit.record(session, "subscription.month_due", subject=subscription, month=m.month,
                  amount_minor=m.amount_minor, due_on=m.due_on.isoformat())
+    other = _paid_otherwise(session, subscription, row.month)
+    if other is not None:  # paid ahead by cheque: never charged again
+        row.payment, row.updated_at = other, now
+        apply_outcome(session, subscription, row, issuer_for, today=today, now=now)
+        return other.state.value
     if subscription.state is not SubscriptionState.active:
         session.flush()
         return "deferred"
@@ -165,6 +170,25 @@ def collect(session: Session, gateway: payments.PaymentGateway, item: Due, issue
 def _settled(payment: Payment | None) -> bool:
     return payment is not None and payment.state in (PaymentState.succeeded, PaymentState.processing,
                                                      PaymentState.refunded)
+
+
+def _paid_otherwise(session: Session, subscription: Subscription, month: str) -> Payment | None:
+    """A payment of the month made other than by this collection (a cheque staff recorded), paid or being paid."""
+    return session.scalar(select(Payment).where(
+        Payment.purpose == purpose(subscription, month),
+        Payment.state.in_((PaymentState.succeeded, PaymentState.processing))).order_by(Payment.id.desc()).limit(1))
+
+
+def paid_otherwise(session: Session, subscription: Subscription, payments_made: list[Payment],
+                   issuer_for: IssuerFor, *, today: date, now: datetime) -> None:
+    """Payments of months made otherwise (a cheque for months past due or to come): a month already recorded
+    as due is settled by them, and the recovery closes once nothing else is due."""
+    rows = {row.month: row for row in months_of(session, subscription) if not _settled(row.payment)}
+    for payment in payments_made:
+        row = rows.get(month_paid_for(subscription, payment))
+        if row is not None:
+            row.payment, row.updated_at = payment, now
+            apply_outcome(session, subscription, row, issuer_for, today=today, now=now)
 
 
 def charge_key(session: Session, subscription: Subscription, month: str) -> str:
@@ -181,6 +205,11 @@ def charge_month(session: Session, gateway: payments.PaymentGateway, subscriptio
     apply what the provider answered. None when there is no active method to charge."""
     if _settled(row.payment):
         return row.payment
+    other = _paid_otherwise(session, subscription, row.month)
+    if other is not None:
+        row.payment, row.updated_at = other, now
+        apply_outcome(session, subscription, row, issuer_for, today=today, now=now)
+        return other
     method = subscription.payment_method
     if method is None or method.state is not MethodState.active:
         return None

@@ -228,3 +228,38 @@ def test_a_radiation_ends_the_collection_with_a_prorated_last_month(session, act
     # the month of cover from 10 February has 28 days; covered until 23 February: 14 of them
     assert provider.charges == [(f"collect-{s.public_id}-2027-02-0", (2 * s.monthly_total_minor * 14 + 28) // 56)]
     assert collect(session, provider, date(2027, 12, 1)) == []
+
+
+def test_a_cheque_for_the_month_past_due_closes_the_recovery_and_one_paid_ahead_is_never_charged(
+        session, active, make_user):
+    """The tender lists cheque among the means of payment: a volunteer in recovery may send one, and one may pay
+    months ahead. Either way the month is paid once: the recovery closes, the collection charges nothing for it."""
+    from core.accounts import Role
+    from funnel import cheques
+
+    s, monthly = active, active.monthly_total_minor
+    provider = ScriptedProvider("requires_payment_method")
+    staff = make_user(Role.finance)
+    february = START + timedelta(days=31)
+    assert run(session, provider, february) == (["failed"], ["d00-reminder"])
+    assert s.state is SubscriptionState.past_due and collection.amount_due(session, s) == monthly
+
+    cheques.record_cheque_months(session, staff, s, ISSUER, months=["2027-02", "2027-03"], amount_minor=2 * monthly,
+                                 cheque_number_raw="0012345", bank="La Banque Postale",
+                                 received_on=february + timedelta(days=3), today=february + timedelta(days=3))
+    session.commit()
+    session.refresh(s)
+    assert s.state is SubscriptionState.active and collection.amount_due(session, s) == 0
+    [case] = session.scalars(select(dunning.DunningCase)).all()
+    assert case.state is DunningState.recovered
+    # the retry day comes and goes, March falls due: nothing is charged (both months were paid by the cheque)
+    assert run(session, provider, february + timedelta(days=5)) == ([], [])
+    march = date(2027, 3, 10)
+    assert run(session, provider, march) == (["succeeded"], [])
+    assert len(provider.charges) == 1  # February's declined charge alone
+    rows = session.scalars(select(PremiumCollection).order_by(PremiumCollection.month)).all()
+    assert [(r.month, r.payment.kind, r.paid_at is not None) for r in rows] == [
+        ("2027-02", MethodKind.cheque, True), ("2027-03", MethodKind.cheque, True)]
+    # April is charged on the card as usual
+    assert run(session, provider, date(2027, 4, 10)) == (["succeeded"], [])
+    assert len(provider.charges) == 2
