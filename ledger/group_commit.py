@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,11 @@ from .models import JournalEntry
 
 #: the most requests one commit takes (a batch of 500 placements commits in ~20-40 ms)
 MAX_BATCH = 500
+#: the longest a batch waits for posters known to be coming back (see Writer._gather)
+MAX_GATHER_S = 0.005
+#: a thread counts as a poster while it posted within this many commits' time (and at least this long)
+POSTER_WINDOW_COMMITS = 4
+MIN_POSTER_WINDOW_S = 0.001
 
 
 def _ledger_row(obj: object) -> bool:
@@ -95,8 +101,13 @@ class Writer:
         #: PostgreSQL: requests are `Call`s, run in one round trip with the batch's BEGIN and COMMIT
         self.pipelined = bind.dialect.name == "postgresql"
         self.pending: deque[_Pending] = deque()
-        self.turn = threading.Condition()  # guards pending and writing; notified after each batch
+        lock = threading.Lock()  # guards pending, writing and posters
+        self.turn = threading.Condition(lock)  # notified after each batch
+        self.arrival = threading.Condition(lock)  # notified when a request arrives while a batch is gathered
         self.writing = False
+        #: each thread that posted lately, with when: the callers a leader may wait for
+        self.posters: dict[int, float] = {}
+        self.write_s = 0.0  # how long a batch takes to write and commit (moving average)
         self.batches = 0  # how many commits it made (the tests and the benchmark read it)
 
     def post(self, request: Any) -> Any:
@@ -106,6 +117,8 @@ class Writer:
         pending = _Pending(request)
         with self.turn:
             self.pending.append(pending)
+            self.posters[threading.get_ident()] = time.monotonic()
+            self.arrival.notify()
             while self.writing and not pending.done.is_set():
                 self.turn.wait()
             leader = not pending.done.is_set()
@@ -114,9 +127,12 @@ class Writer:
         try:
             while not pending.done.is_set():
                 with self.turn:
+                    self._gather()
                     batch = [self.pending.popleft() for _ in range(min(len(self.pending), MAX_BATCH))]
+                started = time.monotonic()
                 self._write(batch)
                 with self.turn:
+                    self.write_s += (time.monotonic() - started - self.write_s) / 8
                     self.turn.notify_all()
         finally:
             if leader:
@@ -126,6 +142,25 @@ class Writer:
         if pending.error is not None:
             raise pending.error
         return pending.result
+
+    def _gather(self) -> None:
+        """With the lock held, before a batch is taken: the posters that were answered by the last batches and
+        post again (a worker's threads in a loop) are waited for, if they have not all asked yet, for at most as
+        long as a batch takes to commit (`MAX_GATHER_S` at most): the batch then carries every one of them and
+        the next commit is saved. A poster counts while it posted within the last few commits' time, so a caller
+        alone, or callers that post now and then, are written at once."""
+        now = time.monotonic()
+        window = max(POSTER_WINDOW_COMMITS * self.write_s, MIN_POSTER_WINDOW_S)
+        for ident, seen in list(self.posters.items()):
+            if now - seen > window:
+                del self.posters[ident]
+        expected = min(len(self.posters), MAX_BATCH)
+        deadline = now + min(self.write_s, MAX_GATHER_S)
+        while len(self.pending) < expected:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.arrival.wait(remaining)
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
