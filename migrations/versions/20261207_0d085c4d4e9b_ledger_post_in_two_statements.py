@@ -22,10 +22,9 @@ Revision ID: 0d085c4d4e9b
 Revises: d507aca933dd
 Create Date: 2026-12-07 19:30:00
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from core.migration_ops import from_revision
 
 revision = "0d085c4d4e9b"
 down_revision = "d507aca933dd"
@@ -141,15 +140,6 @@ END $$;
 """
 
 
-def _previous_ledger_post() -> str:
-    """Revision 9b4e1d7c2a68's definition of ledger_post, from its own file (history does not change)."""
-    path = Path(__file__).with_name("20261207_9b4e1d7c2a68_ledger_entry_keys.py")
-    spec = importlib.util.spec_from_file_location("_revision_9b4e1d7c2a68", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.LEDGER_POST
-
-
 def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute(LEDGER_POST)
@@ -158,4 +148,4 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP FUNCTION ledger_post({SIGNATURE})")
-        op.execute(_previous_ledger_post())
+        op.execute(from_revision("20261207_9b4e1d7c2a68_ledger_entry_keys.py", "LEDGER_POST"))
