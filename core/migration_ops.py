@@ -1,5 +1,9 @@
-"""Helpers for migrations: database-level refusal of updates and deletes on append-only tables."""
+"""Helpers for migrations: database-level refusal of updates and deletes on append-only tables; an earlier
+revision's definition read back for a downgrade."""
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
 
 from alembic import op
 
@@ -67,3 +71,13 @@ def refuse_truncate(table: str) -> None:
 def allow_truncate(table: str) -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
+
+
+def from_revision(filename: str, name: str):
+    """`name` as the revision file `filename` (in migrations/versions) defines it: a downgrade restores an earlier
+    revision's definition (a database function) from that revision's own file, since history does not change."""
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / filename
+    spec = importlib.util.spec_from_file_location(f"_revision_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)

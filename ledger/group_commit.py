@@ -5,14 +5,19 @@ account's row lock for the length of each other's transactions.
 committed; four callers whose entries all touch the biggest insurer's receivable then ran one after the other,
 each waiting for the previous caller's whole transaction (and its commit's fsync). Here a caller hands its
 request to the writer and blocks on its own result. The writer takes whatever is pending (up to `MAX_BATCH`
-requests, in arrival order), posts it with `post_batch` in one short transaction of its own — the accounts
-locked once, in id order, for the batch — and commits once: N callers share one lock hold and one fsync.
+requests, in arrival order), posts it in one short transaction of its own — the accounts locked for the batch
+only — and commits once: N callers share one lock hold and one fsync. A caller that finds nobody writing is
+written at once: one caller alone pays no batching delay.
+
+On PostgreSQL a batch is one round trip: BEGIN, one `ledger_post` call per request and COMMIT go to the server
+as one pipeline on a connection of the engine's pool (no ORM session: the caller turns its row into its entry,
+`ledger.journal`). On SQLite the batch is one `post_batch` in a session.
 
 What each caller gets is what posting alone would give: its entry (created, or the one already posted under
 its key — a key repeated inside one batch too), or its own refusal. A refusal in a batch does not refuse the
-others: the batch is then posted request by request, still in one transaction (a refused request writes
-nothing). An unexpected database error posts each request of that batch in a transaction of its own, so one
-bad request fails alone.
+others (PostgreSQL: `ledger_post` answers a refusal and writes nothing; SQLite: the batch is then posted request
+by request, still in one transaction). An unexpected database error posts each request of that batch in a
+transaction of its own, so one bad request fails alone.
 
 An entry posted through the writer is committed when `post` returns, whatever the caller does next; rolling the
 caller back does not undo it, and the caller's retry gets the same entry back by its idempotency key. This is
@@ -25,13 +30,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .errors import LedgerError
@@ -41,6 +47,11 @@ from .models import JournalEntry
 
 #: the most requests one commit takes (a batch of 500 placements commits in ~20-40 ms)
 MAX_BATCH = 500
+#: the longest a batch waits for posters known to be coming back (see Writer._gather)
+MAX_GATHER_S = 0.005
+#: a thread counts as a poster while it posted within this many commits' time (and at least this long)
+POSTER_WINDOW_COMMITS = 4
+MIN_POSTER_WINDOW_S = 0.001
 
 
 def _ledger_row(obj: object) -> bool:
@@ -59,14 +70,23 @@ class EntryRef:
     id: int
 
 
+@dataclass(frozen=True)
+class Call:
+    """A PostgreSQL request: one statement (the driver's placeholders) and its parameters; the writer answers
+    its one row."""
+
+    sql: str
+    params: tuple
+
+
 @dataclass
 class _Pending:
-    request: dict
+    request: Any
     done: threading.Event = field(default_factory=threading.Event)
-    result: tuple[JournalEntry, bool] | None = None
+    result: Any = None
     error: BaseException | None = None
 
-    def answer(self, result: tuple[JournalEntry, bool] | None = None, error: BaseException | None = None) -> None:
+    def answer(self, result: Any = None, error: BaseException | None = None) -> None:
         self.result, self.error = result, error
         self.done.set()
 
@@ -78,18 +98,27 @@ class Writer:
 
     def __init__(self, bind: Engine):
         self.bind = bind
+        #: PostgreSQL: requests are `Call`s, run in one round trip with the batch's BEGIN and COMMIT
+        self.pipelined = bind.dialect.name == "postgresql"
         self.pending: deque[_Pending] = deque()
-        self.turn = threading.Condition()  # guards pending and writing; notified after each batch
+        lock = threading.Lock()  # guards pending, writing and posters
+        self.turn = threading.Condition(lock)  # notified after each batch
+        self.arrival = threading.Condition(lock)  # notified when a request arrives while a batch is gathered
         self.writing = False
+        #: each thread that posted lately, with when: the callers a leader may wait for
+        self.posters: dict[int, float] = {}
+        self.write_s = 0.0  # how long a batch takes to write and commit (moving average)
         self.batches = 0  # how many commits it made (the tests and the benchmark read it)
 
-    def post(self, request: dict) -> tuple[JournalEntry, bool]:
-        """Post one request (`post`'s keyword arguments, `reverses` as an EntryRef) through the next batch;
-        (entry, created) once it is committed — the entry detached, loaded as written —, or its refusal raised
-        here."""
+    def post(self, request: Any) -> Any:
+        """Post one request through the next batch and return its answer once it is committed, or raise its
+        refusal or error here. PostgreSQL: a `Call`, answered with its row. SQLite: `post`'s keyword arguments
+        (`reverses` as an EntryRef), answered with (entry, created), the entry detached, loaded as written."""
         pending = _Pending(request)
         with self.turn:
             self.pending.append(pending)
+            self.posters[threading.get_ident()] = time.monotonic()
+            self.arrival.notify()
             while self.writing and not pending.done.is_set():
                 self.turn.wait()
             leader = not pending.done.is_set()
@@ -98,9 +127,12 @@ class Writer:
         try:
             while not pending.done.is_set():
                 with self.turn:
+                    self._gather()
                     batch = [self.pending.popleft() for _ in range(min(len(self.pending), MAX_BATCH))]
+                started = time.monotonic()
                 self._write(batch)
                 with self.turn:
+                    self.write_s += (time.monotonic() - started - self.write_s) / 8
                     self.turn.notify_all()
         finally:
             if leader:
@@ -109,18 +141,95 @@ class Writer:
                     self.turn.notify_all()
         if pending.error is not None:
             raise pending.error
-        assert pending.result is not None
         return pending.result
+
+    def _gather(self) -> None:
+        """With the lock held, before a batch is taken: the posters that were answered by the last batches and
+        post again (a worker's threads in a loop) are waited for, if they have not all asked yet, for at most as
+        long as a batch takes to commit (`MAX_GATHER_S` at most): the batch then carries every one of them and
+        the next commit is saved. A poster counts while it posted within the last few commits' time, so a caller
+        alone, or callers that post now and then, are written at once."""
+        now = time.monotonic()
+        window = max(POSTER_WINDOW_COMMITS * self.write_s, MIN_POSTER_WINDOW_S)
+        for ident, seen in list(self.posters.items()):
+            if now - seen > window:
+                del self.posters[ident]
+        expected = min(len(self.posters), MAX_BATCH)
+        deadline = now + min(self.write_s, MAX_GATHER_S)
+        while len(self.pending) < expected:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.arrival.wait(remaining)
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            self._commit(batch)
+            if self.pipelined:
+                self._commit_calls(batch)
+            else:
+                self._commit(batch)
         except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting
             for p in batch:
                 if not p.done.is_set():
                     p.answer(error=exc)
             if not isinstance(exc, Exception):
                 raise
+
+    # ---------------------------------------------------------------- PostgreSQL: one round trip a batch
+
+    def _commit_calls(self, batch: list[_Pending]) -> None:
+        try:
+            rows = self._run([p.request for p in batch])
+        except DBAPIError as exc:
+            if len(batch) == 1:
+                batch[0].answer(error=exc)
+                return
+            for p in batch:  # a database error: each request alone, so it fails alone
+                self._commit_calls([p])
+            return
+        self.batches += 1
+        for p, row in zip(batch, rows, strict=True):
+            p.answer(row)
+
+    def _run(self, calls: list[Call]) -> list[tuple]:
+        """BEGIN, the calls and COMMIT in one pipeline (one round trip), on a connection of the pool; the row
+        of each call once the commit is done. A database error is raised as SQLAlchemy's, the transaction rolled
+        back (the connection dropped from the pool if it is broken)."""
+        raw = self.bind.raw_connection()
+        try:
+            conn = raw.driver_connection
+            autocommit = conn.autocommit
+            conn.autocommit = True  # the pipeline carries its own BEGIN and COMMIT
+            try:
+                with conn.pipeline():
+                    control = conn.cursor()
+                    control.execute(_BEGIN, prepare=False)
+                    cursors = [conn.cursor().execute(c.sql, c.params, prepare=True) for c in calls]
+                    control.execute(_COMMIT, prepare=False)
+                rows = [cursor.fetchone() for cursor in cursors]
+            except self.bind.dialect.loaded_dbapi.Error as exc:
+                raise self._failed(raw, calls, exc) from exc
+            conn.autocommit = autocommit
+            return rows
+        finally:
+            raw.close()
+
+    def _failed(self, raw: Any, calls: list[Call], exc: Exception) -> DBAPIError:
+        """The error as SQLAlchemy raises it; the transaction rolled back, or the connection dropped."""
+        dialect = self.bind.dialect
+        broken = dialect.is_disconnect(exc, raw.driver_connection, None)
+        if not broken:
+            try:
+                raw.driver_connection.rollback()
+                raw.driver_connection.autocommit = False
+            except dialect.loaded_dbapi.Error:
+                broken = True
+        if broken:
+            raw.invalidate(exc)
+        return DBAPIError.instance(calls[0].sql, calls[0].params, exc, dialect.loaded_dbapi.Error,
+                                   connection_invalidated=broken, dialect=dialect)
+
+    # ---------------------------------------------------------------- SQLite: one post_batch a batch
 
     def _commit(self, batch: list[_Pending]) -> None:
         try:
@@ -147,15 +256,14 @@ class Writer:
             p.answer(error=exc)
 
 
-def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[JournalEntry, bool] | None, LedgerError | None]]:
-    """Each request's (entry, created) or refusal, all posted in the session's transaction, in arrival order.
+_BEGIN = b"BEGIN ISOLATION LEVEL READ COMMITTED"  # what ledger_post's locking is written for
+_COMMIT = b"COMMIT"
 
-    PostgreSQL: one pipelined stream of `ledger_post` calls (one round trip; a refused request writes nothing).
-    SQLite: one `post_batch`; if some request is refused, request by request (a refused one writes nothing)."""
+
+def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[JournalEntry, bool] | None, LedgerError | None]]:
+    """Each request's (entry, created) or refusal, all posted in the session's transaction, in arrival order:
+    one `post_batch`; if some request is refused, request by request (a refused one writes nothing)."""
     touched(s)  # the writer's own session posts in its own transaction (never through itself)
-    if s.get_bind().dialect.name == "postgresql":
-        return [(None, out) if isinstance(out, LedgerError) else (out, None)
-                for out in _posting["many"](s, [p.request for p in batch])]
     if len(batch) > 1:
         try:
             return [((entry, created), None) for entry, created in post_batch(s, [p.request for p in batch])]
@@ -165,22 +273,13 @@ def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[JournalEnt
 
 
 def _post_alone(s: Session, request: dict) -> tuple[tuple[JournalEntry, bool] | None, LedgerError | None]:
-    """One request: `post` in the writer's transaction."""
+    """One request, in the writer's transaction (a batch of one: SQLite's `post`)."""
     touched(s)
     try:
-        entry, created = _posting["one"](s, **request)
+        [(entry, created)] = post_batch(s, [request])
     except LedgerError as exc:
         return None, exc
     return (entry, created), None
-
-
-#: how the writer posts in its own transaction, given by `ledger.journal` (which calls this module, so this one
-#: does not import it): "one", `post`; "many", PostgreSQL's pipelined `post_many_in_database`
-_posting: dict[str, Callable] = {}
-
-
-def use(post_one: Callable, post_many: Callable) -> None:
-    _posting.update(one=post_one, many=post_many)
 
 
 _writers: dict[int, tuple[int, Engine, Writer]] = {}

@@ -31,7 +31,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from bench.common import BenchError, latency, machine, migrate_database, run, timed
@@ -57,8 +57,10 @@ TARGETS = {
 }
 
 
-def measure_floor(eng, n: int) -> float:
-    """Transactions per second of a bare one-row INSERT + COMMIT on one connection."""
+def measure_floor(eng, n: int) -> tuple[float, float]:
+    """Transactions per second of a bare one-row INSERT + COMMIT on one connection, and their p99 in ms (what
+    this machine's commits cost at the moment: a writer's p99 cannot be better)."""
+    samples: list[float] = []
     with eng.connect() as conn:
         raw = conn.connection.dbapi_connection
         cursor = raw.cursor()
@@ -67,14 +69,28 @@ def measure_floor(eng, n: int) -> float:
         raw.commit()
         t0 = time.perf_counter()
         for i in range(n):
-            cursor.execute("INSERT INTO bench_floor (id, v) VALUES (%s, %s)", (i, i))
-            raw.commit()
+            timed(samples, lambda i=i: (cursor.execute("INSERT INTO bench_floor (id, v) VALUES (%s, %s)", (i, i)),
+                                        raw.commit()))
         wall = time.perf_counter() - t0
-    return n / wall
+    return n / wall, latency(samples)["p99_ms"]
+
+
+def server_cpu_s(eng) -> float | None:
+    """CPU seconds used so far by the database's server processes of this benchmark's database (from /proc: a
+    server on this machine, readable by this user), or None."""
+    with eng.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
+        try:
+            ticks = sum(int(f[11]) + int(f[12]) for f in (
+                Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in pids))
+        except OSError:
+            return None
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def measure_writers(eng, requests: Requests, writers: int, total: int) -> dict:
-    """`writers` threads, `total` entries between them, each `engine.post` + commit in a session of its own."""
+    """`writers` threads, `total` entries between them, each `engine.post` + commit in a session of its own; with
+    the CPU time an entry cost this process (the engine, SQLAlchemy, the driver) and the database's server."""
     per = max(total // writers, 1)
     todo = [requests.many(per, INSURERS[0]) for _ in range(writers)]
     samples: list[float] = []
@@ -87,10 +103,13 @@ def measure_writers(eng, requests: Requests, writers: int, total: int) -> dict:
                 timed(samples, lambda request=request: (engine.post(s, **request), s.commit()))
         return per
 
+    server0, client0 = server_cpu_s(eng), time.process_time()
     done, wall = in_threads(writers, post_all)
-    commits = writer.batches - batches
-    return {**latency(samples), "entries_per_s": sum(done) / wall, "commits": commits,
-            "entries_per_commit": sum(done) / commits if commits else 0.0}
+    client, server1 = time.process_time() - client0, server_cpu_s(eng)
+    commits, n = writer.batches - batches, sum(done)
+    return {**latency(samples), "entries_per_s": n / wall, "commits": commits,
+            "entries_per_commit": n / commits if commits else 0.0, "client_cpu_us": client / n * 1e6,
+            "server_cpu_us": (server1 - server0) / n * 1e6 if server0 is not None and server1 is not None else None}
 
 
 def measure_reads(eng, rng: random.Random, hot_id: int, accounts: list[Account], today: date, n: int) -> dict:
@@ -122,13 +141,14 @@ def run_rounds(eng, requests: Requests, rng: random.Random, hot_id: int, today: 
     accounts = account_sample(eng)
     rounds = []
     for number in range(1, args.rounds + 1):
-        out: dict = {"floor": measure_floor(eng, args.floor)}
+        floor, floor_p99 = measure_floor(eng, args.floor)
+        out: dict = {"floor": floor, "floor_p99": floor_p99}
         for w in WRITERS:
             out[f"w{w}"] = measure_writers(eng, requests, w, args.entries)
         out["reads"] = measure_reads(eng, rng, hot_id, accounts, today, args.reads)
         out["load_average"] = os.getloadavg()[0]
         rounds.append(out)
-        print(f"  round {number}: floor {out['floor']:,.0f}/s; " + "; ".join(
+        print(f"  round {number}: floor {out['floor']:,.0f}/s p99 {floor_p99:.1f} ms; " + "; ".join(
             f"{w} writer{'s' if w > 1 else ''} {out[f'w{w}']['entries_per_s']:,.0f}/s p99 "
             f"{out[f'w{w}']['p99_ms']:.1f} ms ({out[f'w{w}']['entries_per_commit']:.1f} entries a commit)"
             for w in WRITERS) + f"; load average {out['load_average']:.2f}", flush=True)
@@ -142,7 +162,8 @@ def _spread(values: list[float], fmt: str) -> str:
 def report(rounds: list[dict]) -> None:
     """One table: each figure's min / median / max over the rounds, its ratio, its target and verdict."""
     floors = [r["floor"] for r in rounds]
-    rows = [("floor: one-row INSERT + COMMIT", _spread(floors, ",.0f") + " tx/s", "1.00", "-", "-")]
+    rows = [("floor: one-row INSERT + COMMIT", _spread(floors, ",.0f") + " tx/s; p99 "
+             + _spread([r["floor_p99"] for r in rounds], ".1f") + " ms", "1.00", "-", "-")]
     ratios: dict[int, float] = {}
     for w in WRITERS:
         tps = [r[f"w{w}"]["entries_per_s"] for r in rounds]
@@ -175,6 +196,11 @@ def report(rounds: list[dict]) -> None:
     print()
     for row in [header, *rows]:
         print("  ".join(f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:4])) + "  " + row[4])
+    for w in WRITERS:
+        client = [r[f"w{w}"]["client_cpu_us"] for r in rounds]
+        server = [r[f"w{w}"]["server_cpu_us"] for r in rounds]
+        print(f"CPU an entry, {w} writer{'s' if w > 1 else ''}: this process {_spread(client, ',.0f')} us"
+              + (f"; the database server {_spread(server, ',.0f')} us" if None not in server else ""))
     entries = [r[f"w{w}"]["entries_per_commit"] for r in rounds for w in WRITERS[1:]]
     print(f"\n(entries per commit of the posting writer, 4 and 16 writers: {_spread(entries, '.1f')}; "
           f"load average during the rounds: {_spread([r['load_average'] for r in rounds], '.2f')})")

@@ -17,13 +17,10 @@ Revision ID: 9b4e1d7c2a68
 Revises: 3f8a2c6d9e51
 Create Date: 2026-12-07 14:00:00
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
 import sqlalchemy as sa
 
-from core.migration_ops import drop_append_only, make_append_only
+from core.migration_ops import drop_append_only, from_revision, make_append_only
 
 revision = "9b4e1d7c2a68"
 down_revision = "3f8a2c6d9e51"
@@ -146,15 +143,6 @@ END $$;
 """
 
 
-def _previous_ledger_post() -> str:
-    """Revision 7c2d9e4b1a30's definition of ledger_post, from its own file (history does not change)."""
-    path = Path(__file__).with_name("20261122_7c2d9e4b1a30_one_statement_posting.py")
-    spec = importlib.util.spec_from_file_location("_revision_7c2d9e4b1a30", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.LEDGER_POST
-
-
 def upgrade():
     # plain ADD COLUMN: SQLite's batch mode would rebuild the table and drop its append-only triggers
     op.add_column("ledger_entries", sa.Column("contract_ref", sa.String(length=32), nullable=True))
@@ -174,7 +162,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP FUNCTION ledger_post({NEW_SIGNATURE})")
-        op.execute(_previous_ledger_post())
+        op.execute(from_revision("20261122_7c2d9e4b1a30_one_statement_posting.py", "LEDGER_POST"))
     for name in INDEXES:
         op.drop_index(name, table_name="ledger_entries")
     for column in ("partner_ref", "term", "contract_ref"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ledger import engine, group_commit
@@ -125,3 +125,37 @@ def test_a_transaction_that_touched_the_ledger_posts_its_entries_itself(books):
     with Session(books) as s:
         assert s.execute(select(func.count()).select_from(JournalEntry)).scalar_one() == 0
     assert hot_balance(books) == 0
+
+
+def test_a_caller_alone_on_postgresql_is_one_round_trip(books, backend_name, tmp_path):
+    """BEGIN, the `ledger_post` call and COMMIT leave as one pipeline on one connection: the driver sends one Sync
+    and the server answers ready once (the wire protocol as libpq traces it); the caller's session never
+    connects."""
+    if backend_name != "postgresql":
+        pytest.skip("the pipelined writer is PostgreSQL's; SQLite has no round trips")
+    traced = []
+
+    def on_checkout(dbapi_connection, _record, _proxy):
+        out = open(tmp_path / f"libpq-{len(traced)}.trace", "w")  # noqa: SIM115 - closed once untraced, below
+        dbapi_connection.pgconn.trace(out.fileno())
+        traced.append((dbapi_connection, out))
+
+    event.listen(books, "checkout", on_checkout)
+    try:
+        with Session(books) as s:
+            assert engine.post(s, key="alone", effective_date=DAY, description="receipt", lines=receipt(100))[1]
+            s.commit()
+    finally:
+        event.remove(books, "checkout", on_checkout)
+        for connection, out in traced:
+            connection.pgconn.untrace()
+            out.close()
+    assert len(traced) == 1
+    messages = [line.split("\t") for line in (tmp_path / "libpq-0.trace").read_text().splitlines()]
+    sent = [m[3].strip() for m in messages if m[1] == "F"]
+    received = [m[3].strip() for m in messages if m[1] == "B"]
+    assert sent.count("Sync") == 1 and "Query" not in sent
+    assert received.count("ReadyForQuery") == 1
+    assert [m[4] for m in messages if m[1] == "B" and m[3].strip() == "CommandComplete"] == [
+        ' "BEGIN"', ' "SELECT 1"', ' "COMMIT"']
+    assert hot_balance(books) == 100
