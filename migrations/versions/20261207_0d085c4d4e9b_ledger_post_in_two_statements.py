@@ -19,7 +19,7 @@ reused), then the closed period, then the date going back, then a reversal alrea
 revision 9b4e1d7c2a68's definition.
 
 Revision ID: 0d085c4d4e9b
-Revises: d507aca933dd
+Revises: 658ee66eada0
 Create Date: 2026-12-07 19:30:00
 """
 from alembic import op
@@ -27,7 +27,7 @@ from alembic import op
 from core.migration_ops import from_revision
 
 revision = "0d085c4d4e9b"
-down_revision = "d507aca933dd"
+down_revision = "658ee66eada0"
 branch_labels = None
 depends_on = None
 
