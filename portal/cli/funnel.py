@@ -94,3 +94,25 @@ def _parse_now(text: str | None) -> datetime:
     except ValueError as exc:
         raise click.BadParameter(f"not an ISO date-time: {text}", param_hint="--now") from exc
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+@cli.command("report")
+@click.argument("month")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "csv", "xlsx"]), default="pdf", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="the file to write")
+@with_appcontext
+def report_command(month: str, fmt: str, out: Path):
+    """Write the programme's monthly report of MONTH (YYYY-MM): the programme's view of that month (groups under 5
+    volunteers withheld), as a PDF with the charts or its figures as CSV or XLSX."""
+    from datetime import date
+
+    from ..programme import figures, report
+
+    try:
+        year, number = month.split("-")
+        first = date(int(year), int(number), 1)
+    except ValueError as exc:
+        raise click.BadParameter("a month as YYYY-MM", param_hint="MONTH") from exc
+    out.write_bytes(report.render(figures.programme_kpis(db.session, first), first, fmt))
+    click.echo(f"{out}: {report.filename(first, fmt)} ({out.stat().st_size} bytes)")
