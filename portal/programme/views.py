@@ -6,7 +6,6 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from core.accounts import Role
 from core.db import utcnow
@@ -93,10 +92,9 @@ def view():
     if month > utcnow().date():
         abort(404)
     k = figures.programme_kpis(db.session, month)
+    this_month = utcnow().date().replace(day=1)
     return render_template("programme/view.html", k=k, month=month, figures=figures, charts=figures.charts(k),
-                           previous=add_months(month, -1), following=add_months(month, 1),
-                           has_following=add_months(month, 1) <= utcnow().date(),
-                           is_viewer=current_user.role is Role.programme_viewer)
+                           months=[add_months(this_month, -i) for i in range(MAX_MONTHS)])
 
 
 @bp.route("/report")
