@@ -84,7 +84,7 @@ def _chains(g: _Grid) -> bool:
                 changed |= g.hide(r, c, COMPLEMENT)
                 continue
             before = values[c]
-        for rate, (num, den) in g.table.rates.items():
+        for num, den in g.table.rates.values():
             if g.shown(r, num) and g.shown(r, den) and isinstance(values[num], int) and _small(values[den] - values[num]):
                 changed |= g.hide(r, num, COMPLEMENT)
     return changed

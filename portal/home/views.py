@@ -19,7 +19,9 @@ bp = Blueprint("home", __name__)
 @allow(*SESSION_HOLDERS)
 def index():
     if current_user.role is Role.programme_viewer:
-        return redirect(url_for("programme.view"))  # their whole web access: the programme's dashboard
+        from ..programme.views import view
+
+        return view()  # their home is the programme's dashboard, their whole web access
     template, context = dashboards.for_user(db.session, current_user)
     return render_template(template, **context)
 

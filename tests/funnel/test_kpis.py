@@ -183,6 +183,6 @@ def test_the_programme_view_of_a_month_withholds_every_small_group(session, prod
             for c in table.counts:
                 if isinstance(table.total[c], Withheld):
                     continue
-                hidden = [raw for (_k, v), (_k2, rv) in zip(table.rows, month[table.key].rows)
+                hidden = [raw for (_k, v), (_k2, rv) in zip(table.rows, month[table.key].rows, strict=True)
                           for raw in [rv[c]] if isinstance(v[c], Withheld)]
                 assert not hidden or (len(hidden) >= 2 and sum(hidden) >= 5), table.key
