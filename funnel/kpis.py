@@ -22,13 +22,12 @@ Definitions (the README's "Programme KPIs" says the same in prose):
 """
 from __future__ import annotations
 
-import bisect
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from compliance.complaint_models import ComplainantKind, Complaint
@@ -140,89 +139,89 @@ class _Volunteer:
     country: str
     language: str
     zone: int | None
-    start: date
-    end: date
 
 
-def _volunteers(session: Session, f: Filters, zones: dict[str, int]) -> dict[int, _Volunteer]:
-    stmt = select(Volunteer.id, Volunteer.mission_country, Volunteer.language, Volunteer.mission_start,
-                  Volunteer.mission_end)
+def _volunteer_filters(f: Filters, zones: dict[str, int]) -> list:
+    where = []
     if f.country:
-        stmt = stmt.where(Volunteer.mission_country == f.country)
+        where.append(Volunteer.mission_country == f.country)
     if f.language:
-        stmt = stmt.where(Volunteer.language == f.language)
+        where.append(Volunteer.language == f.language)
     if f.zone is not None:
-        stmt = stmt.where(Volunteer.mission_country.in_([c for c, z in zones.items() if z == f.zone]))
-    return {vid: _Volunteer(country, (language or "")[:2].lower(), zones.get(country), start, end)
-            for vid, country, language, start, end in session.execute(stmt)}
+        where.append(Volunteer.mission_country.in_([c for c, z in zones.items() if z == f.zone]))
+    return where
 
 
-def _firsts(session: Session, f: Filters) -> dict[str, dict[int, datetime]]:
-    """{stage: {volunteer id: when first reached}} for the funnel's events (the cover filter applied to the events
-    that carry a cover)."""
-    stmt = (select(FunnelEvent.stage, FunnelEvent.volunteer_id, func.min(FunnelEvent.occurred_at))
-            .where(FunnelEvent.stage.in_(list(_EVENT_STAGES.values())))
-            .group_by(FunnelEvent.stage, FunnelEvent.volunteer_id))
-    if f.cover is not None:
-        stmt = stmt.where(or_(FunnelEvent.cover.is_(None), FunnelEvent.cover == f.cover))
-    out: dict[str, dict[int, datetime]] = {s: {} for s in _EVENT_STAGES}
-    for stage, vid, at in session.execute(stmt):
-        out[stage.value][vid] = at
-    return out
-
-
-def _first_steps(session: Session) -> dict[int, tuple[datetime, str | None]]:
-    """Each invited volunteer's first invitation: when, and the step (None: a link sent by staff)."""
-    out: dict[int, tuple[datetime, str | None]] = {}
-    rows = session.execute(select(FunnelEvent.volunteer_id, FunnelEvent.occurred_at, FunnelEvent.campaign_step)
-                           .where(FunnelEvent.stage == FunnelStage.invited))
-    for vid, at, step in rows:
-        if vid not in out or at < out[vid][0]:
-            out[vid] = (at, step)
-    return out
-
-
-def _engagement(session: Session) -> dict[int, tuple[bool, bool]]:
-    """{volunteer id: (opened, clicked)} in the e-mails carrying the personal link."""
-    rows = session.execute(select(CampaignSend.volunteer_id, func.max(CampaignSend.opens), func.max(CampaignSend.clicks))
-                           .where(CampaignSend.step.in_(LINK_STEPS)).group_by(CampaignSend.volunteer_id))
-    return {vid: (bool(opens), bool(clicks)) for vid, opens, clicks in rows}
-
-
-# --- the funnel ---------------------------------------------------------------------------------------------
-
-def _cohort(session: Session, f: Filters, volunteers: dict[int, _Volunteer]) -> dict[int, tuple[date, str]]:
-    """{volunteer id: (month of first invitation, step code or "staff")} for the period's cohort."""
+def _first_invitations(f: Filters):
+    """Each invited volunteer's first invitation (a subquery: volunteer_id, first), inside the period."""
     start, end = _bounds(f)
-    out = {}
-    for vid, (at, step) in _first_steps(session).items():
-        if vid not in volunteers or not (start <= at < end):
+    first = func.min(FunnelEvent.occurred_at)
+    return (select(FunnelEvent.volunteer_id, first.label("first")).where(FunnelEvent.stage == FunnelStage.invited)
+            .group_by(FunnelEvent.volunteer_id).having(first >= start).having(first < end).subquery())
+
+
+def _cohort(session: Session, f: Filters, zones: dict[str, int]) -> tuple[dict, dict]:
+    """({volunteer id: (month of first invitation, step code or "staff")}, {volunteer id: _Volunteer}) for the
+    period's cohort, the volunteer filters applied."""
+    firsts = _first_invitations(f)
+    stmt = (select(Volunteer.id, Volunteer.mission_country, Volunteer.language, FunnelEvent.campaign_step,
+                   firsts.c.first)
+            .join(firsts, firsts.c.volunteer_id == Volunteer.id)
+            .join(FunnelEvent, (FunnelEvent.volunteer_id == Volunteer.id) & (FunnelEvent.stage == FunnelStage.invited)
+                  & (FunnelEvent.occurred_at == firsts.c.first))
+            .where(*_volunteer_filters(f, zones)))
+    cohort, volunteers = {}, {}
+    for vid, country, language, step, at in session.execute(stmt):
+        if vid in cohort:
             continue
         if f.cover is not None and step is not None and step in STEPS and STEPS[step].promotes is not f.cover:
             continue
-        out[vid] = (month_of(at), step or "staff")
-    return out
+        cohort[vid] = (month_of(at), step or "staff")
+        volunteers[vid] = _Volunteer(country, (language or "")[:2].lower(), zones.get(country))
+    return cohort, volunteers
 
 
 def _reached(session: Session, f: Filters, cohort) -> dict[int, list[bool]]:
-    firsts, engaged = _firsts(session, f), _engagement(session)
+    """For each volunteer of the cohort, whether they reached each stage (ever)."""
+    later = STAGES[3:]
+    flags = [func.max(case((FunnelEvent.stage == _EVENT_STAGES[stage], 1), else_=0)) for stage in later]
+    stmt = (select(FunnelEvent.volunteer_id, *flags)
+            .where(FunnelEvent.stage.in_([_EVENT_STAGES[stage] for stage in later]))
+            .group_by(FunnelEvent.volunteer_id))
+    if f.cover is not None:
+        stmt = stmt.where(or_(FunnelEvent.cover.is_(None), FunnelEvent.cover == f.cover))
+    reached: dict[str, set[int]] = defaultdict(set)
+    for vid, *hits in session.execute(stmt):
+        if vid in cohort:
+            for stage, hit in zip(later, hits, strict=True):
+                if hit:
+                    reached[stage].add(vid)
+    opened_by, clicked_by = set(), set()
+    for vid, opens, clicks in session.execute(
+            select(CampaignSend.volunteer_id, CampaignSend.opens, CampaignSend.clicks)
+            .where(CampaignSend.step.in_(LINK_STEPS), or_(CampaignSend.opens > 0, CampaignSend.clicks > 0))):
+        if opens:
+            opened_by.add(vid)
+        if clicks:
+            clicked_by.add(vid)
     out = {}
     for vid in cohort:
-        opened, clicked = engaged.get(vid, (False, False))
-        row = [True, opened, clicked]
+        row = [True, vid in opened_by, vid in clicked_by]
         for stage in STAGES[3:]:
-            row.append(vid in firsts[stage] and (f.cover is None or stage in ("quoted", "paid")
-                                                  or vid in firsts["quoted"]))
+            row.append(vid in reached[stage] and (f.cover is None or stage in ("quoted", "paid")
+                                                   or vid in reached["quoted"]))
         out[vid] = row
     return out
 
 
 def _count_rows(keys, reached, key_of) -> dict[str, list[int]]:
+    patterns = Counter((key_of(vid), tuple(reached[vid])) for vid in keys)
     out: dict[str, list[int]] = defaultdict(lambda: [0] * len(STAGES))
-    for vid in keys:
-        row = out[key_of(vid)]
-        for i, hit in enumerate(reached[vid]):
-            row[i] += hit
+    for (key, pattern), n in patterns.items():
+        row = out[key]
+        for i, hit in enumerate(pattern):
+            if hit:
+                row[i] += n
     return out
 
 
@@ -239,14 +238,15 @@ def _funnel_tables(f: Filters, volunteers, cohort, reached) -> list[Table]:
                      groups=groups or {})
 
     zone_key = lambda v: str(volunteers[v].zone or UNKNOWN)  # noqa: E731
-    countries = sorted({volunteers[v].country for v in cohort})
+    zone_of = {volunteers[v].country: volunteers[v].zone for v in cohort}
+    countries = sorted(zone_of)
     return [
         table("funnel_by_month", N_("Funnel by month of invitation"), "month",
               lambda v: cohort[v][0].isoformat(), [m.isoformat() for m in f.months]),
         table("funnel_by_zone", N_("Funnel by zone"), "zone", zone_key,
               [str(z) for z in ZONES] + ([UNKNOWN] if any(zone_key(v) == UNKNOWN for v in cohort) else [])),
         table("funnel_by_country", N_("Funnel by mission country"), "country", lambda v: volunteers[v].country,
-              countries, {c: next((volunteers[v].zone for v in cohort if volunteers[v].country == c), None)
+              countries, {c: zone_of[c]
                           for c in countries}),
         table("funnel_by_step", N_("Funnel by campaign step of the first invitation"), "step",
               lambda v: cohort[v][1]),
@@ -276,32 +276,64 @@ class _Sub:
     end: date
     withdrawn: bool
     certificate_at: datetime | None
+    mission_start: date
 
 
-def _subscriptions(session: Session, f: Filters, volunteers) -> list[_Sub]:
-    rows = session.execute(select(Subscription.volunteer_id, Subscription.choices, Subscription.signed_at,
+def _subscriptions(session: Session, f: Filters, zones) -> list[_Sub]:
+    rows = session.execute(select(Subscription.volunteer_id, cast(Subscription.choices, String), Subscription.signed_at,
                                   Subscription.start_on, Subscription.ends_on, Subscription.withdrawn_at,
-                                  Subscription.certificate_issued_at).where(Subscription.signed_at.is_not(None)))
-    subs = [_Sub(vid, frozenset(Cover(c) for c in choices), signed, start, end, withdrawn is not None, cert)
-            for vid, choices, signed, start, end, withdrawn, cert in rows if vid in volunteers]
+                                  Subscription.certificate_issued_at, Volunteer.mission_start)
+                           .join(Volunteer, Volunteer.id == Subscription.volunteer_id)
+                           .where(Subscription.signed_at.is_not(None), *_volunteer_filters(f, zones)))
+    # the covers chosen, read from the JSON's text (its keys are the covers' values, quoted): parsing thousands of
+    # small JSON documents cost more than the rest of the figures
+    subs = [_Sub(vid, frozenset(c for c in Cover if f'"{c.value}"' in choices), signed, start, end,
+                 withdrawn is not None, cert, mission)
+            for vid, choices, signed, start, end, withdrawn, cert, mission in rows]
     return [s for s in subs if f.cover is None or f.cover in s.covers]
 
 
-def _in_month(s: _Sub, first: date) -> bool:
-    return not s.withdrawn and s.start < add_months(first, 1) and s.end >= first
+def _in_post(session: Session, f: Filters, zones) -> list[int]:
+    """Volunteers in post on a day of each month of the period (missions counted by their start and end)."""
+    pairs = session.execute(select(Volunteer.mission_start, Volunteer.mission_end, func.count())
+                            .where(Volunteer.mission_start < f.end, Volunteer.mission_end >= f.first,
+                                   *_volunteer_filters(f, zones))
+                            .group_by(Volunteer.mission_start, Volunteer.mission_end)).all()
+    out = []
+    for m in f.months:
+        following = add_months(m, 1)
+        out.append(sum(n for start, end, n in pairs if start < following and end >= m))
+    return out
 
 
-def _subscription_tables(f: Filters, volunteers, subs: list[_Sub]) -> list[Table]:
-    starts = sorted(v.start for v in volunteers.values())
-    ends = sorted(v.end for v in volunteers.values())
+def _index(f: Filters, day: date) -> int:
+    """The month of `day` as an index into the period's months (negative before, past the end after)."""
+    return (day.year - f.first.year) * 12 + day.month - f.first.month
+
+
+def _holders(f: Filters, subs: list[_Sub], covers) -> dict[Cover, list[set[int]]]:
+    """For each cover and month of the period, the volunteers holding it on a day of the month."""
+    n = len(f.months)
+    out = {c: [set() for _m in range(n)] for c in covers}
+    for s in subs:
+        if s.withdrawn:
+            continue
+        for i in range(max(_index(f, s.start), 0), min(_index(f, s.end), n - 1) + 1):
+            for c in s.covers:
+                if c in out:
+                    out[c][i].add(s.volunteer_id)
+    return out
+
+
+def _subscription_tables(f: Filters, in_post_by_month: list[int], subs: list[_Sub]) -> list[Table]:
     covers = [f.cover] if f.cover else list(Cover)
     per_month, rate_rows = Counter(month_of(s.signed_at) for s in subs), []
-    for m in f.months:
-        in_post = bisect.bisect_left(starts, add_months(m, 1)) - bisect.bisect_left(ends, m)
+    holders = _holders(f, subs, covers)
+    for i, (m, in_post) in enumerate(zip(f.months, in_post_by_month, strict=True)):
         row = [in_post]
         for cover in covers:
-            holders = len({s.volunteer_id for s in subs if cover in s.covers and _in_month(s, m)})
-            row += [holders, holders / in_post if in_post else None]
+            n = len(holders[cover][i])
+            row += [n, n / in_post if in_post else None]
         rate_rows.append((m.isoformat(), row))
     rate_columns = [N_("Volunteers in post")]
     rates = {}
@@ -316,13 +348,14 @@ def _subscription_tables(f: Filters, volunteers, subs: list[_Sub]) -> list[Table
                     parts=True, counts=(0,))
     rate = Table("subscription_rate", N_("Subscription rate of each cover among volunteers in post"), "month",
                  rate_columns, rate_rows, rates=rates, counts=(0, *range(1, len(rate_columns), 2)))
-    return [monthly, rate, _cross_selling(f, subs), _time_to_subscribe(f, volunteers, subs)]
+    return [monthly, rate, _cross_selling(f, subs), _time_to_subscribe(f, subs)]
 
 
 def _cross_selling(f: Filters, subs: list[_Sub]) -> Table:
     held: dict[int, set[Cover]] = defaultdict(set)
+    last = len(f.months) - 1
     for s in subs:
-        if _in_month(s, f.last):
+        if not s.withdrawn and _index(f, s.start) <= last <= _index(f, s.end):
             held[s.volunteer_id] |= s.covers
     any_cover = len(held)
     both = sum(1 for covers in held.values() if len(covers) == len(Cover))
@@ -347,8 +380,8 @@ def _duration_row(key: str, values: list[float]) -> tuple[str, list]:
     return key, [len(values), *(q if q else (None, None, None))]
 
 
-def _time_to_subscribe(f: Filters, volunteers, subs: list[_Sub]) -> Table:
-    days = [float((s.signed_at.date() - volunteers[s.volunteer_id].start).days) for s in subs
+def _time_to_subscribe(f: Filters, subs: list[_Sub]) -> Table:
+    days = [float((s.signed_at.date() - s.mission_start).days) for s in subs
             if f.first <= s.signed_at.date() < f.end]
     return Table("time_to_subscribe", N_("Days from the mission's start to the subscription"), "figure",
                  [N_("Subscriptions"), N_("First quartile"), N_("Median"), N_("Third quartile")],
@@ -357,7 +390,7 @@ def _time_to_subscribe(f: Filters, volunteers, subs: list[_Sub]) -> Table:
 
 # --- service quality ----------------------------------------------------------------------------------------
 
-def _service(session: Session, f: Filters, volunteers, subs: list[_Sub]) -> list[Table]:
+def _service(session: Session, f: Filters, subs: list[_Sub], zones) -> list[Table]:
     hours = sorted((s.certificate_at - s.signed_at).total_seconds() / 3600 for s in subs
                    if s.certificate_at is not None and f.first <= s.certificate_at.date() < f.end)
     certificate = Table("time_to_certificate", N_("Hours from the signature to the certificate"), "figure",
@@ -365,9 +398,9 @@ def _service(session: Session, f: Filters, volunteers, subs: list[_Sub]) -> list
                         [_duration_row("hours", hours)], counts=(0,), durations=(1, 2, 3))
     start, end = _bounds(f)
     failed = session.execute(select(Payment.volunteer_id, Payment.purpose, Payment.created_at)
+                             .join(Volunteer, Volunteer.id == Payment.volunteer_id)
                              .where(Payment.state == PaymentState.failed, Payment.created_at >= start,
-                                    Payment.created_at < end)).all()
-    failed = [r for r in failed if r.volunteer_id in volunteers]
+                                    Payment.created_at < end, *_volunteer_filters(f, zones))).all()
     paid_later: dict[str, list[datetime]] = defaultdict(list)
     if failed:
         for purpose, created in session.execute(
@@ -385,31 +418,30 @@ def _service(session: Session, f: Filters, volunteers, subs: list[_Sub]) -> list
         Complaint.received_on < f.end))
     register = Table("complaints", N_("Complaints from volunteers"), "figure", [N_("Complaints received")],
                      [("complaints", [complaints])], counts=(0,))
-    return [certificate, payments, register, _campaign_rates(session, f, volunteers)]
+    return [certificate, payments, register, _campaign_rates(session, f, zones)]
 
 
 def _bounds(f: Filters) -> tuple[datetime, datetime]:
     return (datetime.combine(f.first, datetime.min.time(), UTC), datetime.combine(f.end, datetime.min.time(), UTC))
 
 
-def _campaign_rates(session: Session, f: Filters, volunteers) -> Table:
+def _campaign_rates(session: Session, f: Filters, zones: dict[str, int]) -> Table:
     start, end = _bounds(f)
-    stmt = (select(CampaignSend.step, CampaignSend.volunteer_id, CampaignSend.opens > 0, CampaignSend.clicks > 0)
-            .outerjoin(CampaignPreference, CampaignPreference.volunteer_id == CampaignSend.volunteer_id)
+    opened_, clicked_ = (func.sum(case((CampaignSend.opens > 0, 1), else_=0)),
+                         func.sum(case((CampaignSend.clicks > 0, 1), else_=0)))
+    refused = select(CampaignPreference.volunteer_id).where(CampaignPreference.tracking_refused_at.is_not(None))
+    stmt = (select(CampaignSend.step, func.count(), opened_, clicked_)
             .where(CampaignSend.queued_at >= start, CampaignSend.queued_at < end,
-                   CampaignPreference.tracking_refused_at.is_(None)))
-    sent, opened, clicked = Counter(), Counter(), Counter()
-    for step, vid, was_opened, was_clicked in session.execute(stmt):
-        if vid in volunteers:
-            sent[step] += 1
-            opened[step] += bool(was_opened)
-            clicked[step] += bool(was_clicked)
+                   CampaignSend.volunteer_id.not_in(refused)).group_by(CampaignSend.step))
+    where = _volunteer_filters(f, zones)
+    if where:
+        stmt = stmt.join(Volunteer, Volunteer.id == CampaignSend.volunteer_id).where(*where)
+    figures = {step: (n, opened or 0, clicked or 0) for step, n, opened, clicked in session.execute(stmt)}
     rows = []
     for step in PLAN:
-        n = sent[step.code]
+        n, opened, clicked = figures.get(step.code, (0, 0, 0))
         reported = step.programme_open_rate / 100 if step.programme_open_rate is not None else None
-        rows.append((step.code, [n, opened[step.code], opened[step.code] / n if n else None, reported,
-                                 clicked[step.code], clicked[step.code] / n if n else None]))
+        rows.append((step.code, [n, opened, opened / n if n else None, reported, clicked, clicked / n if n else None]))
     return Table("campaign_rates", N_("Open and click rates per campaign step"), "step",
                  [N_("Sent"), N_("Opened"), N_("Open rate"), N_("Open rate reported by the programme"),
                   N_("Clicked"), N_("Click rate")], rows, rates={2: (1, 0), 5: (4, 0)}, counts=(0, 1, 4))
@@ -420,25 +452,22 @@ def _campaign_rates(session: Session, f: Filters, volunteers) -> Table:
 def compute(session: Session, f: Filters, *, today: date | None = None) -> Kpis:
     """Every KPI for the period and filters."""
     zones = _zones(session, today or f.last)
-    volunteers = _volunteers(session, f, zones)
-    cohort = _cohort(session, f, volunteers)
+    cohort, volunteers = _cohort(session, f, zones)
     reached = _reached(session, f, cohort)
     funnel = _funnel_tables(f, volunteers, cohort, reached)
-    subs = _subscriptions(session, f, volunteers)
-    tables = [*funnel, _drop_off(funnel[0]), *_subscription_tables(f, volunteers, subs),
-              *_service(session, f, volunteers, subs)]
+    subs = _subscriptions(session, f, zones)
+    tables = [*funnel, _drop_off(funnel[0]), *_subscription_tables(f, _in_post(session, f, zones), subs),
+              *_service(session, f, subs, zones)]
     return Kpis(f, {t.key: t for t in tables})
 
 
 def version(session: Session) -> tuple:
-    """What the KPIs are counted from, in one statement: a figure kept with this version is still right (funnel
-    events are append-only; a send's opens, a payment's state and a subscription change bump `updated_at`-less
-    counters too, hence the sums)."""
+    """What the KPIs are counted from, in one cheap statement: a figure kept with this version is still right
+    (funnel events are append-only; payments, subscriptions and volunteers carry `updated_at`). A send's first
+    open or click changes no version: the figure cache recounts those within its `MAX_AGE` (a minute)."""
     return tuple(session.execute(select(
         select(func.max(FunnelEvent.id)).scalar_subquery(),
         select(func.max(CampaignSend.id)).scalar_subquery(),
-        select(func.coalesce(func.sum(CampaignSend.opens), 0) + func.coalesce(func.sum(CampaignSend.clicks), 0))
-        .scalar_subquery(),
         select(func.max(Payment.updated_at)).scalar_subquery(),
         select(func.max(Subscription.updated_at)).scalar_subquery(),
         select(func.count()).select_from(Complaint).scalar_subquery(),
