@@ -41,7 +41,7 @@ def _at(day: date, hour: int = 9) -> datetime:
 
 def load(app, rng: random.Random, count: int, today: date) -> dict:
     """`count` volunteers whose missions started over the two years to `today`, with their events."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from funnel.campaign_models import CampaignSend
     from funnel.catalogue import Cover, Programme
@@ -116,6 +116,9 @@ def load(app, rng: random.Random, count: int, today: date) -> dict:
             for i in range(0, len(batch), 5000):
                 s.execute(insert(model), batch[i:i + 5000])
             counts[key] = len(batch)
+        s.commit()
+        # the planner's statistics, as autovacuum (PostgreSQL) would have them after such a load
+        s.execute(text("ANALYZE"))
         s.commit()
     return counts
 

@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import String, case, cast, func, or_, select
+from sqlalchemy import String, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from compliance.complaint_models import ComplainantKind, Complaint
@@ -429,13 +429,14 @@ def _campaign_rates(session: Session, f: Filters, zones: dict[str, int]) -> Tabl
     start, end = _bounds(f)
     opened_, clicked_ = (func.sum(case((CampaignSend.opens > 0, 1), else_=0)),
                          func.sum(case((CampaignSend.clicks > 0, 1), else_=0)))
-    refused = select(CampaignPreference.volunteer_id).where(CampaignPreference.tracking_refused_at.is_not(None))
+    refused = exists().where(CampaignPreference.volunteer_id == CampaignSend.volunteer_id,
+                             CampaignPreference.tracking_refused_at.is_not(None))
     stmt = (select(CampaignSend.step, func.count(), opened_, clicked_)
-            .where(CampaignSend.queued_at >= start, CampaignSend.queued_at < end,
-                   CampaignSend.volunteer_id.not_in(refused)).group_by(CampaignSend.step))
+            .where(CampaignSend.queued_at >= start, CampaignSend.queued_at < end, ~refused)
+            .group_by(CampaignSend.step))
     where = _volunteer_filters(f, zones)
     if where:
-        stmt = stmt.join(Volunteer, Volunteer.id == CampaignSend.volunteer_id).where(*where)
+        stmt = stmt.where(CampaignSend.volunteer_id.in_(select(Volunteer.id).where(*where)))
     figures = {step: (n, opened or 0, clicked or 0) for step, n, opened, clicked in session.execute(stmt)}
     rows = []
     for step in PLAN:
