@@ -23,6 +23,8 @@ class Role(enum.Enum):
     partner_member = "partner_member"
     volunteer = "volunteer"
     programme_operator = "programme_operator"
+    #: the programme's own people: a read-only dashboard of aggregates on the web, and nothing else
+    programme_viewer = "programme_viewer"
 
     @property
     def label(self) -> str:
@@ -38,9 +40,17 @@ ROLE_LABELS = {
     Role.partner_member: N_("Partner member"),
     Role.volunteer: N_("Volunteer"),
     Role.programme_operator: N_("Programme operator (API)"),
+    Role.programme_viewer: N_("Programme (read-only)"),
 }
 #: service accounts: they use API tokens and never sign in to the web pages
 API_ONLY_ROLES = frozenset({Role.programme_operator})
+#: let in only where a route names the role (`allow`), never by "any signed-in user": the service account, and the
+#: programme's read-only viewers (their whole web access is the programme's dashboard; no API token either)
+NAMED_ONLY_ROLES = API_ONLY_ROLES | {Role.programme_viewer}
+#: no API token: the programme's viewers read their dashboard on the web only
+WEB_ONLY_ROLES = frozenset({Role.programme_viewer})
+#: every role that signs in to the web pages
+WEB_ROLES = frozenset(Role) - API_ONLY_ROLES
 STAFF_ROLES = frozenset({Role.admin, Role.compliance, Role.finance, Role.account_manager})
 PARTNER_ROLES = frozenset({Role.partner_admin, Role.partner_member})
 
@@ -214,6 +224,10 @@ class User(Base):
     @property
     def api_only(self) -> bool:
         return self.role in API_ONLY_ROLES
+
+    @property
+    def named_only(self) -> bool:
+        return self.role in NAMED_ONLY_ROLES
 
     @property
     def partner_status(self) -> PartnerStatus | None:

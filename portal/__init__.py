@@ -170,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     from .campaigns import mail as _campaign_mail  # noqa: F401  (registers the campaign e-mails' renderer)
     from .campaigns.links import bp as campaign_links_bp
     from .campaigns.views import bp as campaigns_bp
+    from .programme.views import bp as programme_bp
     from .volunteer.views import bp as volunteer_bp
     from .volunteer import dependants as _dependants  # noqa: F401  (its routes are on volunteer_bp)
     from .volunteer import recovery as _recovery  # noqa: F401  (its routes are on volunteer_bp)
@@ -177,7 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (home_bp, auth_bp, profile_bp, admin_bp, firm_bp, onboarding_bp, agreements_bp, leads_bp,
                cases_bp, channel_bp, complaints_bp, crossborder_bp, finance_bp, statements_bp, verification_bp,
                payments_bp, volunteer_bp, roster_bp, disclosures_bp, broker_disclosure_bp, queue_bp, tariffs_bp,
-               subscriptions_bp, campaigns_bp, campaign_links_bp, training_bp, audit_bp, dashboard_bp, privacy_bp, api_bp):
+               subscriptions_bp, campaigns_bp, programme_bp, campaign_links_bp, training_bp, audit_bp, dashboard_bp, privacy_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -53,6 +53,8 @@ USERS = [
     ("introducer.member@demo.example", Role.partner_member, "introducer", "Iker Relocasa", "es"),
     ("volunteer@demo.example", Role.volunteer, None, "Victor Volontaire", "fr"),
     ("operator@demo.example", Role.programme_operator, None, "Programme operator system", "en"),
+    # the programme's own people: the read-only dashboard of aggregates (web only)
+    ("programme@demo.example", Role.programme_viewer, None, "Pauline Programme", "fr"),
 ]
 
 DEMO_LOGINS = [(email, role.value) for email, role, *_ in USERS]

@@ -57,6 +57,8 @@ NAV = (
     NavItem("subscriptions.index", N_("Subscriptions"), "subscriptions.", VOLUNTEERS),
     NavItem("subscriptions.overdue", N_("Unpaid premiums"), "subscriptions.overdue", VOLUNTEERS),
     NavItem("campaigns.index", N_("Campaign"), "campaigns.", VOLUNTEERS),
+    NavItem("programme.dashboard", N_("Programme KPIs"), "programme.dashboard", VOLUNTEERS),
+    NavItem("programme.view", N_("Programme dashboard"), "programme.view"),
     NavItem("roster.imports", N_("Roster imports"), "roster.", VOLUNTEERS),
     NavItem("tariffs.index", N_("Tariffs and zones"), "tariffs.", VOLUNTEERS),
     NavItem("audit.log", N_("Audit log"), "audit.", COMPLIANCE),

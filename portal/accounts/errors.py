@@ -31,3 +31,8 @@ class TokenExpired(DomainError):
 class ApiOnlyAccount(DomainError):
     code = "api_only_account"
     status = 403
+
+
+class WebOnlyAccount(DomainError):
+    code = "web_only_account"
+    status = 403

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from compliance.onboarding import check_communication_model
 from compliance.registers import check_registration
 from core import audit
-from core.accounts import LANGUAGES, PARTNER_ROLES, Organisation, Role, User
+from core.accounts import LANGUAGES, PARTNER_ROLES, WEB_ONLY_ROLES, Organisation, Role, User
 from core.db import new_secret, utcnow
 from core.i18n import N_
 from core.partners import Lifecycle
@@ -20,6 +20,7 @@ from ..mail import queue_mail
 from ..security.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from .errors import (
     ApiOnlyAccount,
+    WebOnlyAccount,
     EmailTaken,
     InvalidToken,
     InvalidTokenLifetime,
@@ -246,6 +247,9 @@ def token_lifetime_days(requested: int | None = None) -> int:
 
 def create_api_token(session: Session, user: User, name: str, ip: str | None = None, *,
                      days: int | None = None) -> tuple[ApiToken, str]:
+    if user.role in WEB_ONLY_ROLES:
+        raise WebOnlyAccount(N_("This account reads the programme's dashboard on the web only: it has no API "
+                                "token."))
     days = token_lifetime_days(days)
     raw = TOKEN_PREFIX + new_secret(32)
     token = ApiToken(user=user, name=name.strip()[:100] or "API token", prefix=raw[:10],
@@ -287,7 +291,7 @@ def user_for_token(session: Session, raw: str) -> User | None:
     if not raw.startswith(TOKEN_PREFIX):
         return None
     token = session.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))).scalar_one_or_none()
-    if token is None or token.revoked_at is not None or not token.user.active:
+    if token is None or token.revoked_at is not None or not token.user.active or token.user.role in WEB_ONLY_ROLES:
         return None
     now = utcnow()
     if token.expires_at <= now:

@@ -15,7 +15,7 @@ from ..accounts.models import TokenPurpose
 from ..edge import done, unit_of_work
 from ..extensions import db, limiter
 from ..i18n import tr
-from ..security.access import public, signed_in
+from ..security.access import SESSION_HOLDERS, allow, public
 from . import throttle
 from .forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 
@@ -78,7 +78,7 @@ def _too_many(form: LoginForm, seconds: int):
 
 
 @bp.route("/logout", methods=["POST"])
-@signed_in
+@allow(*SESSION_HOLDERS)
 def logout():
     locale = current_user.locale
     logout_user()

@@ -145,3 +145,25 @@ def collect_run(now_text: str | None):
     now = _parse_now(now_text)
     summary = run_collection(now, progress=lambda line: click.echo(line, err=True))
     click.echo(summary)
+
+
+@cli.command("report")
+@click.argument("month")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "csv", "xlsx"]), default="pdf", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="the file to write")
+@with_appcontext
+def report_command(month: str, fmt: str, out: Path):
+    """Write the programme's monthly report of MONTH (YYYY-MM): the programme's view of that month (groups under 5
+    volunteers withheld), as a PDF with the charts or its figures as CSV or XLSX."""
+    from datetime import date
+
+    from ..programme import figures, report
+
+    try:
+        year, number = month.split("-")
+        first = date(int(year), int(number), 1)
+    except ValueError as exc:
+        raise click.BadParameter("a month as YYYY-MM", param_hint="MONTH") from exc
+    out.write_bytes(report.render(figures.programme_kpis(db.session, first), first, fmt))
+    click.echo(f"{out}: {report.filename(first, fmt)} ({out.stat().st_size} bytes)")

@@ -5,19 +5,23 @@ from flask import Blueprint, jsonify, redirect, render_template, request, sessio
 from flask_login import current_user
 from sqlalchemy import text
 
-from core.accounts import LANGUAGES
+from core.accounts import LANGUAGES, Role
 
 from ..edge import unit_of_work
 from ..extensions import db
-from ..security.access import public, signed_in
+from ..security.access import SESSION_HOLDERS, allow, public
 from . import dashboards
 
 bp = Blueprint("home", __name__)
 
 
 @bp.route("/")
-@signed_in
+@allow(*SESSION_HOLDERS)
 def index():
+    if current_user.role is Role.programme_viewer:
+        from ..programme.views import view
+
+        return view()  # their home is the programme's dashboard, their whole web access
     template, context = dashboards.for_user(db.session, current_user)
     return render_template(template, **context)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
-from core.accounts import PARTNER_ROLES, STAFF_ROLES, PartnerStatus, Role
+from core.accounts import PARTNER_ROLES, STAFF_ROLES, WEB_ROLES, PartnerStatus, Role
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ class Access:
             return False  # no user of the portal is a volunteer's link session
         if user is None or not user.is_authenticated:
             return False
-        if self.roles is None and user.api_only:
-            return False  # a service account is let in only where its role is named
+        if self.roles is None and user.named_only:
+            return False  # a service account or a programme viewer is let in only where its role is named
         if self.roles is not None and user.role not in self.roles:
             return False
         if self.statuses is not None and user.role in PARTNER_ROLES:
@@ -61,8 +61,8 @@ def public(view):
 
 
 def signed_in(view):
-    """Open to every signed-in user, whatever the role, except service accounts (API only): they are let in
-    only where their role is named (`allow`)."""
+    """Open to every signed-in user, whatever the role, except service accounts (API only) and the programme's
+    read-only viewers: they are let in only where their role is named (`allow`)."""
     return _declare(Access())(view)
 
 
@@ -87,6 +87,8 @@ def permit(rule: Access):
 
 
 STAFF = tuple(STAFF_ROLES)
+#: everyone with a web session, the programme's viewers included (signing out, the home page that sends them on)
+SESSION_HOLDERS = tuple(WEB_ROLES)
 PARTNERS = tuple(PARTNER_ROLES)
 
 
