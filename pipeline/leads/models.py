@@ -165,6 +165,10 @@ class Lead(Base):
         Index("ix_leads_conflicts", "possible_duplicate_of_id",
               sqlite_where=text("possible_duplicate_of_id IS NOT NULL"),
               postgresql_where=text("possible_duplicate_of_id IS NOT NULL")),
+        # the unassigned queue: counted (the account manager's home) and listed oldest first from the index alone,
+        # conflicts left out by the columns it carries
+        Index("ix_leads_unassigned", "status", "created_at", "possible_duplicate_of_id", "attribution_decided",
+              sqlite_where=text("assigned_to_id IS NULL"), postgresql_where=text("assigned_to_id IS NULL")),
     )
 
     id: Mapped[intpk]

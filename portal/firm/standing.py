@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from flask import g, render_template, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -44,15 +44,19 @@ class Standing:
     action_url: str | None = None
 
 
+# Built once: the partner home reads them on every request, and building a statement costs more than running it.
+PENDING = (select(Agreement.public_id, Agreement.reference, Agreement.status)
+           .where(Agreement.organisation_id == bindparam("org"), Agreement.status.in_(PENDING_STATUSES))
+           .order_by(Agreement.id.desc()).limit(1))
+SIGNERS = (select(User.full_name).where(User.organisation_id == bindparam("org"), User.role == Role.partner_admin,
+                                        User.active.is_(True)).order_by(User.full_name))
+
+
 def _pending(session: Session, org: Organisation) -> PendingAgreement | None:
-    row = session.execute(select(Agreement.public_id, Agreement.reference, Agreement.status).where(
-        Agreement.organisation_id == org.id, Agreement.status.in_(PENDING_STATUSES))
-        .order_by(Agreement.id.desc()).limit(1)).first()
+    row = session.execute(PENDING, {"org": org.id}).first()
     if row is None:
         return None
-    signers = session.execute(select(User.full_name).where(
-        User.organisation_id == org.id, User.role == Role.partner_admin, User.active.is_(True))
-        .order_by(User.full_name)).scalars().all()
+    signers = session.execute(SIGNERS, {"org": org.id}).scalars().all()
     return PendingAgreement(row.public_id, row.reference, row.status, list(signers))
 
 

@@ -62,10 +62,13 @@ def _attention_queries() -> dict:
     }
 
 
+# `audit_head`: the version of the oversight charts, read with the figures rather than on its own
 ADMIN_FIGURES = _counts_statement(**_org_counts_queries(), **_attention_queries(),
-                                  outbox_pending=_count(OutboxMessage, OutboxMessage.state == OutboxState.pending))
+                                  outbox_pending=_count(OutboxMessage, OutboxMessage.state == OutboxState.pending),
+                                  audit_head=charts.AUDIT_HEAD)
 COMPLIANCE_FIGURES = _counts_statement(**_org_counts_queries(), **_attention_queries(),
-                                       failed_logins=_count(AuditEvent, AuditEvent.action == "auth.login_failed"))
+                                       failed_logins=_count(AuditEvent, AuditEvent.action == "auth.login_failed"),
+                                       audit_head=charts.AUDIT_HEAD)
 STAFF_FIGURES = _counts_statement(**_org_counts_queries())
 RECENT_EVENTS = select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.actor_label, AuditEvent.ip) \
     .order_by(AuditEvent.seq.desc()).limit(bindparam("n"))
@@ -75,13 +78,14 @@ def _admin(session: Session, user: User):
     figures = _run(session, ADMIN_FIGURES)
     return "home/admin.html", {"org_counts": _org_counts(figures), "figures": figures,
                                "recent": _recent_events(session, 5),
-                               "charts": charts.oversight(session, utcnow().date())}
+                               "charts": charts.oversight(session, utcnow().date(), figures["audit_head"])}
 
 
 def _compliance(session: Session, user: User):
     figures = _run(session, COMPLIANCE_FIGURES)
     return "home/compliance.html", {"org_counts": _org_counts(figures), "recent": _recent_events(session, 10),
-                                    "figures": figures, "charts": charts.oversight(session, utcnow().date())}
+                                    "figures": figures,
+                                    "charts": charts.oversight(session, utcnow().date(), figures["audit_head"])}
 
 
 def _staff(session: Session, user: User):
@@ -150,8 +154,7 @@ def _partner(session: Session, user: User):
         rows = pipeline_figures.open_by_stage(session, org.id)
         pipeline = [(status, rows.get(status), NEXT_STEP[status]) for status in OPEN_STAGES]
     is_introducer = org.status is PartnerStatus.introducer
-    home_charts = [charts.partner_pipeline(pipeline, is_introducer),
-                   *charts.partner_commission(session, org.public_id, utcnow().date())]
+    home_charts = charts.partner(session, org.public_id, pipeline, is_introducer, utcnow().date())
     return "home/partner.html", {"org": org, "team": team, "pipeline": pipeline, "charts": home_charts,
                                  "standing": standing(session, user),
                                  "open_total": sum(r.n for r in rows.values()),
