@@ -53,10 +53,10 @@ SIGNERS = (select(User.full_name).where(User.organisation_id == bindparam("org")
 
 
 def _pending(session: Session, org: Organisation) -> PendingAgreement | None:
-    row = session.execute(PENDING, {"org": org.id}).first()
+    row = session.connection().execute(PENDING, {"org": org.id}).first()
     if row is None:
         return None
-    signers = session.execute(SIGNERS, {"org": org.id}).scalars().all()
+    signers = session.connection().execute(SIGNERS, {"org": org.id}).scalars().all()
     return PendingAgreement(row.public_id, row.reference, row.status, list(signers))
 
 
