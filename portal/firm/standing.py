@@ -5,7 +5,7 @@ The refusal itself stays in the domain (`Organisation.may_do_business`, the pipe
 module only lets the screens stop offering what cannot be done."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import g, render_template, url_for
 from flask_login import current_user
@@ -30,7 +30,7 @@ class PendingAgreement:
     reference: str
     status: AgreementStatus
     #: the firm's active administrators: the people who may sign for it
-    signers: list[str] = field(default_factory=list)
+    signers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _pending(session: Session, org: Organisation) -> PendingAgreement | None:
     if row is None:
         return None
     signers = session.connection().execute(SIGNERS, {"org": org.id}).scalars().all()
-    return PendingAgreement(row.public_id, row.reference, row.status, list(signers))
+    return PendingAgreement(row.public_id, row.reference, row.status, tuple(signers))
 
 
 def _signing_step(pending: PendingAgreement, user: User) -> tuple[str, str, str]:

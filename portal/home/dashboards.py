@@ -21,8 +21,11 @@ from pipeline.cases.stages import NEXT_STEP, OPEN_STAGES
 from pipeline.leads.models import Lead, LeadStatus
 
 from ..accounts.models import ApiToken
+from .. import fragments
 from ..figure_cache import cached
 from ..firm.standing import standing
+from ..security.access import can_access
+from ..training.policy import cases_block
 from . import charts
 
 
@@ -46,16 +49,17 @@ def _read(session: Session, statement, params: dict | None = None):
     return session.connection().execute(statement, params or {})
 
 
-def _run(session: Session, statement) -> dict[str, int]:
-    return dict(_read(session, statement).one()._mapping)
+def _run(session: Session, statement):
+    """The row of headline figures: each a column, read by name (`figures.applications`)."""
+    return _read(session, statement).one()
 
 
 def _org_counts_queries() -> dict:
     return {f"org_{s.value}": _count(Organisation, Organisation.status == s) for s in PartnerStatus}
 
 
-def _org_counts(figures: dict) -> dict[PartnerStatus, int]:
-    return {s: figures[f"org_{s.value}"] for s in PartnerStatus}
+def _org_counts(figures) -> tuple[tuple[PartnerStatus, int], ...]:
+    return tuple((s, getattr(figures, f"org_{s.value}")) for s in PartnerStatus)
 
 
 # Built once: statements are immutable, and building them costs more than running them.
@@ -83,23 +87,31 @@ RECENT_EVENTS = select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.act
 
 def _admin(session: Session, user: User):
     figures = _run(session, ADMIN_FIGURES)
-    return "home/admin.html", {"org_counts": _org_counts(figures), "figures": figures,
-                               "recent": _recent_events(session, 5),
-                               "charts": charts.oversight(session, utcnow().date(), figures["audit_head"])}
+    return "home/admin.html", {"content": fragments.render(
+        "home/_admin.html", me=fragments.Viewer.of(user), org_counts=_org_counts(figures), figures=figures,
+        recent=_recent_events(session, 5), charts=charts.oversight(session, utcnow().date(), figures.audit_head),
+        **_may_open(user))}
 
 
 def _compliance(session: Session, user: User):
     figures = _run(session, COMPLIANCE_FIGURES)
-    return "home/compliance.html", {"org_counts": _org_counts(figures), "recent": _recent_events(session, 10),
-                                    "figures": figures,
-                                    "charts": charts.oversight(session, utcnow().date(), figures["audit_head"])}
+    return "home/compliance.html", {"content": fragments.render(
+        "home/_compliance.html", me=fragments.Viewer.of(user), org_counts=_org_counts(figures), figures=figures,
+        recent=_recent_events(session, 10), charts=charts.oversight(session, utcnow().date(), figures.audit_head),
+        **_may_open(user))}
+
+
+def _may_open(user: User) -> dict[str, bool]:
+    """The staff home's links the user may follow (the figures show either way)."""
+    return {"may_open_organisations": can_access("admin.organisations", user),
+            "may_open_outbox": can_access("admin.outbox", user)}
 
 
 def _staff(session: Session, user: User):
     figures = _run(session, STAFF_FIGURES)
     orgs = session.execute(select(Organisation.public_id, Organisation.legal_name, Organisation.status,
                                   Organisation.country).order_by(Organisation.legal_name).limit(20)).all()
-    context = {"org_counts": _org_counts(figures), "organisations": orgs}
+    context = {"org_counts": _org_counts(figures), "organisations": orgs, **_may_open(user)}
     if user.role is Role.finance:
         context["charts"] = charts.finance(session, utcnow().date())
     return "home/staff.html", context
@@ -152,20 +164,25 @@ def _manager(session: Session, user: User):
 def _partner(session: Session, user: User):
     from ..i18n import country_name
 
-    team = _read(session, TEAM, {"org": user.organisation_id}).all()
+    team = tuple(_read(session, TEAM, {"org": user.organisation_id}).all())
     org = user.organisation
     if org.status is PartnerStatus.introducer:
         rows = pipeline_figures.open_leads_by_status(session, org.id)
-        pipeline = [(status, rows.get(status), LEAD_NEXT_STEP[status]) for status in LEAD_NEXT_STEP]
+        pipeline = tuple((status, rows.get(status), LEAD_NEXT_STEP[status]) for status in LEAD_NEXT_STEP)
     else:
         rows = pipeline_figures.open_by_stage(session, org.id)
-        pipeline = [(status, rows.get(status), NEXT_STEP[status]) for status in OPEN_STAGES]
+        pipeline = tuple((status, rows.get(status), NEXT_STEP[status]) for status in OPEN_STAGES)
     is_introducer = org.status is PartnerStatus.introducer
-    home_charts = charts.partner(session, org.public_id, pipeline, is_introducer, utcnow().date())
-    return "home/partner.html", {"org": org, "team": team, "pipeline": pipeline, "charts": home_charts,
-                                 "standing": standing(session, user),
-                                 "open_total": sum(r.n for r in rows.values()),
-                                 "zones": ", ".join(country_name(code) for code in org.zones)}
+    may_submit = not is_introducer and can_access("cases.new", user)
+    viewer = fragments.Viewer.of(user)
+    content = fragments.render(
+        "home/_partner.html", me=viewer, org=viewer.organisation, team=team, pipeline=pipeline,
+        charts=charts.partner(session, org.public_id, pipeline, is_introducer, utcnow().date()),
+        standing=standing(session, user), open_total=sum(r.n for r in rows.values()),
+        zones=", ".join(country_name(code) for code in org.zones),
+        may_refer=is_introducer and can_access("leads.new", user), may_submit=may_submit,
+        blocked=cases_block(user) if may_submit else None)
+    return "home/partner.html", {"content": content}
 
 
 def _basic(session: Session, user: User):
@@ -175,7 +192,7 @@ def _basic(session: Session, user: User):
 
 
 def _recent_events(session: Session, n: int):
-    return _read(session, RECENT_EVENTS, {"n": n}).all()
+    return tuple(_read(session, RECENT_EVENTS, {"n": n}).all())
 
 
 _BUILDERS = {
