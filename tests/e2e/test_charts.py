@@ -42,3 +42,34 @@ def test_each_role_home_shows_named_charts_with_their_figures(browser, live_serv
             assert table.is_visible() and table.locator("tbody tr").count() >= 1
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("email", ["specialist@demo.example", "manager@demo.example", "finance@demo.example"])
+def test_at_phone_width_the_charts_text_stays_legible_and_apart(browser, live_server, demo, email):  # noqa: F811
+    """At 375 px the narrow drawing is the one shown (and named): every text of it at 10.5 px or more on screen,
+    and no two of its texts overlapping."""
+    context = browser.new_context(locale="en-GB", viewport={"width": 375, "height": 812}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, live_server, email)
+        page.goto(live_server + "/")
+        for chart_id in CHARTS[email]:
+            figure = page.locator(f"figure#{chart_id}")
+            title = figure.locator("figcaption").inner_text().strip()
+            image = figure.get_by_role("img", name=title, exact=True)
+            assert image.count() == 1 and "chart-narrow" in image.get_attribute("class"), chart_id
+            assert not figure.locator("svg.chart-wide").is_visible()
+            texts = image.evaluate("""svg => [...svg.querySelectorAll(':scope > text')].map(t => {
+                const r = t.getBoundingClientRect();
+                return {size: parseFloat(getComputedStyle(t).fontSize) * svg.getBoundingClientRect().width
+                              / svg.viewBox.baseVal.width, box: [r.left, r.top, r.right, r.bottom], text: t.textContent};
+            })""")
+            assert texts and min(t["size"] for t in texts) >= 10.5, (chart_id, texts)
+            for i, a in enumerate(texts):
+                for b in texts[i + 1:]:
+                    (l1, t1, r1, b1), (l2, t2, r2, b2) = a["box"], b["box"]
+                    overlap = min(r1, r2) - max(l1, l2) > 1 and min(b1, b2) - max(t1, t2) > 1
+                    assert not overlap, (chart_id, a["text"], b["text"])
+    finally:
+        context.close()
