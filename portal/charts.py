@@ -127,8 +127,10 @@ class Chart:
                 out.append(f'<line x1="{self.left - 4}" x2="{g.width}" y1="{y}" y2="{y}" stroke="#d0d7de" '
                            f'stroke-width="1"></line><text x="{self.left - 8}" y="{y + 4}" font-size="{g.small}" '
                            f'text-anchor="end" {ink}>{escape(t)}</text>')
+        # a pointer's tooltip on each shape; a phone has no pointer, and the table behind the chart has the figures
+        tip = g is WIDE
         out += [f'<rect x="{r.x}" y="{r.y}" width="{r.width}" height="{r.height}" fill="{r.colour}">'
-                f'<title>{escape(r.title)}</title></rect>' for r in self.shapes]
+                + (f'<title>{escape(r.title)}</title></rect>' if tip else '</rect>') for r in self.shapes]
         if self.kind == "bars":
             out += [f'<text x="{x}" y="{y}" font-size="{g.text}" {ink}>{escape(t)}</text>' for x, y, t in self.values]
         else:

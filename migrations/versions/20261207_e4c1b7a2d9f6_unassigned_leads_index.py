@@ -1,4 +1,4 @@
-"""leads: a partial index on the unassigned ones (status, creation time, and the two columns that tell a conflict),
+"""leads: a partial index on the unassigned ones (status, assignee, creation time, and the two columns that tell a conflict),
 so the account manager's home counts and lists the unassigned queue from the index alone (found by bench/cases.py
 on PostgreSQL at 50,000 leads: a bitmap heap scan of every received lead)
 
@@ -23,7 +23,8 @@ WHERE = sa.text("assigned_to_id IS NULL")
 def upgrade():
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.create_index('ix_leads_unassigned',
-                              ['status', 'created_at', 'possible_duplicate_of_id', 'attribution_decided'],
+                              ['status', 'assigned_to_id', 'created_at', 'possible_duplicate_of_id',
+                               'attribution_decided'],
                               unique=False, sqlite_where=WHERE, postgresql_where=WHERE)
 
 

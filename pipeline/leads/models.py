@@ -166,8 +166,10 @@ class Lead(Base):
               sqlite_where=text("possible_duplicate_of_id IS NOT NULL"),
               postgresql_where=text("possible_duplicate_of_id IS NOT NULL")),
         # the unassigned queue: counted (the account manager's home) and listed oldest first from the index alone,
-        # conflicts left out by the columns it carries
-        Index("ix_leads_unassigned", "status", "created_at", "possible_duplicate_of_id", "attribution_decided",
+        # conflicts left out by the columns it carries (assigned_to_id, always NULL here, is in it so that SQLite's
+        # planner sees it match as many terms as ix_leads_status_assignee, and prefers it for covering the count)
+        Index("ix_leads_unassigned", "status", "assigned_to_id", "created_at", "possible_duplicate_of_id",
+              "attribution_decided",
               sqlite_where=text("assigned_to_id IS NULL"), postgresql_where=text("assigned_to_id IS NULL")),
     )
 
