@@ -161,6 +161,8 @@ class Lead(Base):
         Index("ix_leads_match_name", "match_name"),
         Index("ix_leads_queue", "status", "created_at"),
         Index("ix_leads_status_assignee", "status", "assigned_to_id"),
+        # an introducer's home: its referrals in progress by status, and the oldest, from the index alone
+        Index("ix_leads_org_status", "organisation_id", "status", "created_at"),
         # the conflict queue: few rows among many
         Index("ix_leads_conflicts", "possible_duplicate_of_id",
               sqlite_where=text("possible_duplicate_of_id IS NOT NULL"),
