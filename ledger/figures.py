@@ -32,7 +32,7 @@ VERSION = select(func.max(Posting.id))
 
 def version(session: Session) -> int | None:
     """A marker of the ledger's contents: it changes with every entry posted."""
-    return session.execute(VERSION).scalar_one()
+    return session.connection().execute(VERSION).scalar_one()
 
 
 _MONTH = func.substr(func.cast(Posting.effective_date, String(10)), 1, 7)

@@ -8,7 +8,7 @@ from flask import current_app, request, url_for
 
 from core.i18n import N_
 
-from .i18n import tr
+from .i18n import _request_locale, tr
 from .security.access import can_access
 
 
@@ -94,7 +94,17 @@ class MenuGroup:
 
 def menu_for(user) -> list[tuple[str, str, bool] | MenuGroup]:
     """The user's menu: flat when short; else the grouped entries gathered under their group's label (where the
-    group's first entry stands), a group of one staying a plain entry."""
+    group's first entry stands), a group of one staying a plain entry. Kept per (role, firm status, language,
+    page's endpoint): every signed-in page draws it."""
+    cache = current_app.extensions.setdefault("portal.menus", {})
+    key = (user.role, user.partner_status, str(_request_locale()), request.endpoint)
+    menu = cache.get(key)
+    if menu is None:
+        menu = cache[key] = _menu(user)
+    return menu
+
+
+def _menu(user) -> list[tuple[str, str, bool] | MenuGroup]:
     allowed = _allowed(user)
     flat = items_for(user)
     if len(flat) <= FLAT_MAX:

@@ -68,6 +68,11 @@ class CaseCrossBorderCheck(Base):
         return self.outcome is not O.domestic and self.resolved_at is None
 
 
+#: a case's check, read-only from the case's side: lists load it for a page of cases in one statement
+#: (`selectinload(Case.cross_border_check)`) instead of one `check_of` per case
+Case.cross_border_check = relationship(CaseCrossBorderCheck, uselist=False, viewonly=True)
+
+
 def check_of(session: Session, case: Case) -> CaseCrossBorderCheck | None:
     return session.execute(select(CaseCrossBorderCheck).where(CaseCrossBorderCheck.case_id == case.id)
                            ).scalar_one_or_none()

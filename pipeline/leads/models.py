@@ -161,10 +161,18 @@ class Lead(Base):
         Index("ix_leads_match_name", "match_name"),
         Index("ix_leads_queue", "status", "created_at"),
         Index("ix_leads_status_assignee", "status", "assigned_to_id"),
+        # an introducer's home: its referrals in progress by status, and the oldest, from the index alone
+        Index("ix_leads_org_status", "organisation_id", "status", "created_at"),
         # the conflict queue: few rows among many
         Index("ix_leads_conflicts", "possible_duplicate_of_id",
               sqlite_where=text("possible_duplicate_of_id IS NOT NULL"),
               postgresql_where=text("possible_duplicate_of_id IS NOT NULL")),
+        # the unassigned queue: counted (the account manager's home) and listed oldest first from the index alone,
+        # conflicts left out by the columns it carries (assigned_to_id, always NULL here, is in it so that SQLite's
+        # planner sees it match as many terms as ix_leads_status_assignee, and prefers it for covering the count)
+        Index("ix_leads_unassigned", "status", "assigned_to_id", "created_at", "possible_duplicate_of_id",
+              "attribution_decided",
+              sqlite_where=text("assigned_to_id IS NULL"), postgresql_where=text("assigned_to_id IS NULL")),
     )
 
     id: Mapped[intpk]

@@ -10,7 +10,8 @@ from compliance.consent_receipts import ConsentMethod
 from core.accounts import LANGUAGES, CommunicationModel, PartnerStatus
 from core.contracts import Contract
 from core.products import NOT_A_PARTNER_LINE, PARTNER_LINES, ProductLine
-from pipeline.cases import crossborder, crypto, services
+from pipeline.cases import crossborder as _crossborder  # noqa: F401  (defines Case.cross_border_check)
+from pipeline.cases import crypto, services
 from pipeline.cases.models import BudgetBand, Case, CaseStatus, Milestone
 from pipeline.cases.stages import KEY_MILESTONES, NEXT_STEP, OPEN_STAGES
 from pipeline.leads.services import ConsentInput
@@ -107,7 +108,7 @@ class CaseSchema(Schema):
     stage_entered_at = fields.DateTime()
     next_step = fields.Function(lambda c: NEXT_STEP.get(c.status), metadata={"description": "in English"})
     compliance_check_pending = fields.Function(
-        lambda c: bool((check := crossborder.check_of(db.session, c)) and check.pending),
+        lambda c: bool(c.cross_border_check and c.cross_border_check.pending),
         metadata={"description": "a cross-border compliance check is pending (the client lives in another state "
                                  "than the firm's): a held case moves no further until compliance releases it"})
     contract = fields.Nested(ContractSchema, allow_none=True)
@@ -206,7 +207,7 @@ def case_milestones(public_id: str):
 def case_list():
     query = load_query(CaseQuerySchema())
     stmt = scoped(select(Case), Case, principal()).order_by(Case.id.desc()).options(
-        selectinload(Case.contract).joinedload(Contract.insurer))
+        selectinload(Case.contract).joinedload(Contract.insurer), selectinload(Case.cross_border_check))
     if query["status"] == "open":
         stmt = stmt.where(Case.status.in_(OPEN_STAGES))
     elif query["status"]:

@@ -5,12 +5,12 @@ The refusal itself stays in the domain (`Organisation.may_do_business`, the pipe
 module only lets the screens stop offering what cannot be done."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import g, render_template, url_for
 from flask_login import current_user
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -30,7 +30,7 @@ class PendingAgreement:
     reference: str
     status: AgreementStatus
     #: the firm's active administrators: the people who may sign for it
-    signers: list[str] = field(default_factory=list)
+    signers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,20 @@ class Standing:
     action_url: str | None = None
 
 
+# Built once: the partner home reads them on every request, and building a statement costs more than running it.
+PENDING = (select(Agreement.public_id, Agreement.reference, Agreement.status)
+           .where(Agreement.organisation_id == bindparam("org"), Agreement.status.in_(PENDING_STATUSES))
+           .order_by(Agreement.id.desc()).limit(1))
+SIGNERS = (select(User.full_name).where(User.organisation_id == bindparam("org"), User.role == Role.partner_admin,
+                                        User.active.is_(True)).order_by(User.full_name))
+
+
 def _pending(session: Session, org: Organisation) -> PendingAgreement | None:
-    row = session.execute(select(Agreement.public_id, Agreement.reference, Agreement.status).where(
-        Agreement.organisation_id == org.id, Agreement.status.in_(PENDING_STATUSES))
-        .order_by(Agreement.id.desc()).limit(1)).first()
+    row = session.connection().execute(PENDING, {"org": org.id}).first()
     if row is None:
         return None
-    signers = session.execute(select(User.full_name).where(
-        User.organisation_id == org.id, User.role == Role.partner_admin, User.active.is_(True))
-        .order_by(User.full_name)).scalars().all()
-    return PendingAgreement(row.public_id, row.reference, row.status, list(signers))
+    signers = session.connection().execute(SIGNERS, {"org": org.id}).scalars().all()
+    return PendingAgreement(row.public_id, row.reference, row.status, tuple(signers))
 
 
 def _signing_step(pending: PendingAgreement, user: User) -> tuple[str, str, str]:

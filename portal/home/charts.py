@@ -1,10 +1,18 @@
 """The charts of each role's home page: the domain's figures (one aggregate query each) turned into
-`portal.charts` charts, labelled in the reader's language."""
+`portal.charts` charts, labelled in the reader's language.
+
+A home page is the most visited page, and its charts change only when the data under them does: each home's
+whole chart block (`home/_charts.html`: the SVGs, legends and tables) is kept drawn as HTML per language and
+*version* of its data (`block`), so a page whose data did not change pays one cheap version lookup — often a
+column of the statement that reads its headline figures — and writes the block out as it is."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_date
+from flask import render_template
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,8 +32,16 @@ from ..i18n import _request_locale, money, percent, tr
 
 AGE_LABELS = (N_("up to 7 days"), N_("8 to 30 days"), N_("31 to 90 days"), N_("over 90 days"))
 RECEIVABLE_AGE_LABELS = (N_("up to 30 days"), N_("31 to 60 days"), N_("61 to 90 days"), N_("over 90 days"))
-AUDIT_HEAD = select(AuditHead.seq).where(AuditHead.id == 1)
+#: the audit chain's head: a scalar subquery for the statement of a home's headline figures
+AUDIT_HEAD = select(AuditHead.seq).where(AuditHead.id == 1).scalar_subquery()
 assert len(AGE_LABELS) == len(AGE_BUCKETS) and len(RECEIVABLE_AGE_LABELS) == len(receipts.BUCKETS)
+
+
+def block(key: tuple, version, build: Callable[[], list[Chart]]) -> Markup:
+    """The home's chart block, drawn from `build()`'s charts in the reader's language, and kept until `version`
+    changes (or a minute has passed: see `figure_cache`). Nothing of the reader but their language is in it."""
+    return cached((*key, str(_request_locale())), version,
+                  lambda: Markup(render_template("home/_charts.html", charts=build())))
 
 
 def months(end: date, n: int = 12) -> list[date]:
@@ -70,10 +86,13 @@ def partner_pipeline(pipeline, is_introducer: bool) -> Chart:
                       category_heading=tr(N_("Stage"))))
 
 
-def partner_commission(session: Session, partner: str, today: date) -> list[Chart]:
-    """Kept, drawn, until something is posted to the ledger (entries are append-only)."""
-    return cached(("partner-commission", partner, today, str(_request_locale())), ledger_version(session),
-                  lambda: _partner_commission(session, partner, today))
+def partner(session: Session, partner: str, pipeline, is_introducer: bool, today: date) -> Markup:
+    """The partner home's block: its pipeline (from the rows the page already read, which are part of the
+    version) and its commission by month (kept until something is posted to the ledger: entries are
+    append-only)."""
+    counts = tuple(row.n if row else 0 for _s, row, _step in pipeline)
+    return block(("partner", partner, is_introducer, today), (counts, ledger_version(session)),
+                 lambda: [partner_pipeline(pipeline, is_introducer), *_partner_commission(session, partner, today)])
 
 
 def _partner_commission(session: Session, partner: str, today: date) -> list[Chart]:
@@ -92,17 +111,21 @@ def _partner_commission(session: Session, partner: str, today: date) -> list[Cha
     return charts
 
 
-def manager(session: Session, now: datetime) -> list[Chart]:
-    """Both figures scan every case: counted again only when a case was created or moved (or after a minute)."""
-    ageing, steps = cached("manager-charts", pipeline_version(session),
-                           lambda: (queue_ageing(session, now), funnel(session)))
-    return [
-        bars(Chart("chart-ageing", tr(N_("Open cases by days waiting in their stage")),
-                   tr(N_("How long the open cases have waited in their current stage.")),
-                   [tr(label) for label in AGE_LABELS], [Series(tr(N_("Open cases")), ageing)],
-                   category_heading=tr(N_("Waiting")))),
-        _funnel_chart(steps),
-    ]
+def manager(session: Session, now: datetime) -> Markup:
+    """Both figures scan every case: counted again only when a case was created or moved (or after a minute),
+    and drawn again in a language only then."""
+    version = pipeline_version(session)
+
+    def build() -> list[Chart]:
+        ageing, steps = cached("manager-charts", version, lambda: (queue_ageing(session, now), funnel(session)))
+        return [
+            bars(Chart("chart-ageing", tr(N_("Open cases by days waiting in their stage")),
+                       tr(N_("How long the open cases have waited in their current stage.")),
+                       [tr(label) for label in AGE_LABELS], [Series(tr(N_("Open cases")), ageing)],
+                       category_heading=tr(N_("Waiting")))),
+            _funnel_chart(steps),
+        ]
+    return block(("manager",), version, build)
 
 
 def _funnel_chart(steps) -> Chart:
@@ -116,10 +139,9 @@ def _funnel_chart(steps) -> Chart:
                       category_heading=tr(N_("Stage"))))
 
 
-def finance(session: Session, today: date) -> list[Chart]:
+def finance(session: Session, today: date) -> Markup:
     """Kept, drawn, until something is posted to the ledger (entries are append-only)."""
-    return cached(("finance", today, str(_request_locale())), ledger_version(session),
-                  lambda: _finance(session, today))
+    return block(("finance", today), ledger_version(session), lambda: _finance(session, today))
 
 
 def _finance(session: Session, today: date) -> list[Chart]:
@@ -146,11 +168,15 @@ def _finance(session: Session, today: date) -> list[Chart]:
     return charts
 
 
-def oversight(session: Session, today: date) -> list[Chart]:
+def oversight(session: Session, today: date, audit_head: int | None) -> Markup:
     """Admin and compliance: leads refused for health data by week, agreements by state. A refusal and every
-    change of an agreement's state are audited: the figures are kept until the audit chain's head moves."""
-    weeks, states = cached(("oversight", today), session.execute(AUDIT_HEAD).scalar_one_or_none(),
-                           lambda: (health_refusals_by_week(session, today), agreements_by_state(session)))
+    change of an agreement's state are audited: the block is kept until the audit chain's head (`audit_head`,
+    read with the page's headline figures: `AUDIT_HEAD`) moves."""
+    return block(("oversight", today), audit_head, lambda: _oversight(session, today))
+
+
+def _oversight(session: Session, today: date) -> list[Chart]:
+    weeks, states = health_refusals_by_week(session, today), agreements_by_state(session)
     locale = _request_locale()
     return [
         columns(Chart("chart-health-refusals", tr(N_("Leads refused for health data, by week")),

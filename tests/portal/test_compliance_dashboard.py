@@ -44,7 +44,9 @@ def test_the_dashboard_shows_each_firm_with_charts_tables_and_a_csv(session, fig
     client = login(make_user(Role.compliance))
     page = client.get("/compliance/dashboard")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and html.count("<svg") == 2 and 'id="chart-disclosures"' in html
+    # two charts, each drawn wide and narrow (the page's style shows the one that fits)
+    assert page.status_code == 200 and html.count('<svg class="chart-wide"') == 2 and 'id="chart-disclosures"' in html
+    assert html.count('<svg class="chart-narrow"') == 2
     alpha = html.split(f'id="firm-{figures["firm"].public_id}"')[1].split("</tr>")[0]
     beta = html.split(f'id="firm-{figures["other"].public_id}"')[1].split("</tr>")[0]
     assert "1 / 1" in alpha and ">0.0<" in alpha  # the one contract's disclosures approved, within the day

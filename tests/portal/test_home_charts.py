@@ -77,3 +77,27 @@ def test_the_partner_commission_chart_follows_each_posting(session, login, broke
         month = _figures(client.get("/").get_data(as_text=True), "chart-commission-eur")
         accrued, still_held, paid = list(month.values())[-1]
         assert accrued == still_held == ("€123.45" if n == 0 else "€223.45") and paid == "€0.00", (n, month)
+
+
+def test_a_chart_has_a_narrow_drawing_with_legible_type_and_fewer_month_names():
+    """At phone width the page shows the narrow drawing: scaled to a ~340 px box its text stays at 11 px or more
+    (the wide one would shrink it to ~5 px), and a year of months names four of them, the current one included."""
+    from portal.charts import NARROW, WIDE, Chart, Series, bars, columns
+
+    months = [f"M{i:02}" for i in range(1, 13)]
+    chart = columns(Chart("c", "Title", "Description", months, [Series("paid", list(range(12)))],
+                          fmt=lambda v: f"€{v:,}.00"))
+    narrow = chart.narrow
+    assert chart.geometry is WIDE and narrow.geometry is NARROW and narrow.id == chart.id
+    assert NARROW.small * 340 / NARROW.width >= 11 and WIDE.small * 340 / WIDE.width < 6
+    assert [name for _x, name in chart.labels] == months
+    assert [name for _x, name in narrow.labels] == ["M03", "M06", "M09", "M12"]
+    assert narrow.left > len("€11.00") * NARROW.small * 0.6  # the longest tick fits before the plot
+    assert all(s.x + s.width <= NARROW.width for s in narrow.shapes)
+    assert 'font-size="13"' in narrow.shapes_markup and 'font-size="13"' not in chart.shapes_markup
+
+    funnel = bars(Chart("f", "Funnel", "Description", ["Received", "Underwriting questions"],
+                        [Series("Cases", [4, 2])]))
+    # narrow: each label on its own line above its bar, the bar from the left edge
+    (y0, _l0), (y1, _l1) = funnel.narrow.labels
+    assert all(s.x == 0 for s in funnel.narrow.shapes) and y0 < funnel.narrow.shapes[0].y < y1
