@@ -46,8 +46,6 @@ IMPORTED = T0 - timedelta(days=1)  # the day the roster was imported
 IN_POST = 100  # already on mission when imported: no past e-mail
 #: the covers each top-up step offers (independently of funnel.campaign_plan)
 PROMOTES = {"d10-top-up": Cover.health, "d20-top-up-reminder": Cover.health, "m3-beneficiary": Cover.prevoyance}
-HOLDS = {SubscriptionState.active, SubscriptionState.past_due, SubscriptionState.litigation,
-         SubscriptionState.suspended}
 DECLINED = "requires_payment_method"
 ISSUER = activation.Issuer(translate=str, broker_name="BIG", seal_config=None, insurer_code=INSURER,
                            insurer_name="Volunteer top-up insurer")
@@ -249,9 +247,9 @@ def _check_campaigns(session, volunteers, original_end, subscribed, unsubscribed
     # one outbox e-mail per send, to its volunteer
     messages = {m.id: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.template.like("campaign/%")))}
     assert sorted(messages) == sorted(m for *_x, m in sends)
-    holds = {}
-    for vid, (day, s, _scenario, _card) in subscribed.items():
-        holds[vid] = (day, set(s.choices))
+    #: a cover is held from the day subscribed to the end of cover (which a radiation or the end for non-payment
+    #: moves): (from, to, covers)
+    holds = {vid: (day, s.ends_on, set(s.choices)) for vid, (day, s, _scenario, _card) in subscribed.items()}
     expected = set()
     for v in volunteers:
         for code, (_a, _d, _m, countries) in EXPECTED_PLAN.items():
@@ -265,10 +263,9 @@ def _check_campaigns(session, volunteers, original_end, subscribed, unsubscribed
             if v.id in radiated and due_on >= radiated[v.id]:
                 continue
             cover = PROMOTES.get(code)
-            if cover is not None and v.id in holds and due_on >= holds[v.id][0] and cover.value in holds[v.id][1]:
-                sub = subscribed[v.id][1]
-                if sub.state in HOLDS or sub.ends_on >= due_on:
-                    continue
+            if cover is not None and v.id in holds and holds[v.id][0] <= due_on <= holds[v.id][1] and (
+                    cover.value in holds[v.id][2]):
+                continue
             expected.add((v.id, code))
     assert set(pairs) == expected
     # volunteers in post at the import got only what fell due from then
@@ -288,7 +285,7 @@ def _check_recoveries(session, provider, subscribed):
     assert len(rows) == len(set(rows))
     cases = {c.subscription_id: c for c in session.scalars(select(DunningCase))}
     seen = Counter()
-    for vid, (_day, s, scenario, card) in subscribed.items():
+    for _vid, (_day, s, scenario, card) in subscribed.items():
         session.refresh(s)
         if not card or scenario == "good":
             assert s.id not in cases and s.state is SubscriptionState.active, (scenario, s.state)
