@@ -235,6 +235,7 @@ def test_a_simulated_year_of_one_thousand_volunteers(session, products, make_use
     session.expire_all()
     assert len(subscribed) >= 60 and len(radiated) >= 20 and len(unsubscribed) >= 20
     _check_campaigns(session, volunteers, original_end, subscribed, unsubscribed, radiated)
+    _check_tracking(session, refused, unsubscribed)
     _check_recoveries(session, provider, subscribed)
     _check_books(session, provider)
 
@@ -276,6 +277,18 @@ def _check_campaigns(session, volunteers, original_end, subscribed, unsubscribed
     for vid, step, _due, mid in sends:
         assert (messages[mid].to, messages[mid].template) == (by_id[vid].email,
                                                               f"campaign/{step}.{by_id[vid].language}")
+
+
+def _check_tracking(session, refused, unsubscribed):
+    """A volunteer who refused tracking still gets the e-mails, and opening one counts nothing."""
+    sends = session.scalars(select(CampaignSend).order_by(CampaignSend.id)).all()
+    mine = [s for s in sends if s.volunteer_id in refused]
+    others = [s for s in sends if s.volunteer_id not in refused and s.volunteer_id not in unsubscribed][:50]
+    assert mine and others
+    assert not any(campaigns.record_open(session, s, now=at(LAST, 20)) for s in mine)
+    assert all(campaigns.record_open(session, s, now=at(LAST, 20)) for s in others)
+    session.commit()
+    assert sum(s.opens for s in mine) == 0 and sum(s.opens for s in others) == len(others)
 
 
 def _check_recoveries(session, provider, subscribed):
