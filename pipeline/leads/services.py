@@ -12,7 +12,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from compliance.consent_receipts import PRIVACY_POLICY_VERSION, ConsentMethod, Purpose, controller_of
-from compliance.figures import HEALTH_REFUSAL
 from compliance.health_data import Verdict, assess
 from core import audit, subject_keys
 from core.accounts import LANGUAGES, PartnerStatus, User
@@ -226,7 +225,8 @@ def _earlier_referral(session: Session, lead: Lead) -> Lead | None:
 
 def record_refusal(session: Session, user: User, categories: list[str], ip: str | None) -> None:
     """Compliance sees that medical content was refused — which kinds, not the text, which is never stored."""
-    audit.record(session, HEALTH_REFUSAL, actor=user, ip=ip,
+    # compliance.figures.HEALTH_REFUSAL, written out: the audit-label check reads the action from the call
+    audit.record(session, "lead.health_data_refused", actor=user, ip=ip,
                  organisation=user.organisation.public_id if user.organisation else None, categories=categories)
 
 

@@ -20,6 +20,7 @@ ROLES = ["admin@demo.example", "compliance@demo.example", "finance@demo.example"
          "volunteer@demo.example"]
 #: pages reached per role: its home, its menu, then the links those pages hold, in order
 MOST = 30
+DOWNLOAD = re.compile(r"(^|&)format=(pdf|csv|xlsx)(&|$)")
 SKIP = re.compile(r"\.(pdf|csv|json|xlsx|xml|zip)$|/static/|/logout|/language|/api/|/download|/export")
 #: a URL with an opaque id, by its shape: one page of each shape is enough
 OPAQUE = re.compile(r"/[A-Za-z0-9_-]{16,}")
@@ -43,7 +44,9 @@ def links(page, live_server: str) -> list[str]:
     found = []
     for href in page.eval_on_selector_all("nav a[href], main a[href]", "els => els.map(e => e.getAttribute('href'))"):
         url = urljoin(page.url, href.split("#")[0])
-        if url.startswith(live_server) and not SKIP.search(urlsplit(url).path):
+        parts = urlsplit(url)
+        # a file to download (a report or bordereau as CSV, XLSX or PDF) is no page to check
+        if url.startswith(live_server) and not SKIP.search(parts.path) and not DOWNLOAD.search(parts.query):
             found.append(url)
     return found
 
