@@ -9,8 +9,9 @@ requests, in arrival order), posts it in one short transaction of its own — th
 only — and commits once: N callers share one lock hold and one fsync. A caller that finds nobody writing is
 written at once: one caller alone pays no batching delay.
 
-On PostgreSQL a batch is one round trip: BEGIN, one `ledger_post` call per request and COMMIT go to the server
-as one pipeline on a connection of the engine's pool (no ORM session: the caller turns its row into its entry,
+On PostgreSQL a batch is one round trip and one transaction: one `ledger_post` call per request goes to the server
+as one pipeline ending in one Sync, which commits them (the protocol's implicit transaction, `Writer._run`), on the
+writer's own connection (`Writer._connection`; no ORM session: the caller turns its row into its entry,
 `ledger.journal`). On SQLite the batch is one `post_batch` in a session.
 
 What each caller gets is what posting alone would give: its entry (created, or the one already posted under
@@ -98,8 +99,11 @@ class Writer:
 
     def __init__(self, bind: Engine):
         self.bind = bind
-        #: PostgreSQL: requests are `Call`s, run in one round trip with the batch's BEGIN and COMMIT
+        #: PostgreSQL: requests are `Call`s, run in one round trip and one transaction on the writer's connection
         self.pipelined = bind.dialect.name == "postgresql"
+        #: PostgreSQL: the writer's own connection (see `_connection`), opened on first use
+        self.raw: Any = None
+        self.conn: Any = None
         self.pending: deque[_Pending] = deque()
         lock = threading.Lock()  # guards pending, writing and posters
         self.turn = threading.Condition(lock)  # notified after each batch
@@ -109,6 +113,8 @@ class Writer:
         self.posters: dict[int, float] = {}
         self.write_s = 0.0  # how long a batch takes to write and commit (moving average)
         self.batches = 0  # how many commits it made (the tests and the benchmark read it)
+        #: PostgreSQL: whether the server's transactions are READ COMMITTED unless told otherwise (asked once)
+        self.read_committed = True
 
     def post(self, request: Any) -> Any:
         """Post one request through the next batch and return its answer once it is committed, or raise its
@@ -191,41 +197,70 @@ class Writer:
         for p, row in zip(batch, rows, strict=True):
             p.answer(row)
 
-    def _run(self, calls: list[Call]) -> list[tuple]:
-        """BEGIN, the calls and COMMIT in one pipeline (one round trip), on a connection of the pool; the row
-        of each call once the commit is done. A database error is raised as SQLAlchemy's, the transaction rolled
-        back (the connection dropped from the pool if it is broken)."""
-        raw = self.bind.raw_connection()
-        try:
-            conn = raw.driver_connection
-            autocommit = conn.autocommit
-            conn.autocommit = True  # the pipeline carries its own BEGIN and COMMIT
+    def _connection(self) -> Any:
+        """The writer's own driver connection: taken from the engine's pool once and detached from it, in
+        autocommit mode for good. Only the leader of the moment uses it. Kept out of the pool because what the
+        pool's other users do would cost every batch: a checkout and a check-in, the mode switched and back, and
+        psycopg forgetting its prepared statements whenever another session on that connection rolls back (the
+        next batch would prepare `ledger_post` again, a round trip of its own)."""
+        if self.raw is None:
+            raw = self.bind.raw_connection()
             try:
-                with conn.pipeline():
-                    control = conn.cursor()
-                    control.execute(_BEGIN, prepare=False)
-                    cursors = [conn.cursor().execute(c.sql, c.params, prepare=True) for c in calls]
-                    control.execute(_COMMIT, prepare=False)
-                rows = [cursor.fetchone() for cursor in cursors]
-            except self.bind.dialect.loaded_dbapi.Error as exc:
-                raise self._failed(raw, calls, exc) from exc
-            conn.autocommit = autocommit
-            return rows
-        finally:
-            raw.close()
+                conn = raw.driver_connection
+                raw.detach()
+                conn.rollback()
+                conn.autocommit = True
+                isolation = conn.execute(_DEFAULT_ISOLATION).fetchone()[0]
+            except BaseException:
+                raw.invalidate()
+                raise
+            self.read_committed = isolation == "read committed"
+            self.raw, self.conn = raw, conn
+        return self.conn
 
-    def _failed(self, raw: Any, calls: list[Call], exc: Exception) -> DBAPIError:
-        """The error as SQLAlchemy raises it; the transaction rolled back, or the connection dropped."""
+    def close(self) -> None:
+        """Close the writer's connection (the engine is disposed of; a later batch opens a new one)."""
+        raw, self.raw, self.conn = self.raw, None, None
+        if raw is not None:
+            raw.invalidate()
+
+    def _run(self, calls: list[Call]) -> list[tuple]:
+        """The calls in one transaction and one round trip on the writer's connection; the row of each call once
+        the transaction is committed. A database error is raised as SQLAlchemy's, the transaction rolled back
+        (the connection closed if it is broken).
+
+        The connection is in autocommit mode, so the transaction is the protocol's implicit one: the server runs
+        every statement sent before the Sync message in one transaction and commits it at the Sync (or rolls all
+        of it back at the first error). One call alone is one extended-protocol exchange; several go as one
+        pipeline ending in one Sync. No BEGIN and COMMIT statements are sent: each costs the server and the
+        driver about what a short statement does. The implicit transaction has the server's default isolation,
+        so that path is taken only where that default is READ COMMITTED (what `ledger_post`'s locking is written
+        for); elsewhere BEGIN ISOLATION LEVEL READ COMMITTED and COMMIT frame the pipeline."""
+        conn = self._connection()
+        try:
+            if len(calls) == 1 and self.read_committed:
+                return [conn.execute(calls[0].sql, calls[0].params, prepare=True).fetchone()]
+            with conn.pipeline():
+                if not self.read_committed:
+                    conn.execute(_BEGIN, prepare=False)
+                cursors = [conn.cursor().execute(c.sql, c.params, prepare=True) for c in calls]
+                if not self.read_committed:
+                    conn.execute(_COMMIT, prepare=False)
+            return [cursor.fetchone() for cursor in cursors]
+        except self.bind.dialect.loaded_dbapi.Error as exc:
+            raise self._failed(conn, calls, exc) from exc
+
+    def _failed(self, conn: Any, calls: list[Call], exc: Exception) -> DBAPIError:
+        """The error as SQLAlchemy raises it; the transaction rolled back, or the connection closed."""
         dialect = self.bind.dialect
-        broken = dialect.is_disconnect(exc, raw.driver_connection, None)
+        broken = dialect.is_disconnect(exc, conn, None)
         if not broken:
             try:
-                raw.driver_connection.rollback()
-                raw.driver_connection.autocommit = False
+                conn.rollback()  # an explicit transaction left aborted; the implicit one is already gone
             except dialect.loaded_dbapi.Error:
                 broken = True
         if broken:
-            raw.invalidate(exc)
+            self.close()
         return DBAPIError.instance(calls[0].sql, calls[0].params, exc, dialect.loaded_dbapi.Error,
                                    connection_invalidated=broken, dialect=dialect)
 
@@ -258,6 +293,7 @@ class Writer:
 
 _BEGIN = b"BEGIN ISOLATION LEVEL READ COMMITTED"  # what ledger_post's locking is written for
 _COMMIT = b"COMMIT"
+_DEFAULT_ISOLATION = b"SHOW default_transaction_isolation"
 
 
 def _post_each(s: Session, batch: list[_Pending]) -> list[tuple[tuple[JournalEntry, bool] | None, LedgerError | None]]:
@@ -298,7 +334,16 @@ def writer_for(bind: Engine) -> Writer:
         if found is None or found[0] != os.getpid() or found[1] is not bind:
             found = (os.getpid(), bind, Writer(bind))
             _writers[key] = found
+            if not event.contains(bind, "engine_disposed", _disposed):
+                event.listen(bind, "engine_disposed", _disposed)
         return found[2]
+
+
+def _disposed(bind: Engine) -> None:
+    """The engine's connections are closed: the writer's too."""
+    found = _writers.get(id(bind))
+    if found is not None and found[1] is bind and found[0] == os.getpid():
+        found[2].close()
 
 
 def writer_for_session(session: Session) -> Writer | None:

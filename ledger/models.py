@@ -83,8 +83,10 @@ def entry_keys(details: dict | None) -> tuple[str | None, int | None, str | None
 @append_only
 class JournalEntry(Base):
     __tablename__ = "ledger_entries"
+    # few indexes: every entry written updates each of them (issue 17, migration f3a9c1d7e5b2)
     __table_args__ = (Index("ix_ledger_entries_contract_term", "contract_ref", "term"),
-                      Index("ix_ledger_entries_partner_kind", "partner_ref", "event_kind"))
+                      Index("ix_ledger_entries_partner_kind", "partner_ref", "event_kind"),
+                      Index("ix_ledger_entries_kind_date", "event_kind", "effective_date"))
 
     id: Mapped[intpk]
     public_id: Mapped[public_id]
@@ -94,11 +96,11 @@ class JournalEntry(Base):
     #: what was asked for under that key: the same key with another request is refused
     request_hash: Mapped[str] = mapped_column(String(64))
     #: the posting date (the books' date)
-    effective_date: Mapped[date] = mapped_column(Date, index=True)
+    effective_date: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(500))
     #: the business event that caused it, e.g. ("contract.placed", <event public id>)
-    event_kind: Mapped[str | None] = mapped_column(String(64), index=True)
-    event_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    event_kind: Mapped[str | None] = mapped_column(String(64))
+    event_ref: Mapped[str | None] = mapped_column(String(64))
     #: the date of the business event (a contract's start date); can differ from the posting date
     event_date: Mapped[date | None] = mapped_column(Date)
     #: facts resolved at posting time (rates, the agreement in force…): never re-priced later

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
 from ledger import engine, group_commit
@@ -130,34 +130,64 @@ def test_a_transaction_that_touched_the_ledger_posts_its_entries_itself(books):
 
 # the pipelined writer is PostgreSQL's (SQLite has no round trips): this test runs on PostgreSQL alone, never as a
 # skipped SQLite case
+def traced_post(eng, tmp_path, key: str, amount: int) -> list[list[str]]:
+    """Post one entry alone and commit, after a first one (which opens the writer's connection and prepares the
+    statement on it), the wire protocol of the writer's connection traced as libpq writes it: its messages. The
+    caller's session never connects (no connection is checked out of the pool meanwhile)."""
+    post_and_commit(eng, key=f"{key}:first", effective_date=DAY, description="receipt", lines=receipt(amount))
+    writer = group_commit.writer_for(eng)
+    checkouts = []
+
+    def on_checkout(*args):
+        checkouts.append(args)
+
+    event.listen(eng, "checkout", on_checkout)
+    path = tmp_path / f"libpq-{key}.trace"
+    with open(path, "w") as out:
+        writer.conn.pgconn.trace(out.fileno())
+        try:
+            with Session(eng) as s:
+                assert engine.post(s, key=key, effective_date=DAY, description="receipt", lines=receipt(amount))[1]
+                s.commit()
+        finally:
+            writer.conn.pgconn.untrace()
+            event.remove(eng, "checkout", on_checkout)
+    assert checkouts == []
+    return [line.split("\t") for line in path.read_text().splitlines()]
+
+
+def completed(messages: list[list[str]]) -> list[str]:
+    return [m[4].strip() for m in messages if m[1] == "B" and m[3].strip() == "CommandComplete"]
+
+
 @pytest.mark.parametrize("backend", ["postgresql"] if PG_URL else [], indirect=True)
-def test_a_caller_alone_on_postgresql_is_one_round_trip(books, tmp_path):
-    """BEGIN, the `ledger_post` call and COMMIT leave as one pipeline on one connection: the driver sends one Sync
-    and the server answers ready once (the wire protocol as libpq traces it); the caller's session never
-    connects."""
-    traced = []
-
-    def on_checkout(dbapi_connection, _record, _proxy):
-        out = open(tmp_path / f"libpq-{len(traced)}.trace", "w")  # noqa: SIM115 - closed once untraced, below
-        dbapi_connection.pgconn.trace(out.fileno())
-        traced.append((dbapi_connection, out))
-
-    event.listen(books, "checkout", on_checkout)
-    try:
-        with Session(books) as s:
-            assert engine.post(s, key="alone", effective_date=DAY, description="receipt", lines=receipt(100))[1]
-            s.commit()
-    finally:
-        event.remove(books, "checkout", on_checkout)
-        for connection, out in traced:
-            connection.pgconn.untrace()
-            out.close()
-    assert len(traced) == 1
-    messages = [line.split("\t") for line in (tmp_path / "libpq-0.trace").read_text().splitlines()]
+def test_a_caller_alone_on_postgresql_is_one_statement_and_one_round_trip(books, tmp_path):
+    """The `ledger_post` call alone is the transaction: the driver sends it and one Sync (no BEGIN, no COMMIT
+    statement: the server commits the protocol's implicit transaction at the Sync) and the server answers ready
+    once."""
+    messages = traced_post(books, tmp_path, "alone", 100)
     sent = [m[3].strip() for m in messages if m[1] == "F"]
-    received = [m[3].strip() for m in messages if m[1] == "B"]
-    assert sent.count("Sync") == 1 and "Query" not in sent
-    assert received.count("ReadyForQuery") == 1
-    assert [m[4] for m in messages if m[1] == "B" and m[3].strip() == "CommandComplete"] == [
-        ' "BEGIN"', ' "SELECT 1"', ' "COMMIT"']
-    assert hot_balance(books) == 100
+    assert sent == ["Bind", "Describe", "Execute", "Sync"]
+    assert [m[3].strip() for m in messages if m[1] == "B"].count("ReadyForQuery") == 1
+    assert completed(messages) == ['"SELECT 1"']
+    assert hot_balance(books) == 200
+
+
+@pytest.mark.parametrize("backend", ["postgresql"] if PG_URL else [], indirect=True)
+def test_a_server_whose_default_isolation_is_stricter_still_posts_read_committed(books, tmp_path):
+    """Where transactions default to SERIALIZABLE, concurrent posters on one account would fail with
+    serialization errors: the writer opens its transaction READ COMMITTED itself, still in one round trip."""
+    strict = create_engine(books.url, connect_args={"options": "-c default_transaction_isolation=serializable"})
+    try:
+        messages = traced_post(strict, tmp_path, "strict", 100)
+        assert completed(messages) == ['"BEGIN"', '"SELECT 1"', '"COMMIT"']
+        assert [m[3].strip() for m in messages if m[1] == "B"].count("ReadyForQuery") == 1
+
+        def poster(i):
+            return [post_and_commit(strict, key=f"s:{i}:{j}", effective_date=DAY, description="receipt",
+                                    lines=receipt(1)) for j in range(10)]
+
+        run_threads(4, poster)
+    finally:
+        strict.dispose()
+    assert hot_balance(books) == 240
