@@ -4,8 +4,8 @@ On a scratch database with the real migrations and --postings postings of histor
 `python -m bench.ledger` loads them), three rounds, each measuring in turn:
 
   * the floor: a bare one-row INSERT and its COMMIT, one after the other on one connection (the driver alone);
-  * 1, 4 and 16 writers, each a thread with a session of its own on the engine (as the web workers' requests
-    and the outbox worker have), each request `engine.post` of one placement (4 postings, every one on the
+  * 1, 4 and 16 writers, each a thread posting requests one after the other, each request a session of its own
+    on the engine (as a web request and an outbox job have), `engine.post` of one placement (4 postings, every one on the
     biggest insurer's receivable and on commission income) and its commit;
   * a 50-line statement page of the busiest account (the hot receivable), the first page of its last year and
     the last page, reached by its cursor (`engine.statement(..., after=...)`);
@@ -89,7 +89,7 @@ def server_cpu_s(eng) -> float | None:
 
 
 def measure_writers(eng, requests: Requests, writers: int, total: int) -> dict:
-    """`writers` threads, `total` entries between them, each `engine.post` + commit in a session of its own; with
+    """`writers` threads, `total` entries between them, each request `engine.post` + commit in a session of its own; with
     the CPU time an entry cost this process (the engine, SQLAlchemy, the driver) and the database's server."""
     per = max(total // writers, 1)
     todo = [requests.many(per, INSURERS[0]) for _ in range(writers)]
@@ -97,10 +97,14 @@ def measure_writers(eng, requests: Requests, writers: int, total: int) -> dict:
     writer = group_commit.writer_for(eng)
     batches = writer.batches
 
+    def one_request(request: dict) -> None:
+        with Session(eng) as s:  # a session per request, as a web request or an outbox job has
+            engine.post(s, **request)
+            s.commit()
+
     def post_all(i: int) -> int:
-        with Session(eng) as s:
-            for request in todo[i]:
-                timed(samples, lambda request=request: (engine.post(s, **request), s.commit()))
+        for request in todo[i]:
+            timed(samples, lambda request=request: one_request(request))
         return per
 
     server0, client0 = server_cpu_s(eng), time.process_time()
