@@ -11,7 +11,7 @@ from typing import Annotated
 
 import sqlite3
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator, event
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Enum, Integer, MetaData, String, TypeDecorator, event, literal_column
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column, object_session, registry
 
@@ -77,6 +77,16 @@ def enum_column(cls, length: int = 32) -> Enum:
 class Base(DeclarativeBase):
     registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION),
                         type_annotation_map={datetime: UTCDateTime()})
+
+
+def members_in(column, members) -> ColumnElement[bool]:
+    """`column IN (...)` for an `enum_column`, with the members written into the SQL (`'received', ...`) rather
+    than as an expanding parameter: the statement is then the same every time it runs, so a prebuilt statement
+    that runs on every request skips the per-execution expansion (its members are fixed, and enum names are
+    identifiers: nothing to quote)."""
+    names = [m.name for m in members]
+    assert all(n.isidentifier() for n in names)
+    return column.in_([literal_column(f"'{n}'") for n in names])
 
 
 def append_only(model):

@@ -21,6 +21,8 @@ OUT = ROOT / "docs" / "screens"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 812}}
 PASSWORD = "demo-password"
+#: the demo volunteer (no password: the personal link that `flask demo-data` prints signs them in)
+VOLUNTEER = "the demo volunteer (personal link)"
 
 #: (who signs in, file stem, path, what the page shows)
 PAGES = [
@@ -31,6 +33,9 @@ PAGES = [
     ("compliance@demo.example", "compliance-dashboard", "/compliance/dashboard", "The compliance dashboard"),
     ("compliance@demo.example", "compliance-audit", "/audit/", "The audit log"),
     ("finance@demo.example", "finance-home", "/finance/", "Finance: accrued, paid, payout runs"),
+    ("finance@demo.example", "finance-subscriptions", "/subscriptions/", "Volunteer subscriptions (finance's view)"),
+    ("finance@demo.example", "finance-overdue", "/subscriptions/overdue", "Volunteer subscriptions overdue for payment"),
+    ("programme@demo.example", "programme-home", "/", "The programme viewer's page: the volunteer programme's figures"),
     ("manager@demo.example", "manager-home", "/", "The account manager's home"),
     ("manager@demo.example", "manager-cases", "/cases/", "The cases list"),
     ("specialist@demo.example", "partner-home", "/", "A specialist broker's home (partner administrator)"),
@@ -39,6 +44,8 @@ PAGES = [
     ("generalist.member@demo.example", "member-home", "/", "A member of a generalist broker firm"),
     ("introducer@demo.example", "introducer-home", "/", "A non-broker introducer's home"),
     ("introducer@demo.example", "introducer-new-lead", "/leads/new", "Referring a lead (consent-minimal)"),
+    (VOLUNTEER, "volunteer-home", "/my-cover/", "A volunteer's cover (entered through the personal link)"),
+    (VOLUNTEER, "volunteer-quote", "/my-cover/quote", "A volunteer's quote: the cover, who it covers, the price"),
     (None, "apply", "/apply", "Applying to become a partner (countries picker)"),
     (None, "verify", "/verify", "Checking that an agreement is authentic"),
 ]
@@ -50,6 +57,16 @@ def sign_in(page, url: str, email: str) -> None:
     page.locator("#password").fill(PASSWORD)
     page.locator("form button[type=submit]").last.click()
     page.wait_for_url(lambda now: "/login" not in now)
+
+
+def volunteer_path(output: str) -> str:
+    """The path of the demo volunteer's personal link, as `flask demo-data` prints it."""
+    from urllib.parse import urlsplit
+
+    for line in output.splitlines():
+        if "Walk the volunteer's journey" in line:
+            return urlsplit(line.rsplit(" ", 1)[-1]).path
+    raise SystemExit("demo-data printed no volunteer link")
 
 
 def main() -> int:
@@ -64,6 +81,7 @@ def main() -> int:
         if result.exit_code != 0:
             print(result.output, file=sys.stderr)
             return 1
+        link = volunteer_path(result.output)
         written = []
         with LiveServer(app) as server, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
@@ -74,7 +92,9 @@ def main() -> int:
                     if who not in contexts:
                         contexts[who] = browser.new_context(locale="en-GB", viewport=viewport,
                                                             is_mobile=width == "phone", device_scale_factor=1)
-                        if who:
+                        if who == VOLUNTEER:
+                            contexts[who].new_page().goto(server.url + link)
+                        elif who:
                             sign_in(contexts[who].new_page(), server.url, who)
                     page = contexts[who].new_page()
                     page.goto(server.url + path)

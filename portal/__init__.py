@@ -112,8 +112,6 @@ def _register_models() -> None:
 def _init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext
 
-    from core.accounts import API_ONLY_ROLES, User
-
     from .extensions import db, login_manager
 
     login_manager.init_app(app)
@@ -122,18 +120,13 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from sqlalchemy import bindparam, select
-    from sqlalchemy.orm import joinedload
+    from .accounts.signed_in import load_by_session_token
 
-    # Built once (it runs on every signed-in request); the firm is needed on nearly every page (scoping,
-    # navigation), so it comes in the same query.
-    user_by_session = (select(User).options(joinedload(User.organisation))
-                       .where(User.session_token == bindparam("token"), User.active.is_(True),
-                              User.role.not_in(API_ONLY_ROLES)))  # service accounts: API tokens only
-
+    # On every signed-in request: the user and its firm (needed on nearly every page: scoping, navigation) in one
+    # prebuilt statement, without the ORM's per-execution loading set-up (portal/accounts/signed_in.py).
     @login_manager.user_loader
     def load_user(session_token: str):
-        return db.session.execute(user_by_session, {"token": session_token}).scalar_one_or_none()
+        return load_by_session_token(db.session, session_token)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 
 from flask import Flask, current_app, g, has_request_context, request, session
+from markupsafe import Markup
 from flask_babel import gettext
 
 from core.accounts import LANGUAGES
@@ -224,6 +225,17 @@ def timeline_label(timeline: str | None) -> str:
         return timeline
 
 
+def language_options(current_locale: str) -> Markup:
+    """The language switch's options (`_language_options.html`), drawn once per selected language and kept:
+    every page writes them."""
+    cache = current_app.extensions.setdefault("portal.language_options", {})
+    html = cache.get(current_locale)
+    if html is None:
+        html = cache[current_locale] = Markup(current_app.jinja_env.get_template("_language_options.html").render(
+            current_locale=current_locale))
+    return html
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(when=format_when, day=format_day, month=format_month)
     # `_("text", name=value)` in templates: one call per string, looked up in this request's translations.
@@ -250,6 +262,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(country_regions=countries.REGIONS, regions_of=countries.regions_of)
     app.jinja_env.globals.update(fixed_url=fixed_url)
     app.jinja_env.globals.update(tr=tr, LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGES=LANGUAGES, get_locale=get_locale,
+                                 language_options=language_options,
                                  country_name=country_name, can_access=can_access,
                                  action_name=action_name, timeline_label=timeline_label)
     from .labels import outbox_label, roster_kind

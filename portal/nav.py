@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, request, url_for
+from markupsafe import Markup
 
 from core.i18n import N_
 
@@ -104,6 +105,17 @@ def menu_for(user) -> list[tuple[str, str, bool] | MenuGroup]:
     return menu
 
 
+def menu_html(user) -> Markup:
+    """The menu's entries as the layout writes them (`_menu.html`), drawn once per key of `menu_for` and kept:
+    every signed-in page writes the menu, and drawing its dozen links costs more than the rest of the layout."""
+    cache = current_app.extensions.setdefault("portal.menus_html", {})
+    key = (user.role, user.partner_status, str(_request_locale()), request.endpoint)
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = Markup(current_app.jinja_env.get_template("_menu.html").render(menu=menu_for(user)))
+    return html
+
+
 def _menu(user) -> list[tuple[str, str, bool] | MenuGroup]:
     allowed = _allowed(user)
     flat = items_for(user)
@@ -130,3 +142,4 @@ def init_app(app) -> None:
     # the layout template draws the menu; registered here so the translation helpers need not know the menu
     app.jinja_env.globals["nav_items"] = items_for
     app.jinja_env.globals["nav_menu"] = menu_for
+    app.jinja_env.globals["menu_html"] = menu_html

@@ -101,12 +101,18 @@ def _refusal(org: Organisation, pending: PendingAgreement | None, user: User) ->
             _("See the onboarding checklist"), checklist)
 
 
-def standing(session: Session, user: User) -> Standing:
-    """The signed-in partner's firm, read once per request."""
+#: `standing`'s `pending` when the caller did not read it
+_UNREAD = object()
+
+
+def standing(session: Session, user: User, pending: PendingAgreement | None = _UNREAD) -> Standing:  # type: ignore[assignment]
+    """The signed-in partner's firm, read once per request. `pending`: the firm's agreement on its way to being
+    in force (with its signers), when the caller read it already (the partner home reads it with its figures)."""
     if "_firm_standing" in g:
         return g._firm_standing
     org = user.organisation
-    pending = _pending(session, org)
+    if pending is _UNREAD:
+        pending = _pending(session, org)
     to_sign = pending if pending is not None and pending.status is AgreementStatus.sent else None
     if org.may_do_business:
         result = Standing(True, to_sign)

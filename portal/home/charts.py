@@ -86,12 +86,12 @@ def partner_pipeline(pipeline, is_introducer: bool) -> Chart:
                       category_heading=tr(N_("Stage"))))
 
 
-def partner(session: Session, partner: str, pipeline, is_introducer: bool, today: date) -> Markup:
+def partner(session: Session, partner: str, pipeline, is_introducer: bool, today: date, ledger: int | None) -> Markup:
     """The partner home's block: its pipeline (from the rows the page already read, which are part of the
     version) and its commission by month (kept until something is posted to the ledger: entries are
-    append-only)."""
+    append-only; `ledger` is the ledger's version, `ledger.figures.VERSION`, read with the page's figures)."""
     counts = tuple(row.n if row else 0 for _s, row, _step in pipeline)
-    return block(("partner", partner, is_introducer, today), (counts, ledger_version(session)),
+    return block(("partner", partner, is_introducer, today), (counts, ledger),
                  lambda: [partner_pipeline(pipeline, is_introducer), *_partner_commission(session, partner, today)])
 
 

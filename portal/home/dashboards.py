@@ -5,7 +5,9 @@ are scalar subqueries of one SELECT, lists load only the columns shown.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from typing import NamedTuple
+
+from sqlalchemy import Integer, bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from agreements.models import Agreement, AgreementStatus
@@ -13,9 +15,10 @@ from core.accounts import Organisation, PartnerStatus, Role, User
 from core.audit import AuditEvent
 from core.i18n import N_
 from core.outbox import OutboxMessage, OutboxState
+from ledger.models import Posting
 from core.partners import Lifecycle
 from pipeline.cases.models import Case
-from core.db import utcnow
+from core.db import members_in, utcnow
 from pipeline import figures as pipeline_figures
 from pipeline.cases.stages import NEXT_STEP, OPEN_STAGES
 from pipeline.leads.models import Lead, LeadStatus
@@ -23,7 +26,7 @@ from pipeline.leads.models import Lead, LeadStatus
 from ..accounts.models import ApiToken
 from .. import fragments
 from ..figure_cache import cached
-from ..firm.standing import standing
+from ..firm.standing import PENDING_STATUSES, PendingAgreement, standing
 from ..security.access import can_access
 from ..training.policy import cases_block
 from . import charts
@@ -66,7 +69,7 @@ def _org_counts(figures) -> tuple[tuple[PartnerStatus, int], ...]:
 def _attention_queries() -> dict:
     """What waits for the broker's staff: the work queues of onboarding, signing and delivery."""
     return {
-        "applications": _count(Organisation, Organisation.lifecycle.in_((Lifecycle.applied, Lifecycle.under_review))),
+        "applications": _count(Organisation, members_in(Organisation.lifecycle, (Lifecycle.applied, Lifecycle.under_review))),
         "to_countersign": _count(Agreement, Agreement.status == AgreementStatus.partner_signed),
         "sealing": _count(Agreement, Agreement.status == AgreementStatus.countersigned),
         "outbox_failed": _count(OutboxMessage, OutboxMessage.state == OutboxState.failed),
@@ -117,10 +120,6 @@ def _staff(session: Session, user: User):
     return "home/staff.html", context
 
 
-TEAM = (select(User.full_name, User.role, User.active).where(User.organisation_id == bindparam("org"))
-        .order_by(User.full_name))
-
-
 MANAGER_FIGURES = _counts_statement(
     unassigned=_count(Lead, Lead.assigned_to_id.is_(None), Lead.status == LeadStatus.received,
                       ~(Lead.possible_duplicate_of_id.is_not(None) & Lead.attribution_decided.is_(False))),
@@ -161,24 +160,94 @@ def _manager(session: Session, user: User):
                                  "charts": charts.manager(session, utcnow())}
 
 
+# The partner home's reads in one statement (it is the page most people land on): the firm's open cases (or an
+# introducer's referrals in progress) by stage, its team, the ledger's version (of the commission chart) and the
+# agreement on its way to being in force. One row per case stage, per team member, one for the ledger and at most
+# one for the agreement, told apart by `kind`; each kind fills its own columns (typed by the first branch, so that
+# enums and moments come back as the ORM gives them) and leaves the others NULL.
+KIND_STAGE, KIND_TEAM, KIND_LEDGER, KIND_PENDING = 0, 1, 2, 3
+
+
+def _partner_statement(status, oldest, where):
+    columns = {"stage": status, "n": func.count(), "oldest": func.min(oldest), "name": User.full_name,
+               "role": User.role, "active": User.active, "ledger": Posting.id, "public_id": Agreement.public_id,
+               "reference": Agreement.reference, "agreement": Agreement.status}
+
+    def branch(kind: int, **values):
+        # every column typed in every branch (PostgreSQL matches a UNION's branches pairwise, and an untyped NULL
+        # is text): the kind's own values, and a NULL of the column's type for the others
+        return select(literal_column(str(kind), Integer).label("kind"), *(
+            (values[name] if name in values else cast(null(), column.type)).label(name)
+            for name, column in columns.items()))
+
+    stage = branch(KIND_STAGE, stage=status, n=func.count(), oldest=func.min(oldest)).where(*where).group_by(status)
+    team = branch(KIND_TEAM, name=User.full_name, role=User.role, active=User.active).where(
+        User.organisation_id == bindparam("org"))
+    ledger = branch(KIND_LEDGER, ledger=func.max(Posting.id))
+    pending = (select(Agreement.public_id, Agreement.reference, Agreement.status)
+               .where(Agreement.organisation_id == bindparam("org"), members_in(Agreement.status, PENDING_STATUSES))
+               .order_by(Agreement.id.desc()).limit(1).subquery())  # as standing.PENDING
+    agreement = branch(KIND_PENDING, public_id=pending.c.public_id, reference=pending.c.reference,
+                       agreement=pending.c.status).select_from(pending)
+    union = union_all(stage, team, ledger, agreement).subquery()
+    return select(union).order_by(union.c.kind, union.c.name)
+
+
+PARTNER_HOME = _partner_statement(Case.status, Case.stage_entered_at,
+                                  (Case.organisation_id == bindparam("org"), members_in(Case.status, OPEN_STAGES)))
+INTRODUCER_HOME = _partner_statement(Lead.status, Lead.created_at,
+                                     (Lead.organisation_id == bindparam("org"), members_in(Lead.status, LEAD_NEXT_STEP)))
+
+
+class Stage(NamedTuple):
+    status: object
+    n: int
+    oldest: object
+
+
+class Member(NamedTuple):
+    full_name: str
+    role: Role
+    active: bool
+
+
+def partner_figures(session: Session, org: Organisation):
+    """(open cases or referrals by stage {stage: Stage}, the team (Member, by name), the ledger's version, the
+    agreement on its way to being in force (PendingAgreement with its signers: the team's active administrators,
+    by name) or None): what the partner home shows, in one round trip."""
+    statement = INTRODUCER_HOME if org.status is PartnerStatus.introducer else PARTNER_HOME
+    stages, team, ledger, pending = {}, [], None, None
+    for r in _read(session, statement, {"org": org.id}):
+        if r.kind == KIND_STAGE:
+            stages[r.stage] = Stage(r.stage, r.n, r.oldest)
+        elif r.kind == KIND_TEAM:
+            team.append(Member(r.name, r.role, r.active))
+        elif r.kind == KIND_LEDGER:
+            ledger = r.ledger
+        else:
+            pending = r
+    if pending is not None:
+        pending = PendingAgreement(pending.public_id, pending.reference, pending.agreement, tuple(
+            m.full_name for m in team if m.role is Role.partner_admin and m.active))
+    return stages, tuple(team), ledger, pending
+
+
 def _partner(session: Session, user: User):
     from ..i18n import country_name
 
-    team = tuple(_read(session, TEAM, {"org": user.organisation_id}).all())
     org = user.organisation
-    if org.status is PartnerStatus.introducer:
-        rows = pipeline_figures.open_leads_by_status(session, org.id)
+    rows, team, ledger, pending = partner_figures(session, org)
+    is_introducer = org.status is PartnerStatus.introducer
+    if is_introducer:
         pipeline = tuple((status, rows.get(status), LEAD_NEXT_STEP[status]) for status in LEAD_NEXT_STEP)
     else:
-        rows = pipeline_figures.open_by_stage(session, org.id)
         pipeline = tuple((status, rows.get(status), NEXT_STEP[status]) for status in OPEN_STAGES)
-    is_introducer = org.status is PartnerStatus.introducer
     may_submit = not is_introducer and can_access("cases.new", user)
     viewer = fragments.Viewer.of(user)
     content = fragments.render(
         "home/_partner.html", me=viewer, org=viewer.organisation, team=team, pipeline=pipeline,
-        charts=charts.partner(session, org.public_id, pipeline, is_introducer, utcnow().date()),
-        standing=standing(session, user), open_total=sum(r.n for r in rows.values()),
+        charts=charts.partner(session, org.public_id, pipeline, is_introducer, utcnow().date(), ledger),
+        standing=standing(session, user, pending), open_total=sum(r.n for r in rows.values()),
         zones=", ".join(country_name(code) for code in org.zones),
         may_refer=is_introducer and can_access("leads.new", user), may_submit=may_submit,
         blocked=cases_block(user) if may_submit else None)

@@ -14,7 +14,7 @@ from funnel.kpis import Filters, Kpis, Table
 
 from ..charts import Chart, Series, bars, columns
 from ..figure_cache import cached
-from ..i18n import country_name, format_month, percent, tr
+from ..i18n import _request_locale, country_name, format_month, percent, tr
 
 LANGUAGE_NAMES = {"fr": N_("French"), "en": N_("English")}
 
@@ -98,7 +98,7 @@ def charts(k: Kpis) -> list[Chart]:
     monthly = k["subscriptions_by_month"]
     out.append(columns(Chart("chart-kpi-subscriptions", tr(N_("Subscriptions per month against the baseline")),
                              tr(N_("Adhesions signed each month, next to the 40 to 100 a month before the funnel.")),
-                             [row_label(monthly, key) for key, _v in monthly.rows],
+                             [_month_tick(key) for key, _v in monthly.rows],
                              [Series(tr(monthly.columns[i]), [_n(v[i]) for _k, v in monthly.rows],
                                      [cell(monthly, i, v[i]) for _k, v in monthly.rows]) for i in range(3)],
                              category_heading=tr(N_("Month")))))
@@ -109,7 +109,7 @@ def charts(k: Kpis) -> list[Chart]:
                              [cell(rate, c, v[c]) for _k, v in rate.rows]))
     out.append(columns(Chart("chart-kpi-rate", tr(N_("Subscription rate among volunteers in post")),
                              tr(N_("The share of the volunteers in post each month who held each cover.")),
-                             [row_label(rate, key) for key, _v in rate.rows], series,
+                             [_month_tick(key) for key, _v in rate.rows], series,
                              fmt=lambda v: f"{v / 10:.1f}%", category_heading=tr(N_("Month")))))
     steps = k["campaign_rates"]
     out.append(columns(Chart("chart-kpi-open-rates", tr(N_("Open rate per campaign step: ours and the programme's")),
@@ -121,6 +121,14 @@ def charts(k: Kpis) -> list[Chart]:
                                      [cell(steps, 3, v[3]) for _k, v in steps.rows])],
                              fmt=lambda v: f"{v / 10:.0f}%", category_heading=tr(N_("Step")))))
     return out
+
+
+def _month_tick(key: str) -> str:
+    """A month under a chart's column ("Dec 25", "déc. 25"): twelve of "décembre 2025" overlap at any width; the
+    tables below the charts name the months in full."""
+    from babel.dates import format_date
+
+    return format_date(date.fromisoformat(key), "MMM yy", locale=_request_locale())
 
 
 def _permille(value) -> int:
