@@ -4,7 +4,9 @@
   updates with an open or a click (the campaign's tracking, `funnel.campaigns.record_open|record_click`) updates the
   volunteer's row in the same transaction (mapper events, below), in one statement (`INSERT … ON CONFLICT DO
   UPDATE`: concurrent writers for one volunteer wait for each other's row; a flag is only ever set, the first
-  invitation only ever moves earlier). A bulk insert bypassing the ORM (a benchmark's load) must `rebuild`;
+  invitation only ever moves earlier). The volunteer's mission country and language are copied into the row (the
+  funnel's breakdowns and filters, read without a join) and kept equal when the ORM updates the volunteer. A bulk
+  write bypassing the ORM (a benchmark's load) must `rebuild`;
 - `recount` counts every row afresh from the raw records (funnel events, campaign sends), `differences` compares
   the two, `rebuild` replaces the summary with the recount (`flask funnel kpis verify|rebuild`).
 Funnel events are append-only and a send's opens and clicks only grow, so nothing else can make it drift.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, case, delete, event, insert, or_, select
+from sqlalchemy import Connection, case, delete, event, insert, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,12 +25,14 @@ from .campaign_models import CampaignSend
 from .campaign_plan import PLAN
 from .catalogue import Cover
 from .kpi_models import VolunteerFunnel
-from .models import FunnelEvent, FunnelStage
+from .models import FunnelEvent, FunnelStage, Volunteer
 
 #: the steps carrying the personal quote link (the funnel's invitations; their opens and clicks are the funnel's)
 LINK_STEPS = tuple(s.code for s in PLAN if s.personal_link)
 #: the stages from "quoted" on, each with a flag per cover
 LATER_STAGES = ("quoted", "adhesion_started", "signed", "paid", "certificate_issued")
+#: the volunteer's columns the summary copies
+COPIED = ("mission_country", "language")
 FLAGS = ("opened", "clicked", *LATER_STAGES, *(f"{s}_{c.value}" for s in LATER_STAGES for c in Cover))
 
 
@@ -47,8 +51,10 @@ def month_of(value: datetime) -> date:
 
 def _upsert(connection: Connection, volunteer_id: int, values: dict, set_: dict) -> None:
     dialect = connection.dialect.name
+    volunteer = Volunteer.__table__.c
+    copied = {name: select(volunteer[name]).where(volunteer.id == volunteer_id).scalar_subquery() for name in COPIED}
     stmt = (sqlite_insert if dialect == "sqlite" else pg_insert)(VolunteerFunnel).values(
-        volunteer_id=volunteer_id, **values)
+        volunteer_id=volunteer_id, **copied, **values)
     connection.execute(stmt.on_conflict_do_update(index_elements=["volunteer_id"],
                                                   set_={k: v(stmt.excluded) if callable(v) else v
                                                         for k, v in set_.items()}))
@@ -85,6 +91,14 @@ def _event_inserted(_mapper, connection: Connection, target: FunnelEvent) -> Non
                at=target.occurred_at)
 
 
+@event.listens_for(Volunteer, "after_update")
+def _volunteer_updated(_mapper, connection: Connection, target: Volunteer) -> None:
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in COPIED):
+        connection.execute(update(VolunteerFunnel).where(VolunteerFunnel.volunteer_id == target.id)
+                           .values({name: getattr(target, name) for name in COPIED}))
+
+
 @event.listens_for(CampaignSend, "after_insert")
 @event.listens_for(CampaignSend, "after_update")
 def _send_written(_mapper, connection: Connection, target: CampaignSend) -> None:
@@ -99,8 +113,8 @@ class Row:
     first_step: str | None = None
     flags: set[str] = field(default_factory=set)
 
-    def as_tuple(self) -> tuple:
-        return (self.first_invited_at, month_of(self.first_invited_at) if self.first_invited_at else None,
+    def as_tuple(self, copied: tuple) -> tuple:
+        return (*copied, self.first_invited_at, month_of(self.first_invited_at) if self.first_invited_at else None,
                 self.first_step, *(name in self.flags for name in FLAGS))
 
 
@@ -123,13 +137,16 @@ def recount(session: Session) -> dict[int, tuple]:
             .where(CampaignSend.step.in_(LINK_STEPS), or_(CampaignSend.opens > 0, CampaignSend.clicks > 0))):
         row = rows.setdefault(vid, Row())
         row.flags.update(name for name, n in (("opened", opens), ("clicked", clicks)) if n)
-    return {vid: row.as_tuple() for vid, row in rows.items()}
+    copied = {vid: tuple(rest) for vid, *rest in session.execute(
+        select(Volunteer.id, *(getattr(Volunteer, name) for name in COPIED)))}
+    return {vid: row.as_tuple(copied[vid]) for vid, row in rows.items()}
 
 
 def stored(session: Session) -> dict[int, tuple]:
     t = VolunteerFunnel.__table__.c
     return {vid: tuple(rest) for vid, *rest in session.execute(
-        select(t.volunteer_id, t.first_invited_at, t.first_invited_month, t.first_step, *(t[n] for n in FLAGS)))}
+        select(t.volunteer_id, *(t[n] for n in COPIED), t.first_invited_at, t.first_invited_month, t.first_step,
+               *(t[n] for n in FLAGS)))}
 
 
 def differences(session: Session) -> list[int]:
@@ -143,7 +160,7 @@ def rebuild(session: Session) -> int:
     commits."""
     rows = recount(session)
     session.execute(delete(VolunteerFunnel))
-    names = ("first_invited_at", "first_invited_month", "first_step", *FLAGS)
+    names = (*COPIED, "first_invited_at", "first_invited_month", "first_step", *FLAGS)
     batch = [{"volunteer_id": vid, **dict(zip(names, values, strict=True))} for vid, values in rows.items()]
     for i in range(0, len(batch), 5000):
         session.execute(insert(VolunteerFunnel), batch[i:i + 5000])

@@ -1,5 +1,8 @@
 """The programme's KPIs, counted from the raw records: the funnel's events, the campaign's sends, the subscriptions,
-the payments and the complaints register. Plain values out (`Kpis`, made of `Table`s), no Flask.
+the payments and the complaints register. Plain values out (`Kpis`, made of `Table`s), no Flask. The funnel is read
+from the per-volunteer summary of the funnel's events and the sends' opens and clicks (`funnel.kpi_summary`, kept in
+the same transaction as them, `flask funnel kpis verify` checks it against them): the same figures, from one index
+range of the period's first invitations instead of every volunteer's events.
 
 Definitions (the README's "Programme KPIs" says the same in prose):
 - **Funnel** (a cohort): the volunteers whose *first* "invited" event (a campaign step carrying the personal quote
@@ -23,6 +26,7 @@ Definitions (the README's "Programme KPIs" says the same in prose):
 from __future__ import annotations
 
 import statistics
+from functools import cached_property
 from itertools import accumulate
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -65,7 +69,7 @@ class Filters:
     cover: Cover | None = None
     language: str | None = None
 
-    @property
+    @cached_property
     def months(self) -> list[date]:
         out, m = [], self.first
         while m <= self.last:
@@ -73,7 +77,7 @@ class Filters:
             m = add_months(m, 1)
         return out
 
-    @property
+    @cached_property
     def end(self) -> date:
         """The day after the period."""
         return add_months(self.last, 1)
@@ -167,17 +171,30 @@ class _Group:
     reached: list[int]
 
 
+def _summary_filters(f: Filters, zones: dict[str, int]) -> list:
+    """`_volunteer_filters` on the summary's copy of the volunteer's columns."""
+    t, where = VolunteerFunnel.__table__.c, []
+    if f.country:
+        where.append(t.mission_country == f.country)
+    if f.language:
+        where.append(t.language == f.language)
+    if f.zone is not None:
+        where.append(t.mission_country.in_([c for c, z in zones.items() if z == f.zone]))
+    return where
+
+
 def _cohort(session: Session, f: Filters, zones: dict[str, int]) -> list[_Group]:
     """The period's cohort (the volunteers whose first invitation falls in it, the filters applied), counted per
-    group in SQL from the funnel's per-volunteer summary (funnel.kpi_summary): one range read of its index."""
-    start, end = _bounds(f)
+    group in SQL from the funnel's per-volunteer summary (funnel.kpi_summary): one range read of an index holding
+    every column read, in the GROUP BY's order; no join (the summary carries the volunteer's country and
+    language)."""
     t = VolunteerFunnel.__table__.c
     hits = [func.sum(case((_flag(stage, f.cover), 1), else_=0)) for stage in STAGES[3:]]
-    stmt = (select(t.first_invited_month, t.first_step, Volunteer.mission_country, Volunteer.language, func.count(),
+    # the period is whole months: its first invitations are those whose month falls in it
+    stmt = (select(t.first_invited_month, t.first_step, t.mission_country, t.language, func.count(),
                    func.sum(case((t.opened, 1), else_=0)), func.sum(case((t.clicked, 1), else_=0)), *hits)
-            .join(Volunteer, Volunteer.id == t.volunteer_id)
-            .where(t.first_invited_at >= start, t.first_invited_at < end, *_volunteer_filters(f, zones))
-            .group_by(t.first_invited_month, t.first_step, Volunteer.mission_country, Volunteer.language))
+            .where(t.first_invited_month >= f.first, t.first_invited_month < f.end, *_summary_filters(f, zones))
+            .group_by(t.first_invited_month, t.first_step, t.mission_country, t.language))
     out = []
     for month, step, country, language, *counts in session.execute(stmt):
         if f.cover is not None and step is not None and step in STEPS and STEPS[step].promotes is not f.cover:

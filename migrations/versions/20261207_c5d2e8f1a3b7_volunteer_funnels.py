@@ -1,8 +1,9 @@
 """programme KPIs counted afresh under 200 ms (issue 16, bench/funnel_kpis.py): `volunteer_funnels`, the funnel's
-per-volunteer summary (first invitation: time, month, campaign step; opened and clicked a link-carrying e-mail; each
+per-volunteer summary (the volunteer's mission country and language, copied; first invitation: time, month, campaign
+step; opened and clicked a link-carrying e-mail; each
 stage from "quoted" on reached, in all and per cover), kept by funnel.kpi_summary in the same transaction as the
-funnel events and the sends' opens and clicks; indexed on the first invitation's time, so a period's cohort is one
-index range read. Filled here from the raw records (funnel events, campaign sends). Campaign sends' KPI index becomes
+funnel events and the sends' opens and clicks; indexed on (month of the first invitation, step, country, language,
+every flag), so a period's cohort is counted from one index range, in its GROUP BY's order. Filled here from the raw records (funnel events, campaign sends). Campaign sends' KPI index becomes
 (step, queued time, opens, clicks, volunteer): a period's opens and clicks per step are one index range per step, in
 the GROUP BY's order (no sort of the period's sends).
 
@@ -32,6 +33,8 @@ def upgrade():
     op.create_table('volunteer_funnels',
     sa.Column('volunteer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False,
               nullable=False),
+    sa.Column('mission_country', sa.String(length=2), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('first_invited_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_invited_month', sa.Date(), nullable=True),
     sa.Column('first_step', sa.String(length=32), nullable=True),
@@ -39,8 +42,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['volunteer_id'], ['volunteers.id'], name=op.f('fk_volunteer_funnels_volunteer_id_volunteers')),
     sa.PrimaryKeyConstraint('volunteer_id', name=op.f('pk_volunteer_funnels'))
     )
-    op.create_index('ix_volunteer_funnels_first_invited', 'volunteer_funnels',
-                    ['first_invited_at', 'first_invited_month', 'first_step'], unique=False)
+    op.create_index('ix_volunteer_funnels_cohort', 'volunteer_funnels',
+                    ['first_invited_month', 'first_step', 'mission_country', 'language', *FLAGS], unique=False)
     _backfill()
     op.drop_index('ix_campaign_sends_queued_step', table_name='campaign_sends')
     op.create_index('ix_campaign_sends_step_queued', 'campaign_sends',
@@ -63,8 +66,8 @@ def _backfill():
     values = [send("opens"), send("clicks"), *(event(s) for s in STAGES),
               *(event(s, c) for s in STAGES for c in COVERS)]
     op.execute(f"""
-        INSERT INTO volunteer_funnels (volunteer_id, first_invited_at, {", ".join(FLAGS)})
-        SELECT v.id, (SELECT min(e.occurred_at) FROM funnel_events e WHERE e.volunteer_id = v.id
+        INSERT INTO volunteer_funnels (volunteer_id, mission_country, language, first_invited_at, {", ".join(FLAGS)})
+        SELECT v.id, v.mission_country, v.language, (SELECT min(e.occurred_at) FROM funnel_events e WHERE e.volunteer_id = v.id
                       AND e.stage = 'invited'), {", ".join(values)}
         FROM volunteers v
         WHERE EXISTS (SELECT 1 FROM funnel_events e WHERE e.volunteer_id = v.id AND e.stage IN ('invited', {later}))
@@ -87,5 +90,5 @@ def downgrade():
     op.drop_index('ix_campaign_sends_step_queued', table_name='campaign_sends')
     op.create_index('ix_campaign_sends_queued_step', 'campaign_sends',
                     ['queued_at', 'step', 'volunteer_id', 'opens', 'clicks'], unique=False)
-    op.drop_index('ix_volunteer_funnels_first_invited', table_name='volunteer_funnels')
+    op.drop_index('ix_volunteer_funnels_cohort', table_name='volunteer_funnels')
     op.drop_table('volunteer_funnels')
