@@ -205,11 +205,11 @@ def _cohort(session: Session, f: Filters, zones: dict[str, int]) -> list[_Group]
 
 
 def _count_rows(groups: list[_Group], key_of) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = defaultdict(lambda: [0] * len(STAGES))
+    out: dict[str, list[int]] = {}
     for g in groups:
-        row = out[key_of(g)]
-        for i, n in enumerate(g.reached):
-            row[i] += n
+        key = key_of(g)
+        row = out.get(key)
+        out[key] = list(g.reached) if row is None else [a + b for a, b in zip(row, g.reached, strict=True)]
     return out
 
 
@@ -264,6 +264,9 @@ class _Sub:
     withdrawn: bool
     certificate_at: datetime | None
     mission_start: date
+    #: the months of `start` and `end` as year × 12 + month (`_index` without date arithmetic per use)
+    start_month: int = 0
+    end_month: int = 0
 
 
 def _subscriptions(session: Session, f: Filters, zones) -> list[_Sub]:
@@ -274,9 +277,14 @@ def _subscriptions(session: Session, f: Filters, zones) -> list[_Sub]:
                            .where(Subscription.signed_at.is_not(None), *_volunteer_filters(f, zones)))
     # the covers chosen, read from the JSON's text (its keys are the covers' values, quoted): parsing thousands of
     # small JSON documents cost more than the rest of the figures
-    subs = [_Sub(vid, frozenset(c for c in Cover if f'"{c.value}"' in choices), signed, start, end,
-                 withdrawn is not None, cert, mission)
-            for vid, choices, signed, start, end, withdrawn, cert, mission in rows]
+    covers_of: dict[str, frozenset[Cover]] = {}  # many subscriptions share their choices' text
+    subs = []
+    for vid, choices, signed, start, end, withdrawn, cert, mission in rows:
+        covers = covers_of.get(choices)
+        if covers is None:
+            covers = covers_of[choices] = frozenset(c for c in Cover if f'"{c.value}"' in choices)
+        subs.append(_Sub(vid, covers, signed, start, end, withdrawn is not None, cert, mission,
+                         start.year * 12 + start.month, end.year * 12 + end.month))
     return [s for s in subs if f.cover is None or f.cover in s.covers]
 
 
@@ -306,30 +314,33 @@ def _index(f: Filters, day: date) -> int:
 def _holders(f: Filters, subs: list[_Sub], covers) -> dict[Cover, list[int]]:
     """For each cover and month of the period, how many volunteers held it on a day of the month: each volunteer's
     subscriptions' months merged, then counted with running sums."""
-    n = len(f.months)
-    spans: dict[tuple[Cover, int], list[tuple[int, int]]] = defaultdict(list)
+    n, first = len(f.months), f.first.year * 12 + f.first.month
+    spans: dict[Cover, dict[int, list[tuple[int, int]]]] = {c: defaultdict(list) for c in covers}
     for s in subs:
         if s.withdrawn:
             continue
-        lo, hi = max(_index(f, s.start), 0), min(_index(f, s.end), n - 1)
+        lo, hi = max(s.start_month - first, 0), min(s.end_month - first, n - 1)
         if lo > hi:
             continue
         for c in s.covers:
-            if c in covers:
-                spans[(c, s.volunteer_id)].append((lo, hi))
-    steps = {c: [0] * (n + 1) for c in covers}
-    for (c, _vid), held in spans.items():
-        held.sort()
-        lo, hi = held[0]
-        for next_lo, next_hi in held[1:]:
-            if next_lo > hi + 1:
-                steps[c][lo] += 1
-                steps[c][hi + 1] -= 1
-                lo = next_lo
-            hi = max(hi, next_hi)
-        steps[c][lo] += 1
-        steps[c][hi + 1] -= 1
-    return {c: list(accumulate(steps[c][:n])) for c in covers}
+            if c in spans:
+                spans[c][s.volunteer_id].append((lo, hi))
+    out = {}
+    for c, by_volunteer in spans.items():
+        steps = [0] * (n + 1)
+        for held in by_volunteer.values():
+            held.sort()
+            lo, hi = held[0]
+            for next_lo, next_hi in held[1:]:
+                if next_lo > hi + 1:
+                    steps[lo] += 1
+                    steps[hi + 1] -= 1
+                    lo = next_lo
+                hi = max(hi, next_hi)
+            steps[lo] += 1
+            steps[hi + 1] -= 1
+        out[c] = list(accumulate(steps[:n]))
+    return out
 
 
 def _subscription_tables(f: Filters, in_post_by_month: list[int], subs: list[_Sub]) -> list[Table]:
@@ -360,9 +371,9 @@ def _subscription_tables(f: Filters, in_post_by_month: list[int], subs: list[_Su
 
 def _cross_selling(f: Filters, subs: list[_Sub]) -> Table:
     held: dict[int, set[Cover]] = defaultdict(set)
-    last = len(f.months) - 1
+    last = f.last.year * 12 + f.last.month
     for s in subs:
-        if not s.withdrawn and _index(f, s.start) <= last <= _index(f, s.end):
+        if not s.withdrawn and s.start_month <= last <= s.end_month:
             held[s.volunteer_id] |= s.covers
     any_cover = len(held)
     both = sum(1 for covers in held.values() if len(covers) == len(Cover))
@@ -443,13 +454,13 @@ def _campaign_rates(session: Session, f: Filters, zones: dict[str, int]) -> Tabl
     if where:
         stmt = stmt.where(CampaignSend.volunteer_id.in_(select(Volunteer.id).where(*where)))
     # every send of the period (one index range per step), less those to the volunteers who refused tracking (few:
-    # cheaper than an anti-join probing every send)
-    refused = stmt.join(CampaignPreference, (CampaignPreference.volunteer_id == CampaignSend.volunteer_id)
-                        & CampaignPreference.tracking_refused_at.is_not(None))
+    # their sends read from their ids, rather than an anti-join probing every send)
     figures = {step: [n, opened or 0, clicked or 0] for step, n, opened, clicked in session.execute(stmt)}
-    for step, n, opened, clicked in session.execute(refused):
-        for i, value in enumerate((n, opened or 0, clicked or 0)):
-            figures[step][i] -= value
+    refusing = select(CampaignPreference.volunteer_id).where(CampaignPreference.tracking_refused_at.is_not(None))
+    if session.scalar(select(refusing.exists())):
+        for step, n, opened, clicked in session.execute(stmt.where(CampaignSend.volunteer_id.in_(refusing))):
+            for i, value in enumerate((n, opened or 0, clicked or 0)):
+                figures[step][i] -= value
     rows = []
     for step in PLAN:
         n, opened, clicked = figures.get(step.code, (0, 0, 0))

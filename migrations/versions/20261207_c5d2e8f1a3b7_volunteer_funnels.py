@@ -1,11 +1,12 @@
 """programme KPIs counted afresh under 200 ms (issue 16, bench/funnel_kpis.py): `volunteer_funnels`, the funnel's
 per-volunteer summary (the volunteer's mission country and language, copied; first invitation: time, month, campaign
-step; opened and clicked a link-carrying e-mail; each
-stage from "quoted" on reached, in all and per cover), kept by funnel.kpi_summary in the same transaction as the
-funnel events and the sends' opens and clicks; indexed on (month of the first invitation, step, country, language,
-every flag), so a period's cohort is counted from one index range, in its GROUP BY's order. Filled here from the raw records (funnel events, campaign sends). Campaign sends' KPI index becomes
-(step, queued time, opens, clicks, volunteer): a period's opens and clicks per step are one index range per step, in
-the GROUP BY's order (no sort of the period's sends).
+step; opened and clicked a link-carrying e-mail; each stage from "quoted" on reached, in all and per cover), kept by
+funnel.kpi_summary in the same transaction as the funnel events and the sends' opens and clicks; indexed on (month of
+the first invitation, step, country, language, every flag), so a period's cohort is counted from one index range, in
+its GROUP BY's order. Filled here from the raw records (funnel events, campaign sends). Campaign sends' KPI index
+becomes (step, queued time, opens, clicks, volunteer): a period's opens and clicks per step are one index range per
+step, in the GROUP BY's order (no sort of the period's sends). Volunteers get one on (mission start, end, country,
+language): the volunteers in post each month are counted from it alone.
 
 Revision ID: c5d2e8f1a3b7
 Revises: e4c1b7a2d9f6
@@ -48,6 +49,8 @@ def upgrade():
     op.drop_index('ix_campaign_sends_queued_step', table_name='campaign_sends')
     op.create_index('ix_campaign_sends_step_queued', 'campaign_sends',
                     ['step', 'queued_at', 'opens', 'clicks', 'volunteer_id'], unique=False)
+    op.create_index('ix_volunteers_mission_period', 'volunteers',
+                    ['mission_start', 'mission_end', 'mission_country', 'language'], unique=False)
 
 
 def _backfill():
@@ -87,6 +90,7 @@ def _backfill():
 
 
 def downgrade():
+    op.drop_index('ix_volunteers_mission_period', table_name='volunteers')
     op.drop_index('ix_campaign_sends_step_queued', table_name='campaign_sends')
     op.create_index('ix_campaign_sends_queued_step', 'campaign_sends',
                     ['queued_at', 'step', 'volunteer_id', 'opens', 'clicks'], unique=False)

@@ -191,3 +191,19 @@ def test_a_volunteer_moving_country_moves_in_the_funnel(session, products, make_
     assert k["funnel_by_country"].total == k["funnel_by_language"].total
     assert compute(session, Filters(f.first, f.last, country="JP"), today=date(2026, 12, 1))[
         "funnel_by_month"].total[0] == 1
+
+
+def test_the_sends_of_a_volunteer_refusing_tracking_are_left_out_of_the_rates(session, products, make_volunteer):
+    people = _mixed(session, make_volunteer, seed=6, n=25)
+    now = _at(date(2026, 12, 1))
+    for v in people[1:4]:  # refusing after their e-mails were opened: those opens are left out too
+        campaigns.refuse_tracking(session, v, now=now)
+    session.commit()
+    refused = {v.id for v in people[:4]}
+    k = compute(session, Filters(date(2025, 6, 1), date(2026, 12, 1)), today=date(2026, 12, 1))
+    sends = [s for s in session.scalars(select(CampaignSend)) if s.volunteer_id not in refused]
+    assert len(sends) < len(session.scalars(select(CampaignSend)).all())
+    for step, values in k["campaign_rates"].rows:
+        ours = [s for s in sends if s.step == step]
+        assert values[0] == len(ours), step
+        assert values[1] == sum(1 for s in ours if s.opens) and values[4] == sum(1 for s in ours if s.clicks), step
