@@ -19,8 +19,9 @@ class CampaignSend(Base):
 
     __tablename__ = "campaign_sends"
     __table_args__ = (UniqueConstraint("volunteer_id", "step", name="uq_campaign_sends_volunteer_id_step"),
-                      # the KPIs (funnel.kpis): a period's opens and clicks per step, read from the index alone
-                      Index("ix_campaign_sends_queued_step", "queued_at", "step", "volunteer_id", "opens", "clicks"))
+                      # the KPIs (funnel.kpis): a period's opens and clicks per step, read from the index alone, one
+                      # range per step (already in the GROUP BY's order)
+                      Index("ix_campaign_sends_step_queued", "step", "queued_at", "opens", "clicks", "volunteer_id"))
 
     id: Mapped[intpk]
     public_id: Mapped[public_id]

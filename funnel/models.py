@@ -112,6 +112,9 @@ def roster_key(file_ref: str) -> str:
 
 class Volunteer(Base):
     __tablename__ = "volunteers"
+    # the KPIs (funnel.kpis): the volunteers in post each month of a period counted from this index alone
+    __table_args__ = (Index("ix_volunteers_mission_period", "mission_start", "mission_end", "mission_country",
+                            "language"),)
 
     id: Mapped[intpk]
     public_id: Mapped[str] = _sentinel_public_id()

@@ -16,7 +16,8 @@ def record_funnel_event(session: Session, volunteer: Volunteer, stage: FunnelSta
                         zone: int | None = None, campaign_step: str | None = None, subject: str | None = None,
                         at: datetime | None = None) -> FunnelEvent:
     """Record that `volunteer` reached `stage` (at `at`, now by default). `subject` is the public id of what the
-    event is about (a quote, a subscription, a payment). Flushes."""
+    event is about (a quote, a subscription, a payment). Flushes (which also updates the KPIs' per-volunteer summary,
+    funnel.kpi_summary, in the same transaction)."""
     if zone is not None and zone not in ZONES:
         raise ValueError(f"unknown zone {zone!r}")
     event = FunnelEvent(volunteer=volunteer, stage=stage, cover=cover, zone=zone,

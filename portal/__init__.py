@@ -95,6 +95,8 @@ def _register_models() -> None:
     import core.subject_keys  # noqa: F401
     import funnel.campaign_models  # noqa: F401
     import funnel.collection_models  # noqa: F401
+    import funnel.kpi_models  # noqa: F401
+    import funnel.kpi_summary  # noqa: F401  (keeps the KPIs' per-volunteer summary with the funnel events)
     import funnel.models  # noqa: F401
     import funnel.payment_models  # noqa: F401
     import ledger.models  # noqa: F401

@@ -194,12 +194,18 @@ def format_day(value, locale=None) -> str:
 
 
 def format_month(value, locale=None) -> str:
-    """A month in the reader's language ("December 2026"), for periods."""
+    """A month in the reader's language ("December 2026"), for periods. Kept per (month, language): the KPI pages
+    name the same months in every table, and babel parses the pattern on every call."""
     if value is None:
         return ""
+    return _format_month(value, locale or _request_locale())
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_month(value, locale) -> str:
     from babel.dates import format_date
 
-    return format_date(value, "LLLL yyyy", locale=locale or _request_locale())
+    return format_date(value, "LLLL yyyy", locale=locale)
 
 
 def action_name(action: str) -> str:

@@ -1,4 +1,5 @@
-"""The volunteer funnel's commands: the roster CSV import, the integration campaign's run."""
+"""The volunteer funnel's commands: the roster CSV import, the integration campaign's run, the monthly report, the
+KPIs' summary check and rebuild."""
 from __future__ import annotations
 
 import sys
@@ -167,3 +168,36 @@ def report_command(month: str, fmt: str, out: Path):
         raise click.BadParameter("a month as YYYY-MM", param_hint="MONTH") from exc
     out.write_bytes(report.render(figures.programme_kpis(db.session, first), first, fmt))
     click.echo(f"{out}: {report.filename(first, fmt)} ({out.stat().st_size} bytes)")
+
+
+kpis_cli = click.Group("kpis", help="The programme KPIs' per-volunteer summary (derived from the funnel events and "
+                                    "the campaign's sends).")
+cli.add_command(kpis_cli)
+
+
+@kpis_cli.command("verify")
+@with_appcontext
+def kpis_verify():
+    """Compare the KPIs' per-volunteer summary with a recount from the raw records: exit status 1 (and the
+    volunteers' ids) if they differ."""
+    from funnel import kpi_summary
+
+    differ = kpi_summary.differences(db.session)
+    db.session.rollback()
+    if differ:
+        shown = ", ".join(str(vid) for vid in differ[:20]) + (" …" if len(differ) > 20 else "")
+        click.echo(f"{len(differ)} volunteers' summary differs from the raw records: {shown}", err=True)
+        click.echo("run `flask funnel kpis rebuild` to rebuild it", err=True)
+        raise SystemExit(1)
+    click.echo("the KPIs' summary equals the recount from the raw records")
+
+
+@kpis_cli.command("rebuild")
+@with_appcontext
+def kpis_rebuild():
+    """Rebuild the KPIs' per-volunteer summary from the raw records (one transaction)."""
+    from funnel import kpi_summary
+
+    with command_unit_of_work():
+        written = kpi_summary.rebuild(db.session)
+    click.echo(f"{written} volunteers' summary rebuilt from the raw records")
