@@ -6,13 +6,13 @@ readers that select by posting date select by kind as well (the commission repor
 the new index serves with one range; those selecting by kind alone use its leading column.
 
 Revision ID: f3a9c1d7e5b2
-Revises: e4c1b7a2d9f6
+Revises: c5d2e8f1a3b7
 Create Date: 2026-12-07 22:40:00
 """
 from alembic import op
 
 revision = "f3a9c1d7e5b2"
-down_revision = "e4c1b7a2d9f6"
+down_revision = "c5d2e8f1a3b7"
 branch_labels = None
 depends_on = None
 
