@@ -22,7 +22,6 @@ from funnel.payment_models import Payment, PaymentState
 
 from ..edge import command_unit_of_work, done, unit_of_work
 from ..extensions import db, limiter
-from ..i18n import money
 from ..mail import FOLDER_RENDERERS, render
 from ..payments import allows_stripe_js, gateway, settles_payments
 from ..security.access import volunteer_only
@@ -98,7 +97,8 @@ def settle_collected(intent_id: str) -> None:
 def render_reminder(session, template: str, locale: str, context: dict):
     subscription = session.scalar(select(Subscription).where(Subscription.public_id == context["subscription"]))
     values = {"subscription": subscription, "volunteer": subscription.volunteer,
-              "amount": money(context["amount_due_minor"], context["currency"]),
+              # the amount is formatted by the template, in the recipient's language (not the worker's)
+              "amount_due_minor": context["amount_due_minor"], "currency": context["currency"],
               "url": url_for("volunteer.open_link", token=context["link_token"], _external=True),
               "suspended_from": datetime.fromisoformat(context["suspended_from"]).date(),
               "ended_on": datetime.fromisoformat(context["ended_on"]).date(),
