@@ -76,11 +76,17 @@ def note_event(connection: Connection, volunteer_id: int, stage: FunnelStage, *,
         _upsert(connection, volunteer_id, dict.fromkeys(flags, True), dict.fromkeys(flags, True))
 
 
+def _send_flags(opens: int, clicks: int) -> list[str]:
+    """What a link e-mail's counts say the volunteer did: a click shows the e-mail was opened too, images blocked
+    or not (`funnel.campaigns.record_click` counts no open)."""
+    return [name for name, reached in (("opened", opens > 0 or clicks > 0), ("clicked", clicks > 0)) if reached]
+
+
 def note_send(connection: Connection, send: CampaignSend) -> None:
     """Count a send's opens and clicks just written (same transaction)."""
     if send.step not in LINK_STEPS:
         return
-    flags = [name for name, n in (("opened", send.opens), ("clicked", send.clicks)) if n]
+    flags = _send_flags(send.opens, send.clicks)
     if flags:
         _upsert(connection, send.volunteer_id, dict.fromkeys(flags, True), dict.fromkeys(flags, True))
 
@@ -136,7 +142,7 @@ def recount(session: Session) -> dict[int, tuple]:
             select(CampaignSend.volunteer_id, CampaignSend.opens, CampaignSend.clicks)
             .where(CampaignSend.step.in_(LINK_STEPS), or_(CampaignSend.opens > 0, CampaignSend.clicks > 0))):
         row = rows.setdefault(vid, Row())
-        row.flags.update(name for name, n in (("opened", opens), ("clicked", clicks)) if n)
+        row.flags.update(_send_flags(opens, clicks))
     copied = {vid: tuple(rest) for vid, *rest in session.execute(
         select(Volunteer.id, *(getattr(Volunteer, name) for name in COPIED)))}
     return {vid: row.as_tuple(copied[vid]) for vid, row in rows.items()}

@@ -22,6 +22,8 @@ Definitions (the README's "Programme KPIs" says the same in prose):
   same subscription) was later paid by another payment.
 - **Complaints**: complaints from volunteers received in the period (the complaints register).
 - **Opens and clicks** per campaign step: sends queued in the period to volunteers who did not refuse tracking.
+  An e-mail clicked counts as opened too (its images may have been blocked: the pixel never fetched), in the rates
+  as in the funnel, so that "clicked" is always within "opened".
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import String, and_, case, cast, func, select
+from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from compliance.complaint_models import ComplainantKind, Complaint
@@ -445,7 +447,8 @@ def _bounds(f: Filters) -> tuple[datetime, datetime]:
 
 def _campaign_rates(session: Session, f: Filters, zones: dict[str, int]) -> Table:
     start, end = _bounds(f)
-    opened_, clicked_ = (func.sum(case((CampaignSend.opens > 0, 1), else_=0)),
+    # a click shows the e-mail was opened, images blocked or not (funnel.campaigns.record_click)
+    opened_, clicked_ = (func.sum(case((or_(CampaignSend.opens > 0, CampaignSend.clicks > 0), 1), else_=0)),
                          func.sum(case((CampaignSend.clicks > 0, 1), else_=0)))
     stmt = (select(CampaignSend.step, func.count(), opened_, clicked_)
             .where(CampaignSend.queued_at >= start, CampaignSend.queued_at < end)

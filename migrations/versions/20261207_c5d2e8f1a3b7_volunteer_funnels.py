@@ -62,11 +62,12 @@ def _backfill():
         return (f"EXISTS (SELECT 1 FROM funnel_events e WHERE e.volunteer_id = v.id AND e.stage = '{stage}'"
                 f"{cover_sql})")
 
-    def send(column):
+    def send(condition):
         return (f"EXISTS (SELECT 1 FROM campaign_sends s WHERE s.volunteer_id = v.id AND s.step IN ({steps}) "
-                f"AND s.{column} > 0)")
+                f"AND {condition})")
 
-    values = [send("opens"), send("clicks"), *(event(s) for s in STAGES),
+    # a click shows the e-mail was opened, images blocked or not (funnel.campaigns.record_click)
+    values = [send("(s.opens > 0 OR s.clicks > 0)"), send("s.clicks > 0"), *(event(s) for s in STAGES),
               *(event(s, c) for s in STAGES for c in COVERS)]
     op.execute(f"""
         INSERT INTO volunteer_funnels (volunteer_id, mission_country, language, first_invited_at, {", ".join(FLAGS)})
