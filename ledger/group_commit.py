@@ -101,8 +101,7 @@ class Writer:
         self.bind = bind
         #: PostgreSQL: requests are `Call`s, run in one round trip and one transaction on the writer's connection
         self.pipelined = bind.dialect.name == "postgresql"
-        #: PostgreSQL: the writer's own connection (see `_connection`), opened on first use
-        self.raw: Any = None
+        #: PostgreSQL: the writer's own driver connection (see `_connection`), opened on first use
         self.conn: Any = None
         self.pending: deque[_Pending] = deque()
         lock = threading.Lock()  # guards pending, writing and posters
@@ -203,26 +202,29 @@ class Writer:
         pool's other users do would cost every batch: a checkout and a check-in, the mode switched and back, and
         psycopg forgetting its prepared statements whenever another session on that connection rolls back (the
         next batch would prepare `ledger_post` again, a round trip of its own)."""
-        if self.raw is None:
+        if self.conn is None:
             raw = self.bind.raw_connection()
+            conn = raw.driver_connection
             try:
-                conn = raw.driver_connection
-                raw.detach()
+                raw.detach()  # the pool forgets it: closed by `close`, never checked in
                 conn.rollback()
                 conn.autocommit = True
                 isolation = conn.execute(_DEFAULT_ISOLATION).fetchone()[0]
             except BaseException:
-                raw.invalidate()
+                conn.close()
                 raise
             self.read_committed = isolation == "read committed"
-            self.raw, self.conn = raw, conn
+            self.conn = conn
         return self.conn
 
     def close(self) -> None:
         """Close the writer's connection (the engine is disposed of; a later batch opens a new one)."""
-        raw, self.raw, self.conn = self.raw, None, None
-        if raw is not None:
-            raw.invalidate()
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a broken connection closes as it can
+                pass
 
     def _run(self, calls: list[Call]) -> list[tuple]:
         """The calls in one transaction and one round trip on the writer's connection; the row of each call once

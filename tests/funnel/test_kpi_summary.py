@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete, select, update
 
 from funnel import campaigns, kpi_summary
@@ -169,9 +168,12 @@ def test_the_migration_fills_the_summary_from_the_raw_records(app, session, prod
     before = kpi_summary.stored(session)
     session.commit()
     session.close()
-    with app.app_context():
-        downgrade(revision="e4c1b7a2d9f6")  # the summary's table dropped
-        upgrade()  # and filled again by the migration, from the funnel events and the sends alone
+    def flask_db(*args):  # `flask db downgrade|upgrade`: the migrations run through Flask-Migrate
+        result = app.test_cli_runner().invoke(args=["db", *args])
+        assert result.exit_code == 0 and result.exception is None, result.output
+
+    flask_db("downgrade", "e4c1b7a2d9f6")  # the summary's table dropped
+    flask_db("upgrade")  # and filled again by the migration, from the funnel events and the sends alone
     assert kpi_summary.stored(session) == before
     assert kpi_summary.differences(session) == []
     assert sum(1 for row in before.values() if row[0] is not None) > 10
