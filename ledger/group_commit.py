@@ -29,6 +29,7 @@ while the caller's transaction has written nothing at all. Otherwise `post` post
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -221,10 +222,8 @@ class Writer:
         """Close the writer's connection (the engine is disposed of; a later batch opens a new one)."""
         conn, self.conn = self.conn, None
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken connection closes as it can
                 conn.close()
-            except Exception:  # noqa: BLE001 - a broken connection closes as it can
-                pass
 
     def _run(self, calls: list[Call]) -> list[tuple]:
         """The calls in one transaction and one round trip on the writer's connection; the row of each call once
