@@ -227,23 +227,22 @@ _SEGMENT = re.compile(r"[^.;:!?,()\n]+")
 _ASCII_WORD = re.compile(r"[a-z]+")
 
 
-def _to_cyrillic(text: str, original: str, origin: tuple[int, ...], way: str) -> list[tuple[int, int, str, None]]:
+def _to_cyrillic(text: str, original: str, origin: Sequence[int], way: str) -> list[tuple[int, int, str, list[int]]]:
+    return [(start, end, *_word_to_cyrillic(word, way)) for start, end, word in _latin_words(text, original, origin)]
+
+
+def _latin_words(text: str, original: str, origin: Sequence[int]) -> list[tuple[int, int, str]]:
+    """(start, end, word) of the words of ``text`` to write in Cyrillic letters: in a stretch without a common word
+    of a language written in Latin letters, not all in capitals in the original. The same for both ways."""
     out = []
     for segment in _SEGMENT.finditer(text):
         words = _ASCII_WORD.findall(segment.group())
         if words and not _LATIN_FUNCTION_WORDS.intersection(words):
-            out += _segment_to_cyrillic(text, segment.start(), segment.end(), original, origin, way)
-    return out
-
-
-def _segment_to_cyrillic(text: str, begin: int, finish: int, original: str, origin, way: str) -> list:
-    out = []
-    for m in _LATIN_WORD.finditer(text, begin, finish):
-        source = original[origin[m.start()]:origin[m.end() - 1] + 1]
-        if len(source) > 1 and source.isupper():
-            continue
-        cyrillic, offsets = _word_to_cyrillic(m.group(), way)
-        out.append((m.start(), m.end(), cyrillic, offsets))
+            for m in _LATIN_WORD.finditer(text, segment.start(), segment.end()):
+                source = original[origin[m.start()]:origin[m.end() - 1] + 1]
+                if len(source) > 1 and source.isupper():
+                    continue
+                out.append((m.start(), m.end(), m.group()))
     return out
 
 
@@ -283,9 +282,13 @@ def _apply(view: View, edits: list[tuple[int, int, str, list[int] | None]], how:
         chars.append(view.text[pos:start])
         origin.extend(view.origin[pos:start])
         chars.append(new)
-        offsets = offsets or [min(k, end - start - 1) for k in range(len(new))]
-        before = view.origin
-        origin.extend([before[start + k] for k in offsets])
+        if offsets:
+            before = view.origin
+            origin.extend([before[start + k] for k in offsets])
+        elif len(new) <= end - start:          # each new character from the old one in the same place
+            origin.extend(view.origin[start:start + len(new)])
+        else:
+            origin.extend(view.origin[start + min(k, end - start - 1)] for k in range(len(new)))
         pos = end
     chars.append(view.text[pos:])
     origin.extend(view.origin[pos:])
@@ -319,8 +322,9 @@ def views(text: str, fold: Callable[[str], tuple[str, Sequence[int]]]) -> list[V
     if _CYRILLIC.search(base.text):
         out.append(_apply(base, _to_latin(base.text), "transliterated"))
     if _ASCII_LETTER.search(base.text):
-        for way in ("ru", "uk"):
-            edits = _to_cyrillic(base.text, text, base.origin, way)
-            if edits:
+        words = _latin_words(base.text, text, base.origin)
+        if words:
+            for way in ("ru", "uk"):
+                edits = [(start, end, *_word_to_cyrillic(word, way)) for start, end, word in words]
                 out.append(_apply(base, edits, "transliterated"))
     return out
