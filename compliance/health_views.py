@@ -271,28 +271,62 @@ def _apply(view: View, edits: list[tuple[int, int, str, list[int] | None]], how:
     """``view`` with ``text[start:end]`` replaced by each edit's string (edits in order, not overlapping).
 
     An edit may say where each of its new characters came from (offsets from ``start``); by default a new
-    character points at the old one in the same place, or at the last one of the span.
+    character points at the old one in the same place, or at the last one of the span. The origins are worked out
+    only when asked for (:class:`_Origin`): most texts are clean, and a view without a hit never needs them.
     """
     if not edits:
         return view
     chars: list[str] = []
-    origin: list[int] = []
     pos = 0
-    for start, end, new, offsets in edits:
+    for start, end, new, _ in edits:
         chars.append(view.text[pos:start])
-        origin.extend(view.origin[pos:start])
         chars.append(new)
-        if offsets:
-            before = view.origin
-            origin.extend([before[start + k] for k in offsets])
-        elif len(new) <= end - start:          # each new character from the old one in the same place
-            origin.extend(view.origin[start:start + len(new)])
-        else:
-            origin.extend(view.origin[start + min(k, end - start - 1)] for k in range(len(new)))
         pos = end
     chars.append(view.text[pos:])
-    origin.extend(view.origin[pos:])
-    return View(how, "".join(chars), origin)
+    return View(how, "".join(chars), _Origin(view.origin, edits))
+
+
+class _Origin(Sequence):
+    """The origins of a view made by :func:`_apply`, computed on first use from its parent's and the edits."""
+
+    __slots__ = ("_edits", "_list", "_parent")
+
+    def __init__(self, parent: Sequence[int], edits: list[tuple[int, int, str, list[int] | None]]):
+        self._parent, self._edits, self._list = parent, edits, None
+
+    def _origins(self) -> list[int]:
+        if self._list is None:
+            before = self._parent
+            origin: list[int] = []
+            pos = 0
+            for start, end, new, offsets in self._edits:
+                origin.extend(before[pos:start])
+                if offsets:
+                    origin.extend([before[start + k] for k in offsets])
+                elif len(new) <= end - start:          # each new character from the old one in the same place
+                    origin.extend(before[start:start + len(new)])
+                else:
+                    origin.extend(before[start + min(k, end - start - 1)] for k in range(len(new)))
+                pos = end
+            origin.extend(before[pos:])
+            self._list = origin
+        return self._list
+
+    def __getitem__(self, index):
+        return self._origins()[index]
+
+    def __len__(self) -> int:
+        return len(self._origins())
+
+    def __iter__(self):
+        return iter(self._origins())
+
+    def __eq__(self, other) -> bool:          # like the list it stands for
+        if isinstance(other, _Origin):
+            return self._origins() == other._origins()
+        return self._origins() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None
 
 
 _ASCII_LETTER = re.compile(r"[a-z]")
