@@ -32,6 +32,7 @@ text ("disguised") and its transliterations ("transliterated").
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,6 +54,7 @@ class View:
 
 # --------------------------------------------------------------------------- 1. confusables skeleton
 
+@lru_cache(maxsize=8192)        # called for every letter of a mixed-script text: a per-character table
 def _script(ch: str) -> str | None:
     if not ch.isalpha():
         return None
@@ -85,34 +87,50 @@ _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _OTHER_SCRIPT = re.compile(r"[\u0370-\u052f]")
 
 
+_MIXED_WORD = re.compile(r"[^\W\d_]+(?:[\d@$!|]+[^\W\d_]+)*")
+
+
 def _skeleton(text: str) -> str:
     if not (_OTHER_SCRIPT.search(text) and _LATIN_LETTER.search(text)):
         return text          # one script only: nothing to mix
     counts = {"latin": 0, "cyrillic": 0}
-    for ch in text:
+    for ch, n in Counter(text).items():        # each distinct character once, times its count
         script = _script(ch)
         if script in counts:
-            counts[script] += 1
+            counts[script] += n
     text_script = "cyrillic" if counts["cyrillic"] > counts["latin"] else "latin"
-    out = list(text)
-    for word in re.finditer(r"[^\W\d_]+(?:[\d@$!|]+[^\W\d_]+)*", text):
-        letters = [s for s in map(_script, word.group()) if s]
-        tally = {s: letters.count(s) for s in set(letters)}
-        if len(tally) > 1:
-            best = max(tally.values())
-            leaders = [s for s, n in tally.items() if n == best]
-            target = text_script if text_script in leaders or len(leaders) > 1 else leaders[0]
-            if target == "greek":
-                target = "latin"
-        elif tally and next(iter(tally)) != text_script:
-            target = text_script
-            if any(_look_alike(ch, target) == ch for ch in word.group() if _script(ch)):
-                continue       # a genuine foreign word, not one made of look-alikes
-        else:
-            continue
-        for i in range(word.start(), word.end()):
-            out[i] = _look_alike(text[i], target)
+    out = []
+    pos = 0
+    for word in _MIXED_WORD.finditer(text):
+        new = _word_skeleton(word.group(), text_script)
+        if new is not None:
+            out.append(text[pos:word.start()])
+            out.append(new)
+            pos = word.end()
+    if not out:
+        return text
+    out.append(text[pos:])
     return "".join(out)
+
+
+@lru_cache(maxsize=65_536)
+def _word_skeleton(word: str, text_script: str) -> str | None:
+    """``word`` written in one script (see :func:`_skeleton`), or None when it stays as it is."""
+    letters = [s for s in map(_script, word) if s]
+    tally = {s: letters.count(s) for s in set(letters)}
+    if len(tally) > 1:
+        best = max(tally.values())
+        leaders = [s for s, n in tally.items() if n == best]
+        target = text_script if text_script in leaders or len(leaders) > 1 else leaders[0]
+        if target == "greek":
+            target = "latin"
+    elif tally and next(iter(tally)) != text_script:
+        target = text_script
+        if any(_look_alike(ch, target) == ch for ch in word if _script(ch)):
+            return None        # a genuine foreign word, not one made of look-alikes
+    else:
+        return None
+    return "".join(_look_alike(ch, target) for ch in word)
 
 
 # --------------------------------------------------------------------------- 3. de-spacing, 4. digits for letters
@@ -131,11 +149,14 @@ _LEET_WORD = re.compile(r"(?:(?<![\w@$!|])[@$!|])?[^\W_]+(?:[!|@$]+[^\W_]+)*[@$]
 _ONE_LETTER_WORDS = set("aiyeouàèéвсукиаояізй")
 
 
+_WORD_BEFORE = re.compile(r"[^\W_]{2,}[\s]+$")
+
+
 def _despace(text: str, keep_first_word: bool = False) -> list[tuple[int, int, str, list[int]]]:
     out = []
     for m in _SPREAD.finditer(text):
         run, offsets = m.group()[::2], list(range(0, len(m.group()), 2))
-        after_word = re.search(r"[^\W_]{2,}[\s]+$", text[:m.start()]) is not None
+        after_word = _WORD_BEFORE.search(text[:m.start()]) is not None
         if keep_first_word and after_word and run[0] in _ONE_LETTER_WORDS and len(run) > 3:
             run, offsets = run[0] + " " + run[1:], [0, 1] + offsets[1:]
         if sum(ch.isalpha() for ch in run) >= 2:
@@ -148,13 +169,20 @@ def _unleet(text: str) -> list[tuple[int, int, str, None]]:
     if not _LEET_CHARACTER.search(text):
         return out
     for m in _LEET_WORD.finditer(text):
-        word = m.group()
-        letters = [ch for ch in word if ch.isalpha()]
-        if len(letters) < 2 or len(letters) == len(word) or word.isdigit():
-            continue
-        cyrillic = sum(_script(ch) == "cyrillic" for ch in letters) * 2 > len(letters)
-        out.append((m.start(), m.end(), word.translate(_CYRILLIC_LEET if cyrillic else _LATIN_LEET), None))
+        new = _unleet_word(m.group())
+        if new is not None:
+            out.append((m.start(), m.end(), new, None))
     return out
+
+
+@lru_cache(maxsize=65_536)
+def _unleet_word(word: str) -> str | None:
+    """``word`` with digits and symbols read as letters, or None when it is no such word."""
+    letters = [ch for ch in word if ch.isalpha()]
+    if len(letters) < 2 or len(letters) == len(word) or word.isdigit():
+        return None
+    cyrillic = sum(_script(ch) == "cyrillic" for ch in letters) * 2 > len(letters)
+    return word.translate(_CYRILLIC_LEET if cyrillic else _LATIN_LEET)
 
 
 # --------------------------------------------------------------------------- 5. transliteration
@@ -196,25 +224,25 @@ def _word_to_latin(word: str) -> tuple[str, list[int]]:
 #: one of them is not Russian or Ukrainian in Latin letters, and is not transliterated ("le document est invalide")
 _LATIN_FUNCTION_WORDS = frozenset(["the", "and", "is", "are", "was", "with", "for", "to", "of", "in", "on", "has", "have", "from", "at", "by", "an", "this", "that", "his", "her", "their", "who", "le", "la", "les", "est", "et", "avec", "pour", "des", "du", "une", "un", "dans", "il", "elle", "ils", "sur", "au", "aux", "lo", "gli", "che", "con", "per", "di", "del", "della", "una", "sono", "ha", "nel", "el", "los", "las", "con", "para", "por", "que", "esta", "tiene", "su", "sus", "muy", "der", "die", "das", "und", "ist", "mit", "fur", "von", "ein", "eine", "einen", "nach", "hat", "sich", "os", "com", "uma", "nao", "tem", "het", "een", "van", "voor", "naar", "met"])
 _SEGMENT = re.compile(r"[^.;:!?,()\n]+")
+_ASCII_WORD = re.compile(r"[a-z]+")
 
 
-def _to_cyrillic(text: str, original: str, origin: tuple[int, ...], way: str) -> list[tuple[int, int, str, None]]:
+def _to_cyrillic(text: str, original: str, origin: Sequence[int], way: str) -> list[tuple[int, int, str, list[int]]]:
+    return [(start, end, *_word_to_cyrillic(word, way)) for start, end, word in _latin_words(text, original, origin)]
+
+
+def _latin_words(text: str, original: str, origin: Sequence[int]) -> list[tuple[int, int, str]]:
+    """(start, end, word) of the words of ``text`` to write in Cyrillic letters: in a stretch without a common word
+    of a language written in Latin letters, not all in capitals in the original. The same for both ways."""
     out = []
     for segment in _SEGMENT.finditer(text):
-        words = re.findall(r"[a-z]+", segment.group())
+        words = _ASCII_WORD.findall(segment.group())
         if words and not _LATIN_FUNCTION_WORDS.intersection(words):
-            out += _segment_to_cyrillic(text, segment.start(), segment.end(), original, origin, way)
-    return out
-
-
-def _segment_to_cyrillic(text: str, begin: int, finish: int, original: str, origin, way: str) -> list:
-    out = []
-    for m in _LATIN_WORD.finditer(text, begin, finish):
-        source = original[origin[m.start()]:origin[m.end() - 1] + 1]
-        if len(source) > 1 and source.isupper():
-            continue
-        cyrillic, offsets = _word_to_cyrillic(m.group(), way)
-        out.append((m.start(), m.end(), cyrillic, offsets))
+            for m in _LATIN_WORD.finditer(text, segment.start(), segment.end()):
+                source = original[origin[m.start()]:origin[m.end() - 1] + 1]
+                if len(source) > 1 and source.isupper():
+                    continue
+                out.append((m.start(), m.end(), m.group()))
     return out
 
 
@@ -243,23 +271,65 @@ def _apply(view: View, edits: list[tuple[int, int, str, list[int] | None]], how:
     """``view`` with ``text[start:end]`` replaced by each edit's string (edits in order, not overlapping).
 
     An edit may say where each of its new characters came from (offsets from ``start``); by default a new
-    character points at the old one in the same place, or at the last one of the span.
+    character points at the old one in the same place, or at the last one of the span. The origins are worked out
+    only when asked for (:class:`_Origin`): most texts are clean, and a view without a hit never needs them.
     """
     if not edits:
         return view
     chars: list[str] = []
-    origin: list[int] = []
     pos = 0
-    for start, end, new, offsets in edits:
+    for start, end, new, _ in edits:
         chars.append(view.text[pos:start])
-        origin.extend(view.origin[pos:start])
         chars.append(new)
-        offsets = offsets or [min(k, end - start - 1) for k in range(len(new))]
-        origin.extend(view.origin[start + k] for k in offsets)
         pos = end
     chars.append(view.text[pos:])
-    origin.extend(view.origin[pos:])
-    return View(how, "".join(chars), origin)
+    return View(how, "".join(chars), _Origin(view.origin, edits))
+
+
+class _Origin(Sequence):
+    """The origins of a view made by :func:`_apply`, computed on first use from its parent's and the edits."""
+
+    __slots__ = ("_edits", "_list", "_parent")
+
+    def __init__(self, parent: Sequence[int], edits: list[tuple[int, int, str, list[int] | None]]):
+        self._parent, self._edits, self._list = parent, edits, None
+
+    def _origins(self) -> list[int]:
+        if self._list is None:
+            before = self._parent
+            origin: list[int] = []
+            pos = 0
+            for start, end, new, offsets in self._edits:
+                origin.extend(before[pos:start])
+                if offsets:
+                    origin.extend([before[start + k] for k in offsets])
+                elif len(new) <= end - start:          # each new character from the old one in the same place
+                    origin.extend(before[start:start + len(new)])
+                else:
+                    origin.extend(before[start + min(k, end - start - 1)] for k in range(len(new)))
+                pos = end
+            origin.extend(before[pos:])
+            self._list = origin
+        return self._list
+
+    def __getitem__(self, index):
+        return self._origins()[index]
+
+    def __len__(self) -> int:
+        return len(self._origins())
+
+    def __iter__(self):
+        return iter(self._origins())
+
+    def __eq__(self, other) -> bool:          # like the list it stands for
+        if isinstance(other, _Origin):
+            return self._origins() == other._origins()
+        return self._origins() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None
+
+
+_ASCII_LETTER = re.compile(r"[a-z]")
 
 
 def _folded(text: str, fold: Callable[[str], tuple[str, Sequence[int]]], how: str) -> View:
@@ -285,9 +355,10 @@ def views(text: str, fold: Callable[[str], tuple[str, Sequence[int]]]) -> list[V
     base = disguised[0] if disguised else plain
     if _CYRILLIC.search(base.text):
         out.append(_apply(base, _to_latin(base.text), "transliterated"))
-    if re.search(r"[a-z]", base.text):
-        for way in ("ru", "uk"):
-            edits = _to_cyrillic(base.text, text, base.origin, way)
-            if edits:
+    if _ASCII_LETTER.search(base.text):
+        words = _latin_words(base.text, text, base.origin)
+        if words:
+            for way in ("ru", "uk"):
+                edits = [(start, end, *_word_to_cyrillic(word, way)) for start, end, word in words]
                 out.append(_apply(base, edits, "transliterated"))
     return out
