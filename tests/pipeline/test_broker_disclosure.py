@@ -27,19 +27,21 @@ from pipeline.cases.services import convert_lead
 from tests.pipeline.case_data import case_input, check_local_licensing, needs_input, record_needs, walk
 
 TO_QUOTE = (S.needs_analysis, S.quote_requested, S.quote_issued)
-TODAY = utcnow().date()
+def today():
+    """The day now (read per use: the suite may run across midnight)."""
+    return utcnow().date()
 COMMISSION = Remuneration(RemunerationNature.commission, RemunerationPayer.insurer)
 
 
 def publish(session, **changes):
-    values = dict(effective_from=TODAY, legal_name="BIG Insurance Brokers SAS",
+    values = dict(effective_from=today(), legal_name="BIG Insurance Brokers SAS",
                   address="12 rue de la Paix, 75002 Paris, France", register="ORIAS", registration_number="07000001",
                   advice_basis=AdviceBasis.fair_analysis, insurers=["Allianz Care", "Cigna Global"], holdings=[],
                   complaints_procedure="Write to reclamations@broker.example: we answer within two months.",
                   mediation_procedure="La Médiation de l'Assurance, TSA 50110, 75441 Paris Cedex 09.")
     values.update(changes)
     admin = session.scalars(select(documents.User).where(documents.User.role == Role.admin)).first()
-    version = settings.publish(session, admin, SettingsInput(**values), today=TODAY)
+    version = settings.publish(session, admin, SettingsInput(**values), today=today())
     session.commit()
     return version
 
@@ -176,7 +178,7 @@ def test_the_document_needs_the_statement_and_settings_in_force(session, manager
     with pytest.raises(documents.SettingsMissing):
         documents.produce(session, manager, case, COMMISSION, language="en")
     make_user(Role.admin)
-    publish(session, effective_from=TODAY + timedelta(days=1))
+    publish(session, effective_from=today() + timedelta(days=1))
     with pytest.raises(documents.SettingsMissing):  # published, but not in force yet
         documents.produce(session, manager, case, COMMISSION, language="en")
     with pytest.raises(documents.NotProducer):
@@ -219,11 +221,11 @@ def test_a_delivery_by_hand_is_recorded_with_its_day(session, manager, ready):
     document = documents.produce(session, manager, ready, COMMISSION, language="en")
     with pytest.raises(documents.DocumentRefused) as refused:
         documents.deliver(session, manager, document, DeliveryMethod.posted, "Marc Dupont, Dubai",
-                          delivered_on=TODAY + timedelta(days=1))
+                          delivered_on=today() + timedelta(days=1))
     assert "delivered_on" in refused.value.fields
     delivery, token = documents.deliver(session, manager, document, DeliveryMethod.handed_over, "Marc Dupont",
-                                        delivered_on=TODAY)
-    assert token is None and delivery.token_hash is None and delivery.delivered_on == TODAY
+                                        delivered_on=today())
+    assert token is None and delivery.token_hash is None and delivery.delivered_on == today()
     with pytest.raises(documents.DocumentRefused):
         documents.deliver(session, manager, document, DeliveryMethod.email, "not an address")
     with pytest.raises(documents.DocumentRefused):

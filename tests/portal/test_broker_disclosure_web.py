@@ -24,9 +24,19 @@ from pipeline.cases.needs import NeedsStatement
 from tests.conftest import csrf_from
 from tests.pipeline.case_data import check_local_licensing, walk
 
-TODAY = utcnow().date()
+
+def today():
+    """The day now (read per use: the suite may run across midnight)."""
+    return utcnow().date()
+
+
+def settings_form() -> dict:
+    """The settings form's fields, in force from today."""
+    return {"effective_from": today().isoformat(), **SETTINGS}
+
+
 NEEDS_TEXT = "Family cover for a posting in Dubai, with home visits to France."
-SETTINGS = {"effective_from": TODAY.isoformat(), "legal_name": "BIG Insurance Brokers SAS",
+SETTINGS = {"legal_name": "BIG Insurance Brokers SAS",
             "address": "12 rue de la Paix, 75002 Paris, France", "register": "ORIAS",
             "registration_number": "07000001", "advice_basis": "fair_analysis",
             "insurers": "Allianz Care\nCigna Global", "holdings": "",
@@ -45,7 +55,7 @@ def post(client, page: str, url: str, data: dict):
 
 def publish(login, make_user, **changes):
     return post(login(make_user(Role.admin)), "/admin/disclosure-settings", "/admin/disclosure-settings",
-                {**SETTINGS, **changes})
+                {**settings_form(), **changes})
 
 
 NEEDS_FORM = {"needs": NEEDS_TEXT, "budget": "9,000.00", "budget_currency": "EUR", "countries": ["AE", "FR"],
@@ -66,11 +76,11 @@ def world(session, make_org, make_user, manager, new_case, login):
 # --- the settings --------------------------------------------------------------------------------------------------
 
 def test_an_administrator_publishes_a_version_and_compliance_reads_it(session, login, make_user):
-    bad = publish(login, make_user, effective_from=(TODAY - timedelta(days=1)).isoformat(), complaints_procedure="x")
+    bad = publish(login, make_user, effective_from=(today() - timedelta(days=1)).isoformat(), complaints_procedure="x")
     assert bad.status_code == 422 and "never in the past" in html(bad)
     assert session.scalar(select(BrokerDisclosureSettings.id)) is None
     assert publish(login, make_user).status_code == 302
-    assert publish(login, make_user, effective_from=(TODAY + timedelta(days=30)).isoformat(),
+    assert publish(login, make_user, effective_from=(today() + timedelta(days=30)).isoformat(),
                    advice_basis="tied", insurers="Allianz Care").status_code == 302
     officer = login(make_user(Role.compliance))
     page = html(officer.get("/admin/disclosure-settings"))
@@ -79,7 +89,7 @@ def test_an_administrator_publishes_a_version_and_compliance_reads_it(session, l
     history = page.split('id="history"')[1].split("</section>")[0]
     assert history.count("<tr") == 3 and "scheduled" in history and "in force" in history
     assert 'id="publish"' not in page  # compliance reads; only administrators publish
-    refused = officer.post("/admin/disclosure-settings", data={"csrf_token": csrf_from(page), **SETTINGS})
+    refused = officer.post("/admin/disclosure-settings", data={"csrf_token": csrf_from(page), **settings_form()})
     assert refused.status_code == 403
     assert len(session.scalars(select(BrokerDisclosureSettings.id)).all()) == 2
     assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "disclosure_settings.published"))
@@ -91,7 +101,7 @@ def test_the_settings_are_closed_to_everyone_else(session, login, make_user, mak
     client = login(make_user(role, make_org() if partner_role else None))
     assert client.get("/admin/disclosure-settings").status_code == 403
     token = csrf_from(html(client.get("/")))
-    assert client.post("/admin/disclosure-settings", data={"csrf_token": token, **SETTINGS}).status_code == 403
+    assert client.post("/admin/disclosure-settings", data={"csrf_token": token, **settings_form()}).status_code == 403
     assert session.scalar(select(BrokerDisclosureSettings.id)) is None
 
 
@@ -214,13 +224,13 @@ def test_compliance_sees_deliveries_and_the_statement_on_the_review_page(session
     page = f"/cases/{case.public_id}"
     post(manager, page, f"{page}/needs", NEEDS_FORM)
     assert _deliver(manager, case, method="handed_over", recipient="Marc Dupont, at our Paris office",
-                    delivered_on=TODAY.isoformat(), language="en").status_code == 302
+                    delivered_on=today().isoformat(), language="en").status_code == 302
     insurer = add_insurer(session, since=date(2020, 1, 1))
     add_agreement(session, world["firm"], since=date(2020, 1, 1))
     walk(session, world["manager"], session.get(Case, case.id), S.offer, S.client_decision)
     move(session, world["manager"], session.get(Case, case.id), S.contract_issued, placement=Placement(
         insurer=insurer, policy_number="POL-DN-1", product_line=ProductLine.family, premium_minor=123_450,
-        currency="EUR", start_date=TODAY))
+        currency="EUR", start_date=today()))
     session.commit()
     contract = session.get(Case, case.id).contract
     review = html(login(make_user(Role.compliance)).get(f"/compliance/disclosures/{contract.public_id}"))
