@@ -54,6 +54,7 @@ from sqlalchemy import event, func, insert, select, text
 
 from bench import health_screen  # the corpora and generated clean need descriptions
 from bench.common import (
+    analyze,
     BenchError,
     apply_quick,
     consent_receipt,
@@ -662,17 +663,6 @@ def measure_screen(app, rng: random.Random) -> dict:
             "verdict": verdict(median >= TARGET_SCREEN_PER_S)}
 
 
-def analyze(engine) -> None:
-    """The planner's statistics after the bulk load. On PostgreSQL also VACUUM, as autovacuum does in production
-    soon after a bulk insert (the scratch servers run with autovacuum off): until a page is marked all-visible, an
-    index-only scan still reads it from the table, and the counts the home pages run would measure a database no
-    deployment keeps."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
 
 
 def try_indexes(app, routes: list[Route], warmup: int, requests: int) -> tuple[list[dict], list[dict]]:

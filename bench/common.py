@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -184,3 +184,16 @@ def consent_receipt(cc_on_milestones: bool, jurisdiction: str = "FR") -> dict:
             "purposes": [Purpose.share_with_broker.value] + ([Purpose.cc_on_milestones.value] if cc_on_milestones
                                                               else []),
             "policy_version": PRIVACY_POLICY_VERSION, "controller": "Bench Broker", "special_category": False}
+
+
+def analyze(engine) -> None:
+    """The planner's statistics after the bulk load. On PostgreSQL also VACUUM, as autovacuum does in production
+    soon after a bulk insert (the scratch servers run with autovacuum off): until a page is marked all-visible, an
+    index-only scan still reads it from the table, and the counts the home pages run would measure a database no
+    deployment keeps (bench.cases, bench.funnel_kpis)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))

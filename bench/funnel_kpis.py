@@ -25,7 +25,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench.common import (apply_quick, dispose, latency, machine, make_app, migrate, print_figures, quick_option,
+from bench.common import (analyze, apply_quick, dispose, latency, machine, make_app, migrate, print_figures, quick_option,
                           run, verdict, write_json)
 from bench.funnel import COUNTRIES
 from bench.scratch_db import PgDatabase
@@ -42,7 +42,7 @@ def _at(day: date, hour: int = 9) -> datetime:
 
 def load(app, rng: random.Random, count: int, today: date) -> dict:
     """`count` volunteers whose missions started over the two years to `today`, with their events."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
 
     from funnel.campaign_models import CampaignSend
     from funnel.catalogue import Cover, Programme
@@ -126,12 +126,7 @@ def load(app, rng: random.Random, count: int, today: date) -> dict:
         # autovacuum does soon after a bulk insert (the scratch servers run with it off): until a page is marked
         # all-visible, an index-only scan still reads it from the table (bench/cases.py does the same)
         engine = db.engine
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+    analyze(engine)
     return counts
 
 

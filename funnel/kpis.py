@@ -139,14 +139,16 @@ def _zones(session: Session, on: date) -> dict[str, int]:
         return {}
 
 
-def _volunteer_filters(f: Filters, zones: dict[str, int]) -> list:
+def _volunteer_filters(f: Filters, zones: dict[str, int], columns=Volunteer) -> list:
+    """The filters on the volunteer: on `Volunteer`, or on a table holding a copy of its mission country and
+    language (the summary's)."""
     where = []
     if f.country:
-        where.append(Volunteer.mission_country == f.country)
+        where.append(columns.mission_country == f.country)
     if f.language:
-        where.append(Volunteer.language == f.language)
+        where.append(columns.language == f.language)
     if f.zone is not None:
-        where.append(Volunteer.mission_country.in_([c for c, z in zones.items() if z == f.zone]))
+        where.append(columns.mission_country.in_([c for c, z in zones.items() if z == f.zone]))
     return where
 
 
@@ -173,18 +175,6 @@ class _Group:
     reached: list[int]
 
 
-def _summary_filters(f: Filters, zones: dict[str, int]) -> list:
-    """`_volunteer_filters` on the summary's copy of the volunteer's columns."""
-    t, where = VolunteerFunnel.__table__.c, []
-    if f.country:
-        where.append(t.mission_country == f.country)
-    if f.language:
-        where.append(t.language == f.language)
-    if f.zone is not None:
-        where.append(t.mission_country.in_([c for c, z in zones.items() if z == f.zone]))
-    return where
-
-
 def _cohort(session: Session, f: Filters, zones: dict[str, int]) -> list[_Group]:
     """The period's cohort (the volunteers whose first invitation falls in it, the filters applied), counted per
     group in SQL from the funnel's per-volunteer summary (funnel.kpi_summary): one range read of an index holding
@@ -195,7 +185,7 @@ def _cohort(session: Session, f: Filters, zones: dict[str, int]) -> list[_Group]
     # the period is whole months: its first invitations are those whose month falls in it
     stmt = (select(t.first_invited_month, t.first_step, t.mission_country, t.language, func.count(),
                    func.sum(case((t.opened, 1), else_=0)), func.sum(case((t.clicked, 1), else_=0)), *hits)
-            .where(t.first_invited_month >= f.first, t.first_invited_month < f.end, *_summary_filters(f, zones))
+            .where(t.first_invited_month >= f.first, t.first_invited_month < f.end, *_volunteer_filters(f, zones, t))
             .group_by(t.first_invited_month, t.first_step, t.mission_country, t.language))
     out = []
     for month, step, country, language, *counts in session.execute(stmt):
